@@ -1,0 +1,115 @@
+CREATE TABLE "accounts" (
+	"id" text PRIMARY KEY NOT NULL,
+	"name" text NOT NULL,
+	"status" text DEFAULT 'active' NOT NULL,
+	"balance_micros" bigint DEFAULT 0 NOT NULL,
+	"reserved_micros" bigint DEFAULT 0 NOT NULL,
+	"tariff_id" text,
+	"limits" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"low_balance_threshold_micros" bigint,
+	"referral_code" text,
+	"referred_by" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "accounts_referralCode_unique" UNIQUE("referral_code"),
+	CONSTRAINT "accounts_reserved_nonneg" CHECK ("accounts"."reserved_micros" >= 0)
+);
+--> statement-breakpoint
+CREATE TABLE "users" (
+	"id" text PRIMARY KEY NOT NULL,
+	"account_id" text NOT NULL,
+	"email" text,
+	"password_hash" text,
+	"name" text,
+	"role" text DEFAULT 'client' NOT NULL,
+	"status" text DEFAULT 'active' NOT NULL,
+	"telegram_id" bigint,
+	"did" text,
+	"locale" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"last_login_at" timestamp with time zone,
+	CONSTRAINT "users_email_unique" UNIQUE("email"),
+	CONSTRAINT "users_telegramId_unique" UNIQUE("telegram_id"),
+	CONSTRAINT "users_did_unique" UNIQUE("did")
+);
+--> statement-breakpoint
+CREATE TABLE "api_keys" (
+	"id" text PRIMARY KEY NOT NULL,
+	"account_id" text NOT NULL,
+	"user_id" text,
+	"name" text DEFAULT '' NOT NULL,
+	"key_hash" text NOT NULL,
+	"start" text NOT NULL,
+	"status" text DEFAULT 'active' NOT NULL,
+	"scopes" jsonb DEFAULT '["inference"]'::jsonb NOT NULL,
+	"allowed_models" jsonb,
+	"ip_allowlist" jsonb,
+	"limits" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"rate_limits" jsonb,
+	"options" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"expires_at" timestamp with time zone,
+	"previous_hash" text,
+	"previous_expires_at" timestamp with time zone,
+	"last_used_at" timestamp with time zone,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"revoked_at" timestamp with time zone,
+	CONSTRAINT "api_keys_keyHash_unique" UNIQUE("key_hash"),
+	CONSTRAINT "api_keys_previousHash_unique" UNIQUE("previous_hash")
+);
+--> statement-breakpoint
+CREATE TABLE "request_logs" (
+	"id" text PRIMARY KEY NOT NULL,
+	"account_id" text NOT NULL,
+	"api_key_id" text,
+	"endpoint" text NOT NULL,
+	"requested_model" text,
+	"served_model" text,
+	"provider_id" text,
+	"upstream_account_id" text,
+	"stream" boolean DEFAULT false NOT NULL,
+	"status" text DEFAULT 'pending' NOT NULL,
+	"prompt_tokens" integer,
+	"completion_tokens" integer,
+	"cached_tokens" integer,
+	"reasoning_tokens" integer,
+	"total_tokens" integer,
+	"estimated" boolean DEFAULT false NOT NULL,
+	"latency_ms" integer,
+	"ttft_ms" integer,
+	"upstream_status" integer,
+	"error_code" text,
+	"upstream_cost_micros" bigint,
+	"price_micros" bigint,
+	"profit_micros" bigint,
+	"cache_hit" boolean DEFAULT false NOT NULL,
+	"attempts" integer DEFAULT 1 NOT NULL,
+	"meta" jsonb,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"completed_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "ledger_entries" (
+	"id" text PRIMARY KEY NOT NULL,
+	"account_id" text NOT NULL,
+	"kind" text NOT NULL,
+	"amount_micros" bigint NOT NULL,
+	"balance_after_micros" bigint NOT NULL,
+	"ref" text NOT NULL,
+	"reason" text,
+	"actor" text DEFAULT 'system' NOT NULL,
+	"meta" jsonb,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "users" ADD CONSTRAINT "users_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "ledger_entries" ADD CONSTRAINT "ledger_entries_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "accounts_name_idx" ON "accounts" USING btree ("name");--> statement-breakpoint
+CREATE INDEX "users_account_idx" ON "users" USING btree ("account_id");--> statement-breakpoint
+CREATE INDEX "api_keys_account_idx" ON "api_keys" USING btree ("account_id");--> statement-breakpoint
+CREATE INDEX "request_logs_account_created_idx" ON "request_logs" USING btree ("account_id","created_at");--> statement-breakpoint
+CREATE INDEX "request_logs_key_created_idx" ON "request_logs" USING btree ("api_key_id","created_at");--> statement-breakpoint
+CREATE INDEX "request_logs_status_idx" ON "request_logs" USING btree ("status");--> statement-breakpoint
+CREATE UNIQUE INDEX "ledger_kind_ref_uq" ON "ledger_entries" USING btree ("kind","ref");--> statement-breakpoint
+CREATE INDEX "ledger_account_created_idx" ON "ledger_entries" USING btree ("account_id","created_at");

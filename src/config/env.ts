@@ -1,0 +1,92 @@
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+const optStr = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+const int = (def: number) => z.coerce.number().int().min(0).default(def);
+
+/**
+ * Every setting the gateway reads. Parsed once at start-up (main/*); nothing else reads process.env.
+ * `.env.example` documents each of these.
+ */
+export const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  HOST: z.string().default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  PUBLIC_URL: optStr,
+
+  DATA_DIR: z.string().default("./data"),
+  DATABASE_URL: optStr.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: "must be a postgres:// or postgresql:// URL",
+  }),
+  DATABASE_POOL_SIZE: int(10),
+  REDIS_URL: optStr.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
+    message: "must be a redis:// or rediss:// URL",
+  }),
+
+  GATEWAY_CONFIG: optStr,
+  ADMIN_TOKEN: optStr.refine((v) => v === undefined || v.length >= 16, {
+    message: "must be at least 16 characters",
+  }),
+  /** 64 hex chars (32 bytes); encrypts upstream API keys at rest. */
+  ENCRYPTION_KEY: optStr.refine((v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v), {
+    message: "must be 64 hex characters (32 bytes)",
+  }),
+  /** Signs access tokens and session cookies. */
+  JWT_SECRET: optStr.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
+
+  OPENROUTER_API_KEY: optStr,
+  OPENROUTER_BASE_URL: z.string().url().default("https://openrouter.ai/api/v1"),
+  UPSTREAM_BASE_URL: optStr.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: "must be an http(s) URL" }),
+  UPSTREAM_API_KEY: optStr,
+  UPSTREAM_TYPE: z.enum(["openai", "openrouter", "litellm"]).default("openai"),
+  UPSTREAM_MODEL_PREFIX: z.string().default(""),
+
+  MAX_BODY_BYTES: int(4 * 1024 * 1024),
+  UPSTREAM_CONNECT_TIMEOUT_MS: int(10_000),
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(120_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: int(120_000),
+  UPSTREAM_TOTAL_TIMEOUT_MS: int(600_000),
+  KEY_CACHE_TTL_MS: int(10_000),
+  SHUTDOWN_GRACE_MS: int(15_000),
+
+  BILLING_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "must be a 3-letter currency code").default("RUB"),
+  /** Account-currency units per 1 USD, used until an admin sets a rate. */
+  USD_RATE: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("100"),
+  DEFAULT_MARKUP: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("1.5"),
+  DEMO_BALANCE: z.string().regex(/^\d+(\.\d{1,6})?$/).default("1000"),
+
+  RATE_LIMIT_REQUESTS: int(30),
+  RATE_LIMIT_WINDOW: z.coerce.number().int().min(1).default(60),
+
+  TELEGRAM_BOT_TOKEN: optStr,
+  TELEGRAM_WEBHOOK_SECRET: optStr,
+  TELEGRAM_API_ROOT: z.string().url().default("https://api.telegram.org"),
+  TELEGRAM_PROVIDER_TOKEN: optStr,
+  TELEGRAM_MODE: z.enum(["webhook", "polling", "off"]).default("webhook"),
+
+  YOOKASSA_SHOP_ID: optStr,
+  YOOKASSA_SECRET_KEY: optStr,
+  YOOKASSA_API_ROOT: z.string().url().default("https://api.yookassa.ru/v3"),
+
+  METRICS_ENABLED: bool.default(true),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parse the environment once; a bad value stops start-up with a message naming every bad setting. */
+export function loadEnv(raw: Record<string, string | undefined>): Env {
+  const r = EnvSchema.safeParse(raw);
+  if (r.success) return Object.freeze(r.data);
+  const lines = r.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+  throw new ConfigError(`Invalid environment:\n${lines.join("\n")}`);
+}

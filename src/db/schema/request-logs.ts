@@ -1,0 +1,43 @@
+import { boolean, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { createdAt, micros, ts } from "../columns.js";
+
+/** One row per proxied request: written `pending` at admission and completed once the response ends. */
+export const requestLogs = pgTable(
+  "request_logs",
+  {
+    id: text().primaryKey(),
+    accountId: text().notNull(),
+    apiKeyId: text(),
+    endpoint: text().notNull(),
+    requestedModel: text(),
+    servedModel: text(),
+    providerId: text(),
+    upstreamAccountId: text(),
+    stream: boolean().notNull().default(false),
+    status: text({ enum: ["pending", "completed", "failed", "cancelled"] }).notNull().default("pending"),
+    promptTokens: integer(),
+    completionTokens: integer(),
+    cachedTokens: integer(),
+    reasoningTokens: integer(),
+    totalTokens: integer(),
+    estimated: boolean().notNull().default(false),
+    latencyMs: integer(),
+    ttftMs: integer(),
+    upstreamStatus: integer(),
+    errorCode: text(),
+    /** Upstream cost and price charged, both in account-currency micros; profit = price - cost. */
+    upstreamCostMicros: micros(),
+    priceMicros: micros(),
+    profitMicros: micros(),
+    cacheHit: boolean().notNull().default(false),
+    attempts: integer().notNull().default(1),
+    meta: jsonb().$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+    completedAt: ts(),
+  },
+  (t) => [
+    index("request_logs_account_created_idx").on(t.accountId, t.createdAt),
+    index("request_logs_key_created_idx").on(t.apiKeyId, t.createdAt),
+    index("request_logs_status_idx").on(t.status),
+  ],
+);

@@ -1,0 +1,81 @@
+import { randomBytes } from "node:crypto";
+import { describe } from "node:test";
+import pg from "pg";
+import { openDatabase, type Database } from "../../src/db/client.js";
+
+/** Admin URL of the PostgreSQL used by tests; each suite gets its own throw-away database in it. */
+export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const IN_CI = process.env.CI === "true" || process.env.CI === "1";
+
+let pgAvailable: Promise<boolean> | undefined;
+export function postgresAvailable(): Promise<boolean> {
+  pgAvailable ??= (async () => {
+    const c = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 2000 });
+    try {
+      await c.connect();
+      await c.query("select 1");
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  })();
+  return pgAvailable;
+}
+
+export interface TestDatabase extends Database {
+  /** URL of this suite's own database (PostgreSQL only), for starting extra gateway processes. */
+  url?: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated PGlite in memory. */
+export async function createPgliteDb(): Promise<TestDatabase> {
+  const d = await openDatabase({ dataDir: "memory://" });
+  await d.migrate();
+  return { ...d, drop: () => d.close() };
+}
+
+/** A fresh, migrated database in the test PostgreSQL; dropped by `drop()`. */
+export async function createPostgresDb(): Promise<TestDatabase> {
+  const name = `gwtest_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: TEST_PG_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(TEST_PG_URL);
+  url.pathname = `/${name}`;
+  const d = await openDatabase({ dataDir: "unused", databaseUrl: url.toString(), poolSize: 20 });
+  await d.migrate();
+  return {
+    ...d,
+    url: url.toString(),
+    drop: async () => {
+      await d.close();
+      const a = new pg.Client({ connectionString: TEST_PG_URL });
+      await a.connect();
+      await a.query(`drop database if exists ${name} with (force)`);
+      await a.end();
+    },
+  };
+}
+
+export type DbKind = "pglite" | "postgres";
+
+/**
+ * Runs `body` once against PGlite and once against PostgreSQL. In CI a missing PostgreSQL is a
+ * failure; on a developer machine it prints one line saying what was skipped and why.
+ */
+export function describeEachDb(title: string, body: (kind: DbKind, create: () => Promise<TestDatabase>) => void): void {
+  describe(`${title} [pglite]`, () => body("pglite", createPgliteDb));
+  describe(`${title} [postgres]`, async () => {
+    const ok = await postgresAvailable();
+    if (!ok) {
+      if (IN_CI) throw new Error(`PostgreSQL is not reachable at ${TEST_PG_URL}; CI must run the PostgreSQL suites`);
+      console.log(`# SKIPPED postgres suite "${title}": PostgreSQL not reachable at ${TEST_PG_URL}`);
+      return;
+    }
+    body("postgres", createPostgresDb);
+  });
+}
