@@ -1,0 +1,133 @@
+/**
+ * Contracts of the request path. The proxy pipeline (http/routes/openai.ts → proxy/) calls these
+ * hooks in order: authenticate → rateLimit.admit → catalog.resolve → billing.reserve →
+ * upstream attempts → billing settle → rateLimit done → request log.
+ * Every hook has a no-op implementation so the spine runs without billing or limits.
+ */
+
+/** Who is calling, as established by key (or DID) authentication. Cached per key for KEY_CACHE_TTL_MS. */
+export interface AuthContext {
+  keyId: string;
+  accountId: string;
+  userId: string | null;
+  scopes: readonly string[];
+  /** Null = all models. */
+  allowedModels: readonly string[] | null;
+  ipAllowlist: readonly string[] | null;
+  /** Raw jsonb of the key's and account's quota settings, interpreted by billing. */
+  keyLimits: Record<string, unknown>;
+  accountLimits: Record<string, unknown>;
+  /** Raw jsonb of the key's rate-limit overrides, interpreted by ratelimit. */
+  keyRateLimits: Record<string, unknown> | null;
+  keyOptions: Record<string, unknown>;
+  tariffId: string | null;
+}
+
+/** Token usage of one request; `estimated` when counted locally instead of reported upstream. */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  cachedTokens?: number;
+  reasoningTokens?: number;
+  estimated: boolean;
+  /** Upstream-reported cost in USD (OpenRouter's usage.cost), when given. */
+  upstreamCostUsd?: number;
+}
+
+/** Price of a model on one route, USD micros per 1M tokens (upstream cost, before markup). */
+export interface ModelPrice {
+  inputMicrosPerM: bigint;
+  outputMicrosPerM: bigint;
+  cachedInputMicrosPerM?: bigint;
+  reasoningMicrosPerM?: bigint;
+}
+
+/** One way to serve a model: a provider and the model name it knows. */
+export interface Route {
+  providerId: string;
+  upstreamModel: string;
+  priority: number;
+  weight: number;
+  price: ModelPrice | null;
+}
+
+/** A model as the catalog resolved it for this request. */
+export interface ResolvedModel {
+  /** Canonical public id (e.g. `openai/gpt-4o-mini`), even when the client sent an alias. */
+  id: string;
+  requested: string;
+  routes: Route[];
+  contextLength: number | null;
+  maxOutput: number | null;
+  /** True when no models entry named it and it goes to the first provider as is. */
+  passthrough: boolean;
+}
+
+export type Endpoint = "chat.completions" | "completions" | "embeddings" | "passthrough";
+
+/** What actually served the request, for cost and logging. */
+export interface ServedBy {
+  providerId: string;
+  upstreamAccountId: string | null;
+  upstreamModel: string;
+  /** Upstream discount in basis points (seed 002's master-account discount), 0 when none. */
+  discountBp: number;
+  price: ModelPrice | null;
+}
+
+export interface ReserveInput {
+  requestId: string;
+  auth: AuthContext;
+  endpoint: Endpoint;
+  model: ResolvedModel;
+  /** Prompt tokens counted locally. */
+  promptTokens: number;
+  /** max_tokens / max_completion_tokens as the client sent it, if at all. */
+  requestedMaxTokens: number | null;
+}
+
+export interface SettleResult {
+  upstreamCostMicros: bigint;
+  priceMicros: bigint;
+  /** Decimal string in the account currency, for `usage.cost` in responses. */
+  costDisplay: string;
+}
+
+export interface Reservation {
+  /** When set, the gateway sends this max_tokens upstream (the client sent none, or more than the hold covers). */
+  maxTokens: number | null;
+  /** Response headers to add (e.g. `x-gateway-max-tokens`). */
+  headers: Record<string, string>;
+  /** Prices the real usage and settles the hold; idempotent by request id. */
+  settle(usage: TokenUsage, served: ServedBy): Promise<SettleResult>;
+  /** Releases the hold without charge (the request failed before any usage). */
+  release(): Promise<void>;
+  /** The price in account-currency micros this usage would cost, without settling (for usage.cost in a stream). */
+  quote(usage: TokenUsage, served: ServedBy): SettleResult;
+}
+
+export interface BillingHooks {
+  /** Throws AppError (402 insufficient_quota / 403 quota_exceeded) when the request can't be covered. */
+  reserve(input: ReserveInput): Promise<Reservation>;
+}
+
+export interface AdmitInput {
+  requestId: string;
+  auth: AuthContext;
+  model: string;
+  providerId: string | null;
+  estimatedTokens: number;
+}
+
+export interface Admission {
+  /** x-ratelimit-* headers for the response. */
+  headers: Record<string, string>;
+  /** Corrects token counts with the real usage and releases concurrency slots. Never throws. */
+  done(actualTokens: number): void;
+}
+
+export interface RateLimitHooks {
+  /** Throws AppError rate_limit_exceeded (429, Retry-After) when a limit is hit. */
+  admit(input: AdmitInput): Promise<Admission>;
+}
