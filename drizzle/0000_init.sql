@@ -101,6 +101,18 @@ CREATE TABLE "ledger_entries" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "audit_log" (
+	"id" text PRIMARY KEY NOT NULL,
+	"actor" text NOT NULL,
+	"action" text NOT NULL,
+	"target_type" text NOT NULL,
+	"target_id" text,
+	"before" jsonb,
+	"after" jsonb,
+	"ip" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 ALTER TABLE "users" ADD CONSTRAINT "users_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -112,4 +124,6 @@ CREATE INDEX "request_logs_account_created_idx" ON "request_logs" USING btree ("
 CREATE INDEX "request_logs_key_created_idx" ON "request_logs" USING btree ("api_key_id","created_at");--> statement-breakpoint
 CREATE INDEX "request_logs_status_idx" ON "request_logs" USING btree ("status");--> statement-breakpoint
 CREATE UNIQUE INDEX "ledger_kind_ref_uq" ON "ledger_entries" USING btree ("kind","ref");--> statement-breakpoint
-CREATE INDEX "ledger_account_created_idx" ON "ledger_entries" USING btree ("account_id","created_at");
+CREATE INDEX "ledger_account_created_idx" ON "ledger_entries" USING btree ("account_id","created_at");--> statement-breakpoint
+CREATE INDEX "audit_created_idx" ON "audit_log" USING btree ("created_at");--> statement-breakpoint
+CREATE INDEX "audit_target_idx" ON "audit_log" USING btree ("target_type","target_id");

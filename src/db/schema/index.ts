@@ -2,3 +2,4 @@ export * from "./accounts.js";
 export * from "./api-keys.js";
 export * from "./request-logs.js";
 export * from "./ledger.js";
+export * from "./audit.js";
