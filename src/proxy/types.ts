@@ -21,6 +21,8 @@ export interface AuthContext {
   keyRateLimits: Record<string, unknown> | null;
   keyOptions: Record<string, unknown>;
   tariffId: string | null;
+  /** Raw jsonb of the account tariff's rate limits (billing's tariffs table), interpreted by ratelimit. */
+  tariffRateLimits: Record<string, unknown> | null;
 }
 
 /** Token usage of one request; `estimated` when counted locally instead of reported upstream. */
