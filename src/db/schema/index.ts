@@ -3,3 +3,4 @@ export * from "./api-keys.js";
 export * from "./request-logs.js";
 export * from "./ledger.js";
 export * from "./audit.js";
+export * from "./auth.js";
