@@ -174,6 +174,88 @@ CREATE TABLE "refresh_tokens" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "low_balance_alerts" (
+	"account_id" text PRIMARY KEY NOT NULL,
+	"balance_micros" bigint NOT NULL,
+	"notified_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "payment_anomalies" (
+	"id" text PRIMARY KEY NOT NULL,
+	"provider" text NOT NULL,
+	"ref" text NOT NULL,
+	"reason" text NOT NULL,
+	"details" jsonb,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"resolved_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "payment_orders" (
+	"id" text PRIMARY KEY NOT NULL,
+	"account_id" text NOT NULL,
+	"user_id" text,
+	"telegram_id" bigint,
+	"provider" text NOT NULL,
+	"package_id" text,
+	"currency" text NOT NULL,
+	"amount_minor" bigint NOT NULL,
+	"credits_micros" bigint NOT NULL,
+	"status" text DEFAULT 'created' NOT NULL,
+	"provider_payment_id" text,
+	"idempotence_key" text,
+	"confirmation_url" text,
+	"expires_at" timestamp with time zone NOT NULL,
+	"paid_at" timestamp with time zone,
+	"meta" jsonb,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "payment_orders_idempotenceKey_unique" UNIQUE("idempotence_key")
+);
+--> statement-breakpoint
+CREATE TABLE "payment_state" (
+	"key" text PRIMARY KEY NOT NULL,
+	"value" jsonb NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "payments" (
+	"id" text PRIMARY KEY NOT NULL,
+	"provider" text NOT NULL,
+	"provider_payment_id" text NOT NULL,
+	"provider_charge_id" text,
+	"order_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"payer_telegram_id" bigint,
+	"currency" text NOT NULL,
+	"amount_minor" bigint NOT NULL,
+	"credits_micros" bigint NOT NULL,
+	"inviter_account_id" text,
+	"commission_micros" bigint,
+	"status" text DEFAULT 'credited' NOT NULL,
+	"source" text NOT NULL,
+	"duplicate_order" boolean DEFAULT false NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"refunded_at" timestamp with time zone,
+	"refunded_by" text
+);
+--> statement-breakpoint
+CREATE TABLE "refund_requests" (
+	"id" text PRIMARY KEY NOT NULL,
+	"payment_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"telegram_id" bigint,
+	"status" text DEFAULT 'requested' NOT NULL,
+	"note" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"resolved_at" timestamp with time zone,
+	"resolved_by" text
+);
+--> statement-breakpoint
+CREATE TABLE "telegram_updates" (
+	"update_id" bigint PRIMARY KEY NOT NULL,
+	"received_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 ALTER TABLE "users" ADD CONSTRAINT "users_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -184,6 +266,10 @@ ALTER TABLE "did_identities" ADD CONSTRAINT "did_identities_user_id_users_id_fk"
 ALTER TABLE "did_identities" ADD CONSTRAINT "did_identities_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "did_identities" ADD CONSTRAINT "did_identities_key_id_api_keys_id_fk" FOREIGN KEY ("key_id") REFERENCES "public"."api_keys"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "refresh_tokens" ADD CONSTRAINT "refresh_tokens_session_id_auth_sessions_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."auth_sessions"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "low_balance_alerts" ADD CONSTRAINT "low_balance_alerts_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "payment_orders" ADD CONSTRAINT "payment_orders_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "payments" ADD CONSTRAINT "payments_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "refund_requests" ADD CONSTRAINT "refund_requests_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "accounts_name_idx" ON "accounts" USING btree ("name");--> statement-breakpoint
 CREATE INDEX "users_account_idx" ON "users" USING btree ("account_id");--> statement-breakpoint
 CREATE INDEX "api_keys_account_idx" ON "api_keys" USING btree ("account_id");--> statement-breakpoint
@@ -198,4 +284,12 @@ CREATE INDEX "auth_login_requests_expires_idx" ON "auth_login_requests" USING bt
 CREATE INDEX "auth_replay_expires_idx" ON "auth_replay_guards" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "auth_sessions_user_idx" ON "auth_sessions" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "did_identities_user_idx" ON "did_identities" USING btree ("user_id");--> statement-breakpoint
-CREATE INDEX "refresh_tokens_session_idx" ON "refresh_tokens" USING btree ("session_id");
+CREATE INDEX "refresh_tokens_session_idx" ON "refresh_tokens" USING btree ("session_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "payment_anomalies_ref_uq" ON "payment_anomalies" USING btree ("provider","ref","reason");--> statement-breakpoint
+CREATE INDEX "payment_orders_account_created_idx" ON "payment_orders" USING btree ("account_id","created_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "payment_orders_provider_payment_uq" ON "payment_orders" USING btree ("provider","provider_payment_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "payments_provider_payment_uq" ON "payments" USING btree ("provider","provider_payment_id");--> statement-breakpoint
+CREATE INDEX "payments_account_created_idx" ON "payments" USING btree ("account_id","created_at");--> statement-breakpoint
+CREATE INDEX "payments_order_idx" ON "payments" USING btree ("order_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "refund_requests_open_uq" ON "refund_requests" USING btree ("payment_id") WHERE status = 'requested';--> statement-breakpoint
+CREATE INDEX "refund_requests_status_idx" ON "refund_requests" USING btree ("status","created_at");

@@ -74,6 +74,37 @@ export const EnvSchema = z.object({
   YOOKASSA_SECRET_KEY: optStr,
   YOOKASSA_API_ROOT: z.string().url().default("https://api.yookassa.ru/v3"),
 
+  // --- payments & Telegram bot (issue 7) ---
+  /** Account-currency units credited per Telegram Star (price snapshot stored on each order). */
+  PAYMENTS_STAR_RATE: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("1.5"),
+  /** Star packages offered by /pay, comma-separated whole Stars. */
+  PAYMENTS_STAR_PACKAGES: z.string().regex(/^\d+(,\d+)*$/, "comma-separated integers").default("100,250,500,1000"),
+  /** Account-currency units credited per 1 RUB paid (provider invoices and YooKassa). */
+  PAYMENTS_RUB_RATE: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("1"),
+  /** RUB packages for provider invoices (only when TELEGRAM_PROVIDER_TOKEN is set), whole rubles. */
+  PAYMENTS_RUB_PACKAGES: z.string().regex(/^\d+(,\d+)*$/, "comma-separated integers").default("100,500,1000,5000"),
+  /** Minutes an unpaid order can still pass pre-checkout. */
+  PAYMENTS_ORDER_TTL_MINUTES: z.coerce.number().int().min(1).default(60),
+  /** Inviter's share of an invitee's paid top-ups, percent (up to 2 decimals); 0 turns commissions off. */
+  REFERRAL_PERCENT: z.string().regex(/^\d{1,2}(\.\d{1,2})?$|^100$/, "percent 0..100").default("10"),
+  /** Seconds between getStarTransactions reconciliation runs; 0 = never. */
+  PAYMENTS_RECONCILE_INTERVAL_SECONDS: int(600),
+  /** Seconds between low-balance checks; 0 = never. */
+  LOW_BALANCE_CHECK_INTERVAL_SECONDS: int(300),
+  /** Call setWebhook (PUBLIC_URL + /telegram/webhook) at start-up in webhook mode. */
+  TELEGRAM_SET_WEBHOOK: bool.default(true),
+  /** Bot username for links when getMe is not reachable (e.g. tests); normally taken from getMe. */
+  TELEGRAM_BOT_USERNAME: optStr,
+  /** Comma-separated CIDRs YooKassa notifies from; empty = YooKassa's published list. */
+  YOOKASSA_IP_ALLOWLIST: optStr,
+  /** Reverse proxies in front of the gateway; the client IP is taken that many hops from the right of X-Forwarded-For. */
+  YOOKASSA_TRUSTED_PROXY_HOPS: int(0),
+  /** Where YooKassa sends the payer after paying; default PUBLIC_URL + /dashboard/billing. */
+  YOOKASSA_RETURN_URL: optStr,
+  /** Web top-up bounds in rubles. */
+  YOOKASSA_MIN_AMOUNT: int(100),
+  YOOKASSA_MAX_AMOUNT: int(100_000),
+
   METRICS_ENABLED: bool.default(true),
 });
 

@@ -4,3 +4,4 @@ export * from "./request-logs.js";
 export * from "./ledger.js";
 export * from "./audit.js";
 export * from "./auth.js";
+export * from "./payments.js";
