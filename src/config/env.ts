@@ -105,6 +105,27 @@ export const EnvSchema = z.object({
   YOOKASSA_MIN_AMOUNT: int(100),
   YOOKASSA_MAX_AMOUNT: int(100_000),
 
+  // --- accounts & access (issue 6) ---
+  /** Access-token (JWT) lifetime; refresh tokens rotate on every use and live REFRESH_TOKEN_TTL_SEC. */
+  ACCESS_TOKEN_TTL_SEC: z.coerce.number().int().min(30).default(900),
+  REFRESH_TOKEN_TTL_SEC: z.coerce.number().int().min(60).default(7 * 24 * 3600),
+  /** Session cookies' Secure flag: auto = on when PUBLIC_URL is https. */
+  COOKIE_SECURE: z.enum(["auto", "true", "false"]).default("auto"),
+  /** Open self-registration at POST /v1/auth/register (admins can always create users). */
+  REGISTRATION_ENABLED: bool.default(true),
+  /** Login brute-force limits: failures per account / per IP within the window, then a lock-out. */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
+  LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(30),
+  LOGIN_FAILURE_WINDOW_SEC: z.coerce.number().int().min(1).default(900),
+  LOGIN_LOCKOUT_SEC: z.coerce.number().int().min(1).default(900),
+  /** Telegram Login Widget: max age of auth_date; bot deep-link login nonce lifetime. */
+  TELEGRAM_LOGIN_MAX_AGE_SEC: z.coerce.number().int().min(10).default(600),
+  TELEGRAM_DEEP_LINK_TTL_SEC: z.coerce.number().int().min(30).default(300),
+  /** DID-signed requests (x-did headers): accepted at all, clock window, auto-provisioning on first contact. */
+  DID_AUTH_ENABLED: bool.default(true),
+  DID_TIMESTAMP_WINDOW_SEC: z.coerce.number().int().min(1).default(300),
+  DID_AUTO_PROVISION: bool.default(false),
+
   METRICS_ENABLED: bool.default(true),
 });
 
