@@ -256,6 +256,55 @@ CREATE TABLE "telegram_updates" (
 	"received_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "encryption_check" (
+	"id" text PRIMARY KEY NOT NULL,
+	"key_id" text NOT NULL,
+	"value" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "model_routes" (
+	"id" text PRIMARY KEY NOT NULL,
+	"model_id" text NOT NULL,
+	"provider_id" text NOT NULL,
+	"upstream_model" text NOT NULL,
+	"priority" integer DEFAULT 1 NOT NULL,
+	"weight" integer DEFAULT 1 NOT NULL,
+	"enabled" boolean DEFAULT true NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "model_routes_weight_nonneg" CHECK ("model_routes"."weight" >= 0)
+);
+--> statement-breakpoint
+CREATE TABLE "routing_providers" (
+	"id" text PRIMARY KEY NOT NULL,
+	"type" text NOT NULL,
+	"base_url" text,
+	"model_prefix" text DEFAULT '' NOT NULL,
+	"headers" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"timeouts" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"enabled" boolean DEFAULT true NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "upstream_accounts" (
+	"id" text PRIMARY KEY NOT NULL,
+	"provider_id" text NOT NULL,
+	"name" text DEFAULT '' NOT NULL,
+	"api_key_encrypted" text NOT NULL,
+	"api_key_mask" text NOT NULL,
+	"discount_bp" integer DEFAULT 0 NOT NULL,
+	"balance_micros" bigint,
+	"balance_checked_at" timestamp with time zone,
+	"weight" integer DEFAULT 1 NOT NULL,
+	"enabled" boolean DEFAULT true NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "upstream_accounts_discount_range" CHECK ("upstream_accounts"."discount_bp" >= 0 and "upstream_accounts"."discount_bp" <= 10000),
+	CONSTRAINT "upstream_accounts_weight_nonneg" CHECK ("upstream_accounts"."weight" >= 0)
+);
+--> statement-breakpoint
 ALTER TABLE "users" ADD CONSTRAINT "users_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -292,4 +341,6 @@ CREATE UNIQUE INDEX "payments_provider_payment_uq" ON "payments" USING btree ("p
 CREATE INDEX "payments_account_created_idx" ON "payments" USING btree ("account_id","created_at");--> statement-breakpoint
 CREATE INDEX "payments_order_idx" ON "payments" USING btree ("order_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "refund_requests_open_uq" ON "refund_requests" USING btree ("payment_id") WHERE status = 'requested';--> statement-breakpoint
-CREATE INDEX "refund_requests_status_idx" ON "refund_requests" USING btree ("status","created_at");
+CREATE INDEX "refund_requests_status_idx" ON "refund_requests" USING btree ("status","created_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "model_routes_uq" ON "model_routes" USING btree ("model_id","provider_id","upstream_model");--> statement-breakpoint
+CREATE INDEX "upstream_accounts_provider_idx" ON "upstream_accounts" USING btree ("provider_id");

@@ -5,3 +5,4 @@ export * from "./ledger.js";
 export * from "./audit.js";
 export * from "./auth.js";
 export * from "./payments.js";
+export * from "./routing.js";
