@@ -63,6 +63,36 @@ export const EnvSchema = z.object({
 
   RATE_LIMIT_REQUESTS: int(30),
   RATE_LIMIT_WINDOW: z.coerce.number().int().min(1).default(60),
+  // --- rate limiting (src/ratelimit; issue 4). Requests/tokens are per RATE_LIMIT_WINDOW; 0 = no limit. ---
+  /** Tokens per window per key (prompt estimate at admission, corrected with real usage). */
+  RATE_LIMIT_TOKENS: int(1_000_000),
+  /** Concurrent requests per key. */
+  RATE_LIMIT_CONCURRENCY: int(0),
+  /** Per account (all its keys together); the tariff's account_* fields override these. */
+  RATE_LIMIT_ACCOUNT_REQUESTS: int(0),
+  RATE_LIMIT_ACCOUNT_TOKENS: int(0),
+  RATE_LIMIT_ACCOUNT_CONCURRENCY: int(0),
+  /** Per model, across everyone. */
+  RATE_LIMIT_MODEL_REQUESTS: int(0),
+  RATE_LIMIT_MODEL_TOKENS: int(0),
+  RATE_LIMIT_MODEL_CONCURRENCY: int(0),
+  /** Per upstream provider, across everyone. */
+  RATE_LIMIT_PROVIDER_REQUESTS: int(0),
+  RATE_LIMIT_PROVIDER_TOKENS: int(0),
+  RATE_LIMIT_PROVIDER_CONCURRENCY: int(0),
+  /** The whole gateway. */
+  RATE_LIMIT_GLOBAL_REQUESTS: int(0),
+  RATE_LIMIT_GLOBAL_TOKENS: int(0),
+  RATE_LIMIT_GLOBAL_CONCURRENCY: int(0),
+  /** Concurrency slots are leases renewed while the request runs; a crashed process's slots free after this. */
+  RATE_LIMIT_LEASE_MS: z.coerce.number().int().min(3000).default(60_000),
+  /** Gateway processes sharing Redis: while Redis is down each enforces ceil(limit / this) in memory. */
+  RATE_LIMIT_PROCESSES: z.coerce.number().int().min(1).default(1),
+  /** Redis (src/redis): a command without a reply after this long fails and Redis counts as down until a PING answers. */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(10).default(250),
+  /** Prefix of every Redis key the gateway writes. */
+  REDIS_KEY_PREFIX: z.string().default("llmgw:"),
+  // --- end rate limiting ---
 
   TELEGRAM_BOT_TOKEN: optStr,
   TELEGRAM_WEBHOOK_SECRET: optStr,
