@@ -305,6 +305,100 @@ CREATE TABLE "upstream_accounts" (
 	CONSTRAINT "upstream_accounts_weight_nonneg" CHECK ("upstream_accounts"."weight" >= 0)
 );
 --> statement-breakpoint
+CREATE TABLE "fx_rates" (
+	"id" integer PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "fx_rates_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 START WITH 1 CACHE 1),
+	"currency" text NOT NULL,
+	"rate_micros" bigint NOT NULL,
+	"actor" text DEFAULT 'system' NOT NULL,
+	"reason" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "fx_rates_pos" CHECK ("fx_rates"."rate_micros" > 0)
+);
+--> statement-breakpoint
+CREATE TABLE "holds" (
+	"request_id" text PRIMARY KEY NOT NULL,
+	"account_id" text NOT NULL,
+	"key_id" text,
+	"model" text NOT NULL,
+	"status" text DEFAULT 'open' NOT NULL,
+	"amount_micros" bigint NOT NULL,
+	"held_tokens" bigint DEFAULT 0 NOT NULL,
+	"max_tokens" integer,
+	"counters" text[] DEFAULT '{}'::text[] NOT NULL,
+	"snapshot" jsonb NOT NULL,
+	"charged_micros" bigint,
+	"upstream_cost_micros" bigint,
+	"shortfall_micros" bigint,
+	"prompt_tokens" integer,
+	"completion_tokens" integer,
+	"provider_id" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"expires_at" timestamp with time zone NOT NULL,
+	"settled_at" timestamp with time zone,
+	CONSTRAINT "holds_amount_nonneg" CHECK ("holds"."amount_micros" >= 0)
+);
+--> statement-breakpoint
+CREATE TABLE "model_prices" (
+	"model_id" text NOT NULL,
+	"provider_id" text DEFAULT '*' NOT NULL,
+	"input_micros_per_m" bigint NOT NULL,
+	"output_micros_per_m" bigint NOT NULL,
+	"cached_input_micros_per_m" bigint,
+	"reasoning_micros_per_m" bigint,
+	"markup_ppm" bigint,
+	"context_length" integer,
+	"max_output" integer,
+	"name" text,
+	"source" text DEFAULT 'admin' NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "model_prices_model_id_provider_id_pk" PRIMARY KEY("model_id","provider_id")
+);
+--> statement-breakpoint
+CREATE TABLE "price_changes" (
+	"id" text PRIMARY KEY NOT NULL,
+	"model_id" text NOT NULL,
+	"provider_id" text NOT NULL,
+	"old_price" jsonb,
+	"new_price" jsonb NOT NULL,
+	"new_meta" jsonb,
+	"change_bp" integer,
+	"status" text DEFAULT 'pending' NOT NULL,
+	"source" text DEFAULT 'sync' NOT NULL,
+	"decided_by" text,
+	"decided_at" timestamp with time zone,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "tariffs" (
+	"id" text PRIMARY KEY NOT NULL,
+	"name" text NOT NULL,
+	"description" text DEFAULT '' NOT NULL,
+	"markup_ppm" bigint NOT NULL,
+	"is_default" boolean DEFAULT false NOT NULL,
+	"status" text DEFAULT 'active' NOT NULL,
+	"token_allowance" bigint,
+	"limits" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"key_limits" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"allowed_models" jsonb,
+	"model_markups" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"rate_limits" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "tariffs_name_unique" UNIQUE("name"),
+	CONSTRAINT "tariffs_markup_pos" CHECK ("tariffs"."markup_ppm" > 0)
+);
+--> statement-breakpoint
+CREATE TABLE "usage_counters" (
+	"id" text PRIMARY KEY NOT NULL,
+	"used_tokens" bigint DEFAULT 0 NOT NULL,
+	"held_tokens" bigint DEFAULT 0 NOT NULL,
+	"used_micros" bigint DEFAULT 0 NOT NULL,
+	"held_micros" bigint DEFAULT 0 NOT NULL,
+	"requests" bigint DEFAULT 0 NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "usage_counters_held_nonneg" CHECK ("usage_counters"."held_tokens" >= 0 and "usage_counters"."held_micros" >= 0 and "usage_counters"."requests" >= 0)
+);
+--> statement-breakpoint
 ALTER TABLE "users" ADD CONSTRAINT "users_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -343,4 +437,10 @@ CREATE INDEX "payments_order_idx" ON "payments" USING btree ("order_id");--> sta
 CREATE UNIQUE INDEX "refund_requests_open_uq" ON "refund_requests" USING btree ("payment_id") WHERE status = 'requested';--> statement-breakpoint
 CREATE INDEX "refund_requests_status_idx" ON "refund_requests" USING btree ("status","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "model_routes_uq" ON "model_routes" USING btree ("model_id","provider_id","upstream_model");--> statement-breakpoint
-CREATE INDEX "upstream_accounts_provider_idx" ON "upstream_accounts" USING btree ("provider_id");
+CREATE INDEX "upstream_accounts_provider_idx" ON "upstream_accounts" USING btree ("provider_id");--> statement-breakpoint
+CREATE INDEX "fx_rates_currency_idx" ON "fx_rates" USING btree ("currency","id");--> statement-breakpoint
+CREATE INDEX "holds_open_expires_idx" ON "holds" USING btree ("expires_at") WHERE "holds"."status" = 'open';--> statement-breakpoint
+CREATE INDEX "holds_account_created_idx" ON "holds" USING btree ("account_id","created_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "price_changes_pending_uq" ON "price_changes" USING btree ("model_id","provider_id") WHERE "price_changes"."status" = 'pending';--> statement-breakpoint
+CREATE INDEX "price_changes_status_idx" ON "price_changes" USING btree ("status","created_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "tariffs_one_default_uq" ON "tariffs" USING btree ("is_default") WHERE "tariffs"."is_default";

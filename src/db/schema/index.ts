@@ -6,3 +6,4 @@ export * from "./audit.js";
 export * from "./auth.js";
 export * from "./payments.js";
 export * from "./routing.js";
+export * from "./billing.js";
