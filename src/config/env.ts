@@ -156,6 +156,29 @@ export const EnvSchema = z.object({
   DID_TIMESTAMP_WINDOW_SEC: z.coerce.number().int().min(1).default(300),
   DID_AUTO_PROVISION: bool.default(false),
 
+  // --- billing (src/billing; issue 3) ---
+  /** max_tokens the gateway sets when the client sent none (further capped by the model's max output and the hold). */
+  BILLING_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(16384),
+  /** Smallest max_tokens worth admitting when the gateway picks it from what the balance/limits cover. */
+  BILLING_MIN_MAX_TOKENS: z.coerce.number().int().min(1).default(1),
+  /** A hold not settled after this long is settled from the request log or released by the sweeper. */
+  BILLING_HOLD_TTL_MS: z.coerce.number().int().min(1000).default(15 * 60_000),
+  /** Sweeper period; 0 = do not run it in this process. */
+  BILLING_SWEEP_INTERVAL_MS: int(30_000),
+  /** Fixed hold (account currency) for a model with no known price; empty = refuse such models (403 model_not_priced). */
+  BILLING_UNPRICED_HOLD: z.string().regex(/^(\d+(\.\d{1,6})?)?$/, "must be a decimal number").default(""),
+  /** IANA time zone of the daily/monthly quota windows and usage reports. */
+  BILLING_TIMEZONE: z.string().default("UTC"),
+  /** How long a process trusts its cached price book, tariffs and FX rate (other processes' edits show up after this). */
+  BILLING_CACHE_TTL_MS: int(5_000),
+  /** Most settlements written in one database call when they queue up (group commit); 1 = one call each. */
+  BILLING_SETTLE_BATCH: z.coerce.number().int().min(1).max(1000).default(64),
+  /** Catalog sync: a price moving by more than this percent waits for admin approval. */
+  CATALOG_SYNC_MAX_CHANGE_PCT: z.coerce.number().min(0).default(20),
+  /** Minutes between catalog syncs from OpenRouter's /models; 0 = only on demand. */
+  CATALOG_SYNC_INTERVAL_MIN: int(0),
+  // --- end billing ---
+
   METRICS_ENABLED: bool.default(true),
 });
 

@@ -20,6 +20,8 @@ export const ERROR_TABLE = {
   csrf_failed: [403, "permission_error"],
   quota_exceeded: [403, "insufficient_quota"],
   insufficient_quota: [402, "insufficient_quota"],
+  /** billing: the model has no known price and BILLING_UNPRICED_HOLD is not set. */
+  model_not_priced: [403, "permission_error"],
   not_found: [404, "invalid_request_error"],
   model_not_found: [404, "invalid_request_error"],
   conflict: [409, "invalid_request_error"],
