@@ -1,0 +1,219 @@
+/**
+ * Lua scripts of the Redis limiter. One script call per request admission: every limit that applies
+ * is tested and only if all pass are all taken, so N gateway processes on one Redis enforce one limit.
+ *
+ * Data model (per check i, KEYS[2i-1] = log key, KEYS[2i] = sum key):
+ * - requests ("r"): sorted set of request ids scored by admission time (ms).
+ * - tokens ("t"): sorted set of "<id>:<tokens>" scored by admission time, plus a counter (sum key)
+ *   holding the sum of the tokens in the set, so a check costs O(log n) and not a scan.
+ * - concurrency ("c"): sorted set of request ids scored by lease expiry (ms); expired leases are
+ *   dropped before counting, so slots of a crashed process free themselves.
+ * A window is (now − window, now]: an entry scored `now − window` or older no longer counts.
+ */
+
+const HELPERS = `
+local function weight(member)
+  return tonumber(string.match(member, ':(%d+)$')) or 0
+end
+
+-- Drops token entries that left the window and returns the tokens still in it.
+local function trim_tokens(key, sumkey, cutoff)
+  local old = redis.call('ZRANGE', key, '-inf', cutoff, 'BYSCORE')
+  local sum
+  if #old > 0 then
+    local gone = 0
+    for _, m in ipairs(old) do gone = gone + weight(m) end
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
+    sum = redis.call('DECRBY', sumkey, gone)
+  else
+    sum = tonumber(redis.call('GET', sumkey) or '0')
+  end
+  if sum <= 0 then
+    -- Self-heal: an empty log means zero, whatever the counter says.
+    if redis.call('ZCARD', key) == 0 then
+      redis.call('DEL', sumkey)
+      return 0
+    end
+    if sum < 0 then sum = 0 end
+  end
+  return sum
+end
+`;
+
+/**
+ * ARGV: now, id, leaseMs, then per check: kind, limit, windowMs, cost.
+ * Returns {1, 0, 0, used...} or {0, failedIndex, retryAfterMs, used...}; `used` counts this request
+ * when admitted.
+ */
+export const ADMIT_LUA = `${HELPERS}
+local now = tonumber(ARGV[1])
+local id = ARGV[2]
+local lease = tonumber(ARGV[3])
+local n = (#ARGV - 3) / 4
+local used = {}
+local failed = 0
+local retry = 0
+
+for i = 1, n do
+  local kind = ARGV[4 * i]
+  local limit = tonumber(ARGV[4 * i + 1])
+  local win = tonumber(ARGV[4 * i + 2])
+  local cost = tonumber(ARGV[4 * i + 3])
+  local key = KEYS[2 * i - 1]
+  local wait = -1
+  if kind == 'r' then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
+    local cur = redis.call('ZCARD', key)
+    used[i] = cur
+    if cur + 1 > limit then
+      -- The request fits once the (cur - limit + 1) oldest entries have left the window.
+      local e = redis.call('ZRANGE', key, cur - limit, cur - limit, 'WITHSCORES')
+      wait = win
+      if e[2] then wait = tonumber(e[2]) + win - now end
+    end
+  elseif kind == 't' then
+    local sum = trim_tokens(key, KEYS[2 * i], now - win)
+    used[i] = sum
+    -- A request larger than the whole limit may pass only through an empty window.
+    local c = cost
+    if c > limit then c = limit end
+    if sum + c > limit then
+      local need = sum + c - limit
+      local freed = 0
+      local offset = 0
+      wait = win
+      local found = false
+      while not found do
+        local batch = redis.call('ZRANGE', key, offset, offset + 99, 'WITHSCORES')
+        if #batch == 0 then break end
+        for j = 1, #batch, 2 do
+          freed = freed + weight(batch[j])
+          if freed >= need then
+            wait = tonumber(batch[j + 1]) + win - now
+            found = true
+            break
+          end
+        end
+        offset = offset + 100
+      end
+    end
+  else
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    local cur = redis.call('ZCARD', key)
+    used[i] = cur
+    if cur + 1 > limit then
+      -- Nobody knows when a stream ends; ask the client to come back in a second.
+      wait = 1000
+    end
+  end
+  if wait >= 0 then
+    if wait < 1 then wait = 1 end
+    if failed == 0 or wait > retry then
+      failed = i
+      retry = wait
+    end
+  end
+end
+
+if failed > 0 then
+  local out = {0, failed, retry}
+  for i = 1, n do out[3 + i] = used[i] end
+  return out
+end
+
+for i = 1, n do
+  local kind = ARGV[4 * i]
+  local win = tonumber(ARGV[4 * i + 2])
+  local cost = tonumber(ARGV[4 * i + 3])
+  local key = KEYS[2 * i - 1]
+  if kind == 'r' then
+    redis.call('ZADD', key, now, id)
+    redis.call('PEXPIRE', key, win)
+    used[i] = used[i] + 1
+  elseif kind == 't' then
+    local sumkey = KEYS[2 * i]
+    redis.call('ZADD', key, now, id .. ':' .. cost)
+    redis.call('INCRBY', sumkey, cost)
+    redis.call('PEXPIRE', key, win)
+    redis.call('PEXPIRE', sumkey, win)
+    used[i] = used[i] + cost
+  else
+    redis.call('ZADD', key, now + lease, id)
+    redis.call('PEXPIRE', key, lease + 1000)
+    used[i] = used[i] + 1
+  end
+end
+
+local out = {1, 0, 0}
+for i = 1, n do out[3 + i] = used[i] end
+return out
+`;
+
+/**
+ * ARGV: id, then per entry: kind ("t" | "c"), estimated, actual. KEYS in pairs as in admit.
+ * Token entries still in the window are rewritten with the real count (same score); entries that
+ * already left the window stopped counting and are left alone. Concurrency leases are removed.
+ */
+export const SETTLE_LUA = `
+local id = ARGV[1]
+local n = (#ARGV - 1) / 3
+for i = 1, n do
+  local kind = ARGV[3 * i - 1]
+  local key = KEYS[2 * i - 1]
+  if kind == 't' then
+    local est = tonumber(ARGV[3 * i])
+    local actual = tonumber(ARGV[3 * i + 1])
+    if est ~= actual then
+      local member = id .. ':' .. est
+      local score = redis.call('ZSCORE', key, member)
+      if score then
+        local sumkey = KEYS[2 * i]
+        local ttl = redis.call('PTTL', key)
+        redis.call('ZREM', key, member)
+        redis.call('ZADD', key, score, id .. ':' .. actual)
+        redis.call('INCRBY', sumkey, actual - est)
+        if ttl > 0 then redis.call('PEXPIRE', sumkey, ttl) end
+      end
+    end
+  else
+    redis.call('ZREM', key, id)
+  end
+end
+return 1
+`;
+
+/** ARGV: until, leaseMs, then one id per key. Only leases still present are extended (XX). */
+export const RENEW_LUA = `
+local untilMs = tonumber(ARGV[1])
+local lease = tonumber(ARGV[2])
+for i = 1, #KEYS do
+  if redis.call('ZADD', KEYS[i], 'XX', 'CH', untilMs, ARGV[i + 2]) > 0 then
+    redis.call('PEXPIRE', KEYS[i], lease + 1000)
+  end
+end
+return 1
+`;
+
+/** ARGV: now, then per check: kind, windowMs. Read-only usage, for GET /rate-limit. */
+export const PEEK_LUA = `
+local now = tonumber(ARGV[1])
+local n = (#ARGV - 1) / 2
+local out = {}
+for i = 1, n do
+  local kind = ARGV[2 * i]
+  local win = tonumber(ARGV[2 * i + 1])
+  local key = KEYS[2 * i - 1]
+  if kind == 'r' then
+    out[i] = redis.call('ZCOUNT', key, '(' .. (now - win), '+inf')
+  elseif kind == 't' then
+    local s = 0
+    for _, m in ipairs(redis.call('ZRANGE', key, '(' .. (now - win), '+inf', 'BYSCORE')) do
+      s = s + (tonumber(string.match(m, ':(%d+)$')) or 0)
+    end
+    out[i] = s
+  else
+    out[i] = redis.call('ZCOUNT', key, '(' .. now, '+inf')
+  end
+end
+return out
+`;

@@ -1,0 +1,1 @@
+export { createRedis, isConnectivityError, maskRedisUrl, type RedisClientOptions, type RedisHandle, type RedisHealth } from "./client.js";
