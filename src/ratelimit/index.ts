@@ -1,5 +1,6 @@
 export {
   createRateLimiter,
+  isRateLimiter,
   rateLimitSettingsFromEnv,
   type RateLimiter,
   type RateLimiterOptions,

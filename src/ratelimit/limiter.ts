@@ -309,3 +309,8 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     },
   };
 }
+
+/** True when the request-path hooks are this module's limiter (and not the spine's no-op). */
+export function isRateLimiter(h: unknown): h is RateLimiter {
+  return typeof h === "object" && h !== null && typeof (h as RateLimiter).peek === "function" && typeof (h as RateLimiter).health === "function";
+}

@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, connect } from "node:net";
+import { after, describe, it } from "node:test";
+import { performance } from "node:perf_hooks";
+import { AppError } from "../../src/core/errors.js";
+import { createRateLimiter } from "../../src/ratelimit/index.js";
+import { createRedis } from "../../src/redis/index.js";
+import { requireRedis } from "../helpers/redis.js";
+import { auth, captureLogger, FakeClock, reqId, settings } from "./helpers.js";
+
+/** Our own throw-away redis-server: the shared one on 6379 is never stopped. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"], {
+    stdio: "ignore",
+  });
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (up) return child;
+    if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
+}
+
+async function until(cond: () => boolean, ms: number): Promise<number> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - t0;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+if (await requireRedis("rate limiter redis faults")) {
+  describe("rate limiter across redis faults (own redis-server child)", () => {
+    const children: ChildProcess[] = [];
+    after(async () => {
+      for (const c of children) await stop(c);
+    });
+
+    it("falls back to memory when redis dies, logs once, and returns to redis by itself", async () => {
+      const port = await freePort();
+      children.push(await startRedis(port));
+      const { logger, lines } = captureLogger();
+      const redis = createRedis(`redis://127.0.0.1:${port}`, logger, { commandTimeoutMs: 100, maxReconnectDelayMs: 200, probeIntervalMs: 100 });
+      assert.ok(await redis.waitUntilUp(3000));
+      const clock = new FakeClock();
+      // Two gateway processes share this Redis: in fallback each takes half of the key's 20 rpm.
+      const rl = createRateLimiter({ settings: settings({ key: { rpm: 20, tpm: 0, concurrency: 0 }, processes: 2 }), redis, logger, clock, keyPrefix: "fault:" });
+      const a = auth();
+      const admit = () => rl.admit({ requestId: reqId(), auth: a, model: "m", providerId: null, estimatedTokens: 0 });
+      try {
+        for (let i = 0; i < 5; i++) await admit();
+        assert.equal(await redis.client.zcard(`fault:{rl}:k:${a.keyId}:r`), 5);
+        assert.deepEqual(rl.health(), { storage: "redis", redis: "up" });
+
+        // --- Redis killed mid-test ---
+        await stop(children.pop()!);
+        const lat: number[] = [];
+        let ok = 0;
+        let limited = 0;
+        let limitSeen: unknown;
+        for (let i = 0; i < 40; i++) {
+          const t = performance.now();
+          try {
+            (await admit()).done(0);
+            ok++;
+          } catch (e) {
+            assert.ok(e instanceof AppError && e.code === "rate_limit_exceeded", `unexpected ${String(e)}`);
+            limited++;
+            limitSeen = e.extra.details?.limit;
+          }
+          lat.push(performance.now() - t);
+        }
+        console.log(
+          `# redis killed: 40 requests → ${ok} admitted, ${limited} limited (memory share 10); admit latency median ${median(lat).toFixed(3)} ms, max ${Math.max(...lat).toFixed(1)} ms`,
+        );
+        assert.equal(ok, 10, "memory fallback enforces the per-process share");
+        assert.equal(limitSeen, 10);
+        assert.ok(Math.max(...lat) < 1000, "a dead redis must not hold requests");
+        assert.deepEqual(rl.health(), { storage: "memory", redis: "down" });
+        assert.ok(rl.stats().memoryFallbackDecisions >= 40);
+
+        // --- Redis back on the same port, empty ---
+        const t0 = Date.now();
+        children.push(await startRedis(port));
+        const back = await until(() => rl.storage() === "redis", 5000);
+        console.log(`# redis restarted: limiter back on redis after ${Date.now() - t0} ms (${back} ms after the port accepted)`);
+        (await admit()).done(0);
+        // The script was reloaded on the fresh server (NOSCRIPT → EVAL) and counted there.
+        assert.equal(await redis.client.zcard(`fault:{rl}:k:${a.keyId}:r`), 1);
+        const snap = await rl.peek(a);
+        assert.equal(snap.storage, "redis");
+        assert.equal(snap.key.requests?.limit, 20);
+
+        const fell = lines.filter((l) => l.component === "ratelimit" && String(l.msg).includes("fell back to memory"));
+        const backLog = lines.filter((l) => l.component === "ratelimit" && String(l.msg).includes("back on redis"));
+        const redisDown = lines.filter((l) => l.component === "redis" && String(l.msg).includes("unreachable") && l.level === 40);
+        assert.equal(fell.length, 1, "fallback logged once");
+        assert.equal(backLog.length, 1, "return logged once");
+        assert.equal(redisDown.length, 1, "redis down logged once despite many reconnect errors");
+      } finally {
+        rl.close();
+        await redis.close();
+      }
+    });
+
+    it("a hung redis (SIGSTOP) costs one command timeout, then memory; SIGCONT brings redis back", async () => {
+      const port = await freePort();
+      const child = await startRedis(port);
+      children.push(child);
+      const { logger } = captureLogger();
+      const redis = createRedis(`redis://127.0.0.1:${port}`, logger, { commandTimeoutMs: 300, probeIntervalMs: 100 });
+      assert.ok(await redis.waitUntilUp(3000));
+      const rl = createRateLimiter({ settings: settings({ key: { rpm: 1000, tpm: 0, concurrency: 2 } }), redis, logger, keyPrefix: "hang:" });
+      const a = auth();
+      const admit = () => rl.admit({ requestId: reqId(), auth: a, model: "m", providerId: null, estimatedTokens: 0 });
+      try {
+        (await admit()).done(0);
+        child.kill("SIGSTOP");
+        const lat: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const t = performance.now();
+          const adm = await admit();
+          adm.done(0);
+          lat.push(performance.now() - t);
+        }
+        console.log(
+          `# redis hung: first admit ${lat[0]!.toFixed(1)} ms (command timeout 300 ms), then median ${median(lat.slice(1)).toFixed(3)} ms, max ${Math.max(...lat.slice(1)).toFixed(1)} ms`,
+        );
+        assert.ok(lat[0]! >= 290, "the first request waited for the command timeout");
+        assert.ok(Math.max(...lat.slice(1)) < 250, "later requests skip the hung redis instead of waiting for a timeout each");
+        assert.equal(rl.storage(), "memory");
+        child.kill("SIGCONT");
+        await until(() => rl.storage() === "redis", 5000);
+        (await admit()).done(0);
+      } finally {
+        child.kill("SIGCONT");
+        rl.close();
+        await redis.close();
+      }
+    });
+  });
+}
