@@ -179,6 +179,34 @@ export const EnvSchema = z.object({
   CATALOG_SYNC_INTERVAL_MIN: int(0),
   // --- end billing ---
 
+  // --- routing & resilience (src/routing; issue 5) ---
+  /** Upstream calls per request, the first included (fallbacks to other routes count too). */
+  ROUTING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  /** Backoff before re-trying the same upstream: full jitter up to min(max, base·2^n) ms. */
+  ROUTING_RETRY_BASE_MS: int(100),
+  ROUTING_RETRY_MAX_MS: int(2000),
+  /** No new upstream attempt starts after this long since the request began. */
+  ROUTING_DEADLINE_MS: int(30_000),
+  /** Per-upstream retry budget: retries ≤ this percent of its recent requests (plus the floor per window). */
+  ROUTING_RETRY_BUDGET_PCT: z.coerce.number().min(0).max(100).default(20),
+  ROUTING_RETRY_BUDGET_MIN: int(10),
+  /** Circuit breaker per upstream account: opens at this failure percent over the window, once it holds the minimum requests. */
+  BREAKER_FAILURE_PCT: z.coerce.number().gt(0).max(100).default(50),
+  BREAKER_MIN_REQUESTS: z.coerce.number().int().min(1).default(10),
+  BREAKER_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
+  /** Open → one half-open probe after this long. */
+  BREAKER_COOLDOWN_MS: int(30_000),
+  /** How often the runtime routing tables (admin API edits) are re-read by every process. */
+  ROUTING_RELOAD_MS: int(5_000),
+  /** Response cache (opt-in per request header x-gateway-cache or key option cache): entry lifetime and bounds. */
+  RESPONSE_CACHE_TTL_MS: int(300_000),
+  RESPONSE_CACHE_MAX_ENTRIES: int(1000),
+  RESPONSE_CACHE_MAX_BYTES: int(64 * 1024 * 1024),
+  RESPONSE_CACHE_MAX_ENTRY_BYTES: int(1024 * 1024),
+  /** Fraction of the normal price a cache hit costs (0 = free, 1 = full price). */
+  RESPONSE_CACHE_HIT_PRICE: z.string().regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, "must be a decimal between 0 and 1").default("0"),
+  // --- end routing & resilience ---
+
   METRICS_ENABLED: bool.default(true),
 });
 

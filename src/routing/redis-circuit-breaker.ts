@@ -159,6 +159,8 @@ export class RedisCircuitBreakers implements CircuitBreakers {
   peek(key: string) {
     if (!this.redisHealthy) return this.local.peek(key);
     const m = this.mirror.get(key);
+    // First sight of a key: track it so the sync timer learns its shared state.
+    if (!m) this.mirror.set(key, { state: "closed", retryAt: null, openedAt: null, requests: 0, failures: 0 });
     if (!m || m.state === "closed") return { state: "closed" as const, retryAt: null, available: true };
     // Half-open in the mirror: another process may hold the probe; acquire() asks Redis.
     return { state: m.state, retryAt: m.retryAt, available: m.state === "half_open" || this.clock.now() >= (m.retryAt ?? 0) };
