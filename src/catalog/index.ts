@@ -1,0 +1,1 @@
+export { Catalog, type CatalogModel } from "./catalog.js";

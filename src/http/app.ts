@@ -1,0 +1,59 @@
+import { bodyLimit } from "hono/body-limit";
+import { AppError } from "../core/errors.js";
+import type { AppEnv } from "./context.js";
+import type { AppDeps } from "./deps.js";
+import { notFound, onError } from "./errors.js";
+import { adminAuth } from "./middleware/admin-auth.js";
+import { apiKeyAuth } from "./middleware/api-key-auth.js";
+import { requestContext } from "./middleware/request-context.js";
+import { createRouter } from "./router.js";
+import { createAdminSpineRoutes } from "./routes/admin-spine.js";
+import { createOpenAIRoutes } from "./routes/openai.js";
+import { createSystemRoutes } from "./routes/system.js";
+
+export type { AppEnv };
+
+/**
+ * The HTTP application. Order matters: request context → body limit → authentication (before any
+ * body is parsed) → route validation → handler. Errors of every kind leave through `onError`.
+ */
+export function createApp(deps: AppDeps) {
+  const app = createRouter();
+  app.use("*", requestContext(deps));
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.env.MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError("payload_too_large", `Request body is larger than ${deps.env.MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  const inference = apiKeyAuth(deps, { scope: "inference" });
+  app.use("/v1/chat/*", inference);
+  app.use("/v1/completions", inference);
+  app.use("/v1/embeddings", inference);
+  app.use("/v1/models", inference);
+  app.use("/v1/models/*", inference);
+
+  const admin = adminAuth(deps);
+  app.use("/admin/*", admin);
+  app.use("/v1/key/generate", admin);
+
+  app.route("/", createSystemRoutes(deps));
+  app.route("/", createOpenAIRoutes(deps));
+  app.route("/", createAdminSpineRoutes(deps));
+  // --- area routes --- (each area mounts its router here, one line each)
+  // --- end area routes ---
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "LLM Gateway API", version: "0.1.0", description: "OpenAI-compatible LLM gateway with prepaid billing. Errors are `{error:{message,type,code,param,request_id}}`." },
+  });
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}

@@ -1,0 +1,15 @@
+import type { Logger } from "../core/logger.js";
+import type { AuthContext } from "../proxy/types.js";
+
+/** Hono environment of every route: per-request variables set by middleware. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    startedAt: number;
+    logger: Logger;
+    /** Set by the API-key (or DID) middleware. */
+    auth: AuthContext;
+    /** Set by the admin middleware: `admin:token` or `admin:<userId>`. */
+    actor: string;
+  };
+}

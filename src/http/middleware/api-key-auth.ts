@@ -1,0 +1,52 @@
+import type { MiddlewareHandler } from "hono";
+import { AppError } from "../../core/errors.js";
+import { looksLikeApiKey } from "../../keys/index.js";
+import type { AppEnv } from "../context.js";
+import type { AppDeps } from "../deps.js";
+
+/** Extra ways to authenticate an inference call (e.g. DID-signed requests); tried when there is no Bearer key. */
+export type AltAuthenticator = (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => Promise<boolean>;
+
+const MESSAGES = {
+  invalid_api_key: "Incorrect API key provided",
+  key_revoked: "This API key has been revoked",
+  key_disabled: "This API key is disabled",
+  key_expired: "This API key has expired",
+  account_blocked: "The account of this API key is blocked",
+  user_blocked: "The user of this API key is blocked",
+} as const;
+
+/**
+ * `Authorization: Bearer sk-gw-…` → `c.var.auth`. Runs before the body is read, so unauthenticated
+ * callers cost one header parse and (at most once per TTL) one indexed lookup.
+ */
+export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?: AltAuthenticator[] } = {}): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header("authorization");
+    if (!header) {
+      for (const alt of opts.alternatives ?? []) if (await alt(c)) return next();
+      throw new AppError("missing_api_key", "You didn't provide an API key. Send it as `Authorization: Bearer <key>`");
+    }
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const secret = m?.[1];
+    if (!secret || !looksLikeApiKey(secret)) throw new AppError("invalid_api_key", MESSAGES.invalid_api_key);
+    const r = await deps.keys.verify(secret);
+    if (!r.ok) throw new AppError(r.code, MESSAGES[r.code]);
+    if (opts.scope && !r.auth.scopes.includes(opts.scope)) {
+      throw new AppError("forbidden", `This API key lacks the \`${opts.scope}\` scope`);
+    }
+    if (r.auth.ipAllowlist && r.auth.ipAllowlist.length) {
+      const ip = clientIp(c);
+      if (!ip || !r.auth.ipAllowlist.includes(ip)) throw new AppError("ip_not_allowed", "This API key may not be used from this IP address");
+    }
+    c.set("auth", r.auth);
+    return next();
+  };
+}
+
+/** The socket's peer address (proxies in front should be configured to connect from a fixed address). */
+export function clientIp(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string | null {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  const a = env?.incoming?.socket?.remoteAddress ?? null;
+  return a?.startsWith("::ffff:") ? a.slice(7) : a;
+}

@@ -1,0 +1,31 @@
+import type { MiddlewareHandler } from "hono";
+import { newRequestId } from "../../core/ids.js";
+import type { AppEnv } from "../context.js";
+import type { AppDeps } from "../deps.js";
+
+/**
+ * First middleware: request id (`req_…`, echoed as x-request-id), start time, logger, in-flight
+ * counting for graceful shutdown, and metrics. A child logger is created lazily by whoever logs:
+ * most requests never log.
+ */
+export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const id = newRequestId();
+    const started = deps.clock.now();
+    c.set("requestId", id);
+    c.set("startedAt", started);
+    c.set("logger", deps.logger);
+    deps.inflight.count++;
+    try {
+      await next();
+    } finally {
+      deps.inflight.count--;
+      c.res.headers.set("x-request-id", id);
+      if (deps.metrics) {
+        const route = c.req.routePath || "unknown";
+        deps.metrics.requests.inc({ route, status: String(c.res.status) });
+        deps.metrics.latency.observe({ route }, (deps.clock.now() - started) / 1000);
+      }
+    }
+  };
+}

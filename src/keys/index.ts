@@ -1,0 +1,3 @@
+export { createApiKey, type CreateKeyInput, type CreatedKey } from "./create.js";
+export { generateApiKey, hashApiKey, looksLikeApiKey, maskKey, KEY_PREFIX } from "./hash.js";
+export { KeyVerifier, type KeyVerifierOptions, type VerifyFailure, type VerifyResult } from "./verify.js";

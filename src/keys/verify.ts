@@ -1,0 +1,134 @@
+import { eq, or } from "drizzle-orm";
+import type { Clock } from "../core/clock.js";
+import type { Db } from "../db/client.js";
+import { accounts, apiKeys, users } from "../db/schema/index.js";
+import type { AuthContext } from "../proxy/types.js";
+import { hashApiKey } from "./hash.js";
+
+export type VerifyFailure = "invalid_api_key" | "key_revoked" | "key_disabled" | "key_expired" | "account_blocked" | "user_blocked";
+export type VerifyResult = { ok: true; auth: AuthContext } | { ok: false; code: VerifyFailure };
+
+interface CachedKey {
+  /** Null: no such key (negative cache). */
+  row: KeyRow | null;
+  cachedUntil: number;
+}
+
+interface KeyRow {
+  auth: AuthContext;
+  status: "active" | "disabled" | "revoked";
+  expiresAt: number | null;
+  /** Set when this hash is a rotated-out secret: valid only until then. */
+  graceUntil: number | null;
+  accountStatus: string;
+  userStatus: string | null;
+}
+
+export interface KeyVerifierOptions {
+  db: Db;
+  clock: Clock;
+  ttlMs: number;
+  maxEntries?: number;
+  /** The tariff's rate limits (billing's tariffs); called on cache misses only. */
+  tariffRateLimits?: (tariffId: string) => Promise<Record<string, unknown> | null>;
+}
+
+/**
+ * Verifies API keys with a short in-memory cache, so the hot path touches the database at most once
+ * per key per TTL. Revoking, disabling or blocking takes effect within `ttlMs` in every process
+ * (immediately in the process that calls `invalidate`).
+ */
+export class KeyVerifier {
+  private readonly cache = new Map<string, CachedKey>();
+  private readonly inflight = new Map<string, Promise<KeyRow | null>>();
+  private readonly maxEntries: number;
+
+  constructor(private readonly opts: KeyVerifierOptions) {
+    this.maxEntries = opts.maxEntries ?? 50_000;
+  }
+
+  async verify(secret: string): Promise<VerifyResult> {
+    const hash = hashApiKey(secret);
+    const now = this.opts.clock.now();
+    let entry = this.cache.get(hash);
+    if (!entry || entry.cachedUntil <= now) {
+      const row = await this.load(hash);
+      entry = { row, cachedUntil: this.opts.clock.now() + this.opts.ttlMs };
+      if (this.cache.size >= this.maxEntries) {
+        const oldest = this.cache.keys().next().value;
+        if (oldest !== undefined) this.cache.delete(oldest);
+      }
+      this.cache.set(hash, entry);
+    }
+    return judge(entry.row, now);
+  }
+
+  /** Drop cached verdicts (all, or those of one key id / account id) after a change in this process. */
+  invalidate(filter?: { keyId?: string; accountId?: string }): void {
+    if (!filter) {
+      this.cache.clear();
+      return;
+    }
+    for (const [h, e] of this.cache) {
+      const a = e.row?.auth;
+      if (!a) continue;
+      if ((filter.keyId && a.keyId === filter.keyId) || (filter.accountId && a.accountId === filter.accountId)) this.cache.delete(h);
+    }
+  }
+
+  private load(hash: string): Promise<KeyRow | null> {
+    let p = this.inflight.get(hash);
+    if (!p) {
+      p = this.query(hash).finally(() => this.inflight.delete(hash));
+      this.inflight.set(hash, p);
+    }
+    return p;
+  }
+
+  private async query(hash: string): Promise<KeyRow | null> {
+    const rows = await this.opts.db
+      .select({ key: apiKeys, account: { status: accounts.status, limits: accounts.limits, tariffId: accounts.tariffId }, userStatus: users.status })
+      .from(apiKeys)
+      .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+      .leftJoin(users, eq(users.id, apiKeys.userId))
+      .where(or(eq(apiKeys.keyHash, hash), eq(apiKeys.previousHash, hash)))
+      .limit(1);
+    const r = rows[0];
+    if (!r) return null;
+    const k = r.key;
+    const isPrevious = k.keyHash !== hash;
+    const tariffRateLimits = r.account.tariffId && this.opts.tariffRateLimits ? await this.opts.tariffRateLimits(r.account.tariffId) : null;
+    return {
+      status: k.status,
+      expiresAt: k.expiresAt ? k.expiresAt.getTime() : null,
+      graceUntil: isPrevious ? (k.previousExpiresAt?.getTime() ?? 0) : null,
+      accountStatus: r.account.status,
+      userStatus: r.userStatus,
+      auth: {
+        keyId: k.id,
+        accountId: k.accountId,
+        userId: k.userId,
+        scopes: k.scopes,
+        allowedModels: k.allowedModels ?? null,
+        ipAllowlist: k.ipAllowlist ?? null,
+        keyLimits: k.limits,
+        accountLimits: r.account.limits,
+        keyRateLimits: k.rateLimits ?? null,
+        keyOptions: k.options,
+        tariffId: r.account.tariffId,
+        tariffRateLimits,
+      },
+    };
+  }
+}
+
+function judge(row: KeyRow | null, now: number): VerifyResult {
+  if (!row) return { ok: false, code: "invalid_api_key" };
+  if (row.graceUntil !== null && row.graceUntil <= now) return { ok: false, code: "invalid_api_key" };
+  if (row.status === "revoked") return { ok: false, code: "key_revoked" };
+  if (row.status === "disabled") return { ok: false, code: "key_disabled" };
+  if (row.expiresAt !== null && row.expiresAt <= now) return { ok: false, code: "key_expired" };
+  if (row.accountStatus !== "active") return { ok: false, code: "account_blocked" };
+  if (row.userStatus !== null && row.userStatus !== "active") return { ok: false, code: "user_blocked" };
+  return { ok: true, auth: row.auth };
+}

@@ -1,0 +1,157 @@
+import { sql } from "drizzle-orm";
+import type { Logger } from "../core/logger.js";
+import type { Db } from "../db/client.js";
+import { requestLogs } from "../db/schema/index.js";
+
+export type RequestLogRow = typeof requestLogs.$inferInsert;
+
+interface Queued {
+  row: RequestLogRow;
+  final: boolean;
+}
+
+export interface RequestLogWriterOptions {
+  db: Db;
+  logger: Logger;
+  flushIntervalMs?: number;
+  maxBatch?: number;
+  /** Rows kept in memory while the database is unreachable before the oldest are dropped (and logged). */
+  maxQueued?: number;
+}
+
+const FINAL_COLUMNS = [
+  "served_model",
+  "provider_id",
+  "upstream_account_id",
+  "status",
+  "prompt_tokens",
+  "completion_tokens",
+  "cached_tokens",
+  "reasoning_tokens",
+  "total_tokens",
+  "estimated",
+  "latency_ms",
+  "ttft_ms",
+  "upstream_status",
+  "error_code",
+  "upstream_cost_micros",
+  "price_micros",
+  "profit_micros",
+  "cache_hit",
+  "attempts",
+  "meta",
+  "completed_at",
+] as const;
+
+/**
+ * Writes request-log rows off the response path, in batches. A request's `pending` row and its final
+ * row are coalesced when both are still queued; a final row overwrites a pending one but never the
+ * reverse. `close()` flushes everything (called on SIGTERM after in-flight requests drain).
+ */
+export class RequestLogWriter {
+  private queue = new Map<string, Queued>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private readonly interval: number;
+  private readonly maxBatch: number;
+  private readonly maxQueued: number;
+  private failures = 0;
+
+  constructor(private readonly opts: RequestLogWriterOptions) {
+    this.interval = opts.flushIntervalMs ?? 50;
+    this.maxBatch = opts.maxBatch ?? 500;
+    this.maxQueued = opts.maxQueued ?? 100_000;
+  }
+
+  begin(row: RequestLogRow): void {
+    if (!this.queue.has(row.id)) this.queue.set(row.id, { row, final: false });
+    this.schedule();
+  }
+
+  finish(row: RequestLogRow): void {
+    const prev = this.queue.get(row.id);
+    this.queue.set(row.id, { row: prev ? { ...prev.row, ...row } : row, final: true });
+    if (this.queue.size > this.maxQueued) {
+      const oldest = this.queue.keys().next().value;
+      if (oldest !== undefined) {
+        this.queue.delete(oldest);
+        this.opts.logger.error({ requestId: oldest }, "request log queue full: dropped the oldest row");
+      }
+    }
+    this.schedule();
+  }
+
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  private schedule(): void {
+    if (this.timer || this.flushing) return;
+    const delay = this.failures ? Math.min(5000, this.interval * 2 ** this.failures) : this.interval;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** Writes everything queued now; resolves when written (or failed and re-queued). */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => (this.queue.size ? this.flush() : undefined));
+    if (this.queue.size === 0) return Promise.resolve();
+    this.flushing = this.writeBatches().finally(() => {
+      this.flushing = null;
+      if (this.queue.size) this.schedule();
+    });
+    return this.flushing;
+  }
+
+  private async writeBatches(): Promise<void> {
+    while (this.queue.size) {
+      const batch: Queued[] = [];
+      for (const [id, q] of this.queue) {
+        batch.push(q);
+        this.queue.delete(id);
+        if (batch.length >= this.maxBatch) break;
+      }
+      try {
+        await this.write(batch);
+        this.failures = 0;
+      } catch (e) {
+        this.failures++;
+        this.opts.logger.error({ err: (e as Error).message, rows: batch.length }, "request log write failed; will retry");
+        for (const q of batch) {
+          const now = this.queue.get(q.row.id);
+          if (!now || (!now.final && q.final)) this.queue.set(q.row.id, q);
+        }
+        return;
+      }
+    }
+  }
+
+  private async write(batch: Queued[]): Promise<void> {
+    const pending = batch.filter((q) => !q.final).map((q) => q.row);
+    const finals = batch.filter((q) => q.final).map((q) => q.row);
+    if (pending.length) await this.opts.db.insert(requestLogs).values(pending).onConflictDoNothing();
+    if (finals.length) {
+      const set: Record<string, unknown> = {};
+      for (const c of FINAL_COLUMNS) set[toCamel(c)] = sql.raw(`excluded.${c}`);
+      await this.opts.db
+        .insert(requestLogs)
+        .values(finals)
+        .onConflictDoUpdate({ target: requestLogs.id, set, setWhere: sql`${requestLogs.status} = 'pending'` });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    for (let i = 0; i < 5 && (this.queue.size || this.flushing); i++) await this.flush();
+  }
+}
+
+function toCamel(s: string): string {
+  return s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,69 @@
+import { ConfigError, loadEnv } from "../config/env.js";
+import { createLogger } from "../core/logger.js";
+import { startGateway } from "./gateway.js";
+
+/** `npm start`: parse settings once, start, print how to use it, stop cleanly on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let env;
+  try {
+    env = loadEnv(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const logger = createLogger({ level: env.LOG_LEVEL });
+  let gw;
+  try {
+    gw = await startGateway({ env, vars: process.env, logger });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(1);
+    }
+    logger.fatal({ err: (e as Error).message }, "start-up failed");
+    process.exit(1);
+  }
+  const lines: string[] = [""];
+  if (gw.deps.config.demo) {
+    lines.push("  *** DEMO MODE: no upstream configured, the built-in mock provider answers every request ***");
+    lines.push("  Configure OPENROUTER_API_KEY, UPSTREAM_BASE_URL or GATEWAY_CONFIG to use real models.", "");
+  }
+  lines.push(`  LLM Gateway on ${gw.url}  (database: ${gw.deps.database.kind})`);
+  lines.push(`  Admin token: ${gw.adminToken}`);
+  if (gw.demoKey) {
+    lines.push("", "  Try it:", "");
+    lines.push(
+      `  curl -s ${gw.url}/v1/chat/completions -H 'Authorization: Bearer ${gw.demoKey}' -H 'Content-Type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'`,
+    );
+  } else {
+    lines.push("", "  Create an account and a key:", "");
+    lines.push(`  curl -s ${gw.url}/admin/accounts -H 'Authorization: Bearer ${gw.adminToken}' -H 'Content-Type: application/json' -d '{"name":"My company","initial_balance":"100.00"}'`);
+    lines.push(`  curl -s ${gw.url}/v1/key/generate -H 'Authorization: Bearer ${gw.adminToken}' -H 'Content-Type: application/json' -d '{"account_id":"<id from above>","name":"first key"}'`);
+  }
+  lines.push("");
+  process.stdout.write(lines.join("\n") + "\n");
+
+  let signalled = false;
+  const onSignal = (sig: string) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ signal: sig }, "shutting down: draining in-flight requests");
+    gw.stop().then(
+      () => {
+        logger.info("stopped");
+        process.exit(0);
+      },
+      (e) => {
+        logger.error({ err: (e as Error).message }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+}
+
+void main();

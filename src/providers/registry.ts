@@ -1,0 +1,27 @@
+import type { Env } from "../config/env.js";
+import type { ProviderConfig } from "../config/gateway-config.js";
+import type { ProviderTarget } from "./types.js";
+
+const OPENROUTER_DEFAULT = "https://openrouter.ai/api/v1";
+
+/** Provider config (file or env shortcut) → target. `mockBaseUrl` is where the built-in mock listens. */
+export function toProviderTarget(p: ProviderConfig, env: Env, mockBaseUrl: string | null): ProviderTarget {
+  let baseUrl = p.base_url ?? (p.type === "openrouter" ? OPENROUTER_DEFAULT : p.type === "mock" ? mockBaseUrl ?? "" : "");
+  if (p.type === "mock" && !p.base_url && !mockBaseUrl) throw new Error(`provider ${p.id}: mock upstream not started`);
+  baseUrl = baseUrl.replace(/\/+$/, "");
+  return {
+    id: p.id,
+    type: p.type,
+    baseUrl,
+    apiKey: p.api_key,
+    modelPrefix: p.model_prefix ?? "",
+    headers: p.headers ?? {},
+    enabled: p.enabled,
+    timeouts: {
+      connectMs: p.timeouts?.connect_ms ?? env.UPSTREAM_CONNECT_TIMEOUT_MS,
+      firstByteMs: p.timeouts?.first_byte_ms ?? env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+      idleMs: p.timeouts?.idle_ms ?? env.UPSTREAM_IDLE_TIMEOUT_MS,
+      totalMs: p.timeouts?.total_ms ?? env.UPSTREAM_TOTAL_TIMEOUT_MS,
+    },
+  };
+}

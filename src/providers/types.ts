@@ -1,0 +1,26 @@
+/** An upstream as the proxy needs it: where to send, with which credentials. Never logged whole. */
+export interface ProviderTarget {
+  id: string;
+  type: "openrouter" | "openai" | "litellm" | "mock";
+  baseUrl: string;
+  apiKey: string | undefined;
+  modelPrefix: string;
+  headers: Record<string, string>;
+  timeouts: ProviderTimeouts;
+  enabled: boolean;
+}
+
+export interface ProviderTimeouts {
+  connectMs: number;
+  firstByteMs: number;
+  idleMs: number;
+  totalMs: number;
+}
+
+/** What the proxy sends upstream for one attempt. */
+export interface UpstreamRequest {
+  url: string;
+  method: "POST" | "GET";
+  headers: Record<string, string>;
+  body: string | undefined;
+}

@@ -1,0 +1,46 @@
+import { getEncoding, type Tiktoken } from "js-tiktoken";
+
+let enc: Tiktoken | undefined;
+/** o200k_base (GPT-4o family); close enough for other vendors' estimates and loaded once, lazily. */
+function encoder(): Tiktoken {
+  enc ??= getEncoding("o200k_base");
+  return enc;
+}
+
+export function countTokens(text: string): number {
+  if (!text) return 0;
+  return encoder().encode(text).length;
+}
+
+/** Per-message framing tokens, as OpenAI documents for chat formats (≈3 per message + 3 for the reply). */
+const PER_MESSAGE = 3;
+
+function contentText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    let s = "";
+    for (const part of content) {
+      if (part && typeof part === "object" && typeof (part as { text?: unknown }).text === "string") s += (part as { text: string }).text;
+    }
+    return s;
+  }
+  return "";
+}
+
+/** Local count of a chat/completions/embeddings prompt, for holds and for estimates when upstream gives none. */
+export function countPromptTokens(body: Record<string, unknown>): number {
+  if (Array.isArray(body.messages)) {
+    let n = 3;
+    for (const m of body.messages as Array<Record<string, unknown>>) {
+      n += PER_MESSAGE + countTokens(contentText(m?.content));
+      if (typeof m?.name === "string") n += 1;
+      if (m?.tool_calls) n += countTokens(JSON.stringify(m.tool_calls));
+    }
+    if (body.tools) n += countTokens(JSON.stringify(body.tools));
+    return n;
+  }
+  const p = body.prompt ?? body.input;
+  if (typeof p === "string") return countTokens(p);
+  if (Array.isArray(p)) return p.reduce<number>((s, x) => s + (typeof x === "string" ? countTokens(x) : Array.isArray(x) ? x.length : 0), 0);
+  return 0;
+}
