@@ -1,0 +1,331 @@
+import { Bot, InlineKeyboard, type Context } from "grammy";
+import type { User, UserFromGetMe } from "grammy/types";
+import { confirmDeepLinkLogin, confirmTelegramLink, parseStartPayload, type TelegramIdentity } from "../accounts/telegram-login.js";
+import { findOrCreateTelegramAccount, listAccountKeys, type TelegramAccount, type TelegramUserInfo } from "../accounts/telegram-user.js";
+import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
+import type { Db } from "../db/client.js";
+import { createApiKey as defaultCreateApiKey, maskKey } from "../keys/index.js";
+import { findPackage, type PaymentsConfig, type TopupPackage } from "../payments/config.js";
+import { creditPayment } from "../payments/credit.js";
+import { createTelegramOrder, validatePreCheckout, type PreCheckoutResult } from "../payments/orders.js";
+import { referralStats } from "../payments/referrals.js";
+import { applyRefund } from "../payments/refunds.js";
+import { balanceSummary, refundablePayments, requestRefund, usageSummary } from "../payments/statements.js";
+import { money, paid, pickLang, t, type Lang } from "./i18n.js";
+
+export type BotContext = Context;
+
+export interface BotDeps {
+  db: Db;
+  token: string;
+  /** Another Bot API server (a local one in production, a fake one in tests). */
+  apiRoot?: string;
+  /** Known bot info: grammY then never calls getMe (tests, and faster start-up). */
+  botInfo?: UserFromGetMe;
+  payments: PaymentsConfig;
+  clock: Clock;
+  logger: Logger;
+  createApiKey?: (db: Db, input: { accountId: string; name?: string; userId?: string | null }) => Promise<{ id: string; key: string; start: string }>;
+  /** Telegram answers pre_checkout_query only within 10 s; a slow check gets a fast "no". */
+  preCheckoutTimeoutMs?: number;
+  maxKeysPerAccount?: number;
+  usageDays?: number;
+}
+
+/** The updates the bot handles; set explicitly on setWebhook/getUpdates (omitting it keeps an old, possibly narrower list). */
+export const ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query"] as const;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+const userInfo = (u: User): TelegramUserInfo => ({
+  id: u.id,
+  first_name: u.first_name,
+  last_name: u.last_name,
+  username: u.username,
+  language_code: u.language_code,
+});
+const identity = (u: User): TelegramIdentity => ({
+  id: u.id,
+  firstName: u.first_name,
+  lastName: u.last_name ?? null,
+  username: u.username ?? null,
+  languageCode: u.language_code ?? null,
+});
+const langOf = (ctx: Context): Lang => pickLang(ctx.from?.language_code);
+const dateOf = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * The Telegram front end. Like an HTTP route it only parses, calls payments/accounts/keys verbs and
+ * renders a reply. Payment handlers are registered first so nothing registered later (a text
+ * fallback, a future conversation) can swallow a successful_payment or a pre_checkout_query.
+ */
+export function createBot(deps: BotDeps): Bot<BotContext> {
+  const { db, payments: cfg, clock, logger } = deps;
+  const cur = cfg.accountCurrency;
+  const makeKey = deps.createApiKey ?? ((d, i) => defaultCreateApiKey(d, i));
+  const bot = new Bot<BotContext>(deps.token, {
+    botInfo: deps.botInfo,
+    client: deps.apiRoot ? { apiRoot: deps.apiRoot.replace(/\/+$/, "") } : undefined,
+  });
+
+  // ---------------------------------------------------------------- payments (first)
+  bot.on("pre_checkout_query", async (ctx) => {
+    const q = ctx.preCheckoutQuery;
+    let r: PreCheckoutResult;
+    try {
+      r = await withTimeout(
+        validatePreCheckout(db, { payload: q.invoice_payload, currency: q.currency, totalAmount: q.total_amount, fromId: q.from.id }, clock),
+        deps.preCheckoutTimeoutMs ?? 3000,
+      );
+    } catch (e) {
+      logger.error({ err: e, preCheckoutId: q.id }, "pre-checkout validation failed");
+      r = { ok: false, reason: "internal_error" };
+    }
+    if (r.ok) {
+      await ctx.answerPreCheckoutQuery(true);
+    } else {
+      logger.info({ orderId: q.invoice_payload, reason: r.reason, from: q.from.id }, "pre-checkout refused");
+      await ctx.answerPreCheckoutQuery(false, t(langOf(ctx)).preCheckout[r.reason]);
+    }
+  });
+
+  bot.on("message:successful_payment", async (ctx) => {
+    const sp = ctx.message.successful_payment;
+    const r = await creditPayment(
+      db,
+      {
+        provider: sp.currency === "XTR" ? "tg_stars" : "tg_provider",
+        providerPaymentId: sp.telegram_payment_charge_id,
+        providerChargeId: sp.provider_payment_charge_id || null,
+        orderId: sp.invoice_payload,
+        payerTelegramId: ctx.from.id,
+        currency: sp.currency,
+        amountMinor: BigInt(sp.total_amount),
+        source: "update",
+      },
+      { referralBasisPoints: cfg.referralBasisPoints },
+    );
+    const tx = t(langOf(ctx));
+    if (r.status === "credited") {
+      logger.info({ paymentId: r.paymentId, orderId: r.orderId, accountId: r.accountId, credits: r.creditsMicros.toString() }, "telegram payment credited");
+      await ctx.reply(tx.paymentCredited(money(r.creditsMicros, cur), money(r.balanceAfterMicros, cur)));
+    } else if (r.status === "rejected") {
+      logger.warn({ chargeId: sp.telegram_payment_charge_id, orderId: sp.invoice_payload, reason: r.reason }, "telegram payment not credited");
+      await ctx.reply(tx.paymentUnmatched);
+    }
+    // duplicate: already credited and confirmed once; stay silent.
+  });
+
+  bot.on("message:refunded_payment", async (ctx) => {
+    const rp = ctx.message.refunded_payment;
+    const r = await applyRefund(db, {
+      provider: rp.currency === "XTR" ? "tg_stars" : "tg_provider",
+      providerPaymentId: rp.telegram_payment_charge_id,
+      actor: `telegram:${ctx.from.id}`,
+      source: "update",
+    });
+    if (r.status === "refunded") {
+      await ctx.reply(t(langOf(ctx)).refunded(paid(rp.total_amount, rp.currency), money(r.debitedMicros, cur), money(r.balanceAfterMicros ?? 0n, cur)));
+    }
+  });
+
+  // ---------------------------------------------------------------- commands (private chats only)
+  const pm = bot.chatType("private");
+
+  /** The sender's account (created on first contact); null after telling a blocked user so. */
+  const accountOf = async (ctx: Context): Promise<TelegramAccount | null> => {
+    const a = await findOrCreateTelegramAccount(db, userInfo(ctx.from!));
+    if (a.accountStatus !== "active" || a.userStatus !== "active") {
+      await ctx.reply(t(langOf(ctx)).blocked);
+      return null;
+    }
+    return a;
+  };
+
+  const packages = (): TopupPackage[] => [...cfg.starPackages, ...cfg.rubPackages];
+  const sendPayMenu = async (ctx: Context) => {
+    const tx = t(langOf(ctx));
+    const list = packages();
+    if (list.length === 0) return void (await ctx.reply(tx.payNothing));
+    const kb = new InlineKeyboard();
+    for (const p of list) kb.text(tx.packageButton(paid(p.amountMinor, p.currency), money(p.creditsMicros, cur)), `pay:${p.id}`).row();
+    await ctx.reply(tx.payChoose, { reply_markup: kb });
+  };
+
+  pm.command("start", async (ctx) => {
+    const tx = t(langOf(ctx));
+    const payload = ctx.match.trim();
+    const dl = parseStartPayload(payload);
+    if (dl?.kind === "login") {
+      const r = await confirmDeepLinkLogin(db, dl.nonce, identity(ctx.from), clock.now());
+      return void (await ctx.reply(r.ok ? tx.loginOk : tx.loginFailed[r.reason]));
+    }
+    if (dl?.kind === "link") {
+      const r = await confirmTelegramLink(db, dl.nonce, identity(ctx.from), clock.now());
+      return void (await ctx.reply(r.ok ? tx.linkOk : tx.linkFailed[r.reason]));
+    }
+    const ref = /^ref_([A-Za-z0-9]{8,32})$/.exec(payload)?.[1] ?? null;
+    const a = await findOrCreateTelegramAccount(db, userInfo(ctx.from), { referralCode: ref });
+    if (a.accountStatus !== "active" || a.userStatus !== "active") return void (await ctx.reply(tx.blocked));
+    const name = ctx.from.first_name || ctx.from.username || String(ctx.from.id);
+    const lines = [a.created ? tx.welcomeNew(name) : tx.welcomeBack(name)];
+    if (a.created && a.referredBy) lines.push(tx.invitedBy);
+    lines.push("", tx.commands);
+    await ctx.reply(lines.join("\n"));
+    if (payload === "topup") await sendPayMenu(ctx);
+  });
+
+  pm.command("help", async (ctx) => {
+    const tx = t(langOf(ctx));
+    await ctx.reply(`${tx.help}\n\n${tx.commands}`);
+  });
+
+  pm.command("balance", async (ctx) => {
+    const a = await accountOf(ctx);
+    if (!a) return;
+    const s = await balanceSummary(db, a.accountId, new Date(clock.now()));
+    if (!s) return;
+    await ctx.reply(
+      t(langOf(ctx)).balance({
+        balance: money(s.balanceMicros, cur),
+        available: money(s.availableMicros, cur),
+        reserved: money(s.reservedMicros, cur),
+        today: money(s.todaySpendMicros, cur),
+        month: money(s.monthSpendMicros, cur),
+      }),
+    );
+  });
+
+  pm.command("pay", async (ctx) => {
+    const a = await accountOf(ctx);
+    if (!a) return;
+    await sendPayMenu(ctx);
+  });
+
+  pm.callbackQuery(/^pay:([a-z0-9]{1,16})$/, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    const tx = t(langOf(ctx));
+    const pkg = findPackage(cfg, ctx.match[1]!);
+    if (!pkg) return void (await ctx.reply(tx.orderExpired));
+    const a = await accountOf(ctx);
+    if (!a) return;
+    const order = await createTelegramOrder(db, cfg, { accountId: a.accountId, userId: a.userId, telegramId: ctx.from.id, pkg }, clock);
+    const price = paid(pkg.amountMinor, pkg.currency);
+    await ctx.api.sendInvoice(
+      ctx.chat.id,
+      tx.invoiceTitle,
+      tx.invoiceDescription(money(pkg.creditsMicros, cur), price),
+      order.id,
+      pkg.currency,
+      [{ label: tx.invoiceLabel, amount: Number(pkg.amountMinor) }],
+      {
+        // Non-empty: a forwarded copy of the invoice gets a deep link instead of a Pay button.
+        start_parameter: "topup",
+        protect_content: true,
+        ...(pkg.provider === "tg_provider" && cfg.providerToken ? { provider_token: cfg.providerToken } : {}),
+      },
+    );
+  });
+
+  pm.command("invite", async (ctx) => {
+    const a = await accountOf(ctx);
+    if (!a) return;
+    const s = await referralStats(db, a.accountId);
+    const bp = cfg.referralBasisPoints;
+    const percent = bp % 100n === 0n ? (bp / 100n).toString() : `${bp / 100n}.${(bp % 100n).toString().padStart(2, "0").replace(/0$/, "")}`;
+    await ctx.reply(
+      t(langOf(ctx)).invite({
+        link: `https://t.me/${ctx.me.username}?start=ref_${s.code}`,
+        invitees: s.invitees,
+        earned: money(s.earnedMicros, cur),
+        percent,
+      }),
+    );
+  });
+
+  pm.command("keys", async (ctx) => {
+    const a = await accountOf(ctx);
+    if (!a) return;
+    const tx = t(langOf(ctx));
+    const keys = await listAccountKeys(db, a.accountId);
+    const text = keys.length === 0 ? tx.keysNone : tx.keysList(keys.map((k) => `• ${k.name || "—"}: ${maskKey(k.start)} (${k.status}, ${dateOf(k.createdAt)})`));
+    await ctx.reply(text, { reply_markup: new InlineKeyboard().text(tx.keysCreateButton, "keys:new") });
+  });
+
+  pm.callbackQuery("keys:new", async (ctx) => {
+    await ctx.answerCallbackQuery();
+    const a = await accountOf(ctx);
+    if (!a) return;
+    const tx = t(langOf(ctx));
+    const keys = await listAccountKeys(db, a.accountId, 1000);
+    if (keys.length >= (deps.maxKeysPerAccount ?? 20)) return void (await ctx.reply(tx.keysLimit));
+    const k = await makeKey(db, { accountId: a.accountId, name: "telegram", userId: a.userId });
+    logger.info({ accountId: a.accountId, keyId: k.id, start: k.start }, "api key created from telegram");
+    await ctx.reply(tx.keyCreated(k.key), { parse_mode: "HTML", protect_content: true });
+  });
+
+  pm.command("usage", async (ctx) => {
+    const a = await accountOf(ctx);
+    if (!a) return;
+    const tx = t(langOf(ctx));
+    const days = deps.usageDays ?? 7;
+    const u = await usageSummary(db, a.accountId, new Date(clock.now() - days * 86_400_000));
+    if (u.requests === 0) return void (await ctx.reply(tx.usageEmpty(days)));
+    await ctx.reply(
+      tx.usage({
+        days,
+        requests: u.requests,
+        prompt: u.promptTokens,
+        completion: u.completionTokens,
+        spent: money(u.spendMicros, cur),
+        models: u.models.map((m) => `• ${m.model}: ${m.requests} / ${money(m.spendMicros, cur)}`),
+      }),
+    );
+  });
+
+  pm.command("paysupport", async (ctx) => {
+    const a = await accountOf(ctx);
+    if (!a) return;
+    const tx = t(langOf(ctx));
+    const list = await refundablePayments(db, a.accountId, 5);
+    if (list.length === 0) return void (await ctx.reply(tx.paysupportNone));
+    const kb = new InlineKeyboard();
+    for (const p of list) kb.text(tx.paysupportButton(paid(p.amountMinor, p.currency), dateOf(p.createdAt)), `ps:${p.id}`).row();
+    await ctx.reply(tx.paysupportIntro, { reply_markup: kb });
+  });
+
+  pm.callbackQuery(/^ps:(pay_[A-Za-z0-9]{1,40})$/, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    const a = await accountOf(ctx);
+    if (!a) return;
+    const tx = t(langOf(ctx));
+    const r = await requestRefund(db, { accountId: a.accountId, paymentId: ctx.match[1]!, telegramId: ctx.from.id });
+    logger.info({ accountId: a.accountId, paymentId: ctx.match[1], status: r.status }, "refund requested via /paysupport");
+    if (r.status === "requested") await ctx.reply(tx.paysupportRequested(r.requestId));
+    else if (r.status === "already_requested") await ctx.reply(tx.paysupportAlready);
+    else await ctx.reply(tx.paysupportNotRefundable);
+  });
+
+  pm.on("message:text", async (ctx) => {
+    await ctx.reply(t(langOf(ctx)).unknown);
+  });
+
+  bot.catch((err) => {
+    logger.error({ err: err.error, updateId: err.ctx.update.update_id }, "bot update failed");
+  });
+  return bot;
+}
+
+/** The message the low-balance job sends to each linked chat. */
+export function lowBalanceMessage(locale: string | null, availableMicros: bigint, thresholdMicros: bigint, currency: string): string {
+  return t(pickLang(locale)).lowBalance(money(availableMicros, currency), money(thresholdMicros, currency));
+}

@@ -1,0 +1,219 @@
+import { formatMoney } from "../core/money.js";
+
+export type Lang = "ru" | "en";
+
+/** Russian for Russian-speaking CIS locales, English for everyone else. */
+export function pickLang(languageCode: string | null | undefined): Lang {
+  const c = (languageCode ?? "").toLowerCase().slice(0, 2);
+  return ["ru", "uk", "be", "kk", "ky", "tg"].includes(c) ? "ru" : "en";
+}
+
+const SYMBOL: Record<string, string> = { RUB: "₽", USD: "$", EUR: "€" };
+
+/** 150_000_000n → "150.00 ₽" in the account currency. */
+export function money(micros: bigint, currency: string): string {
+  const s = formatMoney(micros, 2);
+  const sym = SYMBOL[currency];
+  return sym ? `${s} ${sym}` : `${s} ${currency}`;
+}
+
+/** A payment amount in its own unit: whole Stars or kopecks. */
+export function paid(amountMinor: bigint | number, currency: string): string {
+  const a = BigInt(amountMinor);
+  if (currency === "XTR") return `${a} ⭐`;
+  return `${a / 100n}.${(a % 100n).toString().padStart(2, "0")} ${SYMBOL[currency] ?? currency}`;
+}
+
+export type PreCheckoutReasonText =
+  | "unknown_order"
+  | "not_payable"
+  | "expired"
+  | "amount_mismatch"
+  | "currency_mismatch"
+  | "wrong_payer"
+  | "account_blocked"
+  | "internal_error";
+
+interface Texts {
+  welcomeNew: (name: string) => string;
+  welcomeBack: (name: string) => string;
+  invitedBy: string;
+  commands: string;
+  help: string;
+  blocked: string;
+  balance: (b: { balance: string; available: string; reserved: string; today: string; month: string }) => string;
+  payChoose: string;
+  payNothing: string;
+  packageButton: (price: string, credits: string) => string;
+  invoiceTitle: string;
+  invoiceDescription: (credits: string, price: string) => string;
+  invoiceLabel: string;
+  orderExpired: string;
+  preCheckout: Record<PreCheckoutReasonText, string>;
+  paymentCredited: (credits: string, balance: string) => string;
+  paymentUnmatched: string;
+  refunded: (price: string, credits: string, balance: string) => string;
+  invite: (p: { link: string; invitees: number; earned: string; percent: string }) => string;
+  keysNone: string;
+  keysList: (lines: string[]) => string;
+  keysCreateButton: string;
+  keyCreated: (key: string) => string;
+  keysLimit: string;
+  usage: (u: { days: number; requests: number; prompt: number; completion: number; spent: string; models: string[] }) => string;
+  usageEmpty: (days: number) => string;
+  paysupportIntro: string;
+  paysupportNone: string;
+  paysupportButton: (price: string, date: string) => string;
+  paysupportRequested: (id: string) => string;
+  paysupportAlready: string;
+  paysupportNotRefundable: string;
+  loginOk: string;
+  loginFailed: Record<"not_found" | "expired" | "already_used" | "user_blocked" | "account_blocked", string>;
+  linkOk: string;
+  linkFailed: Record<"not_found" | "expired" | "already_used" | "already_linked" | "user_has_other_telegram", string>;
+  lowBalance: (available: string, threshold: string) => string;
+  unknown: string;
+  tryLater: string;
+}
+
+const en: Texts = {
+  welcomeNew: (n) => `Welcome, ${n}! Your account is ready. Top up with /pay and create an API key with /keys.`,
+  welcomeBack: (n) => `Welcome back, ${n}!`,
+  invitedBy: "You joined through an invite link.",
+  commands:
+    "/balance — balance and spending\n/pay — top up\n/keys — API keys\n/usage — usage for the last 7 days\n/invite — invite friends\n/paysupport — payment support and refunds\n/help — this help",
+  help: "LLM Gateway bot: an OpenAI-compatible API with a prepaid balance.",
+  blocked: "Your account is blocked. Contact support.",
+  balance: (b) =>
+    `Balance: ${b.balance}\nAvailable: ${b.available} (reserved ${b.reserved})\nSpent today: ${b.today}\nSpent this month: ${b.month}`,
+  payChoose: "Choose a top-up:",
+  payNothing: "Top-ups are not available right now.",
+  packageButton: (price, credits) => `${price} → ${credits}`,
+  invoiceTitle: "Balance top-up",
+  invoiceDescription: (credits, price) => `${credits} of API credit for ${price}.`,
+  invoiceLabel: "API credit",
+  orderExpired: "This package is no longer offered. Use /pay again.",
+  preCheckout: {
+    unknown_order: "This invoice is not valid. Please use /pay again.",
+    not_payable: "This invoice has already been paid or cancelled. Please use /pay again.",
+    expired: "This invoice has expired. Please use /pay again.",
+    amount_mismatch: "The amount does not match the invoice. Please use /pay again.",
+    currency_mismatch: "The currency does not match the invoice. Please use /pay again.",
+    wrong_payer: "This invoice was issued to another user. Please use /pay in your own chat.",
+    account_blocked: "Your account is blocked. Contact support.",
+    internal_error: "Payments are temporarily unavailable. Please try again in a minute.",
+  },
+  paymentCredited: (c, b) => `Payment received: +${c}. Balance: ${b}.`,
+  paymentUnmatched: "We received your payment but could not match it to an invoice. Support will contact you; use /paysupport if needed.",
+  refunded: (p, c, b) => `Refund of ${p} processed: −${c}. Balance: ${b}.`,
+  invite: (p) =>
+    `Your invite link:\n${p.link}\n\nYou get ${p.percent}% of your friends' paid top-ups.\nInvited: ${p.invitees}\nEarned: ${p.earned}`,
+  keysNone: "You have no API keys yet.",
+  keysList: (l) => `Your API keys:\n${l.join("\n")}`,
+  keysCreateButton: "Create a key",
+  keyCreated: (k) => `Your new API key (shown only once, store it now):\n<code>${k}</code>`,
+  keysLimit: "Key limit reached: revoke a key in the dashboard first.",
+  usage: (u) =>
+    `Last ${u.days} days: ${u.requests} requests, ${u.prompt} prompt + ${u.completion} completion tokens, spent ${u.spent}.` +
+    (u.models.length ? `\nTop models:\n${u.models.join("\n")}` : ""),
+  usageEmpty: (d) => `No requests in the last ${d} days.`,
+  paysupportIntro: "Payment support. Choose a payment to request a refund of its unspent credit:",
+  paysupportNone: "You have no payments that can be refunded.",
+  paysupportButton: (p, d) => `Refund ${p} (${d})`,
+  paysupportRequested: (id) => `Refund request ${id} received. Support will review it shortly.`,
+  paysupportAlready: "A refund request for this payment is already open.",
+  paysupportNotRefundable: "This payment can no longer be refunded.",
+  loginOk: "Login confirmed. Return to your browser.",
+  loginFailed: {
+    not_found: "This login link is not valid.",
+    expired: "This login link has expired. Start again in the browser.",
+    already_used: "This login link was already used.",
+    user_blocked: "Your account is blocked.",
+    account_blocked: "Your account is blocked.",
+  },
+  linkOk: "Telegram is now linked to your account.",
+  linkFailed: {
+    not_found: "This link is not valid.",
+    expired: "This link has expired. Start again in the dashboard.",
+    already_used: "This link was already used.",
+    already_linked: "This Telegram account is already linked to another account.",
+    user_has_other_telegram: "Your account is already linked to another Telegram account.",
+  },
+  lowBalance: (a, t) => `Low balance: ${a} left (alert threshold ${t}). Top up with /pay.`,
+  unknown: "Unknown command. /help lists what I can do.",
+  tryLater: "Something went wrong. Please try again later.",
+};
+
+const ru: Texts = {
+  welcomeNew: (n) => `Добро пожаловать, ${n}! Аккаунт создан. Пополните баланс через /pay и создайте API-ключ через /keys.`,
+  welcomeBack: (n) => `С возвращением, ${n}!`,
+  invitedBy: "Вы пришли по приглашению.",
+  commands:
+    "/balance — баланс и расходы\n/pay — пополнить\n/keys — API-ключи\n/usage — расход за 7 дней\n/invite — пригласить друзей\n/paysupport — вопросы по оплате и возвраты\n/help — помощь",
+  help: "Бот LLM Gateway: OpenAI-совместимый API с предоплаченным балансом.",
+  blocked: "Ваш аккаунт заблокирован. Обратитесь в поддержку.",
+  balance: (b) =>
+    `Баланс: ${b.balance}\nДоступно: ${b.available} (в резерве ${b.reserved})\nПотрачено сегодня: ${b.today}\nПотрачено в этом месяце: ${b.month}`,
+  payChoose: "Выберите пакет пополнения:",
+  payNothing: "Пополнение сейчас недоступно.",
+  packageButton: (price, credits) => `${price} → ${credits}`,
+  invoiceTitle: "Пополнение баланса",
+  invoiceDescription: (credits, price) => `${credits} на баланс API за ${price}.`,
+  invoiceLabel: "Баланс API",
+  orderExpired: "Этот пакет больше не предлагается. Повторите /pay.",
+  preCheckout: {
+    unknown_order: "Счёт недействителен. Повторите /pay.",
+    not_payable: "Этот счёт уже оплачен или отменён. Повторите /pay.",
+    expired: "Срок действия счёта истёк. Повторите /pay.",
+    amount_mismatch: "Сумма не совпадает со счётом. Повторите /pay.",
+    currency_mismatch: "Валюта не совпадает со счётом. Повторите /pay.",
+    wrong_payer: "Этот счёт выставлен другому пользователю. Используйте /pay в своём чате.",
+    account_blocked: "Ваш аккаунт заблокирован. Обратитесь в поддержку.",
+    internal_error: "Оплата временно недоступна. Попробуйте через минуту.",
+  },
+  paymentCredited: (c, b) => `Оплата получена: +${c}. Баланс: ${b}.`,
+  paymentUnmatched: "Мы получили оплату, но не смогли сопоставить её со счётом. Поддержка свяжется с вами; при необходимости используйте /paysupport.",
+  refunded: (p, c, b) => `Возврат ${p} выполнен: −${c}. Баланс: ${b}.`,
+  invite: (p) =>
+    `Ваша ссылка-приглашение:\n${p.link}\n\nВы получаете ${p.percent}% от оплаченных пополнений друзей.\nПриглашено: ${p.invitees}\nЗаработано: ${p.earned}`,
+  keysNone: "У вас пока нет API-ключей.",
+  keysList: (l) => `Ваши API-ключи:\n${l.join("\n")}`,
+  keysCreateButton: "Создать ключ",
+  keyCreated: (k) => `Ваш новый API-ключ (показывается один раз, сохраните его сейчас):\n<code>${k}</code>`,
+  keysLimit: "Достигнут лимит ключей: сначала отзовите ключ в личном кабинете.",
+  usage: (u) =>
+    `За ${u.days} дней: ${u.requests} запросов, ${u.prompt} входных + ${u.completion} выходных токенов, потрачено ${u.spent}.` +
+    (u.models.length ? `\nМодели:\n${u.models.join("\n")}` : ""),
+  usageEmpty: (d) => `За последние ${d} дней запросов не было.`,
+  paysupportIntro: "Поддержка по оплате. Выберите платёж, чтобы запросить возврат неизрасходованного баланса:",
+  paysupportNone: "Нет платежей, которые можно вернуть.",
+  paysupportButton: (p, d) => `Вернуть ${p} (${d})`,
+  paysupportRequested: (id) => `Запрос на возврат ${id} принят. Поддержка скоро его рассмотрит.`,
+  paysupportAlready: "Запрос на возврат этого платежа уже открыт.",
+  paysupportNotRefundable: "Этот платёж уже нельзя вернуть.",
+  loginOk: "Вход подтверждён. Вернитесь в браузер.",
+  loginFailed: {
+    not_found: "Ссылка для входа недействительна.",
+    expired: "Срок действия ссылки истёк. Начните вход в браузере заново.",
+    already_used: "Эта ссылка для входа уже использована.",
+    user_blocked: "Ваш аккаунт заблокирован.",
+    account_blocked: "Ваш аккаунт заблокирован.",
+  },
+  linkOk: "Telegram привязан к вашему аккаунту.",
+  linkFailed: {
+    not_found: "Ссылка недействительна.",
+    expired: "Срок действия ссылки истёк. Начните заново в личном кабинете.",
+    already_used: "Эта ссылка уже использована.",
+    already_linked: "Этот Telegram уже привязан к другому аккаунту.",
+    user_has_other_telegram: "К вашему аккаунту уже привязан другой Telegram.",
+  },
+  lowBalance: (a, t) => `Низкий баланс: осталось ${a} (порог уведомления ${t}). Пополните через /pay.`,
+  unknown: "Неизвестная команда. Список команд — /help.",
+  tryLater: "Что-то пошло не так. Попробуйте позже.",
+};
+
+export const TEXTS: Record<Lang, Texts> = { en, ru };
+
+export function t(lang: Lang): Texts {
+  return TEXTS[lang];
+}
