@@ -126,6 +126,20 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     if (!isConnectivityError(err)) log.error({ err, what }, "rate limit script failed; using memory for this call");
   };
 
+  // done() calls of one event-loop turn go to Redis as one script call: off the request path, and
+  // under load one round-trip settles many requests.
+  let pendingSettle: SettleEntry[] = [];
+  let flushScheduled = false;
+  const flushSettle = () => {
+    flushScheduled = false;
+    const all = pendingSettle;
+    pendingSettle = [];
+    if (!redisStore || all.length === 0 || storage() !== "redis") return;
+    for (let i = 0; i < all.length; i += 256) {
+      redisStore.settle(all.slice(i, i + 256)).catch((err: unknown) => onRedisError(err, "settle"));
+    }
+  };
+
   const timer = setInterval(() => {
     const now = clock.now();
     memory.sweep(now);
@@ -241,16 +255,20 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
         if (leases.length > 0) open.delete(id);
         const actual = Number.isFinite(actualTokens) && actualTokens >= 0 ? Math.ceil(actualTokens) : est;
         const entries: SettleEntry[] = [];
-        if (actual !== est) for (const key of tokenKeys) entries.push({ kind: "tokens", key, estimated: est, actual });
-        for (const l of leases) entries.push({ kind: "concurrency", key: l.key });
+        if (actual !== est) for (const key of tokenKeys) entries.push({ kind: "tokens", key, id, estimated: est, actual });
+        for (const l of leases) entries.push({ kind: "concurrency", key: l.key, id });
         if (entries.length === 0) return;
+        if (store === memory) {
+          void memory.settle(entries);
+          return;
+        }
         // A Redis admission whose Redis is gone now: the leases run out by themselves, the token
         // estimate stands. Nothing here may delay or fail the response.
-        if (store === redisStore && storage() !== "redis") return;
-        try {
-          store.settle(entries, id).catch((err: unknown) => onRedisError(err, "settle"));
-        } catch (err) {
-          log.error({ err }, "rate limit settle failed");
+        if (storage() !== "redis") return;
+        for (const e of entries) pendingSettle.push(e);
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flushSettle);
         }
       },
     };

@@ -2,7 +2,8 @@
  * Lua scripts of the Redis limiter. One script call per request admission: every limit that applies
  * is tested and only if all pass are all taken, so N gateway processes on one Redis enforce one limit.
  *
- * Data model (per check i, KEYS[2i-1] = log key, KEYS[2i] = sum key):
+ * Data model (per check i, KEYS[i] = log key; a tokens log has a sibling counter KEYS[i] .. ':sum',
+ * in the same cluster slot thanks to the `{rl}` hash tag every key carries):
  * - requests ("r"): sorted set of request ids scored by admission time (ms).
  * - tokens ("t"): sorted set of "<id>:<tokens>" scored by admission time, plus a counter (sum key)
  *   holding the sum of the tokens in the set, so a check costs O(log n) and not a scan.
@@ -41,7 +42,8 @@ end
 `;
 
 /**
- * ARGV: now, id, leaseMs, then per check: kind, limit, windowMs, cost.
+ * ARGV: now, id, leaseMs, spec — spec packs every check as "kind,limit,windowMs,cost;" (one string
+ * instead of four arguments per check: encoding arguments is most of the client's CPU per call).
  * Returns {1, 0, 0, used...} or {0, failedIndex, retryAfterMs, used...}; `used` counts this request
  * when admitted.
  */
@@ -49,17 +51,25 @@ export const ADMIT_LUA = `${HELPERS}
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
 local lease = tonumber(ARGV[3])
-local n = (#ARGV - 3) / 4
+local kinds, limits, wins, costs = {}, {}, {}, {}
+local n = 0
+for kind, limit, win, cost in string.gmatch(ARGV[4], '(%a),(%d+),(%d+),(%d+);') do
+  n = n + 1
+  kinds[n] = kind
+  limits[n] = tonumber(limit)
+  wins[n] = tonumber(win)
+  costs[n] = tonumber(cost)
+end
 local used = {}
 local failed = 0
 local retry = 0
 
 for i = 1, n do
-  local kind = ARGV[4 * i]
-  local limit = tonumber(ARGV[4 * i + 1])
-  local win = tonumber(ARGV[4 * i + 2])
-  local cost = tonumber(ARGV[4 * i + 3])
-  local key = KEYS[2 * i - 1]
+  local kind = kinds[i]
+  local limit = limits[i]
+  local win = wins[i]
+  local cost = costs[i]
+  local key = KEYS[i]
   local wait = -1
   if kind == 'r' then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
@@ -72,7 +82,7 @@ for i = 1, n do
       if e[2] then wait = tonumber(e[2]) + win - now end
     end
   elseif kind == 't' then
-    local sum = trim_tokens(key, KEYS[2 * i], now - win)
+    local sum = trim_tokens(key, key .. ':sum', now - win)
     used[i] = sum
     -- A request larger than the whole limit may pass only through an empty window.
     local c = cost
@@ -122,16 +132,16 @@ if failed > 0 then
 end
 
 for i = 1, n do
-  local kind = ARGV[4 * i]
-  local win = tonumber(ARGV[4 * i + 2])
-  local cost = tonumber(ARGV[4 * i + 3])
-  local key = KEYS[2 * i - 1]
+  local kind = kinds[i]
+  local win = wins[i]
+  local cost = costs[i]
+  local key = KEYS[i]
   if kind == 'r' then
     redis.call('ZADD', key, now, id)
     redis.call('PEXPIRE', key, win)
     used[i] = used[i] + 1
   elseif kind == 't' then
-    local sumkey = KEYS[2 * i]
+    local sumkey = key .. ':sum'
     redis.call('ZADD', key, now, id .. ':' .. cost)
     redis.call('INCRBY', sumkey, cost)
     redis.call('PEXPIRE', key, win)
@@ -150,28 +160,28 @@ return out
 `;
 
 /**
- * ARGV: id, then per entry: kind ("t" | "c"), estimated, actual. KEYS in pairs as in admit.
- * Token entries still in the window are rewritten with the real count (same score); entries that
- * already left the window stopped counting and are left alone. Concurrency leases are removed.
+ * KEYS[i] / ARGV[i] = log key and request id of entry i; ARGV[n+1] packs the entries as
+ * "kind,estimated,actual;" (kind "t" | "c"). Token entries still in the window are rewritten with the
+ * real count (same score); entries that already left the window stopped counting and are left alone.
+ * Concurrency leases are removed.
  */
 export const SETTLE_LUA = `
-local id = ARGV[1]
-local n = (#ARGV - 1) / 3
-for i = 1, n do
-  local kind = ARGV[3 * i - 1]
-  local key = KEYS[2 * i - 1]
+local n = #KEYS
+local i = 0
+for kind, est, actual in string.gmatch(ARGV[n + 1], '(%a),(%d+),(%d+);') do
+  i = i + 1
+  local key = KEYS[i]
+  local id = ARGV[i]
   if kind == 't' then
-    local est = tonumber(ARGV[3 * i])
-    local actual = tonumber(ARGV[3 * i + 1])
     if est ~= actual then
       local member = id .. ':' .. est
       local score = redis.call('ZSCORE', key, member)
       if score then
-        local sumkey = KEYS[2 * i]
+        local sumkey = key .. ':sum'
         local ttl = redis.call('PTTL', key)
         redis.call('ZREM', key, member)
         redis.call('ZADD', key, score, id .. ':' .. actual)
-        redis.call('INCRBY', sumkey, actual - est)
+        redis.call('INCRBY', sumkey, tonumber(actual) - tonumber(est))
         if ttl > 0 then redis.call('PEXPIRE', sumkey, ttl) end
       end
     end
@@ -194,15 +204,15 @@ end
 return 1
 `;
 
-/** ARGV: now, then per check: kind, windowMs. Read-only usage, for GET /rate-limit. */
+/** ARGV: now, then per check (KEYS[i]): kind, windowMs. Read-only usage, for GET /rate-limit. */
 export const PEEK_LUA = `
 local now = tonumber(ARGV[1])
-local n = (#ARGV - 1) / 2
+local n = #KEYS
 local out = {}
 for i = 1, n do
   local kind = ARGV[2 * i]
   local win = tonumber(ARGV[2 * i + 1])
-  local key = KEYS[2 * i - 1]
+  local key = KEYS[i]
   if kind == 'r' then
     out[i] = redis.call('ZCOUNT', key, '(' .. (now - win), '+inf')
   elseif kind == 't' then

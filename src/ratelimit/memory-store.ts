@@ -142,8 +142,9 @@ export class MemoryLimitStore implements LimitStore {
     return { ok: true, used };
   }
 
-  settle(entries: readonly SettleEntry[], id: string): Promise<void> {
+  settle(entries: readonly SettleEntry[]): Promise<void> {
     for (const e of entries) {
+      const id = e.id;
       if (e.kind === "concurrency") {
         const set = this.leases.get(e.key);
         if (set) {

@@ -41,39 +41,34 @@ export class RedisLimitStore implements LimitStore {
 
   async admit(checks: readonly Check[], id: string, now: number, leaseMs: number): Promise<AdmitResult> {
     const n = checks.length;
-    const args: Array<string | number> = new Array(2 * n + 3 + 4 * n);
-    let k = 0;
-    for (const c of checks) {
-      const key = this.base + c.key;
-      args[k++] = key;
-      args[k++] = c.kind === "tokens" ? key + ":sum" : key;
+    const args: Array<string | number> = new Array(n + 4);
+    let spec = "";
+    for (let i = 0; i < n; i++) {
+      const c = checks[i]!;
+      args[i] = this.base + c.key;
+      spec += `${KIND_CODE[c.kind]},${c.limit},${c.windowMs},${c.cost};`;
     }
-    args[k++] = now;
-    args[k++] = id;
-    args[k++] = leaseMs;
-    for (const c of checks) {
-      args[k++] = KIND_CODE[c.kind];
-      args[k++] = c.limit;
-      args[k++] = c.windowMs;
-      args[k++] = c.cost;
-    }
-    const raw = (await this.r.rlAdmit(2 * n, ...args)) as number[];
+    args[n] = now;
+    args[n + 1] = id;
+    args[n + 2] = leaseMs;
+    args[n + 3] = spec;
+    const raw = (await this.r.rlAdmit(n, ...args)) as number[];
     const used = raw.slice(3).map(Number);
     if (raw[0] === 1) return { ok: true, used };
     return { ok: false, failed: Number(raw[1]) - 1, retryAfterMs: Number(raw[2]), used };
   }
 
-  async settle(entries: readonly SettleEntry[], id: string): Promise<void> {
+  async settle(entries: readonly SettleEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const keys: string[] = [];
-    const argv: Array<string | number> = [id];
+    const ids: string[] = [];
+    let spec = "";
     for (const e of entries) {
-      const key = this.base + e.key;
-      keys.push(key, e.kind === "tokens" ? key + ":sum" : key);
-      if (e.kind === "tokens") argv.push("t", e.estimated, e.actual);
-      else argv.push("c", 0, 0);
+      keys.push(this.base + e.key);
+      ids.push(e.id);
+      spec += e.kind === "tokens" ? `t,${e.estimated},${e.actual};` : "c,0,0;";
     }
-    await this.r.rlSettle(keys.length, ...keys, ...argv);
+    await this.r.rlSettle(keys.length, ...keys, ...ids, spec);
   }
 
   async renew(leases: ReadonlyArray<{ key: string; id: string }>, until: number, leaseMs: number): Promise<void> {
@@ -87,8 +82,7 @@ export class RedisLimitStore implements LimitStore {
     const keys: string[] = [];
     const argv: Array<string | number> = [now];
     for (const c of checks) {
-      const key = this.base + c.key;
-      keys.push(key, c.kind === "tokens" ? key + ":sum" : key);
+      keys.push(this.base + c.key);
       argv.push(KIND_CODE[c.kind], c.windowMs);
     }
     const raw = (await this.r.rlPeek(keys.length, ...keys, ...argv)) as number[];

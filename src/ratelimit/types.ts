@@ -27,8 +27,8 @@ export type AdmitResult =
 
 /** A fix-up after the request: correct a token entry or free a concurrency slot. */
 export type SettleEntry =
-  | { kind: "tokens"; key: string; estimated: number; actual: number }
-  | { kind: "concurrency"; key: string };
+  | { kind: "tokens"; key: string; id: string; estimated: number; actual: number }
+  | { kind: "concurrency"; key: string; id: string };
 
 /**
  * Where counters live. Both stores implement the same semantics: a sliding-window log per
@@ -39,7 +39,8 @@ export interface LimitStore {
   readonly kind: "redis" | "memory";
   /** All checks are tested and, only if every one passes, all are taken: all or nothing, atomically. */
   admit(checks: readonly Check[], id: string, now: number, leaseMs: number): Promise<AdmitResult>;
-  settle(entries: readonly SettleEntry[], id: string): Promise<void>;
+  /** Fix-ups of any number of requests in one call (the limiter batches done() calls per tick). */
+  settle(entries: readonly SettleEntry[]): Promise<void>;
   /** Pushes the lease expiry of still-open requests to `until`; released leases are not revived. */
   renew(leases: ReadonlyArray<{ key: string; id: string }>, until: number, leaseMs: number): Promise<void>;
   /** Current usage per check, without taking anything. */

@@ -72,7 +72,7 @@ export function createRedis(url: string, logger: Logger, opts: RedisClientOption
   const client = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: commandTimeoutMs,
+    commandTimeout: commandTimeoutMs > 0 ? commandTimeoutMs : undefined,
     connectTimeout: opts.connectTimeoutMs ?? 2000,
     // Never give up reconnecting: Redis coming back must be noticed without a restart.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), maxReconnectDelayMs),

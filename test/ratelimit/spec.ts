@@ -96,6 +96,7 @@ export function limiterSpec(make: MakeLimiter, opts: { sharedStore: boolean }): 
       assert.equal(first.headers["x-ratelimit-limit-requests"], undefined, "no requests limit → no requests headers");
       first.done(600);
       first.done(5); // idempotent: a second done changes nothing
+      await settleAsync();
       assert.equal((await rl.peek(a)).key.tokens?.current, 600);
       const e = await rejected(rl.admit(input(a, { estimatedTokens: 500 })));
       assert.equal(e.extra.details?.limit_source, "key_tpm");
@@ -103,6 +104,7 @@ export function limiterSpec(make: MakeLimiter, opts: { sharedStore: boolean }): 
       const second = await rl.admit(input(a, { estimatedTokens: 400 }));
       assert.equal(second.headers["x-ratelimit-remaining-tokens"], "0");
       second.done(100); // refund: the estimate was too high
+      await settleAsync();
       assert.equal((await rl.peek(a)).key.tokens?.current, 700);
       const third = await rl.admit(input(a, { estimatedTokens: 300 }));
       third.done(300);
