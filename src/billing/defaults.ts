@@ -1,0 +1,40 @@
+import { eq, sql } from "drizzle-orm";
+import type { Env } from "../config/env.js";
+import { newId } from "../core/ids.js";
+import type { Db } from "../db/client.js";
+import { fxRates, tariffs } from "../db/schema/index.js";
+import { parsePositiveMillionths } from "./pricing.js";
+import { ensureBillingFunctions } from "./sql.js";
+
+/**
+ * Start-up: installs the hold/settle SQL functions, creates the default tariff (markup
+ * DEFAULT_MARKUP) if there is none, and records USD_RATE as the first FX rate if the currency has
+ * no rate yet (afterwards the rate changes only through the admin endpoint, with history).
+ * Safe to run from several processes at once.
+ */
+export async function ensureBillingDefaults(db: Db, env: Pick<Env, "DEFAULT_MARKUP" | "USD_RATE" | "BILLING_CURRENCY">): Promise<void> {
+  await ensureBillingFunctions(db);
+  const markupPpm = parsePositiveMillionths(env.DEFAULT_MARKUP, "DEFAULT_MARKUP");
+  const hasDefault = await db.select({ id: tariffs.id }).from(tariffs).where(eq(tariffs.isDefault, true)).limit(1);
+  if (!hasDefault[0]) {
+    // The partial unique index on is_default makes a concurrent second insert a no-op.
+    await db
+      .insert(tariffs)
+      .values({ id: newId("tariff"), name: "default", description: "Default plan", markupPpm, isDefault: true })
+      .onConflictDoNothing();
+  }
+  const rate = await db.select({ id: fxRates.id }).from(fxRates).where(eq(fxRates.currency, env.BILLING_CURRENCY)).limit(1);
+  if (!rate[0]) {
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(727276)`);
+      const again = await tx.select({ id: fxRates.id }).from(fxRates).where(eq(fxRates.currency, env.BILLING_CURRENCY)).limit(1);
+      if (again[0]) return;
+      await tx.insert(fxRates).values({
+        currency: env.BILLING_CURRENCY,
+        rateMicros: parsePositiveMillionths(env.USD_RATE, "USD_RATE"),
+        actor: "system",
+        reason: "initial rate from USD_RATE",
+      });
+    });
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Which prices and markup apply to a request, frozen into the hold's snapshot so that settlement
+ * (in this process or, after a crash, the sweeper) prices the usage exactly as admission did.
+ */
+import type { ResolvedModel, TokenUsage } from "../proxy/types.js";
+import { priceKey, type BillingSnapshot, type PriceRow, type TariffInfo } from "./config-cache.js";
+import {
+  cleanUsage,
+  holdRates,
+  picoUsdToMicros,
+  reportedUsdToPico,
+  salePriceMicros,
+  upstreamCostMicros,
+  usageWeight,
+  type CleanUsage,
+  type HoldRates,
+  type RoutePricing,
+  type UnitPrices,
+} from "./pricing.js";
+
+export interface HoldSnapshot {
+  rateMicros: bigint;
+  currency: string;
+  tariffId: string;
+  /** The tariff's base markup (prices upstream-reported costs of unpriced models). */
+  markupPpm: bigint;
+  /** Provider id → what that route sells at. */
+  routes: Map<string, RoutePricing>;
+  /** Component-wise maximum of the routes, for a served provider the snapshot doesn't know. */
+  worst: RoutePricing | null;
+  /** Set when no route had a price and BILLING_UNPRICED_HOLD allowed the request anyway. */
+  unpricedHoldMicros: bigint | null;
+}
+
+export interface PricePlan {
+  snapshot: HoldSnapshot;
+  /** snapshot as the jsonb the hold row stores (computed once per plan). */
+  snapshotJson: string;
+  rates: HoldRates;
+  maxOutput: number | null;
+}
+
+type SnapshotJson = {
+  v: 1;
+  rate: string;
+  cur: string;
+  t: string;
+  mk: string;
+  r: Record<string, [string, string, string | null, string | null, string]>;
+  uh: string | null;
+};
+
+export function encodeSnapshot(s: HoldSnapshot): string {
+  const r: SnapshotJson["r"] = {};
+  for (const [prov, rp] of s.routes) {
+    const p = rp.prices;
+    r[prov] = [p.input.toString(), p.output.toString(), p.cachedInput?.toString() ?? null, p.reasoning?.toString() ?? null, rp.markupPpm.toString()];
+  }
+  const j: SnapshotJson = {
+    v: 1,
+    rate: s.rateMicros.toString(),
+    cur: s.currency,
+    t: s.tariffId,
+    mk: s.markupPpm.toString(),
+    r,
+    uh: s.unpricedHoldMicros?.toString() ?? null,
+  };
+  return JSON.stringify(j);
+}
+
+export function decodeSnapshot(raw: unknown): HoldSnapshot {
+  const j = (typeof raw === "string" ? JSON.parse(raw) : raw) as SnapshotJson;
+  const routes = new Map<string, RoutePricing>();
+  for (const [prov, a] of Object.entries(j.r ?? {})) {
+    routes.set(prov, {
+      prices: { input: BigInt(a[0]), output: BigInt(a[1]), cachedInput: a[2] === null ? null : BigInt(a[2]), reasoning: a[3] === null ? null : BigInt(a[3]) },
+      markupPpm: BigInt(a[4]),
+    });
+  }
+  return {
+    rateMicros: BigInt(j.rate),
+    currency: j.cur,
+    tariffId: j.t,
+    markupPpm: BigInt(j.mk),
+    routes,
+    worst: worstOf([...routes.values()]),
+    unpricedHoldMicros: j.uh === null || j.uh === undefined ? null : BigInt(j.uh),
+  };
+}
+
+function maxB(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+function maxN(a: bigint | null, b: bigint | null): bigint | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return maxB(a, b);
+}
+
+export function worstOf(routes: readonly RoutePricing[]): RoutePricing | null {
+  if (routes.length === 0) return null;
+  let w = routes[0]!;
+  for (const r of routes.slice(1)) {
+    w = {
+      prices: {
+        input: maxB(w.prices.input, r.prices.input),
+        output: maxB(w.prices.output, r.prices.output),
+        cachedInput: maxN(w.prices.cachedInput, r.prices.cachedInput),
+        reasoning: maxN(w.prices.reasoning, r.prices.reasoning),
+      },
+      markupPpm: maxB(w.markupPpm, r.markupPpm),
+    };
+  }
+  return w;
+}
+
+/** The book row for a model on a provider: exact, then any-provider, then by the upstream's model name. */
+export function findPrice(snap: BillingSnapshot, modelId: string, providerId: string, upstreamModel: string | null): PriceRow | null {
+  const p = snap.prices;
+  return (
+    p.get(priceKey(modelId, providerId)) ??
+    p.get(priceKey(modelId, "*")) ??
+    (upstreamModel && upstreamModel !== modelId
+      ? p.get(priceKey(upstreamModel, providerId)) ?? p.get(priceKey(upstreamModel, "*"))
+      : undefined) ??
+    null
+  );
+}
+
+/** Markup precedence: tariff's per-model override → book's per-model markup → tariff markup. */
+export function markupFor(snap: BillingSnapshot, tariff: TariffInfo, modelId: string, providerId: string): bigint {
+  return (
+    tariff.modelMarkups.get(modelId) ??
+    snap.prices.get(priceKey(modelId, providerId))?.markupPpm ??
+    snap.prices.get(priceKey(modelId, "*"))?.markupPpm ??
+    tariff.markupPpm
+  );
+}
+
+function fromRoute(p: { inputMicrosPerM: bigint; outputMicrosPerM: bigint; cachedInputMicrosPerM?: bigint; reasoningMicrosPerM?: bigint }): UnitPrices {
+  return { input: p.inputMicrosPerM, output: p.outputMicrosPerM, cachedInput: p.cachedInputMicrosPerM ?? null, reasoning: p.reasoningMicrosPerM ?? null };
+}
+
+/**
+ * Prices every route the request may take. The book (sync/admin) overrides the gateway config's
+ * route price. Returns a plan with no routes when nothing is priced (the caller decides).
+ */
+export function buildPlan(snap: BillingSnapshot, tariff: TariffInfo, model: ResolvedModel, unpricedHoldMicros: bigint | null): PricePlan {
+  const routes = new Map<string, RoutePricing>();
+  let maxOutput = model.maxOutput;
+  const candidates = model.routes.length ? model.routes : [{ providerId: "*", upstreamModel: model.id, price: null }];
+  for (const r of candidates) {
+    if (routes.has(r.providerId)) continue;
+    const row = findPrice(snap, model.id, r.providerId, r.upstreamModel);
+    const prices = row ? row.prices : r.price ? fromRoute(r.price) : null;
+    if (row?.maxOutput && maxOutput === null) maxOutput = row.maxOutput;
+    if (!prices) continue;
+    routes.set(r.providerId, { prices, markupPpm: markupFor(snap, tariff, model.id, r.providerId) });
+  }
+  const list = [...routes.values()];
+  const snapshot: HoldSnapshot = {
+    rateMicros: snap.rateMicros,
+    currency: snap.currency,
+    tariffId: tariff.id,
+    markupPpm: tariff.markupPpm,
+    routes,
+    worst: worstOf(list),
+    unpricedHoldMicros: list.length === 0 ? unpricedHoldMicros : null,
+  };
+  return { snapshot, snapshotJson: encodeSnapshot(snapshot), rates: holdRates(list, snap.rateMicros), maxOutput };
+}
+
+export interface PricedUsage {
+  priceMicros: bigint;
+  costMicros: bigint;
+  usage: CleanUsage;
+}
+
+/**
+ * The usage's sale price and upstream cost, from the hold's snapshot. The upstream-reported cost
+ * (OpenRouter `usage.cost`), when present, is the cost; the sale price is always list × rate × markup.
+ */
+export function priceUsage(s: HoldSnapshot, usage: TokenUsage, providerId: string | null, discountBp: number): PricedUsage {
+  const clean = cleanUsage(usage);
+  const pico = reportedUsdToPico(usage.upstreamCostUsd);
+  const route = (providerId !== null ? s.routes.get(providerId) : undefined) ?? s.worst;
+  if (!route) {
+    if (pico !== null) {
+      return { priceMicros: picoUsdToMicros(pico, s.rateMicros, s.markupPpm), costMicros: picoUsdToMicros(pico, s.rateMicros), usage: clean };
+    }
+    // No price and no reported cost: the operator's fixed hold is the price of such a request.
+    return { priceMicros: s.unpricedHoldMicros ?? 0n, costMicros: 0n, usage: clean };
+  }
+  const w = usageWeight(route.prices, clean);
+  return {
+    priceMicros: salePriceMicros(w, s.rateMicros, route.markupPpm),
+    costMicros: pico !== null ? picoUsdToMicros(pico, s.rateMicros) : upstreamCostMicros(w, s.rateMicros, discountBp),
+    usage: clean,
+  };
+}

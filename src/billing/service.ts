@@ -1,0 +1,271 @@
+/**
+ * The request-path billing hooks: reserve → (settle | release), with quote() for stream usage.
+ * Money checks run in PostgreSQL only (never Redis): one function call to reserve, one (shared
+ * by concurrent requests, see settle-queue.ts) to settle.
+ */
+import type { Clock } from "../core/clock.js";
+import { AppError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import { formatMoney, parseMoney } from "../core/money.js";
+import type { Env } from "../config/env.js";
+import type { Db } from "../db/client.js";
+import type {
+  AuthContext,
+  BillingHooks,
+  Reservation,
+  ReserveInput,
+  ServedBy,
+  SettleResult,
+  TokenUsage,
+} from "../proxy/types.js";
+import { BillingConfig, type BillingSnapshot, type TariffInfo } from "./config-cache.js";
+import { releaseHold, reserveHold, type ReserveOutcome } from "./holds.js";
+import { buildPlan, priceUsage, type HoldSnapshot, type PricePlan } from "./price-plan.js";
+import { holdMicros, parsePositiveMillionths, promptHoldMicros } from "./pricing.js";
+import { counterSpecs, mergeLimits, PeriodClock, type Limits } from "./quotas.js";
+import { SettleQueue } from "./settle-queue.js";
+import { ensureBillingFunctions } from "./sql.js";
+
+export const MAX_TOKENS_HEADER = "x-gateway-max-tokens";
+
+export interface BillingDeps {
+  db: Db;
+  env: Env;
+  clock: Clock;
+  logger?: Logger;
+}
+
+export interface BillingService extends BillingHooks {
+  config: BillingConfig;
+  periods: PeriodClock;
+  /** Waits until every settlement submitted so far is committed. */
+  flush(): Promise<void>;
+  /** Drains settlements; afterwards settle() writes directly and reserve() refuses (shutdown). */
+  close(): Promise<void>;
+}
+
+/** Tariff and parsed limits for one AuthContext, cached while both the context and the snapshot live. */
+interface AuthBilling {
+  version: number;
+  tariff: TariffInfo;
+  keyLimits: Limits;
+  accountLimits: Limits;
+}
+
+/** The tariff in force for a key: its own override (`limits.tariff_id`), else its account's, else the default. */
+export function resolveTariff(snap: BillingSnapshot, auth: Pick<AuthContext, "keyLimits" | "tariffId">): { tariff: TariffInfo; keyOverride: boolean } {
+  const kt = auth.keyLimits?.tariff_id;
+  if (typeof kt === "string") {
+    const t = snap.tariffs.get(kt);
+    if (t) return { tariff: t, keyOverride: true };
+  }
+  const at = auth.tariffId ? snap.tariffs.get(auth.tariffId) : undefined;
+  return { tariff: at ?? snap.defaultTariff, keyOverride: false };
+}
+
+const allowance = (t: TariffInfo) => (t.tokenAllowance !== null ? { total_tokens: t.tokenAllowance } : null);
+
+/**
+ * Effective limits. Account scope: the account tariff's `limits` (+ `token_allowance` as total
+ * tokens), overridden field by field by the account's own `limits`. Key scope: the account
+ * tariff's `key_limits`, overridden by the key's `limits`; a key with its own tariff takes that
+ * tariff's `limits`/`token_allowance`/`key_limits` instead.
+ */
+export function effectiveLimits(snap: BillingSnapshot, auth: Pick<AuthContext, "keyLimits" | "accountLimits" | "tariffId">) {
+  const { tariff, keyOverride } = resolveTariff(snap, auth);
+  const acctTariff = keyOverride ? (auth.tariffId ? snap.tariffs.get(auth.tariffId) : undefined) ?? snap.defaultTariff : tariff;
+  const accountLimits = mergeLimits(acctTariff.limits, allowance(acctTariff), auth.accountLimits);
+  const keyLimits = keyOverride
+    ? mergeLimits(tariff.limits, allowance(tariff), tariff.keyLimits, auth.keyLimits)
+    : mergeLimits(acctTariff.keyLimits, auth.keyLimits);
+  return { tariff, accountTariff: acctTariff, keyLimits, accountLimits };
+}
+
+export function modelAllowed(patterns: readonly string[] | null, modelId: string): boolean {
+  if (patterns === null) return true;
+  for (const p of patterns) {
+    if (p === "*" || p === modelId) return true;
+    if (p.endsWith("*") && modelId.startsWith(p.slice(0, -1))) return true;
+  }
+  return false;
+}
+
+export function createBilling(deps: BillingDeps): BillingService {
+  const { db, env, clock, logger } = deps;
+  const config = new BillingConfig(db, {
+    currency: env.BILLING_CURRENCY,
+    defaultRateMicros: parsePositiveMillionths(env.USD_RATE, "USD_RATE"),
+    defaultMarkupPpm: parsePositiveMillionths(env.DEFAULT_MARKUP, "DEFAULT_MARKUP"),
+    ttlMs: env.BILLING_CACHE_TTL_MS,
+    clock,
+  });
+  const periods = new PeriodClock(env.BILLING_TIMEZONE);
+  const queue = new SettleQueue(db, env.BILLING_SETTLE_BATCH, logger);
+  const unpricedHold = env.BILLING_UNPRICED_HOLD ? parseMoney(env.BILLING_UNPRICED_HOLD) : null;
+  let ready: Promise<void> | null = null;
+  let closed = false;
+
+  const authCache = new WeakMap<AuthContext, AuthBilling>();
+  const planCache = new Map<string, PricePlan>();
+  let planVersion = -1;
+
+  function authBilling(snap: BillingSnapshot, auth: AuthContext): AuthBilling {
+    const hit = authCache.get(auth);
+    if (hit && hit.version === snap.version) return hit;
+    const e = effectiveLimits(snap, auth);
+    const ab = { version: snap.version, tariff: e.tariff, keyLimits: e.keyLimits, accountLimits: e.accountLimits };
+    authCache.set(auth, ab);
+    return ab;
+  }
+
+  function planFor(snap: BillingSnapshot, tariff: TariffInfo, input: ReserveInput): PricePlan {
+    if (planVersion !== snap.version) {
+      planCache.clear();
+      planVersion = snap.version;
+    }
+    const m = input.model;
+    let key = `${tariff.id}\u0000${m.id}\u0000${m.maxOutput ?? ""}`;
+    for (const r of m.routes) key += `\u0000${r.providerId}\u0001${r.upstreamModel}\u0001${r.price ? `${r.price.inputMicrosPerM}/${r.price.outputMicrosPerM}/${r.price.cachedInputMicrosPerM ?? ""}/${r.price.reasoningMicrosPerM ?? ""}` : ""}`;
+    let plan = planCache.get(key);
+    if (!plan) {
+      plan = buildPlan(snap, tariff, m, unpricedHold);
+      if (planCache.size > 10_000) planCache.clear();
+      planCache.set(key, plan);
+    }
+    return plan;
+  }
+
+  function refusal(out: Exclude<ReserveOutcome, { ok: true }>, input: ReserveInput, plan: PricePlan, fixed: number | null, currency: string): AppError {
+    if (out.reason !== "rejected") {
+      return out.reason === "blocked"
+        ? new AppError("account_blocked", "This account is blocked.")
+        : new AppError("forbidden", "The account of this key does not exist.");
+    }
+    const details = { limit_source: out.source, limit_type: out.kind };
+    if (out.source === "balance") {
+      const avail = formatMoney(out.availableMicros > 0n ? out.availableMicros : 0n);
+      let msg = `Insufficient balance: ${avail} ${currency} available`;
+      if (fixed !== null && plan.snapshot.routes.size > 0) {
+        msg += `, this request can cost up to ${formatMoney(holdMicros(input.promptTokens, fixed, plan.rates))} ${currency}`;
+        if (out.affordableMaxTokens !== null && out.affordableMaxTokens > 0) msg += ` (lower max_tokens to ${out.affordableMaxTokens} or top up)`;
+      }
+      return new AppError("insufficient_quota", `${msg}.`, { details });
+    }
+    const [scope, period] = out.source.split("_");
+    return new AppError("quota_exceeded", `The ${scope}'s ${period} ${out.kind} limit does not cover this request.`, { details });
+  }
+
+  async function reserve(input: ReserveInput): Promise<Reservation> {
+    if (closed) throw new AppError("service_unavailable", "The gateway is shutting down.");
+    await (ready ??= ensureBillingFunctions(db).catch((e) => {
+      ready = null;
+      throw e;
+    }));
+    const snap = await config.get();
+    const ab = authBilling(snap, input.auth);
+    if (!modelAllowed(ab.tariff.allowedModels, input.model.id)) {
+      throw new AppError("model_not_allowed", `Your plan does not include the model ${input.model.id}.`, { param: "model" });
+    }
+    const plan = planFor(snap, ab.tariff, input);
+    const priced = plan.snapshot.routes.size > 0;
+    if (!priced && unpricedHold === null) {
+      throw new AppError("model_not_priced", `The model ${input.model.id} has no price configured; ask the operator to set one.`, { param: "model" });
+    }
+    const maxOut = plan.maxOutput;
+    const cap = Math.max(1, Math.min(env.BILLING_DEFAULT_MAX_TOKENS, maxOut ?? Number.MAX_SAFE_INTEGER));
+    let fixed: number | null;
+    let inject = false;
+    if (input.endpoint === "embeddings") {
+      fixed = 0;
+    } else if (input.requestedMaxTokens !== null && input.requestedMaxTokens !== undefined) {
+      const req = Math.max(0, Math.floor(input.requestedMaxTokens));
+      fixed = maxOut !== null && req > maxOut ? maxOut : req;
+      inject = fixed !== req;
+    } else {
+      fixed = null;
+      inject = true;
+    }
+    const promptTokens = Math.max(0, Math.floor(input.promptTokens || 0));
+    const keys = periods.keys(clock.now());
+    const out = await reserveHold(db, {
+      requestId: input.requestId,
+      accountId: input.auth.accountId,
+      keyId: input.auth.keyId,
+      model: input.model.id,
+      promptTokens,
+      promptHoldMicros: priced ? promptHoldMicros(promptTokens, plan.rates) : unpricedHold!,
+      outNum: priced ? plan.rates.outNum : 0n,
+      fixedMaxTokens: fixed,
+      cap,
+      min: Math.min(env.BILLING_MIN_MAX_TOKENS, cap),
+      counters: counterSpecs(input.auth.keyId, ab.keyLimits, input.auth.accountId, ab.accountLimits, keys),
+      ttlMs: env.BILLING_HOLD_TTL_MS,
+      snapshot: plan.snapshotJson,
+    });
+    if (!out.ok) throw refusal(out, input, plan, fixed, snap.currency);
+    return new HoldReservation(input.requestId, input.auth.accountId, plan.snapshot, inject ? out.maxTokens : null, out.holdMicros);
+  }
+
+  class HoldReservation implements Reservation {
+    readonly headers: Record<string, string>;
+    private outcome: Promise<SettleResult> | null = null;
+    private released: Promise<void> | null = null;
+    constructor(
+      readonly requestId: string,
+      readonly accountId: string,
+      readonly snapshot: HoldSnapshot,
+      readonly maxTokens: number | null,
+      readonly holdMicros: bigint,
+    ) {
+      this.headers = maxTokens !== null ? { [MAX_TOKENS_HEADER]: String(maxTokens) } : {};
+    }
+
+    quote(usage: TokenUsage, served: ServedBy): SettleResult {
+      const p = priceUsage(this.snapshot, usage, served.providerId, served.discountBp);
+      return { upstreamCostMicros: p.costMicros, priceMicros: p.priceMicros, costDisplay: formatMoney(p.priceMicros) };
+    }
+
+    settle(usage: TokenUsage, served: ServedBy): Promise<SettleResult> {
+      this.outcome ??= this.doSettle(usage, served);
+      return this.outcome;
+    }
+
+    private async doSettle(usage: TokenUsage, served: ServedBy): Promise<SettleResult> {
+      const p = priceUsage(this.snapshot, usage, served.providerId, served.discountBp);
+      const o = await queue.submit({
+        requestId: this.requestId,
+        accountId: this.accountId,
+        priceMicros: p.priceMicros,
+        upstreamCostMicros: p.costMicros,
+        totalTokens: p.usage.total,
+        promptTokens: Number(p.usage.prompt),
+        completionTokens: Number(p.usage.completion),
+        providerId: served.providerId,
+      });
+      if (o.status === "error") throw new AppError("internal_error", "Settlement failed.", { cause: o.error });
+      if (o.status === "not_found" || o.status === "released") {
+        logger?.error({ requestId: this.requestId, status: o.status }, "billing: settle found no open hold");
+      } else if (o.shortfallMicros > 0n) {
+        logger?.warn({ requestId: this.requestId, shortfall: o.shortfallMicros.toString() }, "billing: usage exceeded what the balance covers");
+      }
+      return { upstreamCostMicros: p.costMicros, priceMicros: o.chargedMicros, costDisplay: formatMoney(o.chargedMicros) };
+    }
+
+    release(): Promise<void> {
+      if (this.outcome) return this.outcome.then(() => undefined);
+      this.released ??= releaseHold(db, this.requestId).then(() => undefined);
+      return this.released;
+    }
+  }
+
+  return {
+    reserve,
+    config,
+    periods,
+    flush: () => queue.flush(),
+    close: async () => {
+      closed = true;
+      await queue.close();
+    },
+  };
+}
