@@ -114,7 +114,18 @@ const OPTIONS = {
 type Opts = ReturnType<typeof parse>["values"];
 
 function parse(argv: string[]) {
-  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  // `--amount -5` would read "-5" as a short flag: glue negative numbers to their option.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const name = a.startsWith("--") ? a.slice(2) : null;
+    if (name && name in OPTIONS && OPTIONS[name as keyof typeof OPTIONS].type === "string" && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
+  return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
 }
 
 function need(o: Opts, name: keyof Opts): string {
