@@ -9,6 +9,7 @@ import { requestContext } from "./middleware/request-context.js";
 import { createRouter } from "./router.js";
 import { createAdminSpineRoutes } from "./routes/admin-spine.js";
 import { createOpenAIRoutes } from "./routes/openai.js";
+import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
 
 export type { AppEnv };
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createOpenAIRoutes(deps));
   app.route("/", createAdminSpineRoutes(deps));
   // --- area routes --- (each area mounts its router here, one line each)
+  app.route("/", createRateLimitRoutes(deps));
   // --- end area routes ---
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });

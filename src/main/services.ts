@@ -12,9 +12,11 @@ import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { toProviderTarget, type ProviderTarget } from "../providers/index.js";
 import { SimplePlanner } from "../proxy/attempts.js";
-import { noopBilling, noopRateLimit } from "../proxy/noop-hooks.js";
+import { noopBilling } from "../proxy/noop-hooks.js";
 import { ProxyService } from "../proxy/service.js";
 import { UpstreamClient } from "../proxy/upstream.js";
+import { createRateLimiter, rateLimitSettingsFromEnv } from "../ratelimit/index.js";
+import { adoptRedis, createRedis } from "../redis/index.js";
 
 export interface ServiceInputs {
   env: Env;
@@ -54,9 +56,19 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   const health = new HealthRegistry();
   const metrics = env.METRICS_ENABLED ? createMetrics() : null;
 
+  // The one Redis connection of the process (rate limits, breakers, cache) with its health flag:
+  // `redisHandle.status()` says whether to use it or the local fallback; `reportFailure(err)` on a
+  // command that got no answer. Connects in the background; never blocks start-up.
+  const redisHandle = inp.redis
+    ? adoptRedis(inp.redis, logger)
+    : env.REDIS_URL
+      ? createRedis(env.REDIS_URL, logger, { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS })
+      : null;
+  const redis = redisHandle?.client ?? null;
+
   // --- wiring: billing / rate limits (replace the no-ops) ---
   const billing = noopBilling;
-  const rateLimit = noopRateLimit;
+  const rateLimit = createRateLimiter({ settings: rateLimitSettingsFromEnv(env), redis: redisHandle, logger, clock, keyPrefix: env.REDIS_KEY_PREFIX });
   // --- end wiring ---
 
   const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock });
@@ -66,6 +78,10 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     await database.ping();
     return { status: "ok", kind: database.kind, latency_ms: clock.now() - t0 };
   });
+  health.register("rate_limits", () => {
+    const h = rateLimit.health();
+    return { status: h.redis === "down" ? "degraded" : "ok", ...h };
+  });
   health.register("providers", () => ({
     status: [...providers.values()].some((p) => p.enabled) ? "ok" : "down",
     items: [...providers.values()].map((p) => ({ id: p.id, type: p.type, enabled: p.enabled, host: safeHost(p.baseUrl) })),
@@ -74,14 +90,17 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   const closers: Closers["closers"] = [
     { name: "request-logs", close: () => logs.close() },
     { name: "upstream", close: () => upstream.close() },
+    { name: "rate-limits", close: () => rateLimit.close() },
   ];
+  // Redis last: other closers may still write to it.
+  const closeRedis = { name: "redis", close: () => redisHandle?.close() };
 
   return {
     env,
     config,
     database,
     db,
-    redis: inp.redis,
+    redis,
     logger,
     clock,
     adminToken: inp.adminToken,
@@ -95,7 +114,7 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     health,
     metrics,
     inflight: { count: 0 },
-    closers,
+    closers: [...closers, closeRedis],
   };
 }
 

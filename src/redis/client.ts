@@ -65,10 +65,6 @@ export function maskRedisUrl(url: string): string {
 export function createRedis(url: string, logger: Logger, opts: RedisClientOptions = {}): RedisHandle {
   const commandTimeoutMs = opts.commandTimeoutMs ?? 250;
   const maxReconnectDelayMs = opts.maxReconnectDelayMs ?? 1000;
-  const probeIntervalMs = opts.probeIntervalMs ?? 500;
-  const displayUrl = maskRedisUrl(url);
-  const log = logger.child({ component: "redis" });
-
   const client = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -80,11 +76,26 @@ export function createRedis(url: string, logger: Logger, opts: RedisClientOption
     connectionName: opts.connectionName ?? "llm-gateway",
     lazyConnect: false,
   });
+  return attach(client, maskRedisUrl(url), logger, opts, true);
+}
+
+/**
+ * Wraps a client built elsewhere (tests, embedders) in the same health tracking. Its options are the
+ * caller's business; `close()` leaves the client open.
+ */
+export function adoptRedis(client: Redis, logger: Logger, opts: RedisClientOptions = {}): RedisHandle {
+  const o = client.options;
+  return attach(client, `redis://${o.host ?? "127.0.0.1"}:${o.port ?? 6379}/${o.db ?? 0}`, logger, opts, false);
+}
+
+function attach(client: Redis, displayUrl: string, logger: Logger, opts: RedisClientOptions, owned: boolean): RedisHandle {
+  const probeIntervalMs = opts.probeIntervalMs ?? 500;
+  const log = logger.child({ component: "redis" });
 
   const events = new EventEmitter();
   events.setMaxListeners(100);
-  let health: RedisHealth = "down";
-  let everUp = false;
+  let health: RedisHealth = client.status === "ready" ? "up" : "down";
+  let everUp = health === "up";
   let loggedUnreachable = false;
   let closed = false;
   let probe: NodeJS.Timeout | null = null;
@@ -123,10 +134,10 @@ export function createRedis(url: string, logger: Logger, opts: RedisClientOption
     probe.unref();
   };
 
-  client.on("ready", () => set("up", "ready"));
-  client.on("close", () => set("down", "connection closed"));
-  client.on("end", () => set("down", "connection ended"));
-  client.on("error", (err: unknown) => {
+  const onReady = () => set("up", "ready");
+  const onClose = () => set("down", "connection closed");
+  const onEnd = () => set("down", "connection ended");
+  const onError = (err: unknown) => {
     // ioredis emits an error per failed reconnect attempt; log the first, keep the rest at debug.
     if (!everUp && !loggedUnreachable) {
       loggedUnreachable = true;
@@ -134,7 +145,11 @@ export function createRedis(url: string, logger: Logger, opts: RedisClientOption
     } else {
       log.debug({ err: errMessage(err) }, "redis error");
     }
-  });
+  };
+  client.on("ready", onReady);
+  client.on("close", onClose);
+  client.on("end", onEnd);
+  client.on("error", onError);
 
   return {
     client,
@@ -170,6 +185,10 @@ export function createRedis(url: string, logger: Logger, opts: RedisClientOption
       closed = true;
       stopProbe();
       events.removeAllListeners();
+      if (!owned) {
+        client.off("ready", onReady).off("close", onClose).off("end", onEnd).off("error", onError);
+        return;
+      }
       try {
         await client.quit();
       } catch {

@@ -1,1 +1,1 @@
-export { createRedis, isConnectivityError, maskRedisUrl, type RedisClientOptions, type RedisHandle, type RedisHealth } from "./client.js";
+export { adoptRedis, createRedis, isConnectivityError, maskRedisUrl, type RedisClientOptions, type RedisHandle, type RedisHealth } from "./client.js";
