@@ -79,23 +79,32 @@ export interface GatewayConfig {
 }
 
 /** `${VAR}` → value from the environment snapshot; a missing variable is a start-up error. */
-function substitute(text: string, vars: Record<string, string | undefined>, source: string): string {
+function substitute(text: string, vars: Record<string, string | undefined>, where: string): string {
   return text.replace(/\$\{([A-Z0-9_]+)\}/g, (_m, name: string) => {
     const v = vars[name];
-    if (v === undefined) throw new ConfigError(`${source}: \${${name}} is not set in the environment`);
+    if (v === undefined) throw new ConfigError(`${where}: \${${name}} is not set in the environment`);
     return v;
   });
 }
 
+/** Substitutes in string values only, after parsing, so comments and keys are never touched. */
+function substituteDeep(v: unknown, vars: Record<string, string | undefined>, where: string): unknown {
+  if (typeof v === "string") return substitute(v, vars, where);
+  if (Array.isArray(v)) return v.map((x, i) => substituteDeep(x, vars, `${where}.${i}`));
+  if (v && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substituteDeep(x, vars, `${where}.${k}`)]));
+  }
+  return v;
+}
+
 export function parseGatewayFile(text: string, source: string, vars: Record<string, string | undefined>) {
-  let raw: unknown;
+  let parsed: unknown;
   try {
-    const substituted = substitute(text, vars, source);
-    raw = source.endsWith(".json") ? JSON.parse(substituted) : parseYaml(substituted);
+    parsed = source.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    if (e instanceof ConfigError) throw e;
     throw new ConfigError(`${source}: cannot parse (${(e as Error).message})`);
   }
+  const raw = substituteDeep(parsed, vars, source);
   const r = GatewayFileSchema.safeParse(raw ?? {});
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);

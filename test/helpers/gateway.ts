@@ -111,9 +111,13 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in 30 s:\n${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`gateway did not start in 30 s:\n${out}`));
+    }, 30_000);
     const check = () => {
-      const m = /"url":"(http:\/\/[^"]+)".*"msg":"gateway listening"/.exec(out);
+      // The start banner is printed at any log level, after the server listens.
+      const m = /LLM Gateway on (http:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
