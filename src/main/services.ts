@@ -71,7 +71,8 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   const rateLimit = createRateLimiter({ settings: rateLimitSettingsFromEnv(env), redis: redisHandle, logger, clock, keyPrefix: env.REDIS_KEY_PREFIX });
   // --- end wiring ---
 
-  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock });
+  const inflight = { count: 0 };
+  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight });
 
   health.register("database", async () => {
     const t0 = clock.now();
@@ -113,7 +114,7 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     logs,
     health,
     metrics,
-    inflight: { count: 0 },
+    inflight,
     closers: [...closers, closeRedis],
   };
 }
