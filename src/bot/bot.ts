@@ -157,7 +157,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     const list = packages();
     if (list.length === 0) return void (await ctx.reply(tx.payNothing));
     const kb = new InlineKeyboard();
-    for (const p of list) kb.text(tx.packageButton(paid(p.amountMinor, p.currency), money(p.creditsMicros, cur)), `pay:${p.id}`).row();
+    for (const [i, p] of list.entries()) (i ? kb.row() : kb).text(tx.packageButton(paid(p.amountMinor, p.currency), money(p.creditsMicros, cur)), `pay:${p.id}`);
     await ctx.reply(tx.payChoose, { reply_markup: kb });
   };
 
@@ -299,7 +299,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     const list = await refundablePayments(db, a.accountId, 5);
     if (list.length === 0) return void (await ctx.reply(tx.paysupportNone));
     const kb = new InlineKeyboard();
-    for (const p of list) kb.text(tx.paysupportButton(paid(p.amountMinor, p.currency), dateOf(p.createdAt)), `ps:${p.id}`).row();
+    for (const [i, p] of list.entries()) (i ? kb.row() : kb).text(tx.paysupportButton(paid(p.amountMinor, p.currency), dateOf(p.createdAt)), `ps:${p.id}`);
     await ctx.reply(tx.paysupportIntro, { reply_markup: kb });
   });
 
