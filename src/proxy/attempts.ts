@@ -6,6 +6,8 @@ import type { ResolvedModel, ServedBy } from "./types.js";
 export interface Attempt {
   target: ProviderTarget;
   served: ServedBy;
+  /** Circuit-breaker key (routing); default `prv:<provider id>`. */
+  breakerKey?: string;
 }
 
 export interface AttemptPlanner {

@@ -4,10 +4,15 @@ import { AppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { RequestLogWriter } from "../logs/request-log-writer.js";
 import { buildUpstreamRequest } from "../providers/index.js";
+import { LocalCircuitBreakers, type CircuitBreakers } from "../routing/circuit-breaker.js";
+import { runWithFallback, type AttemptOutcome, type TryRecord } from "../routing/fallback.js";
+import { cacheDecision, responseCacheKey, type CachedResponse, type ResponseCacheStore } from "../routing/response-cache.js";
+import { DEFAULT_RETRY_POLICY, RetryBudget, type RetryPolicy } from "../routing/retry.js";
+import type { Rng } from "../routing/rng.js";
 import type { Attempt, AttemptPlanner } from "./attempts.js";
 import { SseTap } from "./sse-tap.js";
-import { countPromptTokens, countTokens } from "./tokenizer.js";
-import { UpstreamFailure, type UpstreamClient, type UpstreamResponse } from "./upstream.js";
+import { countPromptTokens, countTokens, promptTokenGuess, promptTokenUpperBound } from "./tokenizer.js";
+import { classifyError, UpstreamFailure, type UpstreamClient, type UpstreamResponse } from "./upstream.js";
 import { estimatedUsage, parseUsage } from "./usage.js";
 import type { Admission, AuthContext, BillingHooks, Endpoint, RateLimitHooks, Reservation, ResolvedModel, ServedBy, TokenUsage } from "./types.js";
 
@@ -20,6 +25,19 @@ export interface ProxyDeps {
   logs: RequestLogWriter;
   logger: Logger;
   clock: Clock;
+  /** Open streams count as in flight until they end, so shutdown drains them. */
+  inflight: { count: number };
+  /** Retry policy, per-upstream retry budget and circuit breakers (src/routing). Default: in memory. */
+  resilience?: Resilience;
+  /** Opt-in response cache (src/routing); absent = never cached. */
+  cache?: { store: ResponseCacheStore; hitPriceBp: number };
+}
+
+export interface Resilience {
+  policy: RetryPolicy;
+  budget: RetryBudget;
+  breakers: CircuitBreakers;
+  rng?: Rng;
 }
 
 export interface ProxyRequest {
@@ -30,14 +48,11 @@ export interface ProxyRequest {
   /** Aborted when the client goes away. */
   signal: AbortSignal;
   startedAt: number;
+  /** The `x-gateway-cache` request header (opt in/out of the response cache). */
+  cacheControl?: string | null;
 }
 
 const PATHS = { "chat.completions": "/chat/completions", completions: "/completions", embeddings: "/embeddings" } as const;
-
-/** Statuses after which another route may serve the same request. */
-function retryableStatus(s: number): boolean {
-  return s === 408 || s === 409 || s === 425 || s === 429 || s >= 500;
-}
 
 const enc = new TextEncoder();
 
@@ -46,7 +61,13 @@ const enc = new TextEncoder();
  * try the planned upstreams in order while nothing has reached the client, then meter, settle and log.
  */
 export class ProxyService {
-  constructor(private readonly d: ProxyDeps) {}
+  private readonly d: ProxyDeps & { resilience: Resilience };
+  constructor(deps: ProxyDeps) {
+    this.d = {
+      ...deps,
+      resilience: deps.resilience ?? { policy: DEFAULT_RETRY_POLICY, budget: new RetryBudget(undefined, deps.clock), breakers: new LocalCircuitBreakers(undefined, deps.clock) },
+    };
+  }
 
   async handle(req: ProxyRequest): Promise<Response> {
     const { body, auth } = req;
@@ -65,7 +86,8 @@ export class ProxyService {
     if (requestedMax !== null && (!Number.isInteger(requestedMax) || requestedMax < 1)) {
       throw new AppError("invalid_request", `\`${maxField}\` must be a positive integer`, { param: maxField });
     }
-    const promptTokens = countPromptTokens(body);
+    // Holds use a cheap upper bound (bytes); exact local counting happens only when an estimate is needed.
+    const promptTokens = promptTokenUpperBound(body);
     const attempts = this.d.planner.plan(model, body);
     if (attempts.length === 0) throw new AppError("upstream_unavailable", `No upstream is available for \`${modelName}\``);
 
@@ -74,8 +96,20 @@ export class ProxyService {
       auth,
       model: model.id,
       providerId: attempts[0]!.target.id,
-      estimatedTokens: promptTokens + (requestedMax ?? 0),
+      estimatedTokens: promptTokenGuess(promptTokens) + (requestedMax ?? 0),
     });
+    let cacheKey: string | null = null;
+    if (this.d.cache && cacheDecision({ endpoint: req.endpoint, body, header: req.cacheControl, keyOptions: auth.keyOptions }).use) {
+      cacheKey = responseCacheKey(req.endpoint, body, auth.accountId);
+      let hit: CachedResponse | null;
+      try {
+        hit = await this.d.cache.store.get(cacheKey);
+      } catch (e) {
+        admission.done(0);
+        throw e;
+      }
+      if (hit) return this.serveCached(req, model, hit, admission, promptTokens);
+    }
     let reservation: Reservation;
     try {
       reservation = await this.d.billing.reserve({ requestId: req.requestId, auth, endpoint: req.endpoint, model, promptTokens, requestedMaxTokens: requestedMax });
@@ -93,18 +127,115 @@ export class ProxyService {
       status: "pending",
       createdAt: new Date(req.startedAt),
     });
-    const run = new RequestRun(this.d, req, model, stream, promptTokens, admission, reservation, maxField);
+    const run = new RequestRun(this.d, req, model, stream, promptTokens, admission, reservation, maxField, cacheKey);
     return run.execute(attempts);
   }
+
+  /**
+   * A response-cache hit: never sent upstream. Billed at the configured fraction of the original
+   * usage (0 = free: no hold, no charge); the upstream cost of a hit is zero, so all of it is profit.
+   */
+  private async serveCached(req: ProxyRequest, model: ResolvedModel, hit: CachedResponse, admission: Admission, promptTokens: number): Promise<Response> {
+    const served: ServedBy = { providerId: hit.providerId, upstreamAccountId: null, upstreamModel: hit.upstreamModel, discountBp: 10_000, price: null };
+    const bp = this.d.cache!.hitPriceBp;
+    const u = hit.usage;
+    const usage: TokenUsage | null =
+      u && bp > 0
+        ? {
+            promptTokens: Math.ceil((u.promptTokens * bp) / 10_000),
+            completionTokens: Math.ceil((u.completionTokens * bp) / 10_000),
+            totalTokens: 0,
+            cachedTokens: u.cachedTokens !== undefined ? Math.ceil((u.cachedTokens * bp) / 10_000) : undefined,
+            reasoningTokens: u.reasoningTokens !== undefined ? Math.ceil((u.reasoningTokens * bp) / 10_000) : undefined,
+            estimated: false,
+          }
+        : null;
+    if (usage) usage.totalTokens = usage.promptTokens + usage.completionTokens;
+    let settled: Awaited<ReturnType<Reservation["settle"]>> | null = null;
+    let headers: Record<string, string> = {};
+    try {
+      if (usage) {
+        const reservation = await this.d.billing.reserve({ requestId: req.requestId, auth: req.auth, endpoint: req.endpoint, model, promptTokens, requestedMaxTokens: 1 });
+        headers = reservation.headers;
+        settled = await reservation.settle(usage, served);
+      }
+    } finally {
+      admission.done(0);
+    }
+    let body = hit.body;
+    if (hit.contentType.includes("json")) {
+      try {
+        const j = JSON.parse(body) as { usage?: Record<string, unknown> };
+        if (j.usage && typeof j.usage === "object") {
+          j.usage.cost = settled ? Number(settled.costDisplay) : 0;
+          body = JSON.stringify(j);
+        }
+      } catch {
+        /* stored as sent; leave it */
+      }
+    }
+    const now = this.d.clock.now();
+    this.d.logs.finish({
+      id: req.requestId,
+      accountId: req.auth.accountId,
+      apiKeyId: req.auth.keyId,
+      endpoint: req.endpoint,
+      requestedModel: model.requested,
+      servedModel: hit.upstreamModel,
+      providerId: hit.providerId,
+      upstreamAccountId: null,
+      stream: false,
+      status: "completed",
+      promptTokens: u?.promptTokens ?? null,
+      completionTokens: u?.completionTokens ?? null,
+      cachedTokens: u?.cachedTokens ?? null,
+      reasoningTokens: u?.reasoningTokens ?? null,
+      totalTokens: u?.totalTokens ?? null,
+      estimated: false,
+      latencyMs: now - req.startedAt,
+      ttftMs: null,
+      upstreamStatus: null,
+      errorCode: null,
+      upstreamCostMicros: settled?.upstreamCostMicros ?? 0n,
+      priceMicros: settled?.priceMicros ?? 0n,
+      profitMicros: settled ? settled.priceMicros - settled.upstreamCostMicros : 0n,
+      cacheHit: true,
+      attempts: 0,
+      meta: { cache_hit_price_bp: bp },
+      createdAt: new Date(req.startedAt),
+      completedAt: new Date(now),
+    });
+    const h = new Headers({
+      "content-type": hit.contentType,
+      "x-request-id": req.requestId,
+      "x-router-log-id": req.requestId,
+      "x-gateway-provider": hit.providerId,
+      "x-gateway-model": hit.upstreamModel,
+      "x-gateway-cache": "HIT",
+    });
+    for (const [k, v] of Object.entries(admission.headers)) h.set(k, v);
+    for (const [k, v] of Object.entries(headers)) h.set(k, v);
+    return new Response(body, { status: hit.status, headers: h });
+  }
 }
+
+/** What a successful attempt hands over: the upstream response and what was read of it already. */
+type Committed =
+  | { kind: "json"; res: UpstreamResponse; json: Record<string, unknown> }
+  | { kind: "stream"; res: UpstreamResponse; iterator: AsyncIterator<Buffer>; head: Buffer[] };
+
+/** Most upstream chunks held back while waiting for the first data frame of a stream. */
+const MAX_HELD_CHUNKS = 32;
 
 /** State of one proxied request from the first upstream attempt to settlement. */
 class RequestRun {
   private attemptsMade = 0;
   private finished = false;
+  /** Every try of a request that needed more than one (fallbacks, retries, skipped circuits), for the log. */
+  private tries: TryRecord[] | null = null;
 
   constructor(
-    private readonly d: ProxyDeps,
+    private readonly d: ProxyDeps & { resilience: Resilience },
     private readonly req: ProxyRequest,
     private readonly model: ResolvedModel,
     private readonly stream: boolean,
@@ -112,56 +243,135 @@ class RequestRun {
     private readonly admission: Admission,
     private readonly reservation: Reservation,
     private readonly maxField: "max_tokens" | "max_completion_tokens",
+    private readonly cacheKey: string | null = null,
   ) {}
 
+  /**
+   * The fallback/retry loop (src/routing/fallback.ts): planned attempts in order, transient failures
+   * retried with backoff within the retry budget, open circuits skipped, every outcome reported to
+   * the breakers. An attempt only succeeds once the response can be committed: a JSON body fully
+   * read and parsed, or a stream's first data frame received; until then any failure falls back.
+   * After that nothing is retried: a later failure ends the stream with an SSE error event.
+   */
   async execute(attempts: Attempt[]): Promise<Response> {
-    let lastError: AppError | null = null;
     let lastAttempt: Attempt | null = null;
     let lastStatus: number | null = null;
-    for (const attempt of attempts) {
-      lastAttempt = attempt;
-      lastStatus = null;
-      if (this.req.signal.aborted) break;
-      this.attemptsMade++;
-      const t0 = this.d.clock.now();
-      let res: UpstreamResponse;
-      try {
-        const upstreamReq = buildUpstreamRequest(attempt.target, {
-          path: PATHS[this.req.endpoint],
-          body: this.req.body,
-          upstreamModel: attempt.served.upstreamModel,
-          stream: this.stream,
-          maxTokens: this.reservation.maxTokens,
-          maxTokensField: this.maxField,
-        });
-        res = await this.d.upstream.send(upstreamReq, attempt.target.timeouts, this.req.signal);
-      } catch (e) {
-        const f = e instanceof UpstreamFailure ? e : new UpstreamFailure("network", "upstream error", { cause: e });
-        this.d.planner.report?.(attempt, { ok: false, retryable: f.kind !== "aborted", latencyMs: this.d.clock.now() - t0 });
-        lastError = failureToError(f, attempt.target.id);
-        this.d.logger.warn({ requestId: this.req.requestId, provider: attempt.target.id, kind: f.kind }, "upstream attempt failed");
-        if (f.kind === "aborted") break;
-        continue;
-      }
-      if (res.status >= 400) {
-        const text = await readText(res).catch(() => "");
-        const retryable = retryableStatus(res.status);
-        lastStatus = res.status;
-        this.d.planner.report?.(attempt, { ok: false, retryable, status: res.status, latencyMs: this.d.clock.now() - t0 });
-        lastError = upstreamStatusError(res.status, text, attempt.target.id);
-        this.d.logger.warn({ requestId: this.req.requestId, provider: attempt.target.id, status: res.status }, "upstream returned an error");
-        if (!retryable) return this.fail(lastError, attempt, res.status);
-        continue;
-      }
-      this.d.planner.report?.(attempt, { ok: true, retryable: false, status: res.status, latencyMs: this.d.clock.now() - t0 });
-      return this.stream ? this.streamResponse(attempt, res) : this.jsonResponse(attempt, res);
-    }
+    const candidates = attempts.map((attempt) => ({
+      breakerKey: attempt.breakerKey ?? `prv:${attempt.target.id}`,
+      providerId: attempt.served.providerId,
+      upstreamAccountId: attempt.served.upstreamAccountId,
+      upstreamModel: attempt.served.upstreamModel,
+      attempt,
+    }));
+    const r = this.d.resilience;
+    const result = await runWithFallback(
+      candidates,
+      async (c): Promise<AttemptOutcome<Committed>> => {
+        lastAttempt = c.attempt;
+        lastStatus = null;
+        const out = await this.tryAttempt(c.attempt);
+        if (!out.ok && out.failure.kind === "http") lastStatus = out.failure.status;
+        return out;
+      },
+      { policy: r.policy, budget: r.budget, breakers: r.breakers, rng: r.rng, clock: this.d.clock, signal: this.req.signal, startedAt: this.req.startedAt },
+    );
+    this.attemptsMade = result.attempts;
     if (this.req.signal.aborted) {
+      if (result.ok) {
+        result.value.res.finish();
+        result.value.res.body.destroy();
+        void result.settle(true);
+      }
       await this.finalize({ status: "cancelled", served: attempts[0]?.served ?? null, usage: null, errorCode: "client_closed" });
       throw new AppError("invalid_request", "client closed the request");
     }
-    const err = lastError ?? new AppError("upstream_unavailable", "No upstream could serve the request");
-    return this.fail(err, lastAttempt, lastStatus);
+    if (!result.ok) {
+      if (result.tries.length > 1) this.tries = result.tries;
+      return this.fail(result.error, lastAttempt, lastStatus);
+    }
+    if (result.tries.length > 1) this.tries = result.tries;
+    const attempt = result.attempt.attempt;
+    const v = result.value;
+    return v.kind === "stream" ? this.streamResponse(attempt, v.res, v.iterator, v.head, result.settle) : this.jsonResponse(attempt, v.res, v.json, result.settle);
+  }
+
+  /** One upstream call, up to the point where the response could be committed to the client. */
+  private async tryAttempt(attempt: Attempt): Promise<AttemptOutcome<Committed>> {
+    const t0 = this.d.clock.now();
+    let res: UpstreamResponse;
+    try {
+      const upstreamReq = buildUpstreamRequest(attempt.target, {
+        path: PATHS[this.req.endpoint],
+        body: this.req.body,
+        upstreamModel: attempt.served.upstreamModel,
+        stream: this.stream,
+        maxTokens: this.reservation.maxTokens,
+        maxTokensField: this.maxField,
+      });
+      res = await this.d.upstream.send(upstreamReq, attempt.target.timeouts, this.req.signal);
+    } catch (e) {
+      const f = e instanceof UpstreamFailure ? e : new UpstreamFailure("network", "upstream error", { cause: e });
+      this.d.planner.report?.(attempt, { ok: false, retryable: f.kind !== "aborted", latencyMs: this.d.clock.now() - t0 });
+      this.d.logger.warn({ requestId: this.req.requestId, provider: attempt.target.id, kind: f.kind }, "upstream attempt failed");
+      return { ok: false, failure: { kind: f.kind } };
+    }
+    if (res.status >= 400) {
+      const text = await readText(res).catch(() => "");
+      this.d.planner.report?.(attempt, { ok: false, retryable: true, status: res.status, latencyMs: this.d.clock.now() - t0 });
+      this.d.logger.warn({ requestId: this.req.requestId, provider: attempt.target.id, status: res.status }, "upstream returned an error");
+      const ra = res.headers["retry-after"];
+      return { ok: false, failure: { kind: "http", status: res.status, body: text, retryAfter: Array.isArray(ra) ? ra[0] : ra } };
+    }
+    if (!this.stream) {
+      let text: string;
+      try {
+        text = await readText(res);
+      } catch (e) {
+        return { ok: false, failure: { kind: classifyError(e).kind } };
+      }
+      let json: Record<string, unknown>;
+      try {
+        json = JSON.parse(text) as Record<string, unknown>;
+        if (!json || typeof json !== "object") throw new Error("not an object");
+      } catch {
+        this.d.logger.warn({ requestId: this.req.requestId, provider: attempt.target.id }, "upstream returned a body that is not JSON");
+        return { ok: false, failure: { kind: "http", status: 502, body: "" } };
+      }
+      this.d.planner.report?.(attempt, { ok: true, retryable: false, status: res.status, latencyMs: this.d.clock.now() - t0 });
+      return { ok: true, value: { kind: "json", res, json } };
+    }
+    // Hold the stream back until its first data frame: an upstream that dies (or sends an error
+    // event) before any data reached us can still fall back to the next route.
+    const iterator = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    const head: Buffer[] = [];
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) {
+          if (head.length === 0) throw new UpstreamFailure("network", "upstream stream ended before any data");
+          break;
+        }
+        head.push(next.value);
+        const frame = firstDataFrame(head);
+        if (frame === null && head.length < MAX_HELD_CHUNKS) continue;
+        const err = frame !== null ? streamErrorOf(frame) : null;
+        if (err) {
+          res.finish();
+          res.body.destroy();
+          this.d.planner.report?.(attempt, { ok: false, retryable: true, status: err.status, latencyMs: this.d.clock.now() - t0 });
+          return { ok: false, failure: { kind: "http", status: err.status, body: frame! } };
+        }
+        break;
+      }
+    } catch (e) {
+      res.finish();
+      res.body.destroy();
+      const f = classifyError(e);
+      this.d.logger.warn({ requestId: this.req.requestId, provider: attempt.target.id, kind: f.kind }, "upstream stream failed before its first data");
+      return { ok: false, failure: { kind: f.kind } };
+    }
+    this.d.planner.report?.(attempt, { ok: true, retryable: false, status: res.status, latencyMs: this.d.clock.now() - t0 });
+    return { ok: true, value: { kind: "stream", res, iterator, head } };
   }
 
   private async fail(err: AppError, attempt: Attempt | null, upstreamStatus: number | null): Promise<never> {
@@ -182,21 +392,9 @@ class RequestRun {
     return h;
   }
 
-  private async jsonResponse(attempt: Attempt, res: UpstreamResponse): Promise<Response> {
-    let text: string;
-    try {
-      text = await readText(res);
-    } catch (e) {
-      const f = e instanceof UpstreamFailure ? e : new UpstreamFailure("network", "upstream body error", { cause: e });
-      return this.fail(failureToError(f, attempt.target.id), attempt, res.status);
-    }
-    let json: Record<string, unknown>;
-    try {
-      json = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      return this.fail(new AppError("upstream_error", `Upstream ${attempt.target.id} returned a body that is not JSON`), attempt, res.status);
-    }
-    const usage = parseUsage(json.usage) ?? estimatedUsage(this.promptTokens, countTokens(completionText(json)));
+  private async jsonResponse(attempt: Attempt, res: UpstreamResponse, json: Record<string, unknown>, settleBreaker: (ok: boolean) => Promise<void>): Promise<Response> {
+    void settleBreaker(true);
+    const usage = parseUsage(json.usage) ?? estimatedUsage(countPromptTokens(this.req.body), countTokens(completionText(json)));
     const settled = await this.finalize({ status: "completed", served: attempt.served, usage, upstreamStatus: res.status });
     if (json.usage && typeof json.usage === "object") {
       const u = json.usage as Record<string, unknown>;
@@ -205,10 +403,31 @@ class RequestRun {
     } else if (settled && this.req.endpoint !== "embeddings") {
       json.usage = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens, cost: Number(settled.costDisplay), estimated: true };
     }
-    return new Response(JSON.stringify(json), { status: 200, headers: this.baseHeaders(attempt.served, "application/json") });
+    const text = JSON.stringify(json);
+    const headers = this.baseHeaders(attempt.served, "application/json");
+    if (this.cacheKey && this.d.cache) {
+      headers.set("x-gateway-cache", "MISS");
+      const u = parseUsage(json.usage) ?? usage;
+      void this.d.cache.store.set(this.cacheKey, {
+        status: 200,
+        body: text,
+        contentType: "application/json",
+        usage: { promptTokens: u.promptTokens, completionTokens: u.completionTokens, totalTokens: u.totalTokens, cachedTokens: u.cachedTokens, reasoningTokens: u.reasoningTokens },
+        providerId: attempt.served.providerId,
+        upstreamModel: attempt.served.upstreamModel,
+        storedAt: this.d.clock.now(),
+      });
+    }
+    return new Response(text, { status: 200, headers });
   }
 
-  private streamResponse(attempt: Attempt, res: UpstreamResponse): Response {
+  private streamResponse(
+    attempt: Attempt,
+    res: UpstreamResponse,
+    iterator: AsyncIterator<Buffer>,
+    head: Buffer[],
+    settleBreaker: (ok: boolean) => Promise<void>,
+  ): Response {
     const clientWantsUsage = (this.req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
     const tap = new SseTap({
       clientWantsUsage,
@@ -218,10 +437,17 @@ class RequestRun {
       },
     });
     let ttftMs: number | null = null;
-    const iterator = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    this.d.inflight.count++;
+    let counted = true;
     const done = (outcome: "completed" | "cancelled" | "failed", errorCode?: string) => {
+      if (counted) {
+        counted = false;
+        this.d.inflight.count--;
+      }
       res.finish();
-      const usage = tap.usage ?? estimatedUsage(this.promptTokens, countTokens(tap.producedText()));
+      // A client going away says nothing about the upstream; a mid-stream break does.
+      void settleBreaker(outcome !== "failed");
+      const usage = tap.usage ?? estimatedUsage(countPromptTokens(this.req.body), countTokens(tap.producedText()));
       void this.finalize({ status: outcome, served: attempt.served, usage, ttftMs, errorCode, upstreamStatus: res.status }).catch((e) =>
         this.d.logger.error({ requestId: this.req.requestId, err: (e as Error).message }, "stream finalization failed"),
       );
@@ -230,7 +456,8 @@ class RequestRun {
       {
         pull: async (controller) => {
           try {
-            const next = await iterator.next();
+            const held = head.shift();
+            const next = held !== undefined ? { done: false as const, value: held } : await iterator.next();
             if (next.done) {
               const rest = tap.flush();
               if (rest) controller.enqueue(enc.encode(rest));
@@ -321,7 +548,7 @@ class RequestRun {
       priceMicros: settled?.priceMicros ?? null,
       profitMicros: settled ? settled.priceMicros - settled.upstreamCostMicros : null,
       attempts: this.attemptsMade,
-      meta: billingError ? { billing_error: billingError } : null,
+      meta: billingError || this.tries ? { ...(billingError ? { billing_error: billingError } : {}), ...(this.tries ? { tries: this.tries } : {}) } : null,
       createdAt: new Date(this.req.startedAt),
       completedAt: new Date(now),
     });
@@ -365,31 +592,32 @@ function failureToError(f: UpstreamFailure, providerId: string, midStream = fals
   }
 }
 
-/** Upstream error statuses → our errors. Client errors keep their status and the upstream message (sanitised). */
-function upstreamStatusError(status: number, text: string, providerId: string): AppError {
-  let message = "";
-  try {
-    const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
-    const m = typeof j.error === "string" ? j.error : j.error?.message ?? j.message;
-    if (typeof m === "string") message = sanitize(m);
-  } catch {
-    /* non-JSON error body: not shown */
+/** The payload of the first SSE `data:` frame in the held chunks, or null when none is complete yet. */
+function firstDataFrame(chunks: Buffer[]): string | null {
+  const text = Buffer.concat(chunks).toString("utf8");
+  let rest = text;
+  for (;;) {
+    const m = /\r?\n\r?\n/.exec(rest);
+    if (!m) return null;
+    const frame = rest.slice(0, m.index);
+    rest = rest.slice(m.index + m[0].length);
+    let data: string | null = null;
+    for (const line of frame.split(/\r?\n/)) {
+      if (line.startsWith("data:")) data = (data === null ? "" : data + "\n") + line.slice(5).replace(/^ /, "");
+    }
+    if (data !== null) return data.trim();
   }
-  if (status === 401 || status === 403) {
-    return new AppError("upstream_error", `Upstream ${providerId} rejected the gateway's credentials`, { status: 502 });
-  }
-  if (status === 404) return new AppError("model_not_found", message || `Upstream ${providerId} does not know this model`);
-  if (status === 413) return new AppError("payload_too_large", message || "Request too large for the upstream");
-  if (status >= 400 && status < 500 && status !== 429 && status !== 408) {
-    return new AppError("invalid_request", message || `Upstream ${providerId} rejected the request`, { status });
-  }
-  return new AppError("upstream_error", `Upstream ${providerId} returned HTTP ${status}${message ? `: ${message}` : ""}`, { details: { upstream_status: status } });
 }
 
-/** Upstream messages can echo credentials or internal URLs; keep them short and scrub key-like tokens. */
-function sanitize(m: string): string {
-  return m
-    .replace(/(sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, "[redacted]")
-    .replace(/Bearer\s+\S+/gi, "Bearer [redacted]")
-    .slice(0, 500);
+/** An upstream that opens a stream with an error event (OpenRouter does) failed before any data. */
+function streamErrorOf(data: string): { status: number } | null {
+  if (!data.startsWith("{") || !data.includes('"error"')) return null;
+  try {
+    const j = JSON.parse(data) as { error?: { code?: unknown }; choices?: unknown };
+    if (!j.error || Array.isArray(j.choices)) return null;
+    const code = Number(j.error.code);
+    return { status: Number.isInteger(code) && code >= 400 && code < 600 ? code : 502 };
+  } catch {
+    return null;
+  }
 }

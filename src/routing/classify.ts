@@ -98,7 +98,10 @@ export function classifyFailure(f: AttemptFailure, now = Date.now()): FailureCla
         retryable: true,
         sameUpstream: true,
         breakerFailure: true,
-        error: new AppError("upstream_unavailable", "the upstream provider could not be reached"),
+        error:
+          f.kind === "connect"
+            ? new AppError("upstream_unavailable", "The upstream provider is unreachable", { status: 502 })
+            : new AppError("upstream_error", "The upstream provider connection failed"),
       };
     case "timeout_connect":
     case "timeout_first_byte":
@@ -108,7 +111,8 @@ export function classifyFailure(f: AttemptFailure, now = Date.now()): FailureCla
         ...base,
         reason: "timeout",
         retryable: true,
-        sameUpstream: true,
+        // A slow upstream is likely still slow: go to the next route, don't wait on it again.
+        sameUpstream: false,
         breakerFailure: true,
         error: new AppError("upstream_timeout", timeoutMessage(f.kind), { details: { timeout: f.kind.slice("timeout_".length) } }),
       };
@@ -120,13 +124,13 @@ export function classifyFailure(f: AttemptFailure, now = Date.now()): FailureCla
 function timeoutMessage(kind: string): string {
   switch (kind) {
     case "timeout_connect":
-      return "timed out connecting to the upstream provider";
+      return "Timed out connecting to the upstream provider";
     case "timeout_first_byte":
-      return "the upstream provider did not start answering in time";
+      return "The upstream provider did not start answering in time";
     case "timeout_idle":
-      return "the upstream provider stopped sending data";
+      return "The upstream provider stopped sending data";
     default:
-      return "the upstream provider did not finish in time";
+      return "The upstream provider did not finish in time";
   }
 }
 
@@ -134,7 +138,7 @@ function classifyHttp(status: number, body: string | undefined, retryAfter: stri
   const info = parseUpstreamError(body);
   const retryAfterMs = parseRetryAfter(retryAfter, now);
   const text = `${info.code} ${info.type} ${info.message}`;
-  const upstreamMsg = info.message ? `: ${info.message.slice(0, 500)}` : "";
+  const upstreamMsg = sanitizeUpstreamMessage(info.message);
   if (status === 429) {
     return {
       reason: "rate_limited",
@@ -142,27 +146,24 @@ function classifyHttp(status: number, body: string | undefined, retryAfter: stri
       sameUpstream: true,
       breakerFailure: true,
       retryAfterMs,
-      error: new AppError("upstream_rate_limited", "the upstream provider is rate limiting requests; retry later", {
+      error: new AppError("upstream_rate_limited", "The upstream provider is rate limiting requests; retry later", {
         headers: retryAfterMs !== null ? { "retry-after": String(Math.ceil(retryAfterMs / 1000)) } : undefined,
       }),
     };
   }
   if (status >= 500 || status === 408) {
-    if (MODEL_RE.test(text) && !/overloaded/i.test(text)) {
-      return modelUnavailable(info, retryAfterMs);
-    }
+    if (MODEL_RE.test(text) && !/overloaded/i.test(text)) return modelUnavailable(upstreamMsg, retryAfterMs);
     return {
       reason: "server_error",
       retryable: true,
       sameUpstream: true,
       breakerFailure: true,
       retryAfterMs,
+      // The upstream's own message is not shown: 5xx texts carry stack traces and internal paths.
       error:
-        status === 503 || status === 529
-          ? new AppError("upstream_unavailable", "the upstream provider is unavailable")
-          : status === 504 || status === 408
-            ? new AppError("upstream_timeout", "the upstream provider timed out")
-            : new AppError("upstream_error", `the upstream provider failed (HTTP ${status})`),
+        status === 504 || status === 408
+          ? new AppError("upstream_timeout", "The upstream provider timed out", { details: { upstream_status: status } })
+          : new AppError("upstream_error", `The upstream provider returned HTTP ${status}`, { details: { upstream_status: status } }),
     };
   }
   if (status === 401 || status === 402 || status === 403) {
@@ -173,7 +174,7 @@ function classifyHttp(status: number, body: string | undefined, retryAfter: stri
       sameUpstream: false,
       breakerFailure: true,
       retryAfterMs,
-      error: new AppError("upstream_unavailable", "the upstream provider refused the gateway's credentials"),
+      error: new AppError("upstream_error", "The upstream provider rejected the gateway's credentials", { status: 502, details: { upstream_status: status } }),
     };
   }
   if (CONTEXT_RE.test(text) || info.code === "context_length_exceeded") {
@@ -183,33 +184,44 @@ function classifyHttp(status: number, body: string | undefined, retryAfter: stri
       sameUpstream: false,
       breakerFailure: false,
       retryAfterMs,
-      error: new AppError("context_length_exceeded", `the request exceeds the model's context length${upstreamMsg}`, { param: "messages" }),
+      error: new AppError("context_length_exceeded", upstreamMsg || "The request exceeds the model's context length", { param: "messages" }),
     };
   }
-  if ((status === 404 || status === 400 || status === 422) && MODEL_RE.test(text)) {
-    return modelUnavailable(info, retryAfterMs);
-  }
+  if ((status === 404 || status === 400 || status === 422) && MODEL_RE.test(text)) return modelUnavailable(upstreamMsg, retryAfterMs);
   return {
     reason: "client_error",
     retryable: false,
     sameUpstream: false,
     breakerFailure: false,
     retryAfterMs,
-    error: new AppError(status === 404 ? "not_found" : "invalid_request", `the upstream provider rejected the request${upstreamMsg}`, {
-      status: status >= 400 && status < 500 ? status : 400,
-      details: info.code ? { upstream_code: info.code } : undefined,
-    }),
+    error:
+      status === 413
+        ? new AppError("payload_too_large", upstreamMsg || "Request too large for the upstream provider")
+        : status === 404
+          ? new AppError("not_found", upstreamMsg || "The upstream provider does not know this resource")
+          : new AppError("invalid_request", upstreamMsg || "The upstream provider rejected the request", {
+              status: status >= 400 && status < 500 ? status : 400,
+              details: info.code ? { upstream_code: info.code } : undefined,
+            }),
   };
 }
 
-function modelUnavailable(info: UpstreamErrorInfo, retryAfterMs: number | null): FailureClass {
+/** Upstream messages can echo credentials or internal URLs: keep them short and scrub key-like tokens. */
+export function sanitizeUpstreamMessage(m: string): string {
+  return m
+    .replace(/(sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, "[redacted]")
+    .replace(/Bearer\s+\S+/gi, "Bearer [redacted]")
+    .slice(0, 500);
+}
+
+function modelUnavailable(message: string, retryAfterMs: number | null): FailureClass {
   return {
     reason: "model_unavailable",
     retryable: true,
     sameUpstream: false,
     breakerFailure: false,
     retryAfterMs,
-    error: new AppError("upstream_unavailable", `the model is not available on the upstream provider${info.message ? `: ${info.message.slice(0, 300)}` : ""}`),
+    error: new AppError("model_not_found", message || "The model is not available on the upstream provider"),
   };
 }
 

@@ -4,7 +4,14 @@ import type { Admission, CircuitBreakers } from "./circuit-breaker.js";
 import { classifyFailure, finalError, type AttemptFailure, type FailureClass, type FailureReason } from "./classify.js";
 import { nextDelay, sleep, type RetryBudget, type RetryPolicy } from "./retry.js";
 import { defaultRng, type Rng } from "./rng.js";
-import type { Attempt } from "./router.js";
+
+/** What the loop needs to know about one planned attempt. */
+export interface Candidate {
+  breakerKey: string;
+  providerId: string;
+  upstreamAccountId: string | null;
+  upstreamModel: string;
+}
 
 export type AttemptOutcome<T> = { ok: true; value: T } | { ok: false; failure: AttemptFailure };
 
@@ -16,11 +23,11 @@ export interface TryRecord {
   ms: number;
 }
 
-export type RunResult<T> =
+export type RunResult<T, C extends Candidate = Candidate> =
   | {
       ok: true;
       value: T;
-      attempt: Attempt;
+      attempt: C;
       /** Upstream calls made (skipped circuits not counted). */
       attempts: number;
       tries: TryRecord[];
@@ -54,11 +61,11 @@ export interface RunDeps {
  * again, each after a full-jitter backoff (at least the upstream's Retry-After) and only if the
  * upstream's retry budget allows it.
  */
-export async function runWithFallback<T>(
-  plan: readonly Attempt[],
-  call: (attempt: Attempt, index: number) => Promise<AttemptOutcome<T>>,
+export async function runWithFallback<T, C extends Candidate>(
+  plan: readonly C[],
+  call: (attempt: C, index: number) => Promise<AttemptOutcome<T>>,
   deps: RunDeps,
-): Promise<RunResult<T>> {
+): Promise<RunResult<T, C>> {
   const clock = deps.clock ?? systemClock;
   const rng = deps.rng ?? defaultRng;
   const { policy, budget, breakers } = deps;
@@ -67,12 +74,12 @@ export async function runWithFallback<T>(
   const failures: FailureClass[] = [];
   let made = 0;
   let retries = 0;
-  let round: readonly Attempt[] = plan;
+  let round: readonly C[] = plan;
   let first = true;
-  const transient = new Map<Attempt, FailureClass>();
+  const transient = new Map<C, FailureClass>();
 
   while (round.length > 0) {
-    const nextRound: Attempt[] = [];
+    const nextRound: C[] = [];
     for (const a of round) {
       if (made >= policy.maxAttempts) return fail();
       if (deps.signal?.aborted) return fail(new AppError("upstream_error", "request aborted", { status: 499 }));
@@ -128,7 +135,7 @@ export async function runWithFallback<T>(
   }
   return fail();
 
-  function fail(error?: AppError): RunResult<T> {
+  function fail(error?: AppError): RunResult<T, C> {
     let err = error ?? finalError(failures);
     if (!error && failures.length === 0 && tries.some((t) => t.outcome === "circuit_open")) {
       err = new AppError("upstream_unavailable", "every upstream for this model is temporarily disabled (circuit open)");
@@ -137,8 +144,8 @@ export async function runWithFallback<T>(
   }
 }
 
-function rec(a: Attempt, outcome: TryRecord["outcome"], ms: number): TryRecord {
-  return { providerId: a.providerId, upstreamAccountId: a.account?.id ?? null, upstreamModel: a.upstreamModel, outcome, ms };
+function rec(a: Candidate, outcome: TryRecord["outcome"], ms: number): TryRecord {
+  return { providerId: a.providerId, upstreamAccountId: a.upstreamAccountId, upstreamModel: a.upstreamModel, outcome, ms };
 }
 
 function settler(breakers: CircuitBreakers, key: string, admission: Admission) {

@@ -23,6 +23,7 @@ export interface Attempt {
   providerId: string;
   upstreamModel: string;
   account: LiveUpstreamAccount | null;
+  upstreamAccountId: string | null;
   breakerKey: string;
   price: ModelPrice | null;
 }
@@ -151,7 +152,7 @@ export class Router {
       skipped.push({ providerId: r.providerId, upstreamAccountId: a?.id ?? null, breakerKey: key, reason: "circuit_open", retryAt: p.retryAt });
       return;
     }
-    attempts.push({ modelId, providerId: r.providerId, upstreamModel: r.upstreamModel, account: a, breakerKey: key, price: r.price });
+    attempts.push({ modelId, providerId: r.providerId, upstreamModel: r.upstreamModel, account: a, upstreamAccountId: a?.id ?? null, breakerKey: key, price: r.price });
   }
 }
 

@@ -12,6 +12,7 @@ const att = (providerId: string): Attempt => ({
   providerId,
   upstreamModel: "um",
   account: null,
+  upstreamAccountId: null,
   breakerKey: `prv:${providerId}`,
   price: null,
 });

@@ -52,12 +52,13 @@ describe("failure classification", () => {
   it("transport failures and timeouts: next route, breaker failure", () => {
     for (const kind of ["connect", "network"] as const) {
       const c = classifyFailure({ kind });
-      assert.deepEqual([c.retryable, c.breakerFailure, c.error.status], [true, true, 503]);
+      assert.deepEqual([c.retryable, c.sameUpstream, c.breakerFailure, c.error.status], [true, true, true, 502]);
     }
     for (const kind of ["timeout_connect", "timeout_first_byte", "timeout_idle", "timeout_total"] as const) {
       const c = classifyFailure({ kind });
       assert.equal(c.reason, "timeout");
       assert.equal(c.retryable, true);
+      assert.equal(c.sameUpstream, false, "a slow upstream is not waited on twice");
       assert.equal(c.error.status, 504);
       assert.equal(c.error.code, "upstream_timeout");
     }
@@ -68,16 +69,18 @@ describe("failure classification", () => {
     assert.deepEqual([r.reason, r.retryable, r.breakerFailure, r.retryAfterMs, r.error.status], ["rate_limited", true, true, 3000, 429]);
     assert.equal(r.error.extra.headers?.["retry-after"], "3");
     for (const s of [500, 502, 503, 504, 529]) {
-      const c = http(s, { error: { message: "boom" } });
+      const c = http(s, { error: { message: "boom at /srv/app.py" } });
       assert.equal(c.retryable, true, String(s));
       assert.equal(c.breakerFailure, true);
-      assert.ok(c.error.status >= 500);
+      assert.equal(c.error.status, s === 504 ? 504 : 502);
+      assert.ok(!c.error.message.includes("/srv/app.py"), "5xx texts are not shown");
     }
   });
 
   it("model unavailable and context length: next route, but the upstream is healthy", () => {
     const m = http(404, { error: { message: "No endpoints found for openai/gpt-9." } });
     assert.deepEqual([m.reason, m.retryable, m.breakerFailure, m.sameUpstream], ["model_unavailable", true, false, false]);
+    assert.deepEqual([m.error.status, m.error.code], [404, "model_not_found"]);
     const m2 = http(400, { error: { code: "model_not_found", message: "The model `x` does not exist" } });
     assert.equal(m2.reason, "model_unavailable");
     const c = http(400, { error: { code: "context_length_exceeded", message: "This model's maximum context length is 8192 tokens" } });
@@ -87,7 +90,7 @@ describe("failure classification", () => {
   it("the gateway's own upstream credentials failing is never the client's 401/402", () => {
     for (const s of [401, 402, 403]) {
       const c = http(s, { error: { message: "Invalid API key" } });
-      assert.deepEqual([c.reason, c.retryable, c.breakerFailure, c.error.status], ["upstream_auth", true, true, 503]);
+      assert.deepEqual([c.reason, c.retryable, c.breakerFailure, c.error.status], ["upstream_auth", true, true, 502]);
       assert.ok(!c.error.message.includes("Invalid API key"));
     }
   });
@@ -98,6 +101,8 @@ describe("failure classification", () => {
     assert.match(c.error.message, /messages: field required/);
     assert.equal(http(422, { detail: "bad" }).error.status, 422);
     assert.equal(http(413, "x").retryable, false);
+    const leak = http(400, { error: { message: "bad key sk-abcdefghijklmnop in Bearer xyz" } });
+    assert.ok(!leak.error.message.includes("sk-abcdefghijklmnop") && !leak.error.message.includes("xyz"));
   });
 
   it("Retry-After as seconds or date; junk ignored", () => {
@@ -111,6 +116,7 @@ describe("failure classification", () => {
     const t = classifyFailure({ kind: "timeout_first_byte" });
     const m = http(404, { error: { message: "model foo not found" } });
     assert.equal(finalError([t, m]).code, "upstream_timeout");
+    assert.equal(finalError([m, m]).code, "model_not_found");
     const ctx = http(400, { error: { message: "maximum context length exceeded" } });
     assert.equal(finalError([ctx, ctx]).code, "context_length_exceeded");
     assert.equal(finalError([]).code, "upstream_unavailable");

@@ -1,0 +1,86 @@
+import type { Catalog } from "../catalog/index.js";
+import { upstreamModelName, type ProviderTarget } from "../providers/index.js";
+import type { Attempt as ProxyAttempt, AttemptPlanner } from "../proxy/attempts.js";
+import type { ResolvedModel } from "../proxy/types.js";
+import { parseProviderPreferences, type Attempt, type ProviderPreferences, type Router } from "./router.js";
+
+/**
+ * The proxy's AttemptPlanner backed by the router: ordered attempts over routes × upstream
+ * accounts, open circuits skipped, each attempt carrying its account's key and discount.
+ *
+ * Client routing fields: the body always reaches the upstream untouched, so an OpenRouter route
+ * applies `models` and `provider` itself. Our own router also honours them: `provider` filters and
+ * orders our routes (names that are not our provider ids are left to OpenRouter), and each model
+ * of `models` adds its routes after the requested model's, skipping OpenRouter routes when an
+ * OpenRouter attempt (which already has the list) is planned.
+ */
+export class RoutingPlanner implements AttemptPlanner {
+  constructor(
+    private readonly router: Router,
+    private readonly targets: () => ReadonlyMap<string, ProviderTarget>,
+    private readonly catalog: Pick<Catalog, "resolve"> | null,
+    /** Most extra models taken from a client's `models` list. */
+    private readonly maxFallbackModels = 3,
+  ) {}
+
+  plan(model: ResolvedModel, body: Record<string, unknown>): ProxyAttempt[] {
+    const targets = this.targets();
+    const prefs = this.preferences(body.provider, targets);
+    const out: ProxyAttempt[] = [];
+    let openrouterPlanned = false;
+    const add = (attempts: Attempt[], extra: boolean) => {
+      for (const a of attempts) {
+        const t = targets.get(a.providerId);
+        if (!t || !t.enabled) continue;
+        if (extra && openrouterPlanned && t.type === "openrouter") continue;
+        if (t.type === "openrouter") openrouterPlanned = true;
+        out.push(toProxyAttempt(a, t));
+      }
+    };
+    add(this.router.plan(model, prefs).attempts, false);
+    const models = body.models;
+    if (Array.isArray(models) && this.catalog) {
+      const seen = new Set([model.id, model.requested]);
+      let n = 0;
+      for (const name of models) {
+        if (typeof name !== "string" || seen.has(name) || n >= this.maxFallbackModels) continue;
+        seen.add(name);
+        const m = this.catalog.resolve(name);
+        if (!m || seen.has(m.id)) continue;
+        seen.add(m.id);
+        n++;
+        add(this.router.plan(m, prefs).attempts, true);
+      }
+    }
+    return out;
+  }
+
+  /** Keeps only the provider names that are ours; the rest are OpenRouter's business. */
+  private preferences(v: unknown, targets: ReadonlyMap<string, ProviderTarget>): ProviderPreferences | null {
+    const p = parseProviderPreferences(v);
+    if (!p) return null;
+    const ours = (l: string[] | undefined) => {
+      const f = l?.filter((x) => targets.has(x));
+      return f && f.length ? f : undefined;
+    };
+    const prefs: ProviderPreferences = { order: ours(p.order), only: ours(p.only), ignore: ours(p.ignore) };
+    // allow_fallbacks=false only binds our router when the client named our providers in `order`.
+    if (prefs.order && p.allow_fallbacks === false) prefs.allow_fallbacks = false;
+    return prefs.order || prefs.only || prefs.ignore ? prefs : null;
+  }
+}
+
+export function toProxyAttempt(a: Attempt, t: ProviderTarget): ProxyAttempt {
+  const target = a.account ? { ...t, apiKey: a.account.apiKey } : t;
+  return {
+    target,
+    breakerKey: a.breakerKey,
+    served: {
+      providerId: t.id,
+      upstreamAccountId: a.account?.id ?? null,
+      upstreamModel: upstreamModelName(t, a.upstreamModel),
+      discountBp: a.account?.discountBp ?? 0,
+      price: a.price,
+    },
+  };
+}
