@@ -44,3 +44,34 @@ export function countPromptTokens(body: Record<string, unknown>): number {
   if (Array.isArray(p)) return p.reduce<number>((s, x) => s + (typeof x === "string" ? countTokens(x) : Array.isArray(x) ? x.length : 0), 0);
   return 0;
 }
+
+/**
+ * An upper bound on the prompt's token count without tokenizing: every BPE token covers at least
+ * one UTF-8 byte, so bytes (+ per-message framing) can never be fewer than the tokens. Used for
+ * holds on the request path, where exact counting would cost ~0.2 ms per KB (far more for
+ * Cyrillic text) on every request; the real count comes from the upstream's usage at settlement.
+ */
+export function promptTokenUpperBound(body: Record<string, unknown>): number {
+  if (Array.isArray(body.messages)) {
+    let n = 3;
+    for (const m of body.messages as Array<Record<string, unknown>>) {
+      n += PER_MESSAGE + 1;
+      const c = m?.content;
+      if (typeof c === "string") n += Buffer.byteLength(c);
+      else if (c !== undefined && c !== null) n += Buffer.byteLength(JSON.stringify(c));
+      if (typeof m?.name === "string") n += Buffer.byteLength(m.name);
+      if (m?.tool_calls) n += Buffer.byteLength(JSON.stringify(m.tool_calls));
+    }
+    if (body.tools) n += Buffer.byteLength(JSON.stringify(body.tools));
+    return n;
+  }
+  const p = body.prompt ?? body.input;
+  if (typeof p === "string") return Buffer.byteLength(p);
+  if (Array.isArray(p)) return p.reduce<number>((s, x) => s + (typeof x === "string" ? Buffer.byteLength(x) : Array.isArray(x) ? x.length : 1), 0);
+  return 0;
+}
+
+/** A typical-case estimate (≈4 bytes per token) for rate-limit admission; corrected after the response. */
+export function promptTokenGuess(upperBound: number): number {
+  return Math.ceil(upperBound / 4);
+}
