@@ -9,6 +9,7 @@ export const ERROR_TABLE = {
   invalid_api_key: [401, "authentication_error"],
   invalid_token: [401, "authentication_error"],
   invalid_signature: [401, "authentication_error"],
+  invalid_credentials: [401, "authentication_error"],
   key_disabled: [403, "permission_error"],
   key_revoked: [403, "permission_error"],
   key_expired: [403, "permission_error"],
