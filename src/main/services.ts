@@ -81,7 +81,8 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   });
   health.register("rate_limits", () => {
     const h = rateLimit.health();
-    return { status: h.redis === "down" ? "degraded" : "ok", ...h };
+    // Decisions taken in memory although Redis is configured: the fail-open count (Envoy's failure_mode_allowed).
+    return { status: h.redis === "down" ? "degraded" : "ok", ...h, memory_fallback_decisions: rateLimit.stats().memoryFallbackDecisions };
   });
   health.register("providers", () => ({
     status: [...providers.values()].some((p) => p.enabled) ? "ok" : "down",
