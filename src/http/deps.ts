@@ -10,6 +10,7 @@ import type { RequestLogWriter } from "../logs/request-log-writer.js";
 import type { ProviderTarget } from "../providers/index.js";
 import type { ProxyService } from "../proxy/service.js";
 import type { BillingHooks, RateLimitHooks } from "../proxy/types.js";
+import type { RoutingService } from "../routing/service.js";
 import type { HealthRegistry } from "./health.js";
 import type { Metrics } from "./metrics.js";
 
@@ -35,4 +36,6 @@ export interface AppDeps {
   metrics: Metrics | null;
   /** In-flight request counter, so shutdown can drain. */
   inflight: { count: number };
+  /** Routes, upstream accounts, breakers and the response cache (src/routing); started by startGateway. */
+  routing?: RoutingService;
 }

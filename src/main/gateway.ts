@@ -48,6 +48,15 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
 
   const { token: adminToken, generated } = resolveAdminToken(env.ADMIN_TOKEN, dataDir);
   const services = buildServices({ env, config, database, redis: null, logger, adminToken, mockBaseUrl: mock?.baseUrl ?? null, clock: opts.clock });
+  try {
+    // Checks ENCRYPTION_KEY against the stored upstream keys (a mismatch stops start-up) and loads the runtime routes.
+    await services.routing?.start();
+  } catch (e) {
+    for (const c of services.closers) await Promise.resolve(c.close()).catch(() => undefined);
+    if (mock) await mock.close();
+    if (ownsDatabase) await database.close();
+    throw e;
+  }
   const app = createApp(services);
 
   const server = await new Promise<Server>((resolve, reject) => {

@@ -11,12 +11,12 @@ import { createMetrics } from "../http/metrics.js";
 import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { toProviderTarget, type ProviderTarget } from "../providers/index.js";
-import { SimplePlanner } from "../proxy/attempts.js";
 import { noopBilling } from "../proxy/noop-hooks.js";
 import { ProxyService } from "../proxy/service.js";
 import { UpstreamClient } from "../proxy/upstream.js";
 import { createRateLimiter, rateLimitSettingsFromEnv } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
+import { RoutingPlanner, RoutingService } from "../routing/index.js";
 
 export interface ServiceInputs {
   env: Env;
@@ -52,7 +52,6 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   const keys = new KeyVerifier({ db, clock, ttlMs: env.KEY_CACHE_TTL_MS });
   const logs = new RequestLogWriter({ db, logger });
   const upstream = new UpstreamClient();
-  const planner = new SimplePlanner(() => providers);
   const health = new HealthRegistry();
   const metrics = env.METRICS_ENABLED ? createMetrics() : null;
 
@@ -71,8 +70,42 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   const rateLimit = createRateLimiter({ settings: rateLimitSettingsFromEnv(env), redis: redisHandle, logger, clock, keyPrefix: env.REDIS_KEY_PREFIX });
   // --- end wiring ---
 
+  // --- wiring: routing (src/routing): routes × upstream accounts, breakers, retries, response cache ---
+  const routing = new RoutingService({
+    env,
+    config,
+    db,
+    redis,
+    redisIsUp: redisHandle ? () => redisHandle.status() === "up" : undefined,
+    redisOnError: redisHandle ? (e) => redisHandle.reportFailure(e) : undefined,
+    redisPrefix: env.REDIS_KEY_PREFIX,
+    logger,
+    clock,
+  });
+  // Admin-made providers join the live targets on every reload (config providers keep priority).
+  const adminProviderIds = new Set<string>();
+  routing.onReload((snap) => {
+    const seen = new Set<string>();
+    for (const p of snap.providers) {
+      if (config.providers.some((c) => c.id === p.id)) continue;
+      seen.add(p.id);
+      try {
+        providers.set(p.id, toProviderTarget(p, env, inp.mockBaseUrl));
+      } catch (e) {
+        logger.warn({ provider: p.id, err: (e as Error).message }, "admin provider not usable");
+      }
+    }
+    for (const id of adminProviderIds) if (!seen.has(id)) providers.delete(id);
+    adminProviderIds.clear();
+    for (const id of seen) adminProviderIds.add(id);
+  });
+  const planner = new RoutingPlanner(routing.router, () => providers, catalog);
+  const resilience = { policy: routing.policy, budget: routing.budget, breakers: routing.breakers, rng: routing.rng };
+  const cache = { store: routing.cache, hitPriceBp: routing.cacheHitPriceBp };
+  // --- end wiring: routing ---
+
   const inflight = { count: 0 };
-  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight });
+  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache });
 
   health.register("database", async () => {
     const t0 = clock.now();
@@ -84,6 +117,7 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     // Decisions taken in memory although Redis is configured: the fail-open count (Envoy's failure_mode_allowed).
     return { status: h.redis === "down" ? "degraded" : "ok", ...h, memory_fallback_decisions: rateLimit.stats().memoryFallbackDecisions };
   });
+  health.register("routing", () => routing.health());
   health.register("providers", () => ({
     status: [...providers.values()].some((p) => p.enabled) ? "ok" : "down",
     items: [...providers.values()].map((p) => ({ id: p.id, type: p.type, enabled: p.enabled, host: safeHost(p.baseUrl) })),
@@ -93,6 +127,7 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     { name: "request-logs", close: () => logs.close() },
     { name: "upstream", close: () => upstream.close() },
     { name: "rate-limits", close: () => rateLimit.close() },
+    { name: "routing", close: () => routing.stop() },
   ];
   // Redis last: other closers may still write to it.
   const closeRedis = { name: "redis", close: () => redisHandle?.close() };
@@ -116,6 +151,7 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     health,
     metrics,
     inflight,
+    routing,
     closers: [...closers, closeRedis],
   };
 }

@@ -10,3 +10,4 @@ export * from "./secret-box.js";
 export * from "./service.js";
 export * from "./store.js";
 export * from "./weighted.js";
+export * from "./planner.js";

@@ -43,6 +43,7 @@ export interface CircuitView {
 }
 
 export interface RoutingHealth {
+  [k: string]: unknown;
   status: "ok" | "degraded";
   circuits: CircuitView[];
   open: number;

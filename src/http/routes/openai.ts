@@ -157,6 +157,7 @@ export function createOpenAIRoutes(deps: AppDeps) {
         body,
         signal: c.req.raw.signal,
         startedAt: c.get("startedAt"),
+        cacheControl: c.req.header("x-gateway-cache") ?? null,
       });
     };
 
