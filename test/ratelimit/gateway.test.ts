@@ -4,7 +4,8 @@ import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
 import { createPgliteDb, createPostgresDb, IN_CI, postgresAvailable, TEST_PG_URL, type TestDatabase } from "../helpers/db.js";
 import { spawnGateway, startTestGateway, ADMIN_TOKEN, type GatewayProcess, type TestGateway } from "../helpers/gateway.js";
 import { requireRedis, TEST_REDIS_URL } from "../helpers/redis.js";
-import { testPrefix } from "./helpers.js";
+import type { ChildProcess } from "node:child_process";
+import { freePort, startRedis, stop, testPrefix, until } from "./helpers.js";
 
 function chat(url: string, key: string, extra: Record<string, unknown> = {}): Promise<Response> {
   return fetch(`${url}/v1/chat/completions`, {
@@ -199,6 +200,80 @@ if (await requireRedis("rate limits through the gateway")) {
       assert.equal(fallback, 0, "every decision was taken in redis");
       assert.ok(Math.abs(ok - 30) <= 1, `admitted ${ok}, want 30 ± 1`);
       assert.ok(counts.a.ok > 0 && counts.b.ok > 0, "both processes served requests");
+    });
+  });
+
+  describe("a gateway whose redis dies and comes back (own redis-server child)", () => {
+    let db: TestDatabase;
+    let gw: TestGateway;
+    let redisChild: ChildProcess;
+    let port: number;
+
+    before(async () => {
+      port = await freePort();
+      redisChild = await startRedis(port);
+      db = await createPgliteDb();
+      gw = await startTestGateway({
+        database: db,
+        env: {
+          REDIS_URL: `redis://127.0.0.1:${port}`,
+          REDIS_COMMAND_TIMEOUT_MS: "200",
+          RATE_LIMIT_REQUESTS: "20",
+          RATE_LIMIT_WINDOW: "60",
+          // Two processes share the limit: in fallback each takes half.
+          RATE_LIMIT_PROCESSES: "2",
+        },
+      });
+      await until(() => gw.gateway.deps.redis?.status === "ready", 3000);
+    });
+    after(async () => {
+      await gw.stop();
+      await db.drop();
+      await stop(redisChild);
+    });
+
+    it("requests keep flowing under the memory limiter while redis is down; limits return to redis without a restart", async () => {
+      const { key } = await gw.createAccountWithKey();
+      const status = async () =>
+        (await (await fetch(`${gw.url}/rate-limit`, { headers: { authorization: `Bearer ${key}` } })).json()) as { storage: string; redis: string; current_count: number; limit: number };
+      const health = async () => ((await (await fetch(`${gw.url}/health`)).json()) as { status: string; components: Record<string, Record<string, unknown>> });
+      for (let i = 0; i < 4; i++) await (await chat(gw.url, key)).body?.cancel();
+      assert.deepEqual(await status().then((s) => [s.storage, s.redis, s.current_count]), ["redis", "up", 4]);
+
+      await stop(redisChild);
+      const codes: number[] = [];
+      const t0 = Date.now();
+      for (let i = 0; i < 15; i++) {
+        const r = await chat(gw.url, key);
+        codes.push(r.status);
+        await r.body?.cancel();
+      }
+      const ms = Date.now() - t0;
+      const down = await status();
+      const h = await health();
+      const ok = codes.filter((c) => c === 200).length;
+      console.log(`# gateway, redis killed: 15 requests in ${ms} ms → ${ok} × 200, ${codes.filter((c) => c === 429).length} × 429, other ${codes.filter((c) => c !== 200 && c !== 429).length}`);
+      assert.ok(codes.every((c) => c === 200 || c === 429), `no 5xx while redis is down: ${codes.join(",")}`);
+      assert.equal(ok, 10, "memory share = ceil(20 / 2)");
+      assert.equal(down.storage, "memory");
+      assert.equal(down.redis, "down");
+      assert.equal(down.limit, 10);
+      assert.equal(h.status, "degraded");
+      assert.equal(h.components.rate_limits?.storage, "memory");
+      assert.equal(h.components.rate_limits?.redis, "down");
+
+      redisChild = await startRedis(port);
+      const back = await until(() => gw.gateway.deps.redis?.status === "ready", 5000);
+      const up = await status();
+      console.log(`# gateway, redis restarted: back on redis ${back} ms after the port accepted`);
+      assert.equal(up.storage, "redis");
+      assert.equal(up.limit, 20);
+      const r = await chat(gw.url, key);
+      assert.equal(r.status, 200);
+      await r.body?.cancel();
+      // Counted in the (new, empty) Redis again.
+      assert.equal((await status()).current_count, 1);
+      assert.equal((await health()).components.rate_limits?.storage, "redis");
     });
   });
 }

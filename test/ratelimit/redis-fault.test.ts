@@ -1,62 +1,12 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, connect } from "node:net";
+import type { ChildProcess } from "node:child_process";
 import { after, describe, it } from "node:test";
 import { performance } from "node:perf_hooks";
 import { AppError } from "../../src/core/errors.js";
 import { createRateLimiter } from "../../src/ratelimit/index.js";
 import { createRedis } from "../../src/redis/index.js";
 import { requireRedis } from "../helpers/redis.js";
-import { auth, captureLogger, FakeClock, reqId, settings } from "./helpers.js";
-
-/** Our own throw-away redis-server: the shared one on 6379 is never stopped. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"], {
-    stdio: "ignore",
-  });
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (up) return child;
-    if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not start`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
-}
-
-async function until(cond: () => boolean, ms: number): Promise<number> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - t0;
-}
+import { auth, captureLogger, FakeClock, freePort, reqId, settings, startRedis, stop, until } from "./helpers.js";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
