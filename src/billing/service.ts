@@ -24,7 +24,7 @@ import { buildPlan, priceUsage, type HoldSnapshot, type PricePlan } from "./pric
 import { holdMicros, parsePositiveMillionths, promptHoldMicros } from "./pricing.js";
 import { counterSpecs, mergeLimits, PeriodClock, type Limits } from "./quotas.js";
 import { SettleQueue } from "./settle-queue.js";
-import { ensureBillingFunctions } from "./sql.js";
+import { ensureBillingDefaults } from "./defaults.js";
 
 export const MAX_TOKENS_HEADER = "x-gateway-max-tokens";
 
@@ -38,6 +38,11 @@ export interface BillingDeps {
 export interface BillingService extends BillingHooks {
   config: BillingConfig;
   periods: PeriodClock;
+  env: Env;
+  /** Start-up work (SQL functions, default tariff, first FX rate); begun by createBilling, awaited by reserve and the billing routes. */
+  ready(): Promise<void>;
+  /** The tariff's `rate_limits` jsonb (for the key verifier's AuthContext); the default tariff's when the id is unknown. */
+  tariffRateLimits(tariffId: string | null): Promise<Record<string, unknown> | null>;
   /** Waits until every settlement submitted so far is committed. */
   flush(): Promise<void>;
   /** Drains settlements; afterwards settle() writes directly and reserve() refuses (shutdown). */
@@ -102,7 +107,14 @@ export function createBilling(deps: BillingDeps): BillingService {
   const periods = new PeriodClock(env.BILLING_TIMEZONE);
   const queue = new SettleQueue(db, env.BILLING_SETTLE_BATCH, logger);
   const unpricedHold = env.BILLING_UNPRICED_HOLD ? parseMoney(env.BILLING_UNPRICED_HOLD) : null;
-  let ready: Promise<void> | null = null;
+  let readyP: Promise<void> | null = null;
+  const ready = () =>
+    (readyP ??= ensureBillingDefaults(db, env).catch((e) => {
+      readyP = null;
+      throw e;
+    }));
+  // Begin at once so the first request doesn't pay for it; failures surface on the first await.
+  void ready().catch((e) => logger?.warn({ err: (e as Error).message }, "billing: start-up setup failed; will retry"));
   let closed = false;
 
   const authCache = new WeakMap<AuthContext, AuthBilling>();
@@ -157,10 +169,7 @@ export function createBilling(deps: BillingDeps): BillingService {
 
   async function reserve(input: ReserveInput): Promise<Reservation> {
     if (closed) throw new AppError("service_unavailable", "The gateway is shutting down.");
-    await (ready ??= ensureBillingFunctions(db).catch((e) => {
-      ready = null;
-      throw e;
-    }));
+    await ready();
     const snap = await config.get();
     const ab = authBilling(snap, input.auth);
     if (!modelAllowed(ab.tariff.allowedModels, input.model.id)) {
@@ -187,6 +196,14 @@ export function createBilling(deps: BillingDeps): BillingService {
     }
     const promptTokens = Math.max(0, Math.floor(input.promptTokens || 0));
     const keys = periods.keys(clock.now());
+    const counters = counterSpecs(input.auth.keyId, ab.keyLimits, input.auth.accountId, ab.accountLimits, keys);
+    const outNum = priced ? plan.rates.outNum : 0n;
+    if (fixed === null && outNum === 0n && !counters.some((c) => c.limit.tokens !== null)) {
+      // Output costs nothing to hold (free output, or an unpriced model's fixed hold) and no token
+      // quota watches it: there is nothing to cap, so the client's request goes upstream unchanged.
+      fixed = 0;
+      inject = false;
+    }
     const out = await reserveHold(db, {
       requestId: input.requestId,
       accountId: input.auth.accountId,
@@ -194,11 +211,11 @@ export function createBilling(deps: BillingDeps): BillingService {
       model: input.model.id,
       promptTokens,
       promptHoldMicros: priced ? promptHoldMicros(promptTokens, plan.rates) : unpricedHold!,
-      outNum: priced ? plan.rates.outNum : 0n,
+      outNum,
       fixedMaxTokens: fixed,
       cap,
       min: Math.min(env.BILLING_MIN_MAX_TOKENS, cap),
-      counters: counterSpecs(input.auth.keyId, ab.keyLimits, input.auth.accountId, ab.accountLimits, keys),
+      counters,
       ttlMs: env.BILLING_HOLD_TTL_MS,
       snapshot: plan.snapshotJson,
     });
@@ -262,10 +279,21 @@ export function createBilling(deps: BillingDeps): BillingService {
     reserve,
     config,
     periods,
+    env,
+    ready,
+    tariffRateLimits: async (tariffId) => {
+      const snap = await config.get();
+      const t = (tariffId ? snap.tariffs.get(tariffId) : undefined) ?? snap.defaultTariff;
+      return Object.keys(t.rateLimits).length ? t.rateLimits : null;
+    },
     flush: () => queue.flush(),
     close: async () => {
       closed = true;
       await queue.close();
     },
   };
+}
+
+export function isBillingService(h: BillingHooks): h is BillingService {
+  return typeof (h as Partial<BillingService>).ready === "function" && (h as Partial<BillingService>).config instanceof BillingConfig;
 }

@@ -165,8 +165,12 @@ export const EnvSchema = z.object({
   BILLING_HOLD_TTL_MS: z.coerce.number().int().min(1000).default(15 * 60_000),
   /** Sweeper period; 0 = do not run it in this process. */
   BILLING_SWEEP_INTERVAL_MS: int(30_000),
-  /** Fixed hold (account currency) for a model with no known price; empty = refuse such models (403 model_not_priced). */
-  BILLING_UNPRICED_HOLD: z.string().regex(/^(\d+(\.\d{1,6})?)?$/, "must be a decimal number").default(""),
+  /**
+   * A model with no known price (no config price, no price-book row) is admitted with this fixed hold
+   * (account currency) and charged the upstream-reported cost × rate × markup, or this amount when the
+   * upstream reports none. Empty = refuse such models (403 model_not_priced).
+   */
+  BILLING_UNPRICED_HOLD: z.string().regex(/^(\d+(\.\d{1,6})?)?$/, "must be a decimal number").default("1.00"),
   /** IANA time zone of the daily/monthly quota windows and usage reports. */
   BILLING_TIMEZONE: z.string().default("UTC"),
   /** How long a process trusts its cached price book, tariffs and FX rate (other processes' edits show up after this). */

@@ -7,7 +7,9 @@ import { adminAuth } from "./middleware/admin-auth.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { requestContext } from "./middleware/request-context.js";
 import { createRouter } from "./router.js";
+import { createAdminBillingRoutes } from "./routes/admin-billing.js";
 import { createAdminSpineRoutes } from "./routes/admin-spine.js";
+import { createClientUsageRoutes } from "./routes/client-usage.js";
 import { createOpenAIRoutes } from "./routes/openai.js";
 import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
@@ -47,6 +49,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAdminSpineRoutes(deps));
   // --- area routes --- (each area mounts its router here, one line each)
   app.route("/", createRateLimitRoutes(deps));
+  app.route("/", createClientUsageRoutes(deps));
+  app.route("/", createAdminBillingRoutes(deps));
   // --- end area routes ---
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });

@@ -11,7 +11,9 @@ import { createMetrics } from "../http/metrics.js";
 import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { toProviderTarget, type ProviderTarget } from "../providers/index.js";
-import { noopBilling } from "../proxy/noop-hooks.js";
+import { createBilling } from "../billing/service.js";
+import { startCatalogSync } from "../jobs/catalog-sync.js";
+import { startHoldSweeper } from "../jobs/sweep-holds.js";
 import { ProxyService } from "../proxy/service.js";
 import { UpstreamClient } from "../proxy/upstream.js";
 import { createRateLimiter, rateLimitSettingsFromEnv } from "../ratelimit/index.js";
@@ -49,7 +51,8 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     config.models,
     config.providers.filter((p) => p.enabled).map((p) => p.id),
   );
-  const keys = new KeyVerifier({ db, clock, ttlMs: env.KEY_CACHE_TTL_MS });
+  // The verifier asks billing for a tariff's rate limits on cache misses (billing is built below).
+  const keys = new KeyVerifier({ db, clock, ttlMs: env.KEY_CACHE_TTL_MS, tariffRateLimits: (id) => billing.tariffRateLimits(id) });
   const logs = new RequestLogWriter({ db, logger });
   const upstream = new UpstreamClient();
   const health = new HealthRegistry();
@@ -66,7 +69,10 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   const redis = redisHandle?.client ?? null;
 
   // --- wiring: billing / rate limits (replace the no-ops) ---
-  const billing = noopBilling;
+  // Holds, settlement and quotas in PostgreSQL/PGlite (src/billing); the sweeper repairs holds a crash left open.
+  const billing = createBilling({ db, env, clock, logger });
+  const sweeper = env.BILLING_SWEEP_INTERVAL_MS > 0 ? startHoldSweeper(db, env.BILLING_SWEEP_INTERVAL_MS, logger) : null;
+  const catalogSync = startCatalogSync(db, env, logger, () => billing.config.invalidate());
   const rateLimit = createRateLimiter({ settings: rateLimitSettingsFromEnv(env), redis: redisHandle, logger, clock, keyPrefix: env.REDIS_KEY_PREFIX });
   // --- end wiring ---
 
@@ -124,6 +130,9 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   }));
 
   const closers: Closers["closers"] = [
+    // Billing first: queued settlements commit before the request log rows that quote them are flushed.
+    { name: "billing", close: () => billing.close() },
+    { name: "billing-jobs", close: async () => void (await Promise.all([sweeper?.stop(), catalogSync.stop()])) },
     { name: "request-logs", close: () => logs.close() },
     { name: "upstream", close: () => upstream.close() },
     { name: "rate-limits", close: () => rateLimit.close() },

@@ -272,7 +272,7 @@ describeEachDb("billing holds", (kind, create) => {
     const acct = await makeAccount(d.db, "10");
     const unpriced = model("t/unpriced", null);
     await assert.rejects(
-      billingFor(d.db).reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: unpriced, promptTokens: 10, requestedMaxTokens: 10 }),
+      billingFor(d.db, { BILLING_UNPRICED_HOLD: "" }).reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: unpriced, promptTokens: 10, requestedMaxTokens: 10 }),
       (e) => expectAppError(e, "model_not_priced").status === 403,
     );
     const billing = billingFor(d.db, { BILLING_UNPRICED_HOLD: "0.5" });
@@ -285,6 +285,10 @@ describeEachDb("billing holds", (kind, create) => {
     const r2 = await billing.reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: unpriced, promptTokens: 10, requestedMaxTokens: 10 });
     const s2 = await r2.settle(usage(10, 10), served());
     assert.equal(s2.priceMicros, 500_000n, "no price and no reported cost: the fixed hold is the price");
+    // Nothing to cap for an unpriced model without token quotas: the client's request goes upstream unchanged.
+    const r3 = await billing.reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: unpriced, promptTokens: 10, requestedMaxTokens: null });
+    assert.equal(r3.maxTokens, null);
+    await r3.release();
     assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
   });
 
