@@ -41,6 +41,8 @@ export interface RateLimiterStats {
   /** Decisions taken in memory although Redis is configured (the fail-open counter of Kong/Envoy). */
   memoryFallbackDecisions: number;
   redisErrors: number;
+  /** done() fix-ups dropped because too many waited for an unreachable Redis (their leases expire instead). */
+  settleDropped: number;
 }
 
 export interface RateLimiter extends RateLimitHooks {
@@ -83,6 +85,8 @@ export function rateLimitSettingsFromEnv(env: Env): RateLimitSettings {
   };
 }
 
+const MAX_PENDING_SETTLE = 20_000;
+
 const KIND_WORD = { requests: "requests", tokens: "tokens", concurrency: "concurrent requests" } as const;
 
 interface OpenLease {
@@ -103,11 +107,12 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   const leaseMs = settings.leaseMs;
   const share = Math.max(1, settings.processes);
   const open = new Map<string, OpenLease>();
-  const stats: RateLimiterStats = { admitted: 0, rejected: 0, memoryFallbackDecisions: 0, redisErrors: 0 };
+  const stats: RateLimiterStats = { admitted: 0, rejected: 0, memoryFallbackDecisions: 0, redisErrors: 0, settleDropped: 0 };
 
   const storage = (): RateLimitStorage => (redis && redis.status() === "up" ? "redis" : "memory");
 
   let unsubscribe: (() => void) | null = null;
+  let unsubscribeFlush: (() => void) | null = null;
   if (redis) {
     if (redis.status() !== "up") log.warn("rate limits start in memory (per process) until redis is reachable");
     unsubscribe = redis.onChange((s) => {
@@ -127,18 +132,40 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   };
 
   // done() calls of one event-loop turn go to Redis as one script call: off the request path, and
-  // under load one round-trip settles many requests.
+  // under load one round-trip settles many requests. While Redis is unreachable they wait here
+  // (bounded) and go out when it answers again, so a slot taken before an outage does not stay
+  // taken until its lease runs out. Replays are harmless: a removed lease stays removed and a token
+  // entry is rewritten only while it still carries the estimate.
   let pendingSettle: SettleEntry[] = [];
   let flushScheduled = false;
-  const flushSettle = () => {
-    flushScheduled = false;
-    const all = pendingSettle;
-    pendingSettle = [];
-    if (!redisStore || all.length === 0 || storage() !== "redis") return;
-    for (let i = 0; i < all.length; i += 256) {
-      redisStore.settle(all.slice(i, i + 256)).catch((err: unknown) => onRedisError(err, "settle"));
+  const enqueueSettle = (entries: readonly SettleEntry[], retry = false) => {
+    for (const e of entries) {
+      if (pendingSettle.length >= MAX_PENDING_SETTLE) {
+        stats.settleDropped++;
+        continue;
+      }
+      pendingSettle.push(e);
+    }
+    // A failed batch waits for the "up" event instead of spinning against a dead connection.
+    if (!retry && !flushScheduled && storage() === "redis") {
+      flushScheduled = true;
+      setImmediate(flushSettle);
     }
   };
+  const flushSettle = () => {
+    flushScheduled = false;
+    if (!redisStore || pendingSettle.length === 0 || storage() !== "redis") return;
+    const all = pendingSettle;
+    pendingSettle = [];
+    for (let i = 0; i < all.length; i += 256) {
+      const chunk = all.slice(i, i + 256);
+      redisStore.settle(chunk).catch((err: unknown) => {
+        onRedisError(err, "settle");
+        if (isConnectivityError(err)) enqueueSettle(chunk, true);
+      });
+    }
+  };
+  if (redis) unsubscribeFlush = redis.onChange((s) => s === "up" && flushSettle());
 
   const timer = setInterval(() => {
     const now = clock.now();
@@ -262,14 +289,8 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
           void memory.settle(entries);
           return;
         }
-        // A Redis admission whose Redis is gone now: the leases run out by themselves, the token
-        // estimate stands. Nothing here may delay or fail the response.
-        if (storage() !== "redis") return;
-        for (const e of entries) pendingSettle.push(e);
-        if (!flushScheduled) {
-          flushScheduled = true;
-          setImmediate(flushSettle);
-        }
+        // Nothing here may delay or fail the response.
+        enqueueSettle(entries);
       },
     };
   }
@@ -324,6 +345,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     close() {
       clearInterval(timer);
       unsubscribe?.();
+      unsubscribeFlush?.();
     },
   };
 }

@@ -183,6 +183,7 @@ function attach(client: Redis, displayUrl: string, logger: Logger, opts: RedisCl
     async close() {
       if (closed) return;
       closed = true;
+      health = "down";
       stopProbe();
       events.removeAllListeners();
       if (!owned) {

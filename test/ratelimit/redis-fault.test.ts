@@ -122,5 +122,37 @@ if (await requireRedis("rate limiter redis faults")) {
         await redis.close();
       }
     });
+
+    it("a slot released while redis was unreachable is freed in redis when it returns, not at lease expiry", async () => {
+      const port = await freePort();
+      const child = await startRedis(port);
+      children.push(child);
+      const { logger } = captureLogger();
+      const redis = createRedis(`redis://127.0.0.1:${port}`, logger, { commandTimeoutMs: 150, probeIntervalMs: 100 });
+      assert.ok(await redis.waitUntilUp(3000));
+      const rl = createRateLimiter({ settings: settings({ key: { rpm: 0, tpm: 0, concurrency: 1 }, leaseMs: 600_000 }), redis, logger, keyPrefix: "slot:" });
+      const a = auth();
+      const admit = () => rl.admit({ requestId: reqId(), auth: a, model: "m", providerId: null, estimatedTokens: 0 });
+      const cKey = `slot:{rl}:k:${a.keyId}:c`;
+      try {
+        const held = await admit(); // slot taken in redis
+        assert.equal(await redis.client.zcard(cKey), 1);
+        child.kill("SIGSTOP");
+        const during = await admit(); // times out → memory (its own, empty, per-process count)
+        assert.equal(rl.storage(), "memory");
+        held.done(0); // redis is down: the release waits for it
+        during.done(0);
+        child.kill("SIGCONT");
+        await until(() => rl.storage() === "redis", 5000);
+        const deadline = Date.now() + 3000;
+        while ((await redis.client.zcard(cKey)) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(await redis.client.zcard(cKey), 0, "the held slot was released in redis after the outage");
+        (await admit()).done(0);
+      } finally {
+        child.kill("SIGCONT");
+        rl.close();
+        await redis.close();
+      }
+    });
   });
 }
