@@ -2,7 +2,7 @@ import { and, count, desc, eq, gte, ilike, lt, or, sql, type SQL } from "drizzle
 import { writeAudit } from "../audit/index.js";
 import { formatMoney } from "../core/money.js";
 import type { Db, DbOrTx } from "../db/client.js";
-import { accounts, apiKeys, auditLog, requestLogs, upstreamAccounts, users } from "../db/schema/index.js";
+import { accounts, apiKeys, auditLog, requestLogs, users } from "../db/schema/index.js";
 import { escapeLike } from "./api-keys.js";
 import { decodeCursor, encodeCursor } from "./pagination.js";
 import { revokeUserSessions } from "./sessions.js";
@@ -380,22 +380,4 @@ export async function listClients(db: DbOrTx, currency: string, query: UserQuery
     out.push({ ...u, balance: formatMoney(a.balance), currency, requests: a.requests, spent: formatMoney(a.spent) });
   }
   return { data: out, next_cursor: p.next_cursor };
-}
-
-/** Seed 002's master accounts = the routing engineer's upstream accounts; keys only as their mask. */
-export async function listMasterAccounts(db: DbOrTx) {
-  const rows = await db.select().from(upstreamAccounts).orderBy(upstreamAccounts.providerId, upstreamAccounts.createdAt);
-  return rows.map((r) => ({
-    id: r.id,
-    provider_id: r.providerId,
-    name: r.name,
-    api_key: r.apiKeyMask,
-    discount_percent: r.discountBp / 100,
-    discount_bp: r.discountBp,
-    balance_usd: r.balanceMicros === null ? null : formatMoney(r.balanceMicros),
-    balance_checked_at: r.balanceCheckedAt?.toISOString() ?? null,
-    weight: r.weight,
-    enabled: r.enabled,
-    created_at: r.createdAt.toISOString(),
-  }));
 }

@@ -15,6 +15,8 @@ export interface AccessClaims {
   acc: string;
   role: "client" | "admin";
   typ: "access";
+  /** Random id: two tokens issued in the same second still differ. */
+  jti?: string;
   iat: number;
   exp: number;
 }

@@ -50,7 +50,7 @@ export function checkCsrfToken(secret: string, sessionId: string, token: string 
 
 function accessToken(s: TokenSettings, user: { id: string; accountId: string; role: Role }, sessionId: string, nowMs: number) {
   const iat = Math.floor(nowMs / 1000);
-  const claims: AccessClaims = { sub: user.id, sid: sessionId, acc: user.accountId, role: user.role, typ: "access", iat, exp: iat + s.accessTtlSec };
+  const claims: AccessClaims = { sub: user.id, sid: sessionId, acc: user.accountId, role: user.role, typ: "access", jti: randomBytes(9).toString("base64url"), iat, exp: iat + s.accessTtlSec };
   return { token: signJwt(claims, deriveKey(s.secret, "access")), expiresAt: new Date(claims.exp * 1000) };
 }
 

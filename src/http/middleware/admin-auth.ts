@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { AppError } from "../../core/errors.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
+import { adminSessionAuthenticator } from "./session-auth.js";
 
 /** Extra admin authenticators (e.g. an admin user's session); each returns the actor or null. */
 export type AdminAuthenticator = (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => Promise<string | null>;
@@ -12,7 +13,8 @@ function digest(s: string): Buffer {
 }
 
 /** `Authorization: Bearer <ADMIN_TOKEN>` (compared in constant time) → `c.var.actor = "admin:token"`. */
-export function adminAuth(deps: AppDeps, alternatives: AdminAuthenticator[] = []): MiddlewareHandler<AppEnv> {
+/** Besides the token, an admin user's session (Bearer JWT or cookie + CSRF) passes as `admin:<userId>`. */
+export function adminAuth(deps: AppDeps, alternatives: AdminAuthenticator[] = [adminSessionAuthenticator(deps)]): MiddlewareHandler<AppEnv> {
   const expected = digest(deps.adminToken);
   return async (c, next) => {
     const header = c.req.header("authorization");
