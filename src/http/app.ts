@@ -9,6 +9,9 @@ import { requestContext } from "./middleware/request-context.js";
 import { createRouter } from "./router.js";
 import { createAdminBillingRoutes } from "./routes/admin-billing.js";
 import { createAdminSpineRoutes } from "./routes/admin-spine.js";
+import { createAuthRoutes } from "./routes/auth.js";
+import { createApiKeyManageRoutes } from "./routes/api-keys-manage.js";
+import { createAdminAccountRoutes } from "./routes/admin-accounts.js";
 import { createClientUsageRoutes } from "./routes/client-usage.js";
 import { createOpenAIRoutes } from "./routes/openai.js";
 import { createRateLimitRoutes } from "./routes/rate-limit.js";
@@ -51,6 +54,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", createRateLimitRoutes(deps));
   app.route("/", createClientUsageRoutes(deps));
   app.route("/", createAdminBillingRoutes(deps));
+  app.route("/", createAuthRoutes(deps));
+  app.route("/", createApiKeyManageRoutes(deps));
+  app.route("/", createAdminAccountRoutes(deps));
   // --- end area routes ---
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });
