@@ -14,6 +14,7 @@ import { createApiKeyManageRoutes } from "./routes/api-keys-manage.js";
 import { createAdminAccountRoutes } from "./routes/admin-accounts.js";
 import { createClientUsageRoutes } from "./routes/client-usage.js";
 import { createOpenAIRoutes } from "./routes/openai.js";
+import { createAdminRoutingRoutes } from "./routes/admin-routing.js";
 import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
 
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAdminSpineRoutes(deps));
   // --- area routes --- (each area mounts its router here, one line each)
   app.route("/", createRateLimitRoutes(deps));
+  app.route("/", createAdminRoutingRoutes(deps));
   app.route("/", createClientUsageRoutes(deps));
   app.route("/", createAdminBillingRoutes(deps));
   app.route("/", createAuthRoutes(deps));

@@ -476,7 +476,8 @@ class RequestRun {
               return;
             }
             // The upstream broke mid-stream: tell the client in OpenAI's shape, bill what was delivered.
-            const f = e instanceof UpstreamFailure ? e : new UpstreamFailure("network", "upstream stream error", { cause: e });
+            // undici's body timeout is the idle timeout; classifyError names it (and the total deadline).
+            const f = classifyError(e);
             const err = failureToError(f, attempt.target.id, true);
             const frame = { error: { message: err.message, type: err.type, code: err.code, param: null, request_id: this.req.requestId } };
             controller.enqueue(enc.encode(`data: ${JSON.stringify(frame)}\n\n`));

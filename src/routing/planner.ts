@@ -37,19 +37,20 @@ export class RoutingPlanner implements AttemptPlanner {
         out.push(toProxyAttempt(a, t));
       }
     };
-    add(this.router.plan(model, prefs).attempts, false);
+    // Open circuits stay in the list: the executor skips them (and logs the skip) at acquire time.
+    add(this.router.plan(model, prefs, { includeOpen: true }).attempts, false);
     const models = body.models;
     if (Array.isArray(models) && this.catalog) {
       const seen = new Set([model.id, model.requested]);
       let n = 0;
       for (const name of models) {
         if (typeof name !== "string" || seen.has(name) || n >= this.maxFallbackModels) continue;
-        seen.add(name);
         const m = this.catalog.resolve(name);
-        if (!m || seen.has(m.id)) continue;
+        seen.add(name);
+        if (!m || (m.id !== name && seen.has(m.id))) continue;
         seen.add(m.id);
         n++;
-        add(this.router.plan(m, prefs).attempts, true);
+        add(this.router.plan(m, prefs, { includeOpen: true }).attempts, true);
       }
     }
     return out;

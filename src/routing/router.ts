@@ -125,7 +125,11 @@ export class Router {
     return out;
   }
 
-  plan(model: ResolvedModel, prefs?: ProviderPreferences | null): Plan {
+  /**
+   * `includeOpen`: keep candidates whose circuit is open in the list (the executor's acquire() then
+   * denies them and logs the skip); by default they are left out and listed in `skipped`.
+   */
+  plan(model: ResolvedModel, prefs?: ProviderPreferences | null, opts?: { includeOpen?: boolean }): Plan {
     const snap = this.snapshot();
     const providers = this.providers(snap);
     let routes = this.routesOf(model, snap).filter((r) => providers.get(r.providerId)?.enabled === true);
@@ -133,24 +137,25 @@ export class Router {
     else routes = tieredOrder(routes, priorityOf, weightOf, this.rng);
     const attempts: Attempt[] = [];
     const skipped: SkippedUpstream[] = [];
+    const includeOpen = opts?.includeOpen === true;
     for (const r of routes) {
       const accounts = snap.accountsByProvider.get(r.providerId);
       if (!accounts || accounts.length === 0) {
-        this.push(attempts, skipped, model.id, r, null);
+        this.push(attempts, skipped, model.id, r, null, includeOpen);
         continue;
       }
       const ordered = accounts.length === 1 ? accounts : orderAccounts(accounts, this.rng);
-      for (const a of ordered) this.push(attempts, skipped, model.id, r, a);
+      for (const a of ordered) this.push(attempts, skipped, model.id, r, a, includeOpen);
     }
     return { attempts, skipped };
   }
 
-  private push(attempts: Attempt[], skipped: SkippedUpstream[], modelId: string, r: Route, a: LiveUpstreamAccount | null) {
+  private push(attempts: Attempt[], skipped: SkippedUpstream[], modelId: string, r: Route, a: LiveUpstreamAccount | null, includeOpen: boolean) {
     const key = breakerKey(r.providerId, a?.id ?? null);
     const p = this.breakers.peek(key);
     if (!p.available) {
       skipped.push({ providerId: r.providerId, upstreamAccountId: a?.id ?? null, breakerKey: key, reason: "circuit_open", retryAt: p.retryAt });
-      return;
+      if (!includeOpen) return;
     }
     attempts.push({ modelId, providerId: r.providerId, upstreamModel: r.upstreamModel, account: a, upstreamAccountId: a?.id ?? null, breakerKey: key, price: r.price });
   }
