@@ -9,7 +9,10 @@ import { createBackup, restoreBackup, RestoreError } from "../accounts/backup.js
 import { passwordProblem } from "../accounts/password.js";
 import { createAccount, createUser, isPlausibleEmail } from "../accounts/users.js";
 import { writeAudit } from "../audit/index.js";
+import { adjustBalance } from "../billing/admin.js";
 import { postLedgerEntry } from "../billing/ledger.js";
+import { runCatalogSync } from "../jobs/catalog-sync.js";
+import { AppError } from "../core/errors.js";
 import { ConfigError, loadEnv, type Env } from "../config/env.js";
 import { formatMoney, parseMoney } from "../core/money.js";
 import { openDatabase, type Database, type Db } from "../db/client.js";
@@ -66,7 +69,7 @@ Data
   stats                              platform totals
   backup --path FILE                 consistent JSON dump (accounts, users, keys as hashes, ledger, tariffs, prices, holds)
   restore --path FILE                into an EMPTY migrated database; balances reproduced exactly
-  sync-prices                        refresh the model price book from the upstream catalog
+  sync-prices [--path models.json]   refresh the price book from OpenRouter /models (or a saved response)
 
 Options
   --json                             machine-readable output
@@ -508,16 +511,17 @@ const commands: Record<string, Command> = {
       return;
     }
     const db = await ctx.db();
-    const res = await db.transaction(async (tx) => {
-      const p = await postLedgerEntry(tx, { accountId, kind: "adjustment", amountMicros: amount, ref: `cli:${ref}`, reason, actor: "cli" });
-      if (p.applied) {
-        await writeAudit(tx, { actor: "cli", action: "account.adjust", targetType: "account", targetId: accountId, after: { amount: amountStr, reason, ref: `cli:${ref}`, entry_id: p.entryId } });
-      }
-      return p;
-    });
-    if (!res.applied && res.reason === "account_not_found") throw new CliError(`no account ${accountId}`);
-    if (!res.applied && res.reason === "insufficient_balance") throw new CliError(`refused: the debit would take ${accountId} below zero (balance ${formatMoney(res.balanceMicros)})`);
-    const balance = formatMoney((res as { balanceAfterMicros: bigint }).balanceAfterMicros);
+    // billing's adjustBalance: postLedgerEntry in one transaction with the audit row; the ledger ref is
+    // `adj:<account>:cli:<ref>`, the same one the admin API uses for idempotency key `cli:<ref>`.
+    let res;
+    try {
+      res = await adjustBalance(db, { accountId, amountMicros: amount, reason, idempotencyKey: `cli:${ref}`, actor: "cli" });
+    } catch (e) {
+      if (e instanceof AppError && e.code === "not_found") throw new CliError(`no account ${accountId}`);
+      if (e instanceof AppError && e.code === "conflict") throw new CliError(`refused: ${e.message.replace("(send allow_negative: true to force it)", "")}`.trim());
+      throw e;
+    }
+    const balance = formatMoney(res.balanceMicros);
     const dup = !res.applied;
     ctx.out(dup ? `already applied earlier (ref cli:${ref}); balance ${balance}` : `${amount > 0n ? "credited" : "debited"} ${formatMoney(amount < 0n ? -amount : amount)} ${ctx.env.BILLING_CURRENCY} to ${accountId}; balance ${balance} (ref cli:${ref})`, {
       account_id: accountId,
@@ -525,6 +529,7 @@ const commands: Record<string, Command> = {
       balance,
       currency: ctx.env.BILLING_CURRENCY,
       ref: `cli:${ref}`,
+      entry_id: res.entryId,
       duplicate: dup,
     });
   },
@@ -586,30 +591,31 @@ const commands: Record<string, Command> = {
 
   async "sync-prices"(ctx) {
     if (ctx.remote) {
-      const r = await ctx.remote.call<Record<string, unknown>>("POST", "/admin/prices/sync", {});
-      ctx.out(`price sync: ${JSON.stringify(r)}`, r);
+      const r = await ctx.remote.call<Record<string, number>>("POST", "/admin/prices/sync", {});
+      ctx.out(syncLine(r), r);
       return;
     }
+    let body: unknown;
+    if (ctx.o.path) {
+      try {
+        body = JSON.parse(readFileSync(ctx.o.path, "utf8"));
+      } catch (e) {
+        throw new CliError(`cannot read ${ctx.o.path}: ${(e as Error).message}`);
+      }
+    }
     const db = await ctx.db();
-    const sync = await loadPriceSync();
-    if (!sync) throw new CliError("catalog price sync is not available in this build");
-    const r = await sync(db, ctx.env);
-    ctx.out(`price sync: ${JSON.stringify(r)}`, r);
+    let r;
+    try {
+      r = await runCatalogSync(db, ctx.env, { actor: "cli", body });
+    } catch (e) {
+      throw new CliError(`price sync failed: ${(e as Error).message}`);
+    }
+    ctx.out(syncLine(r as unknown as Record<string, number>), r);
   },
 };
 
-/** The billing engineer's catalog sync, when this build has it (looked up at run time). */
-async function loadPriceSync(): Promise<((db: Db, env: Env) => Promise<Record<string, unknown>>) | null> {
-  for (const path of ["../billing/catalog-sync.js", "../catalog/price-sync.js", "../jobs/catalog-sync.js"]) {
-    try {
-      const m = (await import(path)) as Record<string, unknown>;
-      const fn = (m.syncPrices ?? m.syncCatalogPrices ?? m.runCatalogSync) as ((db: Db, env: Env) => Promise<Record<string, unknown>>) | undefined;
-      if (typeof fn === "function") return fn;
-    } catch {
-      /* not in this build */
-    }
-  }
-  return null;
+function syncLine(r: Record<string, number>): string {
+  return `price sync: ${r.seen} models seen, ${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.held} held for review, ${r.pinned} pinned`;
 }
 
 function stringify(v: unknown): string {

@@ -193,6 +193,27 @@ describeEachDb("CLI end to end", (kind, create) => {
     assert.equal(s.json.users.admins, 1);
   });
 
+  test("sync-prices applies an OpenRouter models response (from a file: no network) and reports what changed", async () => {
+    const models = join(tmp, "models.json");
+    writeFileSync(
+      models,
+      JSON.stringify({
+        data: [
+          { id: "acme/model-a", name: "A", pricing: { prompt: "0.000001", completion: "0.000002" }, context_length: 8192 },
+          { id: "acme/variable", pricing: { prompt: "-1", completion: "-1" } },
+        ],
+      }),
+    );
+    const r = await cli(a, ["sync-prices", "--path", models, "--json"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.json.added, 1);
+    assert.equal(r.json.invalid, 1);
+    const again = await cli(a, ["sync-prices", "--path", models]);
+    assert.match(again.out, /1 unchanged/);
+    const bad = await cli(a, ["sync-prices", "--path", join(tmp, "missing.json")]);
+    assert.equal(bad.code, 1);
+  });
+
   test("backup → restore into an empty database reproduces every row and balance exactly; a non-empty target is refused", async () => {
     // Billing rows the dump must carry: a tariff, a price, an FX rate (identity column).
     await withDb(a, async (d) => {
