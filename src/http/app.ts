@@ -15,6 +15,7 @@ import { createAdminAccountRoutes } from "./routes/admin-accounts.js";
 import { createClientUsageRoutes } from "./routes/client-usage.js";
 import { createOpenAIRoutes } from "./routes/openai.js";
 import { createAdminRoutingRoutes } from "./routes/admin-routing.js";
+import { createPassthroughRoutes } from "./routes/passthrough.js";
 import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
 
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps) {
   // --- area routes --- (each area mounts its router here, one line each)
   app.route("/", createRateLimitRoutes(deps));
   app.route("/", createAdminRoutingRoutes(deps));
+  app.route("/", createPassthroughRoutes(deps));
   app.route("/", createClientUsageRoutes(deps));
   app.route("/", createAdminBillingRoutes(deps));
   app.route("/", createAuthRoutes(deps));

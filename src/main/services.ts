@@ -18,7 +18,7 @@ import { ProxyService } from "../proxy/service.js";
 import { UpstreamClient } from "../proxy/upstream.js";
 import { createRateLimiter, rateLimitSettingsFromEnv } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
-import { RoutingPlanner, RoutingService } from "../routing/index.js";
+import { PassthroughService, RoutingPlanner, RoutingService } from "../routing/index.js";
 
 export interface ServiceInputs {
   env: Env;
@@ -112,6 +112,7 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
 
   const inflight = { count: 0 };
   const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache });
+  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock });
 
   health.register("database", async () => {
     const t0 = clock.now();
@@ -161,6 +162,7 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     metrics,
     inflight,
     routing,
+    passthrough,
     closers: [...closers, closeRedis],
   };
 }
