@@ -1,7 +1,9 @@
 import type { Env } from "../config/env.js";
 import type { Clock } from "../core/clock.js";
 import type { Db } from "../db/client.js";
+import type { Logger } from "../core/logger.js";
 import { LoginThrottle } from "./login-throttle.js";
+import { pruneAuthState } from "./replay.js";
 import { resolveJwtSecret } from "./secrets.js";
 import type { TokenSettings } from "./sessions.js";
 
@@ -12,6 +14,12 @@ import type { TokenSettings } from "./sessions.js";
  */
 export interface AuthRuntime {
   tokens(): Promise<TokenSettings>;
+  /**
+   * Deletes expired one-time auth state (replay markers, login nonces, refresh tokens) at most once
+   * per PRUNE_EVERY_MS, in the background; called from the login and DID paths, so no separate job
+   * is needed and an idle gateway does no work.
+   */
+  maybePrune(): void;
   throttle: LoginThrottle;
   cookieSecure: boolean;
 }
@@ -20,7 +28,10 @@ export interface RuntimeDeps {
   db: Db;
   env: Env;
   clock: Clock;
+  logger?: Logger;
 }
+
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 const runtimes = new WeakMap<object, AuthRuntime>();
 
@@ -29,7 +40,20 @@ export function authRuntime(deps: RuntimeDeps): AuthRuntime {
   if (rt) return rt;
   const { env } = deps;
   let settings: Promise<TokenSettings> | null = null;
+  let lastPrune = deps.clock.now();
+  let pruning = false;
   rt = {
+    maybePrune() {
+      const now = deps.clock.now();
+      if (pruning || now - lastPrune < PRUNE_EVERY_MS) return;
+      lastPrune = now;
+      pruning = true;
+      pruneAuthState(deps.db, new Date(now))
+        .catch((e: unknown) => deps.logger?.warn({ err: (e as Error).message }, "auth state pruning failed"))
+        .finally(() => {
+          pruning = false;
+        });
+    },
     tokens() {
       settings ??= resolveJwtSecret(deps.db, env.JWT_SECRET).then(
         (s) => ({ secret: s.secret, accessTtlSec: env.ACCESS_TOKEN_TTL_SEC, refreshTtlSec: env.REFRESH_TOKEN_TTL_SEC }),

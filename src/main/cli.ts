@@ -273,6 +273,16 @@ async function resolveKeyId(db: Db, ref: string): Promise<string> {
   throw new CliError(rows.length ? `several keys start with ${prefix}; use the key id` : `no key matches ${ref}`);
 }
 
+/** Remote form of resolveKeyId: a secret goes in a POST body (never in a URL), a prefix is searched. */
+async function remoteKeyId(remote: Remote, ref: string): Promise<string> {
+  if (ref.startsWith("key_")) return ref;
+  if (ref.startsWith(KEY_PREFIX) && ref.length > KEY_PREFIX.length + 16) return (await remote.call<KeyView>("POST", "/admin/keys/lookup", { key: ref })).id;
+  const prefix = ref.replace(/…$/, "");
+  const page = await remote.call<{ data: KeyView[] }>("GET", `/admin/keys?${new URLSearchParams({ q: prefix, limit: "2" })}`);
+  if (page.data.length === 1) return page.data[0]!.id;
+  throw new CliError(page.data.length ? `several keys start with ${prefix}; use the key id` : `no key matches ${ref}`);
+}
+
 function keyLines(k: KeyView, stats?: { requests: number; tokens: number; spent: string }): string[] {
   const lines = [`${k.key}  ${k.id}  [${k.status}]`, `   account: ${k.account_id}   name: ${k.name || "-"}`, `   limit: ${describeLimits(k.limits)}`];
   if (k.allowed_models) lines.push(`   models: ${k.allowed_models.join(", ")}`);
@@ -457,7 +467,7 @@ const commands: Record<string, Command> = {
     const patch = limitsFrom(ctx.o);
     if (!Object.keys(patch).length) throw usage("give at least one of --limit, --daily-limit, --monthly-limit, --spend-limit");
     if (ctx.remote) {
-      const k = await ctx.remote.call<KeyView>("GET", `/admin/keys/${encodeURIComponent(ref)}`);
+      const k = await ctx.remote.call<KeyView>("GET", `/admin/keys/${encodeURIComponent(await remoteKeyId(ctx.remote, ref))}`);
       const limits = Object.fromEntries(Object.entries({ ...k.limits, ...patch }).filter(([, v]) => v !== null));
       const after = await ctx.remote.call<KeyView>("PATCH", `/admin/keys/${encodeURIComponent(k.id)}`, { limits });
       ctx.out(`key ${after.id} (${after.key}): limit ${describeLimits(after.limits)}`, after);
@@ -480,8 +490,8 @@ const commands: Record<string, Command> = {
       if (!ok) throw new CliError(ctx.io.confirm ? "not revoked" : "refusing to revoke without --force (not interactive)", ctx.io.confirm ? 1 : 2);
     }
     if (ctx.remote) {
-      const k = ref.startsWith("key_") ? { id: ref } : await ctx.remote.call<KeyView>("GET", `/admin/keys/${encodeURIComponent(ref)}`);
-      const r = await ctx.remote.call<KeyView>("DELETE", `/admin/keys/${encodeURIComponent(k.id)}`);
+      const id = await remoteKeyId(ctx.remote, ref);
+      const r = await ctx.remote.call<KeyView>("DELETE", `/admin/keys/${encodeURIComponent(id)}`);
       ctx.out(`key ${r.id} (${r.key}) revoked`, r);
       return;
     }

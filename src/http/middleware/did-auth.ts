@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { authRuntime } from "../../accounts/runtime.js";
 import { authenticateDid, type DidAuthResult, type DidIdentity } from "../../accounts/did.js";
 import { AppError } from "../../core/errors.js";
 import type { AuthContext } from "../../proxy/types.js";
@@ -42,6 +43,7 @@ export function hasDidHeaders(c: Context): boolean {
  */
 export async function authenticateDidRequest(deps: AppDeps, c: Context): Promise<{ auth: AuthContext; identity: DidIdentity; provisioned: boolean }> {
   if (!deps.env.DID_AUTH_ENABLED) throw new AppError("invalid_signature", "DID authentication is disabled on this gateway");
+  authRuntime(deps).maybePrune();
   const url = new URL(c.req.url);
   const method = c.req.method.toUpperCase();
   const body = method === "GET" || method === "HEAD" ? new Uint8Array() : new Uint8Array(await c.req.arrayBuffer());

@@ -123,6 +123,7 @@ export function createAuthRoutes(deps: AppDeps) {
   }
 
   async function openSession(c: Ctx, user: UserRow, method: SessionMethod) {
+    rt.maybePrune();
     const s = await rt.tokens();
     return createSession(deps.db, s, user, { method, ip: clientIp(c as never), userAgent: c.req.header("user-agent") }, now());
   }
