@@ -12,12 +12,13 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import type { Pool } from "undici";
 import { EnvSchema } from "../src/config/env.js";
 import { closedLoop, makePool, type ClosedLoopResult, type Target } from "./lib/load.js";
-import { freePort, loadAvg, REPO_ROOT, spawnTsNode, waitReady, type NodeProc } from "./lib/procs.js";
+import { freePort, loadAvg, REPO_ROOT, spawnTsNode, treeCpuMs, waitReady, type NodeProc } from "./lib/procs.js";
 import { summarizeProfile, type ProfileSummary } from "./lib/profile.js";
 import { headerLines, profileTables, resultsTable, type NonStreamAgg, type StreamAgg } from "./lib/report.js";
 import { cpuWindow, dist, median, range, round, Samples, type WindowCpu } from "./lib/stats.js";
@@ -141,6 +142,7 @@ interface NsRun {
   res: Omit<ClosedLoopResult, "latencyUs">;
   latencyUs: ReturnType<Samples["summary"]>;
   cpu: WindowCpu;
+  tail: Tail | null;
   mockDelta: number;
 }
 
@@ -150,7 +152,41 @@ interface StRun {
   samples: StreamSample[];
   gapsUs: Samples;
   cpu: WindowCpu;
+  tail: Tail | null;
   mockDelta: number;
+}
+
+/** Work the gateway still did after its last answer (log and settlement flushes), charged to the run. */
+interface Tail {
+  ms: number;
+  cpuMs: number;
+  /** False: still busy when the wait ran out (its backlog spills into the next run). */
+  settled: boolean;
+}
+
+const QUIET_SLICE_MS = 250;
+/** Two clock ticks per slice: above a timer's noise, below any real backlog. */
+const QUIET_MAX_CPU_MS = 20;
+const QUIET_MAX_WAIT_MS = 10_000;
+
+/**
+ * After a gateway run, wait until the gateway is idle again so that work it deferred past the
+ * response (batched request-log writes, settlement queues) is charged to the requests that caused it.
+ */
+async function quiesce(t: Target, pid: number): Promise<Tail | null> {
+  if (t.label !== "gateway") return null;
+  const start = performance.now();
+  const c0 = treeCpuMs(pid);
+  let prev = c0;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, QUIET_SLICE_MS));
+    const now = treeCpuMs(pid);
+    const waited = performance.now() - start;
+    if (now - prev <= QUIET_MAX_CPU_MS || waited >= QUIET_MAX_WAIT_MS) {
+      return { ms: waited, cpuMs: now - c0, settled: now - prev <= QUIET_MAX_CPU_MS };
+    }
+    prev = now;
+  }
 }
 
 // ---------- main ----------
@@ -278,11 +314,12 @@ async function main(): Promise<number> {
           const w0 = monoUs();
           const close = cpuWindow(pids);
           const res = await closedLoop(poolOf(t), t, nsBody, c, S.durationS * 1000, true);
+          const tail = await quiesce(t, gw.pid);
           const cpu = close();
           if (t.label === "gateway") gwWindows.nonStream.push([w0, monoUs()]);
           const mockDelta = (await mockRequests(mockUrl)) - m0;
           const { latencyUs, ...rest } = res;
-          nsRuns.push({ target: t.label, connections: c, round, res: rest, latencyUs: latencyUs.summary(), cpu, mockDelta });
+          nsRuns.push({ target: t.label, connections: c, round, res: rest, latencyUs: latencyUs.summary(), cpu, tail, mockDelta });
           log(
             `  ${t.label.padEnd(7)} c=${c} r${round}: ${res.rps.toFixed(0)} req/s, p50 ${((latencyUs.summary().p50 ?? 0) / 1000).toFixed(3)} ms, ` +
               `gw CPU ${t.label === "gateway" && res.ok ? (cpu.procs.gateway! / res.ok).toFixed(3) : "–"} ms/req, foreign ${cpu.foreignPct.toFixed(0)} %`,
@@ -308,10 +345,11 @@ async function main(): Promise<number> {
           const w0 = monoUs();
           const close = cpuWindow(pids);
           const b = await streamBatch(poolOf(t), t, stBody, perRound, S.streamConcurrency);
+          const tail = await quiesce(t, gw.pid);
           const cpu = close();
           if (t.label === "gateway") gwWindows.stream.push([w0, monoUs()]);
           const mockDelta = (await mockRequests(mockUrl)) - m0;
-          stRuns.push({ target: t.label, round, samples: b.samples, gapsUs: b.gapsUs, cpu, mockDelta });
+          stRuns.push({ target: t.label, round, samples: b.samples, gapsUs: b.gapsUs, cpu, tail, mockDelta });
         }
       }
     }
@@ -338,6 +376,7 @@ async function main(): Promise<number> {
           p50Ms: median(runs.map((r) => (r.latencyUs.p50 ?? NaN) / 1000)),
           p99Ms: median(runs.map((r) => (r.latencyUs.p99 ?? NaN) / 1000)),
           gwCpuMsPerReq: label === "gateway" ? median(perReq("gateway")) : null,
+          deferredCpuPct: label === "gateway" ? median(runs.map((r) => (r.tail && r.cpu.procs.gateway ? (100 * r.tail.cpuMs) / r.cpu.procs.gateway! : null))) : null,
           mockCpuMsPerReq: median(perReq("mock")),
           loadgenCpuMsPerReq: median(runs.map((r) => (r.res.ok ? r.cpu.loadgenMs / r.res.ok : null))),
           reachedMock: ok ? runs.reduce((s, r) => s + r.mockDelta, 0) / ok : null,
@@ -354,6 +393,8 @@ async function main(): Promise<number> {
         };
         nsAgg.push(a);
         if (a.non2xx + a.errors > 0) problems.push(`${label} c=${c}: ${a.non2xx} non-2xx, ${a.errors} errors (first: ${a.firstProblem})`);
+        const unsettled = runs.filter((r) => r.tail && !r.tail.settled).length;
+        if (unsettled) problems.push(`${label} c=${c}: the gateway was still busy ${QUIET_MAX_WAIT_MS / 1000} s after ${unsettled} run(s) ended (backlog spilled into the next run)`);
         if (a.missingUsage > 0) problems.push(`${label} c=${c}: ${a.missingUsage} answers without usage`);
         if (a.reachedMock !== null && Math.abs(a.reachedMock - 1) >= 0.005) problems.push(`${label} c=${c}: reached mock ${a.reachedMock.toFixed(3)} (expected 1.000)`);
       }
@@ -445,6 +486,7 @@ async function main(): Promise<number> {
       foreignMaxPct: range(windows.map((w) => w.foreignPct))?.[1] ?? null,
       gatewayIdleCpuMsPerS: median(nsRuns.filter((r) => r.target === "direct").map((r) => (1000 * r.cpu.procs.gateway!) / r.cpu.wallMs)),
       mode: quick ? "--quick" : "full",
+      source: gitDescribe(),
       shape: `non-stream answers at once (${S.chunks}-word completion); streams: role chunk, ${S.chunks} content chunks every ${S.intervalMs} ms, finish chunk, usage chunk, [DONE]`,
       load: `closed loop, undici Pool in the bench process; ${S.rounds} round(s) × ${S.durationS} s per target and concurrency after ${S.warmupS} s warm-up (medians over rounds, target order alternating); request body ${nsBody.length} B; ${S.streams > 0 ? `${stRuns.reduce((s, r) => s + r.samples.length, 0) / 2} streams per target at concurrency ${S.streamConcurrency}` : "streams off"}`,
       profiled: S.profile,
@@ -474,7 +516,11 @@ async function main(): Promise<number> {
         roundAll({
           header,
           settings: { ...S, databaseUrl: redact(S.databaseUrl), redisUrl: redact(S.redisUrl) },
-          gatewayEnv: Object.fromEntries(Object.entries(gwEnv).filter(([k]) => !/TOKEN|KEY|URL|PATH|HOME/.test(k) || k === "UPSTREAM_BASE_URL")),
+          gatewayEnv: Object.fromEntries(
+            Object.entries(gwEnv)
+              .filter(([k]) => !["PATH", "HOME", "TMPDIR"].includes(k))
+              .map(([k, v]) => [k, /_URL$/.test(k) ? redact(v) : /SECRET|PASSWORD|API_KEY|_TOKEN$|ENCRYPTION_KEY/.test(k) ? "***" : v]),
+          ),
           nonStream: nsAgg,
           stream: stAgg,
           runs: { nonStream: nsRuns, stream: stRuns.map(({ gapsUs, samples, ...r }) => ({ ...r, gapsUs: gapsUs.summary(), samples })) },
@@ -495,6 +541,20 @@ async function main(): Promise<number> {
     if (gw && !gw.exited()) await gw.stop(5_000);
     if (mock && !mock.exited()) await mock.stop(5_000);
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Commit and uncommitted changes under src/, so a figure can be tied to the code it measured. */
+function gitDescribe(): string {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .split("\n")
+      .filter(Boolean).length;
+    return dirty ? `${head} + ${dirty} uncommitted file(s) in src/` : head;
+  } catch {
+    return "unknown (not a git checkout)";
   }
 }
 

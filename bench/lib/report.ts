@@ -11,6 +11,8 @@ export interface NonStreamAgg {
   p99Ms: number | null;
   /** Gateway process CPU ms per completed request (null for direct). */
   gwCpuMsPerReq: number | null;
+  /** Share of that CPU spent after the last answer of the run (deferred log/settlement work), %. */
+  deferredCpuPct: number | null;
   mockCpuMsPerReq: number | null;
   loadgenCpuMsPerReq: number | null;
   /** Requests the mock saw ÷ requests completed, over all rounds. */
@@ -57,6 +59,7 @@ export interface Header {
   /** Gateway CPU while the direct runs went on (timers, log flushes of its previous run), ms per second. */
   gatewayIdleCpuMsPerS: number | null;
   mode: string;
+  source: string;
   shape: string;
   load: string;
   profiled: boolean;
@@ -95,7 +98,7 @@ export function resultsTable(ns: NonStreamAgg[], st: StreamAgg[] | null, interva
       `${label}: gateway CPU per request, ms`,
       "–",
       f(g.gwCpuMsPerReq, 3),
-      g.gwCpuMsPerReq ? `≈ ${Math.round(1000 / g.gwCpuMsPerReq)} req/s per core` : "",
+      g.gwCpuMsPerReq ? `≈ ${Math.round(1000 / g.gwCpuMsPerReq)} req/s per core${g.deferredCpuPct !== null ? `; ${g.deferredCpuPct.toFixed(0)} % of it after the responses` : ""}` : "",
       verdict(g.gwCpuMsPerReq === null ? null : g.gwCpuMsPerReq <= targets.cpuMsPerReq, `≤ ${targets.cpuMsPerReq}`),
     ]);
     rows.push([
@@ -138,7 +141,7 @@ export function resultsTable(ns: NonStreamAgg[], st: StreamAgg[] | null, interva
 export function headerLines(h: Header): string {
   const foreign = h.foreignMedianPct === null ? "n/a" : `median ${h.foreignMedianPct.toFixed(0)} %, max ${f(h.foreignMaxPct, 0)} % of one core`;
   return [
-    `## LLM Gateway benchmark (${h.mode}), ${h.when}`,
+    `## LLM Gateway benchmark (${h.mode}), ${h.when}, code ${h.source}`,
     "",
     `- machine: ${h.cores} cores (${h.cpuModel}), Node ${h.node}; load average ${h.loadBefore} before, ${h.loadAfter} after; other tenants' CPU during the measured windows: ${foreign}`,
     `- gateway: one process \`node --import tsx src/main/server.ts\`; database ${h.database}; Redis ${h.redis}; rate limiter ${h.limiter}; metrics ${h.metrics}; LOG_LEVEL=warn; CPU while not under load ${f(h.gatewayIdleCpuMsPerS, 1)} ms/s${h.profiled ? "; **profiled with --cpu-prof (CPU and latency figures are inflated)**" : ""}`,
@@ -156,21 +159,21 @@ const areas = (p: ProfileSummary) =>
 export function profileTables(p: ProfileSummary, what: string, streams: ProfileSummary | null): string {
   const lines: string[] = [];
   lines.push(
-    `### Gateway CPU profile, ${p.windowed ? `${what} measured windows only` : "whole run (windows did not match the profile's clock)"}: ${p.busyMs.toFixed(0)} ms busy, ${p.idleMs.toFixed(0)} ms idle`,
+    `### Gateway CPU profile, ${p.windowed ? `${what} measured windows only` : "whole run (windows did not match the profile's clock)"}: ${p.busyMs.toFixed(0)} ms sampled non-idle, ${p.idleMs.toFixed(0)} ms idle (sampled wall time: on a busy host it includes time the thread was runnable but preempted)`,
     "",
-    "| # | function | where | area | self ms | % of busy |",
+    "| # | function | where | area | self ms | % of non-idle |",
     "|---:|---|---|---|---:|---:|",
   );
   p.top.forEach((r, i) => lines.push(`| ${i + 1} | \`${r.fn}\` | ${r.where || "–"} | ${r.area} | ${r.selfMs.toFixed(1)} | ${r.pct.toFixed(1)} |`));
   if (p.ownInclusive.length) {
-    lines.push("", "Gateway code (src/) by inclusive time (callees included; nested entries overlap):", "", "| function | file | total ms | % of busy |", "|---|---|---:|---:|");
+    lines.push("", "Gateway code (src/) by inclusive time (callees included; nested entries overlap):", "", "| function | file | total ms | % of non-idle |", "|---|---|---:|---:|");
     for (const r of p.ownInclusive) lines.push(`| \`${r.fn}\` | ${r.where} | ${r.totalMs.toFixed(1)} | ${r.pct.toFixed(1)} |`);
   }
   lines.push("", "By area (self time; native and wasm frames charged to their caller): " + areas(p));
   if (streams && streams.windowed) {
     lines.push(
       "",
-      `Stream windows (${streams.busyMs.toFixed(0)} ms busy): top self time: ` + streams.top.map((r) => `\`${r.fn}\` (${r.area}) ${r.pct.toFixed(1)} %`).join(", "),
+      `Stream windows (${streams.busyMs.toFixed(0)} ms non-idle): top self time: ` + streams.top.map((r) => `\`${r.fn}\` (${r.area}) ${r.pct.toFixed(1)} %`).join(", "),
       "",
       "By area: " + areas(streams),
     );
