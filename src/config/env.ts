@@ -123,8 +123,6 @@ export const EnvSchema = z.object({
   LOW_BALANCE_CHECK_INTERVAL_SECONDS: int(300),
   /** Call setWebhook (PUBLIC_URL + /telegram/webhook) at start-up in webhook mode. */
   TELEGRAM_SET_WEBHOOK: bool.default(true),
-  /** Bot username for links when getMe is not reachable (e.g. tests); normally taken from getMe. */
-  TELEGRAM_BOT_USERNAME: optStr,
   /** Comma-separated CIDRs YooKassa notifies from; empty = YooKassa's published list. */
   YOOKASSA_IP_ALLOWLIST: optStr,
   /** Reverse proxies in front of the gateway; the client IP is taken that many hops from the right of X-Forwarded-For. */

@@ -18,6 +18,9 @@ import { createAdminRoutingRoutes } from "./routes/admin-routing.js";
 import { createPassthroughRoutes } from "./routes/passthrough.js";
 import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
+import { createTelegramRoutes } from "./routes/telegram.js";
+import { createPaymentsRoutes } from "./routes/payments.js";
+import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
 
 export type { AppEnv };
 
@@ -61,6 +64,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAuthRoutes(deps));
   app.route("/", createApiKeyManageRoutes(deps));
   app.route("/", createAdminAccountRoutes(deps));
+  app.route("/", createTelegramRoutes(deps));
+  app.route("/", createPaymentsRoutes(deps));
+  app.route("/", createAdminPaymentsRoutes(deps));
   // --- end area routes ---
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });

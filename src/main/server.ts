@@ -1,12 +1,14 @@
 import { ConfigError, loadEnv } from "../config/env.js";
 import { createLogger } from "../core/logger.js";
 import { startGateway } from "./gateway.js";
+import { checkPaymentsSettings, startPayments } from "./payments.js";
 
 /** `npm start`: parse settings once, start, print how to use it, stop cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   let env;
   try {
     env = loadEnv(process.env);
+    checkPaymentsSettings(env);
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(e.message);
@@ -25,6 +27,18 @@ async function main(): Promise<void> {
     }
     logger.fatal({ err: (e as Error).message }, "start-up failed");
     process.exit(1);
+  }
+  // Telegram bot (webhook or polling per TELEGRAM_MODE) and payment jobs, when TELEGRAM_BOT_TOKEN is set.
+  let payments;
+  try {
+    payments = await startPayments(gw.deps);
+  } catch (e) {
+    await gw.stop();
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(1);
+    }
+    throw e;
   }
   const lines: string[] = [""];
   if (gw.deps.config.demo) {
@@ -51,7 +65,10 @@ async function main(): Promise<void> {
     if (signalled) return;
     signalled = true;
     logger.info({ signal: sig }, "shutting down: draining in-flight requests");
-    gw.stop().then(
+    payments
+      .stop()
+      .then(() => gw.stop())
+      .then(
       () => {
         logger.info("stopped");
         process.exit(0);

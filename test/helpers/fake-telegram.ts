@@ -33,6 +33,9 @@ export class FakeTelegram {
   readonly starTransactions: StarTransaction[] = [];
   private readonly failures = new Map<string, Reply[]>();
   private readonly refunded = new Set<string>();
+  /** Updates waiting for a long-polling bot (getUpdates). */
+  private readonly pending: Update[] = [];
+  private waiters: Array<() => void> = [];
   private server: Server | null = null;
   private nextMessageId = 1;
   /** Delay every answer by this many ms (to widen race windows). */
@@ -48,6 +51,7 @@ export class FakeTelegram {
 
   async close(): Promise<void> {
     if (!this.server) return;
+    for (const w of this.waiters.splice(0)) w();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server!.close(() => r()));
     this.server = null;
@@ -83,6 +87,28 @@ export class FakeTelegram {
     });
   }
 
+  /** Queues an update for a bot that uses long polling. */
+  queueUpdate(u: Update): void {
+    this.pending.push(u);
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private async getUpdates(p: Record<string, any>): Promise<Reply> {
+    const offset = Number(p.offset ?? 0);
+    const ready = () => this.pending.filter((u) => u.update_id >= offset);
+    if (ready().length === 0) {
+      const waitMs = Math.min(Number(p.timeout ?? 0), 1) * 1000;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, waitMs);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+    return { ok: true, result: ready() };
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -99,7 +125,7 @@ export class FakeTelegram {
     else {
       const method = m[2]!;
       this.calls.push({ method, payload });
-      reply = this.failures.get(method)?.shift() ?? this.answer(method, payload);
+      reply = this.failures.get(method)?.shift() ?? (method === "getUpdates" ? await this.getUpdates(payload) : this.answer(method, payload));
     }
     if (this.latencyMs) await new Promise((r) => setTimeout(r, this.latencyMs));
     res.writeHead(reply.ok ? 200 : reply.error_code, { "content-type": "application/json" });
