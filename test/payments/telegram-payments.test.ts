@@ -331,3 +331,44 @@ async function startHarnessLike(h: Harness, timeoutMs: number) {
   const { BOT_INFO, BOT_TOKEN } = await import("../helpers/fake-telegram.js");
   return createBot({ db: h.db, token: BOT_TOKEN, apiRoot: h.tg.apiRoot, botInfo: BOT_INFO, payments: h.cfg, clock: h.clock, logger: h.logger, preCheckoutTimeoutMs: timeoutMs });
 }
+
+describeEachDb("telegram provider invoices (RUB)", (kind, create) => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness(create, { TELEGRAM_PROVIDER_TOKEN: "381764678:TEST:12345", PAYMENTS_RUB_PACKAGES: "500", PAYMENTS_STAR_PACKAGES: "100" });
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  test("with a provider token /pay also offers RUB; the invoice carries the token and kopecks; payment credits once", async () => {
+    const u = tgUser(1101, "ru");
+    await h.send(textUpdate(u, "/pay"));
+    const kb = h.tg.callsOf("sendMessage").at(-1)!.payload.reply_markup.inline_keyboard.flat();
+    assert.deepEqual(
+      kb.map((b: { text: string; callback_data: string }) => [b.text, b.callback_data]),
+      [
+        ["100 ⭐ → 150.00 ₽", "pay:s100"],
+        ["500.00 ₽ → 500.00 ₽", "pay:r500"],
+      ],
+    );
+    const { orderId, call } = await requestInvoice(h, u, "r500");
+    assert.equal(call.payload.currency, "RUB");
+    assert.equal(call.payload.provider_token, "381764678:TEST:12345");
+    assert.deepEqual(call.payload.prices, [{ label: "Баланс API", amount: 50000 }]);
+    await h.send(preCheckoutUpdate(u, { payload: orderId, amount: 50000, currency: "RUB" }));
+    assert.equal(h.tg.callsOf("answerPreCheckoutQuery").at(-1)!.payload.ok, true);
+    await h.send(preCheckoutUpdate(u, { payload: orderId, amount: 500, currency: "RUB" }));
+    assert.equal(h.tg.callsOf("answerPreCheckoutQuery").at(-1)!.payload.ok, false, "500 kopecks is not 500 rubles");
+    const upd = paymentUpdate(u, { payload: orderId, amount: 50000, chargeId: `tgp_${kind}`, currency: "RUB" });
+    (upd.message!.successful_payment as { provider_payment_charge_id: string }).provider_payment_charge_id = "2d8f0c1e-000f-5000-9000-1b2c3d4e5f60";
+    await h.send(upd);
+    await h.send(upd);
+    const acct = await accountIdOf(h.db, u.id);
+    assert.equal(await balanceOf(h.db, acct), 500_000_000n);
+    const p = await paymentRow(h.db, `tgp_${kind}`);
+    assert.equal(p?.provider, "tg_provider");
+    assert.equal(p?.providerChargeId, "2d8f0c1e-000f-5000-9000-1b2c3d4e5f60");
+    assert.equal(await ledgerCount(h.db, "topup", `tg_provider:tgp_${kind}`), 1);
+  });
+});
