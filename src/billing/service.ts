@@ -107,6 +107,8 @@ export function createBilling(deps: BillingDeps): BillingService {
   const periods = new PeriodClock(env.BILLING_TIMEZONE);
   const queue = new SettleQueue(db, env.BILLING_SETTLE_BATCH, logger);
   const unpricedHold = env.BILLING_UNPRICED_HOLD ? parseMoney(env.BILLING_UNPRICED_HOLD) : null;
+  // A hold must outlive the longest request, or the sweeper would release a hold still in use.
+  const holdTtlMs = Math.max(env.BILLING_HOLD_TTL_MS, env.UPSTREAM_TOTAL_TIMEOUT_MS + 60_000);
   let readyP: Promise<void> | null = null;
   const ready = () =>
     (readyP ??= ensureBillingDefaults(db, env).catch((e) => {
@@ -216,7 +218,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       cap,
       min: Math.min(env.BILLING_MIN_MAX_TOKENS, cap),
       counters,
-      ttlMs: env.BILLING_HOLD_TTL_MS,
+      ttlMs: holdTtlMs,
       snapshot: plan.snapshotJson,
     });
     if (!out.ok) throw refusal(out, input, plan, fixed, snap.currency);
