@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { getTableColumns, sql } from "drizzle-orm";
 import type { Logger } from "../core/logger.js";
 import type { Db } from "../db/client.js";
 import { requestLogs } from "../db/schema/index.js";
@@ -132,14 +132,15 @@ export class RequestLogWriter {
   private async write(batch: Queued[]): Promise<void> {
     const pending = batch.filter((q) => !q.final).map((q) => q.row);
     const finals = batch.filter((q) => q.final).map((q) => q.row);
-    if (pending.length) await this.opts.db.insert(requestLogs).values(pending).onConflictDoNothing();
+    // One parameter per batch (a JSON array expanded by json_populate_recordset): building a
+    // drizzle insert value by value cost more CPU than the rest of the request.
+    if (pending.length) {
+      await this.opts.db.execute(sql`insert into request_logs (${sql.raw(COLS)}) select ${sql.raw(COLS)} from json_populate_recordset(null::request_logs, ${toJson(pending)}::json) on conflict (id) do nothing`);
+    }
     if (finals.length) {
-      const set: Record<string, unknown> = {};
-      for (const c of FINAL_COLUMNS) set[toCamel(c)] = sql.raw(`excluded.${c}`);
-      await this.opts.db
-        .insert(requestLogs)
-        .values(finals)
-        .onConflictDoUpdate({ target: requestLogs.id, set, setWhere: sql`${requestLogs.status} = 'pending'` });
+      await this.opts.db.execute(
+        sql`insert into request_logs (${sql.raw(COLS)}) select ${sql.raw(COLS)} from json_populate_recordset(null::request_logs, ${toJson(finals)}::json) on conflict (id) do update set ${sql.raw(UPDATE_SET)} where request_logs.status = 'pending'`,
+      );
     }
   }
 
@@ -152,6 +153,22 @@ export class RequestLogWriter {
   }
 }
 
-function toCamel(s: string): string {
-  return s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+const ALL_COLUMNS = Object.keys(getTableColumns(requestLogs)).map(toSnake);
+const COLS = ALL_COLUMNS.join(", ");
+const UPDATE_SET = FINAL_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ");
+const DEFAULTS: Partial<RequestLogRow> = { stream: false, status: "pending", estimated: false, cacheHit: false, attempts: 1 };
+
+function toSnake(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** Rows → one JSON array with snake_case keys; bigint as strings, dates as ISO (PostgreSQL parses both). */
+function toJson(rows: RequestLogRow[]): string {
+  const out = rows.map((r) => {
+    const o: Record<string, unknown> = {};
+    const full = { ...DEFAULTS, createdAt: new Date(), ...r };
+    for (const [k, v] of Object.entries(full)) o[toSnake(k)] = v;
+    return o;
+  });
+  return JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 }
