@@ -63,6 +63,11 @@ export async function authenticateDidRequest(deps: AppDeps, c: Context): Promise
     if (r.reason === "key_rejected") throw new AppError(r.code, KEY_MESSAGES[r.code]);
     throw new AppError("invalid_signature", FAILURE[r.reason]);
   }
+  // The key verifier adds the tariff's rate limits to a key's AuthContext; do the same for DID calls.
+  const billing = deps.billing as { tariffRateLimits?: (id: string | null) => Promise<Record<string, unknown> | null> };
+  if (r.auth.tariffId && typeof billing.tariffRateLimits === "function") {
+    r.auth = { ...r.auth, tariffRateLimits: await billing.tariffRateLimits(r.auth.tariffId) };
+  }
   if (r.auth.ipAllowlist?.length) {
     const ip = clientIp(c as Context<AppEnv>);
     if (!ip || !r.auth.ipAllowlist.includes(ip)) throw new AppError("ip_not_allowed", "This DID's key may not be used from this IP address");
