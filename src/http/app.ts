@@ -1,5 +1,4 @@
-import { bodyLimit } from "hono/body-limit";
-import { AppError } from "../core/errors.js";
+import { bodyLimitGuard } from "./body.js";
 import type { AppEnv } from "./context.js";
 import type { AppDeps } from "./deps.js";
 import { notFound, onError } from "./errors.js";
@@ -31,15 +30,7 @@ export type { AppEnv };
 export function createApp(deps: AppDeps) {
   const app = createRouter();
   app.use("*", requestContext(deps));
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: deps.env.MAX_BODY_BYTES,
-      onError: () => {
-        throw new AppError("payload_too_large", `Request body is larger than ${deps.env.MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  app.use("*", bodyLimitGuard(deps.env.MAX_BODY_BYTES));
 
   const inference = apiKeyAuth(deps, { scope: "inference" });
   app.use("/v1/chat/*", inference);
@@ -61,12 +52,12 @@ export function createApp(deps: AppDeps) {
   app.route("/", createPassthroughRoutes(deps));
   app.route("/", createClientUsageRoutes(deps));
   app.route("/", createAdminBillingRoutes(deps));
-  app.route("/", createAuthRoutes(deps));
-  app.route("/", createApiKeyManageRoutes(deps));
-  app.route("/", createAdminAccountRoutes(deps));
   app.route("/", createTelegramRoutes(deps));
   app.route("/", createPaymentsRoutes(deps));
   app.route("/", createAdminPaymentsRoutes(deps));
+  app.route("/", createAuthRoutes(deps));
+  app.route("/", createApiKeyManageRoutes(deps));
+  app.route("/", createAdminAccountRoutes(deps));
   // --- end area routes ---
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });

@@ -1,0 +1,89 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { AppError } from "../core/errors.js";
+import type { AppEnv } from "./context.js";
+
+interface NodeBindings {
+  incoming?: IncomingMessage;
+  outgoing?: ServerResponse;
+}
+
+function tooLarge(max: number): AppError {
+  return new AppError("payload_too_large", `Request body is larger than ${max} bytes`);
+}
+
+/**
+ * Body-size guard for every route. A declared Content-Length is checked from the header alone;
+ * only bodies without one (chunked) go through hono's streaming limiter, which would otherwise
+ * force a web Request to be built for every request.
+ */
+export function bodyLimitGuard(maxBytes: number): MiddlewareHandler<AppEnv> {
+  const streaming = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw tooLarge(maxBytes);
+    },
+  });
+  return async (c, next) => {
+    const len = c.req.header("content-length");
+    if (len !== undefined) {
+      if (Number(len) > maxBytes) throw tooLarge(maxBytes);
+      return next();
+    }
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    return streaming(c, next);
+  };
+}
+
+/**
+ * Reads and parses a JSON object body straight from Node's request stream (no web Request), with
+ * the size limit enforced while reading. Falls back to the web body outside @hono/node-server.
+ */
+export async function readJsonObject(c: Context<AppEnv>, maxBytes: number): Promise<Record<string, unknown>> {
+  const incoming = (c.env as NodeBindings | undefined)?.incoming;
+  let text: string;
+  if (incoming && !incoming.readableEnded && typeof incoming.on === "function") {
+    text = await new Promise<string>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let size = 0;
+      incoming.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) {
+          incoming.removeAllListeners("data");
+          incoming.resume();
+          reject(tooLarge(maxBytes));
+          return;
+        }
+        parts.push(chunk);
+      });
+      incoming.once("end", () => resolve(parts.length === 1 ? parts[0]!.toString("utf8") : Buffer.concat(parts).toString("utf8")));
+      incoming.once("error", reject);
+    });
+  } else {
+    text = await c.req.text();
+    if (Buffer.byteLength(text) > maxBytes) throw tooLarge(maxBytes);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new AppError("invalid_json", "Malformed JSON in request body");
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw new AppError("invalid_request", "The request body must be a JSON object");
+  return v as Record<string, unknown>;
+}
+
+/**
+ * An AbortSignal that fires when the client goes away before the response has finished. Uses the
+ * Node response's `close` event: hono's `c.req.raw.signal` builds a web Request per request.
+ */
+export function clientGoneSignal(c: Context<AppEnv>): AbortSignal {
+  const outgoing = (c.env as NodeBindings | undefined)?.outgoing;
+  if (!outgoing || typeof outgoing.once !== "function") return c.req.raw.signal;
+  const ctrl = new AbortController();
+  outgoing.once("close", () => {
+    if (!outgoing.writableFinished) ctrl.abort();
+  });
+  return ctrl.signal;
+}
