@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { authRuntime } from "../../accounts/runtime.js";
@@ -31,6 +32,11 @@ type AnyCtx = Context<AppEnv> | Context<AccountsEnv>;
 
 export const COOKIES = { access: "lg_at", refresh: "lg_rt", csrf: "lg_csrf", tgLogin: "lg_tg" } as const;
 export const CSRF_HEADER = "x-csrf-token";
+
+function sameSecret(a: string, b: string): boolean {
+  // Digests first: timingSafeEqual needs equal lengths and must not leak the token's length.
+  return timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest());
+}
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -110,7 +116,7 @@ export function sessionAuth(deps: AppDeps): MiddlewareHandler<AccountsEnv> {
 export function principalAuth(deps: AppDeps): MiddlewareHandler<AccountsEnv> {
   return async (c, next) => {
     const b = bearer(c);
-    if (b && b === deps.adminToken) {
+    if (b && sameSecret(b, deps.adminToken)) {
       c.set("principal", { kind: "admin_token", userId: null, accountId: null, role: "admin", actor: "admin:token", sessionId: null, keyId: null, viaCookie: false });
       return next();
     }
