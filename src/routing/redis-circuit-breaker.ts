@@ -26,13 +26,14 @@ import {
  * e<i>/t<i>/f<i> (epoch, total, failures), so the key has a bounded size.
  */
 
-// KEYS[1] hash. ARGV: now, ok(1/0), probe(1/0), bucketMs, buckets, minRequests, failureRate, cooldownMs, ttlMs
-// → { state, retry_at, requests, failures, opened_at }
+// KEYS[1] hash. ARGV: now, okCount, failCount, probe(1/0), bucketMs, buckets, minRequests, failureRate, cooldownMs, ttlMs
+// (a probe carries one outcome) → { state, retry_at, requests, failures, opened_at }
 const RECORD_LUA = `
 local k = KEYS[1]
-local now = tonumber(ARGV[1]); local ok = ARGV[2] == '1'; local probe = ARGV[3] == '1'
-local bucketMs = tonumber(ARGV[4]); local n = tonumber(ARGV[5]); local minReq = tonumber(ARGV[6])
-local rate = tonumber(ARGV[7]); local cooldown = tonumber(ARGV[8]); local ttl = tonumber(ARGV[9])
+local now = tonumber(ARGV[1]); local nOk = tonumber(ARGV[2]); local nFail = tonumber(ARGV[3]); local probe = ARGV[4] == '1'
+local ok = nFail == 0
+local bucketMs = tonumber(ARGV[5]); local n = tonumber(ARGV[6]); local minReq = tonumber(ARGV[7])
+local rate = tonumber(ARGV[8]); local cooldown = tonumber(ARGV[9]); local ttl = tonumber(ARGV[10])
 local st = redis.call('HGET', k, 'state') or 'closed'
 local function counts(epoch)
   local req, fl = 0, 0
@@ -58,8 +59,8 @@ local epoch = math.floor(now / bucketMs)
 local slot = epoch % n
 local e = redis.call('HGET', k, 'e'..slot)
 if e ~= tostring(epoch) then redis.call('HSET', k, 'e'..slot, epoch, 't'..slot, 0, 'f'..slot, 0) end
-redis.call('HINCRBY', k, 't'..slot, 1)
-if not ok then redis.call('HINCRBY', k, 'f'..slot, 1) end
+redis.call('HINCRBY', k, 't'..slot, nOk + nFail)
+if nFail > 0 then redis.call('HINCRBY', k, 'f'..slot, nFail) end
 redis.call('PEXPIRE', k, ttl)
 local req, fl = counts(epoch)
 if (not ok) and req >= minReq and fl >= rate * req then return open() end
@@ -103,6 +104,8 @@ export interface RedisBreakerOptions {
   onError?: (err: unknown) => void;
   /** The shared handle's health flag (src/redis): while it says down, Redis is not even tried. */
   isUp?: () => boolean;
+  /** Successes are sent to Redis in batches at most this often (failures at once). Default 100. */
+  flushMs?: number;
 }
 
 export class RedisCircuitBreakers implements CircuitBreakers {
@@ -117,6 +120,12 @@ export class RedisCircuitBreakers implements CircuitBreakers {
   private readonly isUp: () => boolean;
   /** False after a Redis error until the next successful call. */
   private healthy = true;
+  private pending = new Map<string, { ok: number; fail: number }>();
+  private nextFlush: Promise<void> | null = null;
+  private resolveFlush: (() => void) | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  private readonly flushMs: number;
   private readonly recordSha = sha1(RECORD_LUA);
   private readonly acquireSha = sha1(ACQUIRE_LUA);
 
@@ -128,6 +137,7 @@ export class RedisCircuitBreakers implements CircuitBreakers {
     this.local = new LocalCircuitBreakers(this.opts, this.clock);
     this.onError = o.onError ?? (() => undefined);
     this.isUp = o.isUp ?? (() => true);
+    this.flushMs = o.flushMs ?? 100;
     const syncMs = o.syncMs ?? 1000;
     this.timer = syncMs > 0 ? setInterval(() => void this.sync(), syncMs) : null;
     this.timer?.unref();
@@ -194,30 +204,80 @@ export class RedisCircuitBreakers implements CircuitBreakers {
     }
   }
 
-  async record(key: string, ok: boolean, admission: Admission): Promise<void> {
-    if (admission === "deny") return;
+  /**
+   * Probe outcomes go to Redis at once. Other outcomes are counted per key and sent in one
+   * pipelined script call per key per flush: a failure flushes on the next tick (circuits must
+   * open promptly), successes within flushMs — so the happy path costs no Redis call per request.
+   */
+  record(key: string, ok: boolean, admission: Admission): Promise<void> {
+    if (admission === "deny") return Promise.resolve();
     // The local breakers see every outcome, so a Redis outage starts from a warm window.
     this.local.recordSync(key, ok, admission);
     // Tried even after an error (it is off the request path): its success is how we notice recovery.
-    if (!this.isUp()) return;
+    if (!this.isUp()) return Promise.resolve();
+    if (admission === "probe") return this.recordNow(key, ok ? 1 : 0, ok ? 0 : 1, true);
+    let c = this.pending.get(key);
+    if (!c) this.pending.set(key, (c = { ok: 0, fail: 0 }));
+    if (ok) c.ok++;
+    else c.fail++;
+    this.nextFlush ??= new Promise<void>((r) => (this.resolveFlush = r));
+    if (!ok || this.flushMs === 0) {
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+      this.immediate ??= setImmediate(() => void this.flush());
+    } else if (!this.flushTimer && !this.immediate) {
+      this.flushTimer = setTimeout(() => void this.flush(), this.flushMs);
+      this.flushTimer.unref();
+    }
+    return this.nextFlush;
+  }
+
+  private recordArgs(nOk: number, nFail: number, probe: boolean): (string | number)[] {
     const o = this.opts;
+    return [this.clock.now(), nOk, nFail, probe ? 1 : 0, o.windowMs / o.buckets, o.buckets, o.minRequests, o.failureRate, o.cooldownMs, o.windowMs * 2];
+  }
+
+  private async recordNow(key: string, nOk: number, nFail: number, probe: boolean): Promise<void> {
     try {
-      const r = await this.evalScript(this.recordSha, RECORD_LUA, this.hashKey(key), [
-        this.clock.now(),
-        ok ? 1 : 0,
-        admission === "probe" ? 1 : 0,
-        o.windowMs / o.buckets,
-        o.buckets,
-        o.minRequests,
-        o.failureRate,
-        o.cooldownMs,
-        o.windowMs * 2,
-      ]);
+      const r = await this.evalScript(this.recordSha, RECORD_LUA, this.hashKey(key), this.recordArgs(nOk, nFail, probe));
       this.healthy = true;
       this.applyRemote(key, r);
     } catch (e) {
       this.fail(e);
     }
+  }
+
+  /** Sends every counted outcome (one pipeline) and resolves the callers waiting on it. */
+  async flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.flushTimer = null;
+    this.immediate = null;
+    const batch = this.pending;
+    const resolve = this.resolveFlush;
+    this.pending = new Map();
+    this.nextFlush = null;
+    this.resolveFlush = null;
+    if (batch.size > 0 && this.isUp()) {
+      const keys = [...batch.keys()];
+      try {
+        const p = this.redis.pipeline();
+        // EVAL, not EVALSHA: once per key per flush, and no NOSCRIPT round trip after a Redis restart.
+        for (const k of keys) {
+          const c = batch.get(k)!;
+          p.eval(RECORD_LUA, 1, this.hashKey(k), ...this.recordArgs(c.ok, c.fail, false));
+        }
+        const res = (await p.exec()) ?? [];
+        res.forEach(([err, r], i) => {
+          if (err) throw err;
+          this.applyRemote(keys[i]!, r as unknown[]);
+        });
+        this.healthy = true;
+      } catch (e) {
+        this.fail(e);
+      }
+    }
+    resolve?.();
   }
 
   private applyRemote(key: string, r: unknown[]) {
@@ -295,6 +355,7 @@ export class RedisCircuitBreakers implements CircuitBreakers {
 
   close(): void {
     if (this.timer) clearInterval(this.timer);
+    void this.flush();
   }
 }
 

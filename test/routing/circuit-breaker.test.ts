@@ -129,7 +129,7 @@ describe("circuit breakers (Redis)", async () => {
     redis.disconnect();
   });
 
-  contract((c) => new RedisCircuitBreakers({ redis, prefix: `${prefix}${n++}:`, options: OPTS, clock: c, syncMs: 0 }));
+  contract((c) => new RedisCircuitBreakers({ redis, prefix: `${prefix}${n++}:`, options: OPTS, clock: c, syncMs: 0, flushMs: 10 }));
 
   it("all processes agree: B sees A's open circuit, and only one of them gets the probe", async () => {
     const c = new FakeClock();
@@ -166,6 +166,24 @@ describe("circuit breakers (Redis)", async () => {
     assert.equal(b.snapshot("k").state, "open");
     assert.equal(b.local.snapshot("k").state, "open", "the local fallback adopted the shared state");
     a.close();
+    b.close();
+  });
+
+  it("successes are batched: many outcomes reach the shared window in one flush", async () => {
+    const c = new FakeClock();
+    const b = new RedisCircuitBreakers({ redis, prefix: `${prefix}batch:`, options: OPTS, clock: c, syncMs: 0, flushMs: 60_000 });
+    const waits: Promise<void>[] = [];
+    for (let i = 0; i < 25; i++) waits.push(b.record("k", true, "allow"));
+    const hash = `${prefix}batch:cb:{k}`;
+    assert.equal(await redis.exists(hash), 0, "nothing sent yet");
+    // A failure flushes everything pending on the next tick.
+    waits.push(b.record("k", false, "allow"));
+    await Promise.all(waits);
+    const h = await redis.hgetall(hash);
+    const total = Object.entries(h).filter(([f]) => /^t\d+$/.test(f)).reduce((x, [, v]) => x + Number(v), 0);
+    assert.equal(total, 26, "one flush carried all 26 outcomes");
+    assert.equal(b.snapshot("k").requests, 26);
+    assert.equal(b.snapshot("k").failures, 1);
     b.close();
   });
 
