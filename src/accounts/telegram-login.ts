@@ -4,7 +4,8 @@ import type { Db, DbOrTx } from "../db/client.js";
 import { accounts, authLoginRequests, users } from "../db/schema/index.js";
 import { consumeOnce } from "./replay.js";
 import { verifyTelegramWidget, type WidgetCheck } from "./telegram-widget.js";
-import { createAccount, createUser, type AccountRow, type UserRow } from "./users.js";
+import { findOrCreateTelegramAccount } from "./telegram-user.js";
+import type { AccountRow, UserRow } from "./users.js";
 
 /** The Telegram user as the bot (ctx.from) or the widget reports it. */
 export interface TelegramIdentity {
@@ -15,34 +16,24 @@ export interface TelegramIdentity {
   languageCode?: string | null;
 }
 
-function displayName(tg: TelegramIdentity): string {
-  const full = [tg.firstName, tg.lastName].filter(Boolean).join(" ").trim();
-  return full || (tg.username ? `@${tg.username}` : `tg:${tg.id}`);
-}
-
 /**
- * The user a Telegram id belongs to, creating an account + client user on first contact.
- * users.telegram_id is UNIQUE, so one Telegram id maps to at most one user (and account) even when
- * the bot and the website race to create it.
+ * The user a Telegram id belongs to, creating an account + client user on first contact through
+ * the bot module's `findOrCreateTelegramAccount` (one creation path: same naming and referral code
+ * whether someone meets the bot or the website first). users.telegram_id is UNIQUE, so one Telegram
+ * id maps to at most one user even when the bot and the website race.
  */
 export async function findOrCreateTelegramUser(db: Db, tg: TelegramIdentity): Promise<{ user: UserRow; account: AccountRow; created: boolean }> {
-  const find = async (q: DbOrTx) => {
-    const rows = await q.select({ user: users, account: accounts }).from(users).innerJoin(accounts, eq(accounts.id, users.accountId)).where(eq(users.telegramId, tg.id)).limit(1);
-    return rows[0] ?? null;
-  };
-  const existing = await find(db);
-  if (existing) return { ...existing, created: false };
-  try {
-    return await db.transaction(async (tx) => {
-      const account = await createAccount(tx, { name: displayName(tg) });
-      const user = await createUser(tx, { accountId: account.id, name: displayName(tg), telegramId: tg.id, locale: tg.languageCode ?? null });
-      return { user, account, created: true };
-    });
-  } catch (e) {
-    const again = await find(db);
-    if (again) return { ...again, created: false };
-    throw e;
-  }
+  const a = await findOrCreateTelegramAccount(db, {
+    id: tg.id,
+    first_name: tg.firstName ?? "",
+    last_name: tg.lastName ?? undefined,
+    username: tg.username ?? undefined,
+    language_code: tg.languageCode ?? undefined,
+  });
+  const rows = await db.select({ user: users, account: accounts }).from(users).innerJoin(accounts, eq(accounts.id, users.accountId)).where(eq(users.id, a.userId)).limit(1);
+  const r = rows[0];
+  if (!r) throw new Error(`telegram user ${tg.id}: account lookup failed`);
+  return { ...r, created: a.created };
 }
 
 // ---------------------------------------------------------------- Login Widget
