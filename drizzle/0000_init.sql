@@ -440,7 +440,6 @@ CREATE UNIQUE INDEX "model_routes_uq" ON "model_routes" USING btree ("model_id",
 CREATE INDEX "upstream_accounts_provider_idx" ON "upstream_accounts" USING btree ("provider_id");--> statement-breakpoint
 CREATE INDEX "fx_rates_currency_idx" ON "fx_rates" USING btree ("currency","id");--> statement-breakpoint
 CREATE INDEX "holds_open_expires_idx" ON "holds" USING btree ("expires_at") WHERE "holds"."status" = 'open';--> statement-breakpoint
-CREATE INDEX "holds_account_created_idx" ON "holds" USING btree ("account_id","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "price_changes_pending_uq" ON "price_changes" USING btree ("model_id","provider_id") WHERE "price_changes"."status" = 'pending';--> statement-breakpoint
 CREATE INDEX "price_changes_status_idx" ON "price_changes" USING btree ("status","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "tariffs_one_default_uq" ON "tariffs" USING btree ("is_default") WHERE "tariffs"."is_default";

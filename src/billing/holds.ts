@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import { newId } from "../core/ids.js";
 import type { DbOrTx } from "../db/client.js";
 import type { CounterSpec } from "./quotas.js";
-import { FN_RELEASE, FN_RESERVE, FN_SETTLE, FN_SETTLE_BATCH } from "./sql.js";
+import { FN_RELEASE, FN_RESERVE, FN_RESERVE_BATCH, FN_SETTLE, FN_SETTLE_BATCH } from "./sql.js";
 
 export interface ReserveCall {
   requestId: string;
@@ -25,7 +25,8 @@ export interface ReserveCall {
   min: number;
   counters: readonly CounterSpec[];
   ttlMs: number;
-  snapshot: unknown;
+  /** The hold's price snapshot, already serialized (jsonb). */
+  snapshot: string;
 }
 
 export type ReserveOutcome =
@@ -40,7 +41,7 @@ export type ReserveOutcome =
       affordableMaxTokens: number | null;
       availableMicros: bigint;
     }
-  | { ok: false; reason: "account_not_found" | "blocked" };
+  | { ok: false; reason: "account_not_found" | "blocked" | "duplicate" };
 
 /** text[] / bigint[] literal; our ids are [A-Za-z0-9_:|.-] but quote anyway. */
 function arrayLiteral(items: ReadonlyArray<string | bigint | null>): string {
@@ -59,17 +60,7 @@ export function jsonString(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
 }
 
-export async function reserveHold(db: DbOrTx, c: ReserveCall): Promise<ReserveOutcome> {
-  const cs = c.counters;
-  const r = await db.execute(sql`select * from ${sql.raw(FN_RESERVE)}(
-    ${c.requestId}, ${c.accountId}, ${c.keyId}, ${c.model},
-    ${c.promptTokens}, ${c.promptHoldMicros.toString()}, ${c.outNum.toString()}::numeric,
-    ${c.fixedMaxTokens}::bigint, ${c.cap}, ${c.min},
-    ${arrayLiteral(cs.map((x) => x.id))}::text[], ${arrayLiteral(cs.map((x) => x.source))}::text[],
-    ${arrayLiteral(cs.map((x) => x.limit.tokens))}::bigint[], ${arrayLiteral(cs.map((x) => x.limit.micros))}::bigint[],
-    ${arrayLiteral(cs.map((x) => x.limit.requests))}::bigint[],
-    ${c.ttlMs}, ${jsonString(c.snapshot)}::jsonb)`);
-  const row = rowsOf(r)[0]!;
+function toReserveOutcome(row: Row): ReserveOutcome {
   const status = row.r_status as string;
   if (status === "ok") {
     return { ok: true, maxTokens: Number(row.r_max_tokens), holdMicros: big(row.r_hold), availableMicros: big(row.r_available) };
@@ -84,7 +75,59 @@ export async function reserveHold(db: DbOrTx, c: ReserveCall): Promise<ReserveOu
       availableMicros: big(row.r_available),
     };
   }
-  return { ok: false, reason: status as "account_not_found" | "blocked" };
+  return { ok: false, reason: status as "account_not_found" | "blocked" | "duplicate" };
+}
+
+/** Takes one hold (balance and quota windows checked and reserved in the same statement). */
+export async function reserveHold(db: DbOrTx, c: ReserveCall): Promise<ReserveOutcome> {
+  const cs = c.counters;
+  const r = await db.execute(sql`select * from ${sql.raw(FN_RESERVE)}(
+    ${c.requestId}, ${c.accountId}, ${c.keyId}, ${c.model},
+    ${c.promptTokens}, ${c.promptHoldMicros.toString()}, ${c.outNum.toString()}::numeric,
+    ${c.fixedMaxTokens}::bigint, ${c.cap}, ${c.min},
+    ${arrayLiteral(cs.map((x) => x.id))}::text[], ${arrayLiteral(cs.map((x) => x.source))}::text[],
+    ${arrayLiteral(cs.map((x) => x.limit.tokens))}::bigint[], ${arrayLiteral(cs.map((x) => x.limit.micros))}::bigint[],
+    ${arrayLiteral(cs.map((x) => x.limit.requests))}::bigint[],
+    ${c.ttlMs}, ${c.snapshot}::jsonb)`);
+  return toReserveOutcome(rowsOf(r)[0]!);
+}
+
+const byAccount = <T extends { accountId?: string }>(a: T, b: T) => ((a.accountId ?? "") < (b.accountId ?? "") ? -1 : (a.accountId ?? "") > (b.accountId ?? "") ? 1 : 0);
+
+/** Many holds in one call and one transaction, in account order (the lock order). */
+export async function reserveHolds(db: DbOrTx, calls: readonly ReserveCall[]): Promise<Map<string, ReserveOutcome>> {
+  const out = new Map<string, ReserveOutcome>();
+  if (calls.length === 0) return out;
+  // Bigints as strings; the snapshot is spliced in raw (it is already JSON).
+  const items = [...calls].sort(byAccount).map((c) => {
+    const cs = c.counters;
+    const head = JSON.stringify({
+      rid: c.requestId,
+      acct: c.accountId,
+      key: c.keyId,
+      model: c.model,
+      pt: c.promptTokens,
+      ph: c.promptHoldMicros.toString(),
+      onum: c.outNum.toString(),
+      fm: c.fixedMaxTokens,
+      cap: c.cap,
+      mn: c.min,
+      ttl: c.ttlMs,
+      ...(cs.length
+        ? {
+            cid: cs.map((x) => x.id),
+            csrc: cs.map((x) => x.source),
+            lt: cs.map((x) => x.limit.tokens?.toString() ?? null),
+            lm: cs.map((x) => x.limit.micros?.toString() ?? null),
+            lr: cs.map((x) => x.limit.requests?.toString() ?? null),
+          }
+        : {}),
+    });
+    return `${head.slice(0, -1)},"snap":${c.snapshot}}`;
+  });
+  const r = await db.execute(sql`select * from ${sql.raw(FN_RESERVE_BATCH)}(${`[${items.join(",")}]`}::jsonb)`);
+  for (const row of rowsOf(r)) out.set(row.r_request_id as string, toReserveOutcome(row));
+  return out;
 }
 
 export interface SettleCall {
@@ -101,24 +144,24 @@ export interface SettleCall {
 }
 
 export interface SettleOutcome {
-  /** ok | duplicate (already settled: nothing changed) | released | not_found | error */
-  status: "ok" | "duplicate" | "released" | "not_found" | "error";
+  /**
+   * ok | duplicate (already settled: nothing changed) | released (the hold was given back without a
+   * charge) | not_found | conflict (a usage ledger row exists for an open hold: nothing changed).
+   */
+  status: "ok" | "duplicate" | "released" | "not_found" | "conflict";
   chargedMicros: bigint;
   shortfallMicros: bigint;
   /** Balance after the charge (only for `ok`). */
   balanceMicros: bigint | null;
-  error?: string;
 }
 
 function toOutcome(row: Row): SettleOutcome {
-  const o: SettleOutcome = {
+  return {
     status: row.r_status as SettleOutcome["status"],
     chargedMicros: big(row.r_charged),
     shortfallMicros: big(row.r_shortfall),
     balanceMicros: row.r_balance === null || row.r_balance === undefined ? null : big(row.r_balance),
   };
-  if (row.r_error) o.error = String(row.r_error);
-  return o;
 }
 
 /** Settles one hold (ledger row + balance + hold + counters in one statement). Idempotent by request id. */
@@ -129,12 +172,12 @@ export async function settleHold(db: DbOrTx, s: SettleCall): Promise<SettleOutco
   return toOutcome(rowsOf(r)[0]!);
 }
 
-/** Many settlements in one call and one transaction (each item isolated in a subtransaction). */
+/** Many settlements in one call and one transaction, in account order (the lock order). */
 export async function settleHolds(db: DbOrTx, items: readonly SettleCall[]): Promise<Map<string, SettleOutcome>> {
   const out = new Map<string, SettleOutcome>();
   if (items.length === 0) return out;
-  // Account order = lock order across concurrent batches (fewer deadlock retries).
-  const sorted = [...items].sort((a, b) => ((a.accountId ?? "") < (b.accountId ?? "") ? -1 : (a.accountId ?? "") > (b.accountId ?? "") ? 1 : 0));
+  // Account order = lock order across concurrent batches.
+  const sorted = [...items].sort(byAccount);
   const payload = jsonString(
     sorted.map((s) => ({
       rid: s.requestId,

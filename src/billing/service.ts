@@ -19,11 +19,11 @@ import type {
   TokenUsage,
 } from "../proxy/types.js";
 import { BillingConfig, type BillingSnapshot, type TariffInfo } from "./config-cache.js";
-import { releaseHold, reserveHold, type ReserveOutcome } from "./holds.js";
+import { releaseHold, reserveHold, reserveHolds, settleHold, settleHolds, type ReserveCall, type ReserveOutcome, type SettleCall, type SettleOutcome } from "./holds.js";
 import { buildPlan, priceUsage, type HoldSnapshot, type PricePlan } from "./price-plan.js";
 import { holdMicros, parsePositiveMillionths, promptHoldMicros } from "./pricing.js";
 import { counterSpecs, mergeLimits, PeriodClock, type Limits } from "./quotas.js";
-import { SettleQueue } from "./settle-queue.js";
+import { GroupCommit } from "./settle-queue.js";
 import { ensureBillingDefaults } from "./defaults.js";
 
 export const MAX_TOKENS_HEADER = "x-gateway-max-tokens";
@@ -105,7 +105,19 @@ export function createBilling(deps: BillingDeps): BillingService {
     clock,
   });
   const periods = new PeriodClock(env.BILLING_TIMEZONE);
-  const queue = new SettleQueue(db, env.BILLING_SETTLE_BATCH, logger);
+  // Group commit for both round-trips: concurrent requests share database calls (see settle-queue.ts).
+  const holdsQ = new GroupCommit<ReserveCall, ReserveOutcome>(
+    { one: (c) => reserveHold(db, c), many: (cs) => reserveHolds(db, cs), key: (c) => c.requestId },
+    env.BILLING_SETTLE_BATCH,
+    logger,
+    "billing reserve",
+  );
+  const queue = new GroupCommit<SettleCall, SettleOutcome>(
+    { one: (c) => settleHold(db, c), many: (cs) => settleHolds(db, cs), key: (c) => c.requestId },
+    env.BILLING_SETTLE_BATCH,
+    logger,
+    "billing settle",
+  );
   const unpricedHold = env.BILLING_UNPRICED_HOLD ? parseMoney(env.BILLING_UNPRICED_HOLD) : null;
   // A hold must outlive the longest request, or the sweeper would release a hold still in use.
   const holdTtlMs = Math.max(env.BILLING_HOLD_TTL_MS, env.UPSTREAM_TOTAL_TIMEOUT_MS + 60_000);
@@ -151,9 +163,9 @@ export function createBilling(deps: BillingDeps): BillingService {
 
   function refusal(out: Exclude<ReserveOutcome, { ok: true }>, input: ReserveInput, plan: PricePlan, fixed: number | null, currency: string): AppError {
     if (out.reason !== "rejected") {
-      return out.reason === "blocked"
-        ? new AppError("account_blocked", "This account is blocked.")
-        : new AppError("forbidden", "The account of this key does not exist.");
+      if (out.reason === "blocked") return new AppError("account_blocked", "This account is blocked.");
+      if (out.reason === "duplicate") return new AppError("conflict", "A request with this id is already being billed.");
+      return new AppError("forbidden", "The account of this key does not exist.");
     }
     const details = { limit_source: out.source, limit_type: out.kind };
     if (out.source === "balance") {
@@ -206,7 +218,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       fixed = 0;
       inject = false;
     }
-    const out = await reserveHold(db, {
+    const out = await holdsQ.submit({
       requestId: input.requestId,
       accountId: input.auth.accountId,
       keyId: input.auth.keyId,
@@ -261,8 +273,7 @@ export function createBilling(deps: BillingDeps): BillingService {
         completionTokens: Number(p.usage.completion),
         providerId: served.providerId,
       });
-      if (o.status === "error") throw new AppError("internal_error", "Settlement failed.", { cause: o.error });
-      if (o.status === "not_found" || o.status === "released") {
+      if (o.status === "not_found" || o.status === "released" || o.status === "conflict") {
         logger?.error({ requestId: this.requestId, status: o.status }, "billing: settle found no open hold");
       } else if (o.shortfallMicros > 0n) {
         logger?.warn({ requestId: this.requestId, shortfall: o.shortfallMicros.toString() }, "billing: usage exceeded what the balance covers");
@@ -291,6 +302,7 @@ export function createBilling(deps: BillingDeps): BillingService {
     flush: () => queue.flush(),
     close: async () => {
       closed = true;
+      await holdsQ.close();
       await queue.close();
     },
   };

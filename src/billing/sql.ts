@@ -2,21 +2,24 @@
  * The hold/settle/release statements as plpgsql functions, so each is ONE database round-trip
  * and runs atomically (a function call is one statement). Both PostgreSQL and PGlite run them.
  *
- * Lock order, everywhere: the request's usage_counters rows sorted by id, then the account row.
- * postLedgerEntry locks only the account row, so no cycle can form.
+ * Lock order, everywhere: the account row first, then the hold row, then the request's
+ * usage_counters rows sorted by id (every counter belongs to one account). Batches carry items
+ * sorted by account id, so two batches take accounts in the same order. postLedgerEntry locks only
+ * the account row. No cycle can form.
  *
  * They are installed at start-up (ensureBillingFunctions) rather than in the drizzle migration,
- * which is generated from the TypeScript schema. The `_v1` suffix is the contract version: a
+ * which is generated from the TypeScript schema. The `_vN` suffix is the contract version: a
  * changed body gets a new suffix, so processes of two versions never call each other's function.
  */
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../db/client.js";
 
-export const FN_RESERVE = "gw_billing_reserve_v1";
-export const FN_SETTLE = "gw_billing_settle_v1";
-export const FN_SETTLE_BATCH = "gw_billing_settle_batch_v1";
-export const FN_RELEASE = "gw_billing_release_v1";
-const ALL_FNS = [FN_RESERVE, FN_SETTLE, FN_SETTLE_BATCH, FN_RELEASE];
+export const FN_RESERVE = "gw_billing_reserve_v2";
+export const FN_RESERVE_BATCH = "gw_billing_reserve_batch_v2";
+export const FN_SETTLE = "gw_billing_settle_v2";
+export const FN_SETTLE_BATCH = "gw_billing_settle_batch_v2";
+export const FN_RELEASE = "gw_billing_release_v2";
+const ALL_FNS = [FN_RESERVE, FN_RESERVE_BATCH, FN_SETTLE, FN_SETTLE_BATCH, FN_RELEASE];
 
 const RESERVE = /* sql */ `
 create or replace function ${FN_RESERVE}(
@@ -34,9 +37,10 @@ declare
   c record;
   v_n int := coalesce(cardinality(p_ctr_ids), 0);
 begin
-  if v_n > 0 then
-    insert into usage_counters(id) select unnest(p_ctr_ids) on conflict (id) do nothing;
-    perform 1 from usage_counters where id = any(p_ctr_ids) order by id for update;
+  perform 1 from holds where request_id = p_request_id;
+  if found then
+    return query select 'duplicate'::text, null::text, null::text, null::bigint, null::bigint, null::bigint;
+    return;
   end if;
   select a.balance_micros, a.reserved_micros, a.status into v_bal, v_res, v_acct_status
     from accounts a where a.id = p_account_id for update;
@@ -47,6 +51,10 @@ begin
   if v_acct_status <> 'active' then
     return query select 'blocked'::text, null::text, null::text, null::bigint, null::bigint, null::bigint;
     return;
+  end if;
+  if v_n > 0 then
+    insert into usage_counters(id) select unnest(p_ctr_ids) on conflict (id) do nothing;
+    perform 1 from usage_counters where id = any(p_ctr_ids) order by id for update;
   end if;
   v_avail := v_bal - v_res;
 
@@ -135,6 +143,9 @@ language plpgsql as $fn$
 declare
   h record; v_bal bigint; v_res bigint; v_avail bigint; v_charge bigint; v_price bigint := greatest(p_price, 0);
 begin
+  -- A hold's account never changes, so it can be read before the account row is locked.
+  select balance_micros, reserved_micros into v_bal, v_res from accounts
+    where id = (select account_id from holds where request_id = p_request_id) for update;
   select request_id, account_id, key_id, status, amount_micros, held_tokens, counters, charged_micros, shortfall_micros
     into h from holds where request_id = p_request_id for update;
   if not found then
@@ -149,7 +160,6 @@ begin
   if cardinality(h.counters) > 0 then
     perform 1 from usage_counters where id = any(h.counters) order by id for update;
   end if;
-  select balance_micros, reserved_micros into v_bal, v_res from accounts where id = h.account_id for update;
   v_avail := v_bal - (v_res - h.amount_micros);
   v_charge := least(v_price, greatest(v_avail, 0));
   if v_charge > 0 then
@@ -159,7 +169,9 @@ begin
               case when v_price > v_charge then jsonb_build_object('shortfall_micros', (v_price - v_charge)::text) end)
       on conflict (kind, ref) do nothing;
     if not found then
-      raise exception 'usage ledger entry % exists but its hold is open', p_request_id;
+      -- A usage entry for this request exists although its hold is open: change nothing, report it.
+      return query select 'conflict'::text, 0::bigint, null::bigint, 0::bigint;
+      return;
     end if;
   end if;
   update accounts set balance_micros = v_bal - v_charge, reserved_micros = v_res - h.amount_micros, updated_at = now()
@@ -177,21 +189,39 @@ begin
 end
 $fn$`;
 
-/** Group commit: many settlements in one call; each in its own subtransaction so one bad item can't sink the rest. */
+/*
+ * Group commit: many settlements (or holds) in one call and one transaction. No per-item exception
+ * blocks (subtransactions are costly and overflow PostgreSQL's subxid cache): the item functions
+ * return a status for every expected outcome, and a batch that fails as a whole is retried item by
+ * item by the caller. Items arrive sorted by account, the same lock order in every process.
+ */
 const SETTLE_BATCH = /* sql */ `
 create or replace function ${FN_SETTLE_BATCH}(p_items jsonb)
-returns table(r_request_id text, r_status text, r_charged bigint, r_balance bigint, r_shortfall bigint, r_error text)
+returns table(r_request_id text, r_status text, r_charged bigint, r_balance bigint, r_shortfall bigint)
 language plpgsql as $fn$
 declare it record;
 begin
   for it in select * from jsonb_to_recordset(p_items)
       as x(rid text, price bigint, cost bigint, tokens bigint, pt integer, ct integer, prov text, eid text) loop
-    begin
-      return query select it.rid, s.r_status, s.r_charged, s.r_balance, s.r_shortfall, null::text
-        from ${FN_SETTLE}(it.rid, it.price, it.cost, it.tokens, it.pt, it.ct, it.prov, it.eid) s;
-    exception when others then
-      return query select it.rid, 'error'::text, 0::bigint, null::bigint, 0::bigint, sqlerrm;
-    end;
+    return query select it.rid, s.r_status, s.r_charged, s.r_balance, s.r_shortfall
+      from ${FN_SETTLE}(it.rid, it.price, it.cost, it.tokens, it.pt, it.ct, it.prov, it.eid) s;
+  end loop;
+end
+$fn$`;
+
+const RESERVE_BATCH = /* sql */ `
+create or replace function ${FN_RESERVE_BATCH}(p_items jsonb)
+returns table(r_request_id text, r_status text, r_source text, r_kind text, r_max_tokens bigint, r_hold bigint, r_available bigint)
+language plpgsql as $fn$
+declare it record;
+begin
+  for it in select * from jsonb_to_recordset(p_items)
+      as x(rid text, acct text, key text, model text, pt bigint, ph bigint, onum numeric, fm bigint, cap bigint, mn bigint,
+           cid text[], csrc text[], lt bigint[], lm bigint[], lr bigint[], ttl bigint, snap jsonb) loop
+    return query select it.rid, s.r_status, s.r_source, s.r_kind, s.r_max_tokens, s.r_hold, s.r_available
+      from ${FN_RESERVE}(it.rid, it.acct, it.key, it.model, it.pt, it.ph, it.onum, it.fm, it.cap, it.mn,
+                         coalesce(it.cid, '{}'), coalesce(it.csrc, '{}'), coalesce(it.lt, '{}'), coalesce(it.lm, '{}'), coalesce(it.lr, '{}'),
+                         it.ttl, it.snap) s;
   end loop;
 end
 $fn$`;
@@ -202,6 +232,7 @@ returns text
 language plpgsql as $fn$
 declare h record;
 begin
+  perform 1 from accounts where id = (select account_id from holds where request_id = p_request_id) for update;
   select request_id, account_id, status, amount_micros, held_tokens, counters
     into h from holds where request_id = p_request_id for update;
   if not found then return 'not_found'; end if;
@@ -253,6 +284,6 @@ async function install(db: DbOrTx): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(727275)`);
     if ((await countInstalled(tx)) === ALL_FNS.length) return;
-    for (const body of [RESERVE, SETTLE, SETTLE_BATCH, RELEASE]) await tx.execute(sql.raw(body));
+    for (const body of [RESERVE, RESERVE_BATCH, SETTLE, SETTLE_BATCH, RELEASE]) await tx.execute(sql.raw(body));
   });
 }

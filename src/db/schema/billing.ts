@@ -143,8 +143,9 @@ export const holds = pgTable(
     settledAt: ts(),
   },
   (t) => [
+    // The sweeper's only access path; settled rows leave it. (No other secondary index: every one
+    // costs a write on the hot path.)
     index("holds_open_expires_idx").on(t.expiresAt).where(sql`${t.status} = 'open'`),
-    index("holds_account_created_idx").on(t.accountId, t.createdAt),
     check("holds_amount_nonneg", sql`${t.amountMicros} >= 0`),
   ],
 );
