@@ -4,6 +4,7 @@ import type { AppDeps } from "./deps.js";
 import { notFound, onError } from "./errors.js";
 import { adminAuth } from "./middleware/admin-auth.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
+import { didAuthenticator } from "./middleware/did-auth.js";
 import { requestContext } from "./middleware/request-context.js";
 import { createRouter } from "./router.js";
 import { createAdminBillingRoutes } from "./routes/admin-billing.js";
@@ -32,7 +33,8 @@ export function createApp(deps: AppDeps) {
   app.use("*", requestContext(deps));
   app.use("*", bodyLimitGuard(deps.env.MAX_BODY_BYTES));
 
-  const inference = apiKeyAuth(deps, { scope: "inference" });
+  // Bearer key, or (seed 004) a DID-signed request that yields the same AuthContext.
+  const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
   app.use("/v1/chat/*", inference);
   app.use("/v1/completions", inference);
   app.use("/v1/embeddings", inference);
