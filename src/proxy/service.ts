@@ -395,7 +395,8 @@ class RequestRun {
   private async jsonResponse(attempt: Attempt, res: UpstreamResponse, json: Record<string, unknown>, settleBreaker: (ok: boolean) => Promise<void>): Promise<Response> {
     void settleBreaker(true);
     const usage = parseUsage(json.usage) ?? estimatedUsage(countPromptTokens(this.req.body), countTokens(completionText(json)));
-    const settled = await this.finalize({ status: "completed", served: attempt.served, usage, upstreamStatus: res.status });
+    const served = servedAs(attempt, json.model);
+    const settled = await this.finalize({ status: "completed", served, usage, upstreamStatus: res.status });
     if (json.usage && typeof json.usage === "object") {
       const u = json.usage as Record<string, unknown>;
       delete u.cost_details;
@@ -404,7 +405,7 @@ class RequestRun {
       json.usage = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens, cost: Number(settled.costDisplay), estimated: true };
     }
     const text = JSON.stringify(json);
-    const headers = this.baseHeaders(attempt.served, "application/json");
+    const headers = this.baseHeaders(served, "application/json");
     if (this.cacheKey && this.d.cache) {
       headers.set("x-gateway-cache", "MISS");
       const u = parseUsage(json.usage) ?? usage;
@@ -413,8 +414,8 @@ class RequestRun {
         body: text,
         contentType: "application/json",
         usage: { promptTokens: u.promptTokens, completionTokens: u.completionTokens, totalTokens: u.totalTokens, cachedTokens: u.cachedTokens, reasoningTokens: u.reasoningTokens },
-        providerId: attempt.served.providerId,
-        upstreamModel: attempt.served.upstreamModel,
+        providerId: served.providerId,
+        upstreamModel: served.upstreamModel,
         storedAt: this.d.clock.now(),
       });
     }
@@ -429,11 +430,12 @@ class RequestRun {
     settleBreaker: (ok: boolean) => Promise<void>,
   ): Response {
     const clientWantsUsage = (this.req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const served = servedAs(attempt, modelOfFrame(firstDataFrame(head)));
     const tap = new SseTap({
       clientWantsUsage,
       decorateUsage: (usage, raw) => {
         delete raw.cost_details;
-        raw.cost = Number(this.reservation.quote(usage, attempt.served).costDisplay);
+        raw.cost = Number(this.reservation.quote(usage, served).costDisplay);
       },
     });
     let ttftMs: number | null = null;
@@ -448,7 +450,7 @@ class RequestRun {
       // A client going away says nothing about the upstream; a mid-stream break does.
       void settleBreaker(outcome !== "failed");
       const usage = tap.usage ?? estimatedUsage(countPromptTokens(this.req.body), countTokens(tap.producedText()));
-      void this.finalize({ status: outcome, served: attempt.served, usage, ttftMs, errorCode, upstreamStatus: res.status }).catch((e) =>
+      void this.finalize({ status: outcome, served, usage, ttftMs, errorCode, upstreamStatus: res.status }).catch((e) =>
         this.d.logger.error({ requestId: this.req.requestId, err: (e as Error).message }, "stream finalization failed"),
       );
     };
@@ -497,7 +499,7 @@ class RequestRun {
       },
       { highWaterMark: 0 },
     );
-    return new Response(body, { status: 200, headers: this.baseHeaders(attempt.served, "text/event-stream; charset=utf-8") });
+    return new Response(body, { status: 200, headers: this.baseHeaders(served, "text/event-stream; charset=utf-8") });
   }
 
   /** Settles billing, releases limits and writes the final log row, exactly once per request. */
@@ -607,6 +609,24 @@ function firstDataFrame(chunks: Buffer[]): string | null {
       if (line.startsWith("data:")) data = (data === null ? "" : data + "\n") + line.slice(5).replace(/^ /, "");
     }
     if (data !== null) return data.trim();
+  }
+}
+
+/**
+ * OpenRouter may answer with another model than asked (the client's `models` list, its own
+ * fallbacks): the header and the log then name the model that actually served.
+ */
+function servedAs(attempt: Attempt, reported: unknown): ServedBy {
+  if (attempt.target.type !== "openrouter" || typeof reported !== "string" || !reported || reported === attempt.served.upstreamModel) return attempt.served;
+  return { ...attempt.served, upstreamModel: reported };
+}
+
+function modelOfFrame(data: string | null): unknown {
+  if (!data || !data.startsWith("{")) return undefined;
+  try {
+    return (JSON.parse(data) as { model?: unknown }).model;
+  } catch {
+    return undefined;
   }
 }
 

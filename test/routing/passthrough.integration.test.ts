@@ -45,7 +45,8 @@ async function recordingUpstream() {
       id: "x",
       object: "echo",
       path: req.url,
-      model: b.model,
+      // OpenRouter answers with the model that served, e.g. the last of a `models` fallback list.
+      model: Array.isArray(b.models) ? b.models[b.models.length - 1] : b.model,
       choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }],
       usage: b.no_usage ? undefined : { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7, cost: 0.0001 },
     });
@@ -185,6 +186,18 @@ describeEachDb("pass-through endpoints and the generic OpenRouter proxy", (_kind
     const r = await row(chat);
     assert.equal(r.endpoint, "chat.completions");
     assert.equal(r.promptTokens, 5);
+  });
+
+  test("OpenRouter gets `models` and `provider` untouched; the model that actually served is reported", async () => {
+    up.seen.length = 0;
+    const provider = { order: ["Anthropic", "OpenAI"], allow_fallbacks: true };
+    const res = await post("/v1/chat/completions", JSON.stringify({ model: "openai/gpt-4o", models: ["openai/gpt-4o", "anthropic/claude-3.5-sonnet"], provider, messages: [{ role: "user", content: "hi" }] }));
+    assert.equal(res.status, 200);
+    const sent = JSON.parse(up.seen[0]!.body.toString()) as { models: string[]; provider: unknown };
+    assert.deepEqual(sent.models, ["openai/gpt-4o", "anthropic/claude-3.5-sonnet"]);
+    assert.deepEqual(sent.provider, provider);
+    assert.equal(res.headers.get("x-gateway-model"), "anthropic/claude-3.5-sonnet");
+    assert.equal((await row(res)).servedModel, "anthropic/claude-3.5-sonnet");
   });
 
   test("the same API-key auth: no key → 401", async () => {
