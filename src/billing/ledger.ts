@@ -21,7 +21,8 @@ export type PostingResult =
   | { applied: false; reason: "insufficient_balance"; balanceMicros: bigint };
 
 /**
- * Writes one ledger row and moves the balance by the same amount. Must run inside a transaction
+ * Writes one ledger row and moves the balance by the same amount. (Usage settlements do the same in
+ * SQL, fused with the hold release, in `gw_billing_settle_*` — see sql.ts; same (kind, ref) fence.) Must run inside a transaction
  * (`tx`): the row and the balance change commit together or not at all. Idempotent on (kind, ref).
  * With `allowNegative: false` a debit that would take the spendable balance below zero is refused.
  */

@@ -173,7 +173,7 @@ export const EnvSchema = z.object({
   BILLING_TIMEZONE: z.string().default("UTC"),
   /** How long a process trusts its cached price book, tariffs and FX rate (other processes' edits show up after this). */
   BILLING_CACHE_TTL_MS: int(5_000),
-  /** Most settlements written in one database call when they queue up (group commit); 1 = one call each. */
+  /** Most holds (or settlements) written in one database call when they queue up (group commit); 1 = one call each. */
   BILLING_SETTLE_BATCH: z.coerce.number().int().min(1).max(1000).default(64),
   /** Catalog sync: a price moving by more than this percent waits for admin approval. */
   CATALOG_SYNC_MAX_CHANGE_PCT: z.coerce.number().min(0).default(20),
