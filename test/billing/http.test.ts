@@ -26,7 +26,7 @@ const gatewayConfig = (mockBaseUrl: string) => ({
 });
 const BILLING_ENV = { RATE_LIMIT_REQUESTS: "0", RATE_LIMIT_TOKENS: "0", USD_RATE: "100", DEFAULT_MARKUP: "1.5", BILLING_CURRENCY: "RUB", BILLING_CACHE_TTL_MS: "0" };
 
-async function until<T>(f: () => Promise<T | null | undefined | false>, ms = 5000): Promise<T> {
+async function until<T>(f: () => Promise<T | null | undefined | false>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await f();
