@@ -3,8 +3,12 @@
  * in this process, against PGlite (where the database itself runs in-process, so its CPU counts
  * too) and PostgreSQL (where only the client side counts, as in a real deployment).
  *
- *   node --import tsx test/billing/bench-hold-settle.ts [requests=4000] [concurrency=1,32] [pglite|postgres]
+ *   node --import tsx test/billing/bench-hold-settle.ts [requests=4000] [concurrency=1,32] [pglite|pglite-file|postgres] [warm-up=1000]
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openDatabase } from "../../src/db/client.js";
 import { createPgliteDb, createPostgresDb, postgresAvailable, type TestDatabase } from "../helpers/db.js";
 import { ensureBillingDefaults } from "../../src/billing/defaults.js";
 import { newRequestId } from "../../src/core/ids.js";
@@ -46,7 +50,19 @@ async function run(d: TestDatabase, label: string) {
   await billing.close();
 }
 
-if (ONLY !== "postgres") {
+if (ONLY === "pglite-file") {
+  // PGlite on disk, as the gateway runs it by default (DATA_DIR).
+  const dir = mkdtempSync(join(tmpdir(), "bench-pglite-"));
+  const db = await openDatabase({ dataDir: dir });
+  await db.migrate();
+  try {
+    await run({ ...db, drop: () => db.close() }, "pglite-file");
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+if (ONLY === undefined || ONLY === "pglite") {
   const lite = await createPgliteDb();
   try {
     await run(lite, "pglite");
@@ -54,7 +70,7 @@ if (ONLY !== "postgres") {
     await lite.drop();
   }
 }
-if (ONLY !== "pglite" && (await postgresAvailable())) {
+if ((ONLY === undefined || ONLY === "postgres") && (await postgresAvailable())) {
   const pg = await createPostgresDb();
   try {
     await run(pg, "postgres");
