@@ -11,5 +11,7 @@ export interface AppEnv {
     auth: AuthContext;
     /** Set by the admin middleware: `admin:token` or `admin:<userId>`. */
     actor: string;
+    /** Set by handlers whose Response already carries x-request-id (touching c.res.headers costs a Headers build). */
+    requestIdSent: boolean;
   };
 }

@@ -379,17 +379,17 @@ class RequestRun {
     throw err;
   }
 
-  private baseHeaders(served: ServedBy, contentType: string): Headers {
-    const h = new Headers({
+  /** A plain object (not `Headers`): @hono/node-server then writes it without building a Headers instance. */
+  private baseHeaders(served: ServedBy, contentType: string): Record<string, string> {
+    return {
       "content-type": contentType,
       "x-request-id": this.req.requestId,
       "x-router-log-id": this.req.requestId,
       "x-gateway-provider": served.providerId,
       "x-gateway-model": served.upstreamModel,
-    });
-    for (const [k, v] of Object.entries(this.admission.headers)) h.set(k, v);
-    for (const [k, v] of Object.entries(this.reservation.headers)) h.set(k, v);
-    return h;
+      ...this.admission.headers,
+      ...this.reservation.headers,
+    };
   }
 
   private async jsonResponse(attempt: Attempt, res: UpstreamResponse, json: Record<string, unknown>, settleBreaker: (ok: boolean) => Promise<void>): Promise<Response> {
@@ -407,7 +407,7 @@ class RequestRun {
     const text = JSON.stringify(json);
     const headers = this.baseHeaders(served, "application/json");
     if (this.cacheKey && this.d.cache) {
-      headers.set("x-gateway-cache", "MISS");
+      headers["x-gateway-cache"] = "MISS";
       const u = parseUsage(json.usage) ?? usage;
       void this.d.cache.store.set(this.cacheKey, {
         status: 200,

@@ -20,7 +20,7 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
       await next();
     } finally {
       deps.inflight.count--;
-      c.res.headers.set("x-request-id", id);
+      if (!c.get("requestIdSent")) c.res.headers.set("x-request-id", id);
       if (deps.metrics) {
         const route = c.req.routePath || "unknown";
         deps.metrics.requests.inc({ route, status: String(c.res.status) });

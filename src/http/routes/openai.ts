@@ -157,7 +157,7 @@ export function createOpenAIRoutes(deps: AppDeps) {
     const raw = await readJsonObject(c, deps.env.MAX_BODY_BYTES);
     const parsed = schemas[endpoint].safeParse(raw);
     if (!parsed.success) throw validationError(parsed.error.issues, "json");
-    return deps.proxy.handle({
+    const res = await deps.proxy.handle({
       requestId: c.get("requestId"),
       auth: c.get("auth"),
       endpoint,
@@ -166,6 +166,8 @@ export function createOpenAIRoutes(deps: AppDeps) {
       startedAt: c.get("startedAt"),
       cacheControl: c.req.header("x-gateway-cache") ?? null,
     });
+    c.set("requestIdSent", true);
+    return res;
   };
 
   app.openAPIRegistry.registerPath(chatRoute);
