@@ -30,7 +30,7 @@ export interface KeyVerifierOptions {
   ttlMs: number;
   maxEntries?: number;
   /** The tariff's rate limits (billing's tariffs); called on cache misses only. */
-  tariffRateLimits?: (tariffId: string) => Promise<Record<string, unknown> | null>;
+  tariffRateLimits?: (tariffId: string | null) => Promise<Record<string, unknown> | null>;
 }
 
 /**
@@ -97,7 +97,8 @@ export class KeyVerifier {
     if (!r) return null;
     const k = r.key;
     const isPrevious = k.keyHash !== hash;
-    const tariffRateLimits = r.account.tariffId && this.opts.tariffRateLimits ? await this.opts.tariffRateLimits(r.account.tariffId) : null;
+    // No tariff id = the default tariff, whose rate limits apply too.
+    const tariffRateLimits = this.opts.tariffRateLimits ? await this.opts.tariffRateLimits(r.account.tariffId) : null;
     return {
       status: k.status,
       expiresAt: k.expiresAt ? k.expiresAt.getTime() : null,

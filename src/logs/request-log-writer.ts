@@ -162,13 +162,32 @@ function toSnake(s: string): string {
   return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+const SNAKE = new Map<string, string>(Object.keys(getTableColumns(requestLogs)).map((k) => [k, toSnake(k)]));
+
 /** Rows → one JSON array with snake_case keys; bigint as strings, dates as ISO (PostgreSQL parses both). */
 function toJson(rows: RequestLogRow[]): string {
-  const out = rows.map((r) => {
+  let out = "[";
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]! as Record<string, unknown>;
     const o: Record<string, unknown> = {};
-    const full = { ...DEFAULTS, createdAt: new Date(), ...r };
-    for (const [k, v] of Object.entries(full)) o[toSnake(k)] = v;
-    return o;
-  });
-  return JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+    for (const [k, def] of Object.entries(DEFAULTS)) o[SNAKE.get(k)!] = r[k] ?? def;
+    for (const k in r) {
+      const v = r[k];
+      if (v === undefined) continue;
+      const sk = SNAKE.get(k);
+      if (sk) o[sk] = typeof v === "bigint" ? v.toString() : v;
+    }
+    if (o.created_at === undefined) o.created_at = new Date();
+    out += (i ? "," : "") + stringify(o);
+  }
+  return out + "]";
+}
+
+/** Nested bigints (e.g. inside `meta`) need a replacer; the common case doesn't pay for one. */
+function stringify(o: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(o);
+  } catch {
+    return JSON.stringify(o, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+  }
 }
