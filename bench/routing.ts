@@ -13,6 +13,7 @@ import { performance } from "node:perf_hooks";
 import { Redis } from "ioredis";
 import type { ProviderConfig } from "../src/config/gateway-config.js";
 import type { ProviderTarget } from "../src/providers/index.js";
+import { toCandidates } from "../src/proxy/attempts.js";
 import type { ResolvedModel } from "../src/proxy/types.js";
 import { LocalCircuitBreakers, type CircuitBreakers } from "../src/routing/circuit-breaker.js";
 import { runWithFallback } from "../src/routing/fallback.js";
@@ -65,13 +66,7 @@ async function measure(label: string, breakers: CircuitBreakers | null): Promise
     }
     const attempts = planner.plan(model, body);
     // As RequestRun.execute builds them.
-    const candidates = attempts.map((attempt) => ({
-      breakerKey: attempt.breakerKey ?? `prv:${attempt.target.id}`,
-      providerId: attempt.served.providerId,
-      upstreamAccountId: attempt.served.upstreamAccountId,
-      upstreamModel: attempt.served.upstreamModel,
-      attempt,
-    }));
+    const candidates = toCandidates(attempts);
     const r = await runWithFallback(candidates, () => stub, { policy: DEFAULT_RETRY_POLICY, budget, breakers: breakers!, rng });
     // As the proxy does: the outcome is reported without waiting for it to be stored.
     if (r.ok) void r.settle(true);

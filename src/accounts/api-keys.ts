@@ -106,6 +106,22 @@ export interface KeyPatch {
   expiresAt?: Date | null;
 }
 
+/** The creation input for a new key described by a validated patch (unset fields take the key defaults). */
+export function newKeyInput(accountId: string, patch: KeyPatch, userId: string | null = null): CreateKeyInput {
+  return {
+    accountId,
+    userId,
+    name: patch.name ?? "",
+    scopes: patch.scopes,
+    allowedModels: patch.allowedModels ?? null,
+    ipAllowlist: patch.ipAllowlist ?? null,
+    limits: patch.limits,
+    rateLimits: patch.rateLimits ?? null,
+    options: patch.options,
+    expiresAt: patch.expiresAt ?? null,
+  };
+}
+
 /** Null when acceptable, else the problem (param, message). */
 export function keyPatchProblem(p: KeyPatch): { param: string; message: string } | null {
   if (p.scopes) {

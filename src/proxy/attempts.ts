@@ -62,3 +62,22 @@ function weightedOrder<T extends { weight: number }>(items: T[], random: () => n
   }
   return out;
 }
+
+/** An attempt as the fallback loop (src/routing/fallback.ts) sees it: the breaker to consult and what it serves. */
+export interface AttemptCandidate {
+  breakerKey: string;
+  providerId: string;
+  upstreamAccountId: string | null;
+  upstreamModel: string;
+  attempt: Attempt;
+}
+
+export function toCandidates(attempts: Attempt[]): AttemptCandidate[] {
+  return attempts.map((attempt) => ({
+    breakerKey: attempt.breakerKey ?? `prv:${attempt.target.id}`,
+    providerId: attempt.served.providerId,
+    upstreamAccountId: attempt.served.upstreamAccountId,
+    upstreamModel: attempt.served.upstreamModel,
+    attempt,
+  }));
+}

@@ -9,7 +9,7 @@ import { runWithFallback, type AttemptOutcome, type TryRecord } from "../routing
 import { cacheDecision, responseCacheKey, type CachedResponse, type ResponseCacheStore } from "../routing/response-cache.js";
 import { DEFAULT_RETRY_POLICY, RetryBudget, type RetryPolicy } from "../routing/retry.js";
 import type { Rng } from "../routing/rng.js";
-import type { Attempt, AttemptPlanner } from "./attempts.js";
+import { toCandidates, type Attempt, type AttemptPlanner } from "./attempts.js";
 import { SseTap } from "./sse-tap.js";
 import { countPromptTokens, countTokens, promptTokenGuess, promptTokenUpperBound } from "./tokenizer.js";
 import { classifyError, UpstreamFailure, type UpstreamClient, type UpstreamResponse } from "./upstream.js";
@@ -256,13 +256,7 @@ class RequestRun {
   async execute(attempts: Attempt[]): Promise<Response> {
     let lastAttempt: Attempt | null = null;
     let lastStatus: number | null = null;
-    const candidates = attempts.map((attempt) => ({
-      breakerKey: attempt.breakerKey ?? `prv:${attempt.target.id}`,
-      providerId: attempt.served.providerId,
-      upstreamAccountId: attempt.served.upstreamAccountId,
-      upstreamModel: attempt.served.upstreamModel,
-      attempt,
-    }));
+    const candidates = toCandidates(attempts);
     const r = this.d.resilience;
     const result = await runWithFallback(
       candidates,

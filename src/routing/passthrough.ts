@@ -5,7 +5,7 @@ import { AppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { RequestLogWriter } from "../logs/request-log-writer.js";
 import { joinUrl, upstreamModelName, type ProviderTarget, type UpstreamRequest } from "../providers/index.js";
-import type { Attempt as ProxyAttempt } from "../proxy/attempts.js";
+import { toCandidates, type Attempt as ProxyAttempt } from "../proxy/attempts.js";
 import type { Resilience } from "../proxy/service.js";
 import type { AuthContext, BillingHooks, RateLimitHooks, Reservation, ResolvedModel, TokenUsage } from "../proxy/types.js";
 import { classifyError, UpstreamFailure, type UpstreamClient, type UpstreamResponse } from "../proxy/upstream.js";
@@ -153,13 +153,7 @@ export class PassthroughService {
     };
 
     let lastStatus: number | null = null;
-    const candidates = attempts.map((attempt) => ({
-      breakerKey: attempt.breakerKey ?? `prv:${attempt.target.id}`,
-      providerId: attempt.served.providerId,
-      upstreamAccountId: attempt.served.upstreamAccountId,
-      upstreamModel: attempt.served.upstreamModel,
-      attempt,
-    }));
+    const candidates = toCandidates(attempts);
     const r = this.d.resilience;
     const result = await runWithFallback(
       candidates,

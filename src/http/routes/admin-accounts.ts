@@ -12,7 +12,7 @@ import {
   updateAccount,
   updateUser,
 } from "../../accounts/admin.js";
-import { getKey, issueKey, keyUsageStats, keyView, listKeys, revokeKey, rotateKey, updateKey, type Scope } from "../../accounts/api-keys.js";
+import { getKey, issueKey, keyUsageStats, keyView, listKeys, newKeyInput, revokeKey, rotateKey, updateKey, type Scope } from "../../accounts/api-keys.js";
 import { linkDid } from "../../accounts/did.js";
 import { publicKeyFromDid } from "../../accounts/did-crypto.js";
 import { passwordProblem } from "../../accounts/password.js";
@@ -365,17 +365,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
       const [a] = await deps.db.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, body.account_id));
       if (!a) throw new AppError("not_found", `No account ${body.account_id}`, { param: "account_id" });
       const p = toPatch(body, true, null);
-      const r = await issueKey(deps.db, adminScope(c, c), {
-        accountId: body.account_id,
-        name: p.name ?? "",
-        scopes: p.scopes,
-        allowedModels: p.allowedModels ?? null,
-        ipAllowlist: p.ipAllowlist ?? null,
-        limits: p.limits,
-        rateLimits: p.rateLimits ?? null,
-        options: p.options,
-        expiresAt: p.expiresAt ?? null,
-      });
+      const r = await issueKey(deps.db, adminScope(c, c), newKeyInput(body.account_id, p));
       return c.json({ ...keyView(r.row), secret: r.key }, 201);
     },
   );

@@ -7,6 +7,7 @@ import {
   keyUsageStats,
   keyView,
   listKeys,
+  newKeyInput,
   revokeKey,
   rotateKey,
   updateKey,
@@ -165,18 +166,8 @@ export function createApiKeyManageRoutes(deps: AppDeps) {
       const [acct] = await deps.db.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, accountId));
       if (!acct) throw new AppError("not_found", `No account ${accountId}`, { param: "account_id" });
       const patch = toPatch(body, isAdmin(p), null);
-      const r = await issueKey(deps.db, { accountId: isAdmin(p) ? null : p.accountId, actor: p.actor, ip: ip(c) }, {
-        accountId,
-        userId: p.kind === "session" && p.accountId === accountId ? p.userId : null,
-        name: patch.name ?? "",
-        scopes: patch.scopes,
-        allowedModels: patch.allowedModels ?? null,
-        ipAllowlist: patch.ipAllowlist ?? null,
-        limits: patch.limits,
-        rateLimits: patch.rateLimits ?? null,
-        options: patch.options,
-        expiresAt: patch.expiresAt ?? null,
-      });
+      const userId = p.kind === "session" && p.accountId === accountId ? p.userId : null;
+      const r = await issueKey(deps.db, { accountId: isAdmin(p) ? null : p.accountId, actor: p.actor, ip: ip(c) }, newKeyInput(accountId, patch, userId));
       return c.json({ ...keyView(r.row), secret: r.key }, 201);
     },
   );
