@@ -114,6 +114,15 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache });
   const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock });
 
+  if (redisHandle) {
+    // Degraded, not down: traffic limits fall back to memory and money never depends on Redis.
+    health.register("redis", async () => {
+      if (redisHandle.status() !== "up") return { status: "degraded", url: redisHandle.displayUrl, state: "down" };
+      const t0 = clock.now();
+      await redisHandle.client.ping();
+      return { status: "ok", url: redisHandle.displayUrl, state: "up", latency_ms: clock.now() - t0 };
+    });
+  }
   health.register("database", async () => {
     const t0 = clock.now();
     await database.ping();

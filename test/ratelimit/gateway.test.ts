@@ -125,6 +125,8 @@ if (await requireRedis("rate limits through the gateway")) {
     it("/health shows where limits are counted", async () => {
       const h = (await (await fetch(`${gw.url}/health`)).json()) as { components: Record<string, Record<string, unknown>> };
       assert.deepEqual(h.components.rate_limits, { status: "ok", storage: "redis", redis: "up", memory_fallback_decisions: 0 });
+      assert.equal(h.components.redis?.status, "ok");
+      assert.equal(h.components.redis?.state, "up");
     });
   });
 
@@ -259,6 +261,7 @@ if (await requireRedis("rate limits through the gateway")) {
       assert.equal(down.redis, "down");
       assert.equal(down.limit, 10);
       assert.equal(h.status, "degraded");
+      assert.equal(h.components.redis?.status, "degraded");
       assert.equal(h.components.rate_limits?.storage, "memory");
       assert.equal(h.components.rate_limits?.redis, "down");
 
