@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { UpstreamModelList } from "../../catalog/index.js";
 import { AppError } from "../../core/errors.js";
 import type { AppDeps } from "../deps.js";
 import { ErrorResponse } from "../schemas.js";
@@ -176,11 +177,17 @@ export function createOpenAIRoutes(deps: AppDeps) {
   app.post("/v1/chat/completions", handle("chat.completions"));
   app.post("/v1/completions", handle("completions"));
   app.post("/v1/embeddings", handle("embeddings"));
-  app.openapi(listModelsRoute, (c) => {
-    const data = deps.catalog
-      .models()
-      .map((m) => modelView(m.id))
-      .filter((m): m is NonNullable<typeof m> => m !== null);
+  // Without a `models` list every model passes through to the first provider, so its own list is
+  // the honest answer (e.g. OPENROUTER_API_KEY alone lists OpenRouter's models).
+  const upstreamList = new UpstreamModelList({
+    target: () => [...deps.providers.values()].find((p) => p.enabled),
+    clock: deps.clock,
+    logger: deps.logger,
+  });
+  app.openapi(listModelsRoute, async (c) => {
+    const configured = deps.catalog.models();
+    if (configured.length === 0) return c.json({ object: "list" as const, data: (await upstreamList.list()) as never }, 200);
+    const data = configured.map((m) => modelView(m.id)).filter((m): m is NonNullable<typeof m> => m !== null);
     return c.json({ object: "list" as const, data }, 200);
   });
   // Model ids contain "/", which an OpenAPI `{id}` segment can't match: a regex route serves it
