@@ -87,3 +87,9 @@ export function clientGoneSignal(c: Context<AppEnv>): AbortSignal {
   });
   return ctrl.signal;
 }
+
+/** Node's response object when running under @hono/node-server (undefined elsewhere, e.g. app.request in tests). */
+export function nodeResponse(c: Context<AppEnv>): ServerResponse | undefined {
+  const outgoing = (c.env as NodeBindings | undefined)?.outgoing;
+  return outgoing && typeof outgoing.writeHead === "function" ? outgoing : undefined;
+}

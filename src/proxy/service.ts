@@ -1,3 +1,5 @@
+import type { ServerResponse } from "node:http";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Catalog } from "../catalog/index.js";
 import type { Clock } from "../core/clock.js";
 import { AppError } from "../core/errors.js";
@@ -50,11 +52,33 @@ export interface ProxyRequest {
   startedAt: number;
   /** The `x-gateway-cache` request header (opt in/out of the response cache). */
   cacheControl?: string | null;
+  /**
+   * The Node response, when served by @hono/node-server: streams are then written to it directly
+   * (no web ReadableStream in between, about half the CPU per chunk) and the handler returns
+   * `RESPONSE_ALREADY_SENT`.
+   */
+  sink?: ServerResponse;
 }
 
 const PATHS = { "chat.completions": "/chat/completions", completions: "/completions", embeddings: "/embeddings" } as const;
 
 const enc = new TextEncoder();
+
+/** Resolves when the socket can take more, or when the client has gone (then `false`). */
+function writable(out: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onDrain = () => {
+      out.off("close", onClose);
+      resolve(true);
+    };
+    const onClose = () => {
+      out.off("drain", onDrain);
+      resolve(false);
+    };
+    out.once("drain", onDrain);
+    out.once("close", onClose);
+  });
+}
 
 /**
  * The request path after authentication: resolve the model, admit (rate limits), reserve (billing),
@@ -448,6 +472,7 @@ class RequestRun {
         this.d.logger.error({ requestId: this.req.requestId, err: (e as Error).message }, "stream finalization failed"),
       );
     };
+    if (this.req.sink) return this.streamToNode(this.req.sink, attempt, res, iterator, head, tap, served, done, (t) => (ttftMs ??= t));
     const body = new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
@@ -494,6 +519,66 @@ class RequestRun {
       { highWaterMark: 0 },
     );
     return new Response(body, { status: 200, headers: this.baseHeaders(served, "text/event-stream; charset=utf-8") });
+  }
+
+  /**
+   * The stream written straight to Node's response: frames go out as they arrive, a full socket
+   * buffer pauses the upstream read (backpressure), and a client that goes away cancels it.
+   */
+  private streamToNode(
+    out: ServerResponse,
+    attempt: Attempt,
+    res: UpstreamResponse,
+    iterator: AsyncIterator<Buffer>,
+    head: Buffer[],
+    tap: SseTap,
+    served: ServedBy,
+    done: (outcome: "completed" | "cancelled" | "failed", errorCode?: string) => void,
+    onFirstContent: (ms: number) => void,
+  ): Response {
+    out.writeHead(200, this.baseHeaders(served, "text/event-stream; charset=utf-8"));
+    out.flushHeaders();
+    let ended = false;
+    const cancel = () => {
+      if (ended) return;
+      ended = true;
+      done("cancelled", "client_closed");
+      void Promise.resolve(iterator.return?.()).catch(() => undefined);
+      res.body.destroy();
+    };
+    out.once("close", () => {
+      if (!out.writableFinished) cancel();
+    });
+    const pump = async () => {
+      try {
+        for (;;) {
+          const held = head.shift();
+          const next = held !== undefined ? { done: false as const, value: held } : await iterator.next();
+          if (ended) return;
+          if (next.done) {
+            const rest = tap.flush();
+            ended = true;
+            out.end(rest || undefined);
+            done("completed");
+            return;
+          }
+          const chunk = tap.push(next.value);
+          if (tap.sawContent) onFirstContent(this.d.clock.now() - this.req.startedAt);
+          if (chunk.length && !out.write(chunk) && !(await writable(out))) return cancel();
+        }
+      } catch (e) {
+        if (ended) return;
+        if (out.destroyed || this.req.signal.aborted) return cancel();
+        // The upstream broke mid-stream: tell the client in OpenAI's shape, bill what was delivered.
+        const err = failureToError(classifyError(e), attempt.target.id, true);
+        const frame = { error: { message: err.message, type: err.type, code: err.code, param: null, request_id: this.req.requestId } };
+        ended = true;
+        out.end(`data: ${JSON.stringify(frame)}\n\n`);
+        done("failed", err.code);
+      }
+    };
+    void pump();
+    return RESPONSE_ALREADY_SENT;
   }
 
   /** Settles billing, releases limits and writes the final log row, exactly once per request. */

@@ -3,6 +3,7 @@ import { after, before, test } from "node:test";
 import { eq } from "drizzle-orm";
 import OpenAI from "openai";
 import { apiKeys, requestLogs } from "../../src/db/schema/index.js";
+import { createApp } from "../../src/http/app.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
@@ -164,6 +165,22 @@ describeEachDb("spine through the openai SDK", (_kind, createDb) => {
     assert.ok(row!.completionTokens! < 100, "not billed for the whole stream");
     await new Promise((r) => setTimeout(r, 100));
     assert.ok(gw.mock!.stats.aborted >= 1, "the upstream read was cancelled");
+  });
+
+  test("outside @hono/node-server (app.request) streams go through a web ReadableStream with the same framing", async () => {
+    const app = createApp(gw.gateway.deps);
+    const res = await app.request("/v1/chat/completions", {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "openai/gpt-4o-mini", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "x" }], mock: { chunks: 3 } }),
+    });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.equal((text.match(/"content":"/g) ?? []).length, 4, "role chunk + 3 content chunks");
+    assert.match(text, /"usage":\{"prompt_tokens":\d+/);
+    assert.ok(text.trimEnd().endsWith("data: [DONE]"));
+    const row = await finalRow(gw, res.headers.get("x-request-id")!);
+    assert.equal(row!.status, "completed");
   });
 
   test("models list and one model by an id containing a slash", async () => {

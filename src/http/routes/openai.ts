@@ -4,7 +4,7 @@ import { AppError } from "../../core/errors.js";
 import type { AppDeps } from "../deps.js";
 import { ErrorResponse } from "../schemas.js";
 import type { Context } from "hono";
-import { clientGoneSignal, readJsonObject } from "../body.js";
+import { clientGoneSignal, nodeResponse, readJsonObject } from "../body.js";
 import type { AppEnv } from "../context.js";
 import { createRouter, validationError } from "../router.js";
 
@@ -166,6 +166,7 @@ export function createOpenAIRoutes(deps: AppDeps) {
       signal: clientGoneSignal(c),
       startedAt: c.get("startedAt"),
       cacheControl: c.req.header("x-gateway-cache") ?? null,
+      sink: nodeResponse(c),
     });
     c.set("requestIdSent", true);
     return res;
