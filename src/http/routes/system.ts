@@ -15,7 +15,6 @@ export function createSystemRoutes(deps: AppDeps) {
       links: {
         health: "/health",
         openapi: "/openapi.json",
-        docs: "/docs",
         models: "/v1/models",
         chat_completions: "/v1/chat/completions",
         completions: "/v1/completions",
