@@ -75,6 +75,9 @@ export function createRedis(url: string, logger: Logger, opts: RedisClientOption
     autoResendUnfulfilledCommands: false,
     connectionName: opts.connectionName ?? "llm-gateway",
     lazyConnect: false,
+    // Commands issued in the same tick (concurrent admissions, batched releases, breaker updates)
+    // leave in one write: on this class of VM a socket write costs more than the limiter's script.
+    enableAutoPipelining: true,
   });
   return attach(client, maskRedisUrl(url), logger, opts, true);
 }
