@@ -1,7 +1,7 @@
 import { and, eq, isNull, lt, or } from "drizzle-orm";
 import type { Db } from "../db/client.js";
-import { accounts, apiKeys, didIdentities, users } from "../db/schema/index.js";
-import { createApiKey } from "../keys/index.js";
+import { apiKeys, didIdentities, users } from "../db/schema/index.js";
+import { createApiKey, KeyVerifier } from "../keys/index.js";
 import type { AuthContext } from "../proxy/types.js";
 import { checkDidSignature, type DidRequestParts } from "./did-crypto.js";
 import { consumeOnce } from "./replay.js";
@@ -116,38 +116,7 @@ export async function linkDid(db: Db, input: { did: string; publicKey: Buffer; u
   });
 }
 
-/** Uncached key-id → AuthContext with the verifier's rules (used when no verifier is injected: CLI, tests). */
-export async function loadKeyAuth(db: Db, keyId: string, nowMs: number): Promise<KeyVerdict> {
-  const rows = await db
-    .select({ key: apiKeys, account: { status: accounts.status, limits: accounts.limits, tariffId: accounts.tariffId }, userStatus: users.status })
-    .from(apiKeys)
-    .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
-    .leftJoin(users, eq(users.id, apiKeys.userId))
-    .where(eq(apiKeys.id, keyId))
-    .limit(1);
-  const r = rows[0];
-  if (!r) return { ok: false, code: "invalid_api_key" };
-  const k = r.key;
-  if (k.status === "revoked") return { ok: false, code: "key_revoked" };
-  if (k.status === "disabled") return { ok: false, code: "key_disabled" };
-  if (k.expiresAt && k.expiresAt.getTime() <= nowMs) return { ok: false, code: "key_expired" };
-  if (r.account.status !== "active") return { ok: false, code: "account_blocked" };
-  if (r.userStatus !== null && r.userStatus !== "active") return { ok: false, code: "user_blocked" };
-  return {
-    ok: true,
-    auth: {
-      keyId: k.id,
-      accountId: k.accountId,
-      userId: k.userId,
-      scopes: k.scopes,
-      allowedModels: k.allowedModels ?? null,
-      ipAllowlist: k.ipAllowlist ?? null,
-      keyLimits: k.limits,
-      accountLimits: r.account.limits,
-      keyRateLimits: k.rateLimits ?? null,
-      keyOptions: k.options,
-      tariffId: r.account.tariffId,
-      tariffRateLimits: null,
-    },
-  };
+/** A key's verdict by id, as the API-key verifier gives it (one-off, uncached: for callers without the gateway's verifier). */
+export function loadKeyAuth(db: Db, keyId: string, nowMs: number): Promise<KeyVerdict> {
+  return new KeyVerifier({ db, clock: { now: () => nowMs }, ttlMs: 0 }).verifyKeyId(keyId);
 }

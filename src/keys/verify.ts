@@ -48,17 +48,28 @@ export class KeyVerifier {
   }
 
   async verify(secret: string): Promise<VerifyResult> {
-    const hash = hashApiKey(secret);
+    return this.verifyCached(hashApiKey(secret));
+  }
+
+  /**
+   * The same verdict for a key known by id (DID-signed requests map a DID to its key), through the
+   * same cache; rotation grace does not apply (there is no secret).
+   */
+  async verifyKeyId(keyId: string): Promise<VerifyResult> {
+    return this.verifyCached(`id:${keyId}`);
+  }
+
+  private async verifyCached(cacheKey: string): Promise<VerifyResult> {
     const now = this.opts.clock.now();
-    let entry = this.cache.get(hash);
+    let entry = this.cache.get(cacheKey);
     if (!entry || entry.cachedUntil <= now) {
-      const row = await this.load(hash);
+      const row = await this.load(cacheKey);
       entry = { row, cachedUntil: this.opts.clock.now() + this.opts.ttlMs };
       if (this.cache.size >= this.maxEntries) {
         const oldest = this.cache.keys().next().value;
         if (oldest !== undefined) this.cache.delete(oldest);
       }
-      this.cache.set(hash, entry);
+      this.cache.set(cacheKey, entry);
     }
     return judge(entry.row, now);
   }
@@ -76,27 +87,30 @@ export class KeyVerifier {
     }
   }
 
-  private load(hash: string): Promise<KeyRow | null> {
-    let p = this.inflight.get(hash);
+  private load(cacheKey: string): Promise<KeyRow | null> {
+    let p = this.inflight.get(cacheKey);
     if (!p) {
-      p = this.query(hash).finally(() => this.inflight.delete(hash));
-      this.inflight.set(hash, p);
+      p = this.query(cacheKey).finally(() => this.inflight.delete(cacheKey));
+      this.inflight.set(cacheKey, p);
     }
     return p;
   }
 
-  private async query(hash: string): Promise<KeyRow | null> {
+  /** `cacheKey` is a secret's hash, or `id:<keyId>`. */
+  private async query(cacheKey: string): Promise<KeyRow | null> {
+    const byId = cacheKey.startsWith("id:") ? cacheKey.slice(3) : null;
+    const hash = byId === null ? cacheKey : null;
     const rows = await this.opts.db
       .select({ key: apiKeys, account: { status: accounts.status, limits: accounts.limits, tariffId: accounts.tariffId }, userStatus: users.status })
       .from(apiKeys)
       .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
       .leftJoin(users, eq(users.id, apiKeys.userId))
-      .where(or(eq(apiKeys.keyHash, hash), eq(apiKeys.previousHash, hash)))
+      .where(byId !== null ? eq(apiKeys.id, byId) : or(eq(apiKeys.keyHash, hash!), eq(apiKeys.previousHash, hash!)))
       .limit(1);
     const r = rows[0];
     if (!r) return null;
     const k = r.key;
-    const isPrevious = k.keyHash !== hash;
+    const isPrevious = hash !== null && k.keyHash !== hash;
     // No tariff id = the default tariff, whose rate limits apply too.
     const tariffRateLimits = this.opts.tariffRateLimits ? await this.opts.tariffRateLimits(r.account.tariffId) : null;
     return {

@@ -57,16 +57,17 @@ export async function authenticateDidRequest(deps: AppDeps, c: Context): Promise
       pathWithQuery: url.pathname + url.search,
       body,
     },
-    { windowSec: deps.env.DID_TIMESTAMP_WINDOW_SEC, autoProvision: deps.env.DID_AUTO_PROVISION, nowMs: deps.clock.now() },
+    {
+      windowSec: deps.env.DID_TIMESTAMP_WINDOW_SEC,
+      autoProvision: deps.env.DID_AUTO_PROVISION,
+      nowMs: deps.clock.now(),
+      // The gateway's key verifier: cached like Bearer keys, and it adds the tariff's rate limits.
+      resolveKey: (id) => deps.keys.verifyKeyId(id),
+    },
   );
   if (!r.ok) {
     if (r.reason === "key_rejected") throw new AppError(r.code, KEY_MESSAGES[r.code]);
     throw new AppError("invalid_signature", FAILURE[r.reason]);
-  }
-  // The key verifier adds the tariff's rate limits to a key's AuthContext; do the same for DID calls.
-  const billing = deps.billing as { tariffRateLimits?: (id: string | null) => Promise<Record<string, unknown> | null> };
-  if (r.auth.tariffId && typeof billing.tariffRateLimits === "function") {
-    r.auth = { ...r.auth, tariffRateLimits: await billing.tariffRateLimits(r.auth.tariffId) };
   }
   if (r.auth.ipAllowlist?.length) {
     const ip = clientIp(c as Context<AppEnv>);
