@@ -198,7 +198,9 @@ test("platform statistics add up to the request log", async () => {
   const { key } = await gw.createAccountWithKey({ balance: "10" });
   await chatCost(key);
   const db = d.db;
-  // The request log is written in batches: wait for every row's price.
+  // The request log is written in batches: flush what this process still holds (rows of earlier
+  // tests included), then wait for every row's price.
+  await gw.gateway.deps.logs.flush();
   const deadline = Date.now() + 30_000;
   const unpriced = async () => (await db.select({ n: sql<number>`count(*)::int` }).from(requestLogs).where(sql`${requestLogs.priceMicros} is null`))[0]!.n;
   while ((await unpriced()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
