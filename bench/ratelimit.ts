@@ -9,6 +9,7 @@ import { pino } from "pino";
 import type { AuthContext } from "../src/proxy/types.js";
 import { createRateLimiter, type RateLimiter, type RateLimitSettings } from "../src/ratelimit/index.js";
 import { createRedis } from "../src/redis/index.js";
+import { testAuth } from "../test/helpers/auth.js";
 
 const N = Number(process.argv[2] ?? 20_000);
 const URL_ = process.argv[3] ?? "redis://127.0.0.1:6379";
@@ -29,20 +30,7 @@ const settings: RateLimitSettings = {
 };
 
 function authFor(i: number): AuthContext {
-  return {
-    keyId: `key_bench${i % 50}`,
-    accountId: `acct_bench${i % 10}`,
-    userId: null,
-    scopes: ["inference"],
-    allowedModels: null,
-    ipAllowlist: null,
-    keyLimits: {},
-    accountLimits: {},
-    keyRateLimits: null,
-    keyOptions: {},
-    tariffId: null,
-    tariffRateLimits: null,
-  };
+  return testAuth({ keyId: `key_bench${i % 50}`, accountId: `acct_bench${i % 10}` });
 }
 const auths = Array.from({ length: 50 }, (_, i) => authFor(i));
 

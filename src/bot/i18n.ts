@@ -1,4 +1,5 @@
 import { formatMoney } from "../core/money.js";
+import type { PreCheckoutReason } from "../payments/orders.js";
 
 export type Lang = "ru" | "en";
 
@@ -24,15 +25,8 @@ export function paid(amountMinor: bigint | number, currency: string): string {
   return `${a / 100n}.${(a % 100n).toString().padStart(2, "0")} ${SYMBOL[currency] ?? currency}`;
 }
 
-export type PreCheckoutReasonText =
-  | "unknown_order"
-  | "not_payable"
-  | "expired"
-  | "amount_mismatch"
-  | "currency_mismatch"
-  | "wrong_payer"
-  | "account_blocked"
-  | "internal_error";
+/** Texts exist for exactly the reasons pre-checkout can give (src/payments/orders.ts). */
+export type PreCheckoutReasonText = PreCheckoutReason;
 
 interface Texts {
   welcomeNew: (name: string) => string;

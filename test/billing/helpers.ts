@@ -8,6 +8,7 @@ import { parseMoney } from "../../src/core/money.js";
 import type { Db } from "../../src/db/client.js";
 import { accounts, holds, ledgerEntries } from "../../src/db/schema/index.js";
 import type { AuthContext, ResolvedModel, ServedBy, TokenUsage } from "../../src/proxy/types.js";
+import { testAuth } from "../helpers/auth.js";
 
 export function testEnv(over: Partial<Env> = {}): Env {
   return { ...loadEnv({ USD_RATE: "100", DEFAULT_MARKUP: "1.5", BILLING_CURRENCY: "RUB" }), BILLING_CACHE_TTL_MS: 0, ...over };
@@ -36,21 +37,7 @@ export async function makeAccount(db: Db, balance: string, opts: { limits?: Reco
 }
 
 export function authFor(accountId: string, over: Partial<AuthContext> = {}): AuthContext {
-  return {
-    keyId: newId("key"),
-    accountId,
-    userId: null,
-    scopes: ["inference"],
-    allowedModels: null,
-    ipAllowlist: null,
-    keyLimits: {},
-    accountLimits: {},
-    keyRateLimits: null,
-    keyOptions: {},
-    tariffId: null,
-    tariffRateLimits: null,
-    ...over,
-  };
+  return testAuth({ keyId: newId("key"), accountId, ...over });
 }
 
 /** A model priced in $ per 1M tokens (as the gateway config writes it). */

@@ -6,6 +6,7 @@ import { pino } from "pino";
 import type { Logger } from "../../src/core/logger.js";
 import type { AuthContext } from "../../src/proxy/types.js";
 import type { LimitTriple, RateLimitSettings } from "../../src/ratelimit/index.js";
+import { testAuth } from "../helpers/auth.js";
 
 /** A clock tests move by hand. */
 export class FakeClock {
@@ -39,21 +40,7 @@ export function uniq(label = "t"): string {
 }
 
 export function auth(over: Partial<AuthContext> = {}): AuthContext {
-  return {
-    keyId: uniq("key_"),
-    accountId: uniq("acct_"),
-    userId: null,
-    scopes: ["inference"],
-    allowedModels: null,
-    ipAllowlist: null,
-    keyLimits: {},
-    accountLimits: {},
-    keyRateLimits: null,
-    keyOptions: {},
-    tariffId: null,
-    tariffRateLimits: null,
-    ...over,
-  };
+  return testAuth({ keyId: uniq("key_"), accountId: uniq("acct_"), ...over });
 }
 
 /** A unique Redis key prefix per test run (the shared Redis is never flushed). */
