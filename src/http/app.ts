@@ -5,6 +5,7 @@ import { notFound, onError } from "./errors.js";
 import { adminAuth } from "./middleware/admin-auth.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { didAuthenticator } from "./middleware/did-auth.js";
+import { refusalTrail } from "./middleware/refusal-trail.js";
 import { requestContext } from "./middleware/request-context.js";
 import { createRouter } from "./router.js";
 import { createAdminBillingRoutes } from "./routes/admin-billing.js";
@@ -34,6 +35,8 @@ export function createApp(deps: AppDeps) {
   app.use("*", bodyLimitGuard(deps.env.MAX_BODY_BYTES));
 
   // Bearer key, or (seed 004) a DID-signed request that yields the same AuthContext.
+  // Before authentication, so it sees refusals by the key check as well as by limits and balance.
+  for (const p of ["/v1/chat/*", "/v1/completions", "/v1/embeddings"]) app.use(p, refusalTrail(deps));
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
   app.use("/v1/chat/*", inference);
   app.use("/v1/completions", inference);

@@ -9,6 +9,8 @@ export interface AppEnv {
     logger: Logger;
     /** Set by the API-key (or DID) middleware. */
     auth: AuthContext;
+    /** Set by the API-key middleware when it refuses a key that exists (the refusal is logged against its account). */
+    refusedKey: { keyId: string; accountId: string };
     /** Set by the admin middleware: `admin:token` or `admin:<userId>`. */
     actor: string;
     /** Set by handlers whose Response already carries x-request-id (touching c.res.headers costs a Headers build). */

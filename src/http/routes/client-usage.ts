@@ -8,6 +8,7 @@ import { formatMoney } from "../../core/money.js";
 import { accounts } from "../../db/schema/index.js";
 import { maskKey } from "../../keys/index.js";
 import type { AuthContext } from "../../proxy/types.js";
+import { RateLimitSection, rateLimitSection } from "../views/rate-limit-section.js";
 import type { AppDeps } from "../deps.js";
 import { apiKeyAuth } from "../middleware/api-key-auth.js";
 import { createRouter } from "../router.js";
@@ -41,6 +42,7 @@ const Usage = z
     today: Figures,
     month: Figures,
     total: Figures,
+    rate_limit: RateLimitSection,
   })
   .openapi("Usage");
 
@@ -258,9 +260,10 @@ export function createClientUsageRoutes(deps: AppDeps) {
       createRoute({ method: "get", path, tags: ["Client"], summary, security, responses: { 200: json(Usage, "Usage"), 401: err("Missing or invalid API key") } }),
       async (c) => {
         const a = c.get("auth");
-        const [u, snap] = await Promise.all([usageSummary(deps.db, { accountId: a.accountId }, new Date(deps.clock.now()), tz()), svc().config.get()]);
+        const [u, snap, rateLimit] = await Promise.all([usageSummary(deps.db, { accountId: a.accountId }, new Date(deps.clock.now()), tz()), svc().config.get(), rateLimitSection(deps, a)]);
         const t = effectiveLimits(snap, a).tariff;
-        return c.json({ currency: deps.env.BILLING_CURRENCY, tariff: { id: t.id, name: t.name }, today: figuresJson(u.today), month: figuresJson(u.month), total: figuresJson(u.total) }, 200);
+        const figures = { today: figuresJson(u.today), month: figuresJson(u.month), total: figuresJson(u.total) };
+        return c.json({ currency: deps.env.BILLING_CURRENCY, tariff: { id: t.id, name: t.name }, ...figures, rate_limit: rateLimit }, 200);
       },
     );
   }

@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import type { AppDeps } from "../deps.js";
 import { createRouter } from "../router.js";
 
@@ -23,7 +24,8 @@ export function createSystemRoutes(deps: AppDeps) {
       },
     }),
   );
-  app.get("/health", async (c) => {
+  // `/v1/health` and `/api/v1/health`: the paths the first API design and OpenRouter-style clients probe.
+  const health = async (c: Context) => {
     const components = await deps.health.run();
     const statuses = Object.values(components).map((x) => x.status);
     const status = statuses.includes("down") ? (components.database?.status === "down" ? "down" : "degraded") : statuses.includes("degraded") ? "degraded" : "ok";
@@ -37,7 +39,8 @@ export function createSystemRoutes(deps: AppDeps) {
       },
       status === "down" ? 503 : 200,
     );
-  });
+  };
+  for (const path of ["/health", "/v1/health", "/api/v1/health"]) app.get(path, health);
   if (deps.metrics) {
     const registry = deps.metrics.registry;
     app.get("/metrics", async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }));

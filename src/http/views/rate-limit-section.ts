@@ -1,0 +1,24 @@
+import { z } from "@hono/zod-openapi";
+import { isRateLimiter } from "../../ratelimit/index.js";
+import type { AuthContext } from "../../proxy/types.js";
+import type { AppDeps } from "../deps.js";
+
+const Figure = z.object({ limit: z.number().int(), current: z.number().int(), remaining: z.number().int() }).nullable();
+
+/** The calling key's rate-limit state as `/usage` shows it (the full view is `GET /rate-limit`). */
+export const RateLimitSection = z
+  .object({
+    window_seconds: z.number().int(),
+    storage: z.enum(["redis", "memory"]),
+    requests: Figure,
+    tokens: Figure,
+    concurrency: Figure,
+  })
+  .openapi("UsageRateLimit");
+
+export async function rateLimitSection(deps: Pick<AppDeps, "rateLimit" | "env">, auth: AuthContext): Promise<z.infer<typeof RateLimitSection>> {
+  const rl = deps.rateLimit;
+  if (!isRateLimiter(rl)) return { window_seconds: deps.env.RATE_LIMIT_WINDOW, storage: "memory", requests: null, tokens: null, concurrency: null };
+  const s = await rl.peek(auth);
+  return { window_seconds: s.windowSeconds, storage: s.storage, requests: s.key.requests, tokens: s.key.tokens, concurrency: s.key.concurrency };
+}
