@@ -31,7 +31,7 @@ export type { AppEnv };
 export function createApp(deps: AppDeps) {
   const app = createRouter();
   app.use("*", requestContext(deps));
-  app.use("*", bodyLimitGuard(deps.env.MAX_BODY_BYTES));
+  app.use("*", bodyLimitGuard(deps.settings.maxBodyBytes));
 
   // Bearer key, or (seed 004) a DID-signed request that yields the same AuthContext.
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
