@@ -86,6 +86,7 @@ export class StreamProgress {
     const e: Entry = { prompt: Math.max(0, Math.floor(s.promptTokens)), maxTokens: s.maxTokens ?? null, produced: 0, wanted: 0, recorded: -1, dirty: true, waiters: [] };
     e.wanted = this.bound(e, 0);
     this.live.set(requestId, e);
+    this.kick();
     return this.wait(e, 0) ?? Promise.resolve();
   }
 
@@ -141,7 +142,6 @@ export class StreamProgress {
     return new Promise<void>((resolve) => {
       const w = { upTo, resolve: () => undefined as void };
       const timer = setTimeout(() => done(), this.maxWaitMs);
-      timer.unref();
       const done = () => {
         clearTimeout(timer);
         const i = e.waiters.indexOf(w);
