@@ -209,6 +209,11 @@ export const EnvSchema = z.object({
   RESPONSE_CACHE_HIT_PRICE: z.string().regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, "must be a decimal between 0 and 1").default("0"),
   // --- end routing & resilience ---
 
+  // --- hardening (src/http/body-limits.ts, src/http/cors.ts, src/routing/base-url-guard.ts, src/db/availability.ts) ---
+  /** Deepest nesting of objects/arrays accepted in a JSON request body (400 json_too_deep beyond). */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
+  // --- end hardening ---
+
   METRICS_ENABLED: bool.default(true),
 });
 
