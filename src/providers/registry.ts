@@ -1,5 +1,6 @@
 import type { Env } from "../config/env.js";
 import type { ProviderConfig } from "../config/gateway-config.js";
+import { secrets } from "../core/secret-scrubber.js";
 import type { ProviderTarget } from "./types.js";
 
 const OPENROUTER_DEFAULT = "https://openrouter.ai/api/v1";
@@ -9,6 +10,9 @@ export function toProviderTarget(p: ProviderConfig, env: Env, mockBaseUrl: strin
   let baseUrl = p.base_url ?? (p.type === "openrouter" ? OPENROUTER_DEFAULT : p.type === "mock" ? mockBaseUrl ?? "" : "");
   if (p.type === "mock" && !p.base_url && !mockBaseUrl) throw new Error(`provider ${p.id}: mock upstream not started`);
   baseUrl = baseUrl.replace(/\/+$/, "");
+  // The key and credential headers (x-api-key, …) are secrets: never in an error body or a log line.
+  secrets.add(p.api_key);
+  for (const [k, v] of Object.entries(p.headers ?? {})) if (/key|token|auth|secret|password/i.test(k)) secrets.add(v.replace(/^Bearer\s+/i, ""));
   return {
     id: p.id,
     type: p.type,
