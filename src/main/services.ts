@@ -11,7 +11,7 @@ import { HealthRegistry } from "../http/health.js";
 import { createMetrics } from "../http/metrics.js";
 import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
-import { toProviderTarget, type ProviderTarget } from "../providers/index.js";
+import { addressPolicyFromEnv, toProviderTarget, type ProviderTarget } from "../providers/index.js";
 import { createBilling } from "../billing/service.js";
 import { startCatalogSync } from "../jobs/catalog-sync.js";
 import { startHoldSweeper } from "../jobs/sweep-holds.js";
@@ -56,7 +56,7 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   // The verifier asks billing for a tariff's rate limits on cache misses (billing is built below).
   const keys = new KeyVerifier({ db, clock, ttlMs: env.KEY_CACHE_TTL_MS, tariffRateLimits: (id) => billing.tariffRateLimits(id) });
   const logs = new RequestLogWriter({ db, logger });
-  const upstream = new UpstreamClient();
+  const upstream = new UpstreamClient({ addressPolicy: addressPolicyFromEnv(env) });
   const health = new HealthRegistry();
   const metrics = env.METRICS_ENABLED ? createMetrics() : null;
 

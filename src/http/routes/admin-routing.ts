@@ -1,3 +1,4 @@
+import { addressPolicyFromEnv } from "../../providers/registry.js";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { writeAudit } from "../../audit/index.js";
@@ -176,6 +177,7 @@ export function createAdminRoutingRoutes(deps: AppDeps) {
     actor: c.get("actor"),
     ip: clientIp(c),
     configProviderIds: deps.config.providers.map((p) => p.id),
+    addressPolicy: addressPolicyFromEnv(deps.env),
   });
   const circuitOf = (providerId: string, accountId: string | null) => {
     const key = accountId ? `ua:${accountId}` : `prv:${providerId}`;
