@@ -225,6 +225,15 @@ export const EnvSchema = z.object({
   RESPONSE_CACHE_HIT_PRICE: z.string().regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, "must be a decimal between 0 and 1").default("0"),
   // --- end routing & resilience ---
 
+  // --- hardening (src/http/body-limits.ts, src/http/cors.ts, src/routing/base-url-guard.ts, src/db/availability.ts) ---
+  /** Deepest nesting of objects/arrays accepted in a JSON request body (400 json_too_deep beyond). */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
+  /** Provider base URLs may point at loopback (127.0.0.0/8, ::1, localhost): a LiteLLM on the same box. */
+  UPSTREAM_ALLOW_LOOPBACK: bool.default(true),
+  /** … and at private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): a LiteLLM in the same LAN/Docker network. */
+  UPSTREAM_ALLOW_PRIVATE: bool.default(true),
+  // --- end hardening ---
+
   METRICS_ENABLED: bool.default(true),
 });
 

@@ -6,6 +6,7 @@ import type { Env } from "../config/env.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
+import { secrets } from "../core/secret-scrubber.js";
 import type { Database } from "../db/client.js";
 import type { AppDeps } from "../http/deps.js";
 import { HealthRegistry } from "../http/health.js";
@@ -14,7 +15,7 @@ import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
 import { StreamProgress } from "../billing/stream-progress.js";
-import { toProviderTarget, type ProviderTarget } from "../providers/index.js";
+import { addressPolicyFromEnv, toProviderTarget, type ProviderTarget } from "../providers/index.js";
 import { syncPrices } from "../billing/catalog-sync.js";
 import { createBilling } from "../billing/service.js";
 import { startCatalogSync } from "../jobs/catalog-sync.js";
@@ -55,6 +56,7 @@ export function buildServices(inp: ServiceInputs): Services {
   const { env, config, database, logger } = inp;
   const clock = inp.clock ?? systemClock;
   const db = database.db;
+  registerSettingSecrets(env, inp.adminToken);
   const providers = new Map<string, ProviderTarget>();
   for (const p of config.providers) providers.set(p.id, toProviderTarget(p, env, inp.mockBaseUrl));
   const catalog = new Catalog(
@@ -73,7 +75,7 @@ export function buildServices(inp: ServiceInputs): Services {
     logger.warn({ rows: leftover.rows.length }, "request log: replaying rows a previous process left in its journal");
   }
   if (leftover) RequestLogJournal.discard(leftover.files);
-  const upstream = new UpstreamClient();
+  const upstream = new UpstreamClient({ addressPolicy: addressPolicyFromEnv(env) });
   const health = new HealthRegistry();
   const metrics = env.METRICS_ENABLED ? createMetrics() : null;
 
@@ -193,6 +195,18 @@ export function buildServices(inp: ServiceInputs): Services {
     syncPrices: (run) => syncPrices(db, priceSync, run, () => billing.config.invalidate()),
     closers: [...closers, closeRedis],
   };
+}
+
+/** Secrets from the settings join the scrub list (provider keys register as their targets are built). */
+function registerSettingSecrets(env: Env, adminToken: string): void {
+  for (const v of [env.OPENROUTER_API_KEY, env.UPSTREAM_API_KEY, env.TELEGRAM_BOT_TOKEN, env.TELEGRAM_WEBHOOK_SECRET, env.TELEGRAM_PROVIDER_TOKEN, env.YOOKASSA_SECRET_KEY, env.JWT_SECRET, env.ENCRYPTION_KEY, adminToken]) secrets.add(v);
+  for (const url of [env.DATABASE_URL, env.REDIS_URL]) {
+    try {
+      if (url) secrets.add(decodeURIComponent(new URL(url).password));
+    } catch {
+      /* validated by env.ts; nothing to add */
+    }
+  }
 }
 
 /** Host (and port) only: a base URL may carry credentials or paths that are nobody's business. */
