@@ -7,6 +7,7 @@ import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { didAuthenticator } from "./middleware/did-auth.js";
 import { refusalTrail } from "./middleware/refusal-trail.js";
 import { requestContext } from "./middleware/request-context.js";
+import { serveOpenApiDocument } from "./openapi-document.js";
 import { createRouter } from "./router.js";
 import { createAdminBillingRoutes } from "./routes/admin-billing.js";
 import { createAdminSpineRoutes } from "./routes/admin-spine.js";
@@ -32,11 +33,11 @@ export type { AppEnv };
 export function createApp(deps: AppDeps) {
   const app = createRouter();
   app.use("*", requestContext(deps));
-  app.use("*", bodyLimitGuard(deps.env.MAX_BODY_BYTES));
+  app.use("*", bodyLimitGuard(deps.settings.maxBodyBytes));
 
-  // Bearer key, or (seed 004) a DID-signed request that yields the same AuthContext.
   // Before authentication, so it sees refusals by the key check as well as by limits and balance.
   for (const p of ["/v1/chat/*", "/v1/completions", "/v1/embeddings"]) app.use(p, refusalTrail(deps));
+  // Bearer key, or a DID-signed request that yields the same AuthContext.
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
   app.use("/v1/chat/*", inference);
   app.use("/v1/completions", inference);
@@ -51,7 +52,6 @@ export function createApp(deps: AppDeps) {
   app.route("/", createSystemRoutes(deps));
   app.route("/", createOpenAIRoutes(deps));
   app.route("/", createAdminSpineRoutes(deps));
-  // --- area routes --- (each area mounts its router here, one line each)
   app.route("/", createRateLimitRoutes(deps));
   app.route("/", createAdminRoutingRoutes(deps));
   app.route("/", createPassthroughRoutes(deps));
@@ -63,14 +63,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAuthRoutes(deps));
   app.route("/", createApiKeyManageRoutes(deps));
   app.route("/", createAdminAccountRoutes(deps));
-  // --- end area routes ---
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });
-  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "LLM Gateway API", version: "0.1.0", description: "OpenAI-compatible LLM gateway with prepaid billing. Errors are `{error:{message,type,code,param,request_id}}`." },
-  });
+  serveOpenApiDocument(app, { version: "0.1.0", publicUrl: deps.settings.publicUrl });
   app.notFound(notFound);
   app.onError(onError);
   return app;

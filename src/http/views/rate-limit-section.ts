@@ -1,5 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { isRateLimiter } from "../../ratelimit/index.js";
 import type { AuthContext } from "../../proxy/types.js";
 import type { AppDeps } from "../deps.js";
 
@@ -16,9 +15,7 @@ export const RateLimitSection = z
   })
   .openapi("UsageRateLimit");
 
-export async function rateLimitSection(deps: Pick<AppDeps, "rateLimit" | "env">, auth: AuthContext): Promise<z.infer<typeof RateLimitSection>> {
-  const rl = deps.rateLimit;
-  if (!isRateLimiter(rl)) return { window_seconds: deps.env.RATE_LIMIT_WINDOW, storage: "memory", requests: null, tokens: null, concurrency: null };
-  const s = await rl.peek(auth);
+export async function rateLimitSection(deps: Pick<AppDeps, "rateLimit">, auth: AuthContext): Promise<z.infer<typeof RateLimitSection>> {
+  const s = await deps.rateLimit.peek(auth);
   return { window_seconds: s.windowSeconds, storage: s.storage, requests: s.key.requests, tokens: s.key.tokens, concurrency: s.key.concurrency };
 }

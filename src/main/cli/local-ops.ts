@@ -5,14 +5,15 @@ import { createBackup, restoreBackup, RestoreError } from "../../accounts/backup
 import { createAccount, createUser } from "../../accounts/users.js";
 import { writeAudit } from "../../audit/index.js";
 import { adjustBalance } from "../../billing/admin.js";
+import { syncPrices } from "../../billing/catalog-sync.js";
 import { postLedgerEntry } from "../../billing/ledger.js";
 import type { Env } from "../../config/env.js";
 import { AppError } from "../../core/errors.js";
 import { formatMoney, parseMoney } from "../../core/money.js";
 import type { Db } from "../../db/client.js";
 import { accounts, apiKeys } from "../../db/schema/index.js";
-import { runCatalogSync } from "../../jobs/catalog-sync.js";
 import { hashApiKey, KEY_PREFIX, maskKey } from "../../keys/index.js";
+import { catalogSyncSettings } from "../settings.js";
 import { CliError, type AdminOps, type KeyUsage, type UserOut } from "./ops.js";
 
 const SCOPE = { accountId: null, actor: "cli" } as const;
@@ -128,7 +129,7 @@ export function localOps(env: Env, db: () => Promise<Db>, opts: { withoutRequest
 
     async syncPrices(body) {
       try {
-        return (await runCatalogSync(await db(), env, { actor: "cli", body })) as unknown as Record<string, number>;
+        return (await syncPrices(await db(), catalogSyncSettings(env), { actor: "cli", body })) as unknown as Record<string, number>;
       } catch (e) {
         throw new CliError(`price sync failed: ${(e as Error).message}`);
       }
