@@ -90,7 +90,7 @@ export function decodeSnapshot(raw: unknown): HoldSnapshot {
     routes,
     worst: worstOf([...routes.values()]),
     unpricedHoldMicros: j.uh === null || j.uh === undefined ? null : BigInt(j.uh),
-    marginRule: j.mg ?? "list_price",
+    ...(j.mg ? { marginRule: j.mg } : {}),
   };
 }
 
