@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ConfigError } from "../core/config-error.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -63,7 +64,7 @@ export const EnvSchema = z.object({
 
   RATE_LIMIT_REQUESTS: int(30),
   RATE_LIMIT_WINDOW: z.coerce.number().int().min(1).default(60),
-  // --- rate limiting (src/ratelimit; issue 4). Requests/tokens are per RATE_LIMIT_WINDOW; 0 = no limit. ---
+  // --- rate limiting (src/ratelimit). Requests/tokens are per RATE_LIMIT_WINDOW; 0 = no limit. ---
   /** Tokens per window per key (prompt estimate at admission, corrected with real usage). */
   RATE_LIMIT_TOKENS: int(1_000_000),
   /** Concurrent requests per key. */
@@ -104,7 +105,7 @@ export const EnvSchema = z.object({
   YOOKASSA_SECRET_KEY: optStr,
   YOOKASSA_API_ROOT: z.string().url().default("https://api.yookassa.ru/v3"),
 
-  // --- payments & Telegram bot (issue 7) ---
+  // --- payments & Telegram bot ---
   /** Account-currency units credited per Telegram Star (price snapshot stored on each order). */
   PAYMENTS_STAR_RATE: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("1.5"),
   /** Star packages offered by /pay, comma-separated whole Stars. */
@@ -133,7 +134,7 @@ export const EnvSchema = z.object({
   YOOKASSA_MIN_AMOUNT: int(100),
   YOOKASSA_MAX_AMOUNT: int(100_000),
 
-  // --- accounts & access (issue 6) ---
+  // --- accounts & access ---
   /** Access-token (JWT) lifetime; refresh tokens rotate on every use and live REFRESH_TOKEN_TTL_SEC. */
   ACCESS_TOKEN_TTL_SEC: z.coerce.number().int().min(30).default(900),
   REFRESH_TOKEN_TTL_SEC: z.coerce.number().int().min(60).default(7 * 24 * 3600),
@@ -154,7 +155,7 @@ export const EnvSchema = z.object({
   DID_TIMESTAMP_WINDOW_SEC: z.coerce.number().int().min(1).default(300),
   DID_AUTO_PROVISION: bool.default(false),
 
-  // --- billing (src/billing; issue 3) ---
+  // --- billing (src/billing) ---
   /** max_tokens the gateway sets when the client sent none (further capped by the model's max output and the hold). */
   BILLING_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(16384),
   /** Smallest max_tokens worth admitting when the gateway picks it from what the balance/limits cover. */
@@ -196,7 +197,7 @@ export const EnvSchema = z.object({
   CATALOG_SYNC_INTERVAL_MIN: int(0),
   // --- end billing ---
 
-  // --- routing & resilience (src/routing; issue 5) ---
+  // --- routing & resilience (src/routing) ---
   /** Upstream calls per request, the first included (fallbacks to other routes count too). */
   ROUTING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   /** Backoff before re-trying the same upstream: full jitter up to min(max, base·2^n) ms. */
@@ -224,14 +225,21 @@ export const EnvSchema = z.object({
   RESPONSE_CACHE_HIT_PRICE: z.string().regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, "must be a decimal between 0 and 1").default("0"),
   // --- end routing & resilience ---
 
+  // --- hardening (src/http/body-limits.ts, src/http/cors.ts, src/routing/base-url-guard.ts, src/db/availability.ts) ---
+  /** Deepest nesting of objects/arrays accepted in a JSON request body (400 json_too_deep beyond). */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
+  /** Provider base URLs may point at loopback (127.0.0.0/8, ::1, localhost): a LiteLLM on the same box. */
+  UPSTREAM_ALLOW_LOOPBACK: bool.default(true),
+  /** … and at private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): a LiteLLM in the same LAN/Docker network. */
+  UPSTREAM_ALLOW_PRIVATE: bool.default(true),
+  // --- end hardening ---
+
   METRICS_ENABLED: bool.default(true),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 /** Parse the environment once; a bad value stops start-up with a message naming every bad setting. */
 export function loadEnv(raw: Record<string, string | undefined>): Env {

@@ -297,17 +297,24 @@ class RequestRun {
     let lastStatus: number | null = null;
     const candidates = toCandidates(attempts);
     const r = this.d.resilience;
-    const result = await runWithFallback(
-      candidates,
-      async (c): Promise<AttemptOutcome<Committed>> => {
-        lastAttempt = c.attempt;
-        lastStatus = null;
-        const out = await this.tryAttempt(c.attempt);
-        if (!out.ok && out.failure.kind === "http") lastStatus = out.failure.status;
-        return out;
-      },
-      { policy: r.policy, budget: r.budget, breakers: r.breakers, rng: r.rng, clock: this.d.clock, signal: this.req.signal, startedAt: this.req.startedAt },
-    );
+    let result: Awaited<ReturnType<typeof runWithFallback<Committed, (typeof candidates)[number]>>>;
+    try {
+      result = await runWithFallback(
+        candidates,
+        async (c): Promise<AttemptOutcome<Committed>> => {
+          lastAttempt = c.attempt;
+          lastStatus = null;
+          const out = await this.tryAttempt(c.attempt);
+          if (!out.ok && out.failure.kind === "http") lastStatus = out.failure.status;
+          return out;
+        },
+        { policy: r.policy, budget: r.budget, breakers: r.breakers, rng: r.rng, clock: this.d.clock, signal: this.req.signal, startedAt: this.req.startedAt },
+      );
+    } catch (e) {
+      // A local failure (not the upstream's): release the hold and the limits, then report it.
+      await this.finalize({ status: "failed", served: null, usage: null, errorCode: e instanceof AppError ? e.code : "internal_error" });
+      throw e;
+    }
     this.attemptsMade = result.attempts;
     if (this.req.signal.aborted) {
       if (result.ok) {
@@ -332,8 +339,11 @@ class RequestRun {
   private async tryAttempt(attempt: Attempt): Promise<AttemptOutcome<Committed>> {
     const t0 = this.d.clock.now();
     let res: UpstreamResponse;
+    // Building the request is local work on the client's body: if it fails, nothing went upstream,
+    // so it must not count as an upstream failure (thrown, not returned: breakers never see it).
+    let upstreamReq: ReturnType<typeof buildUpstreamRequest>;
     try {
-      const upstreamReq = buildUpstreamRequest(attempt.target, {
+      upstreamReq = buildUpstreamRequest(attempt.target, {
         path: PATHS[this.req.endpoint],
         body: this.req.body,
         upstreamModel: attempt.served.upstreamModel,
@@ -341,6 +351,10 @@ class RequestRun {
         maxTokens: this.reservation.maxTokens,
         maxTokensField: this.maxField,
       });
+    } catch (e) {
+      throw new AppError("invalid_request", "The request body cannot be forwarded", { cause: e });
+    }
+    try {
       res = await this.d.upstream.send(upstreamReq, attempt.target.timeouts, this.req.signal);
     } catch (e) {
       const f = e instanceof UpstreamFailure ? e : new UpstreamFailure("network", "upstream error", { cause: e });
