@@ -15,6 +15,8 @@ export function createSystemRoutes(deps: AppDeps) {
       links: {
         health: "/health",
         openapi: "/openapi.json",
+        docs: "/docs",
+        redoc: "/redoc",
         models: "/v1/models",
         chat_completions: "/v1/chat/completions",
         completions: "/v1/completions",
