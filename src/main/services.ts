@@ -53,10 +53,11 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   );
   // The verifier asks billing for a tariff's rate limits on cache misses (billing is built below).
   const keys = new KeyVerifier({ db, clock, ttlMs: env.KEY_CACHE_TTL_MS, tariffRateLimits: (id) => billing.tariffRateLimits(id) });
-  const logs = new RequestLogWriter({ db, logger });
+  const metrics = env.METRICS_ENABLED ? createMetrics({ currency: env.BILLING_CURRENCY }) : null;
+  // Per-request metrics come from the one finished log row (see src/metrics).
+  const logs = new RequestLogWriter({ db, logger, observer: metrics ? { finished: metrics.requestFinished, flushed: metrics.logFlushed } : undefined });
   const upstream = new UpstreamClient();
   const health = new HealthRegistry();
-  const metrics = env.METRICS_ENABLED ? createMetrics() : null;
 
   // The one Redis connection of the process (rate limits, breakers, cache) with its health flag:
   // `redisHandle.status()` says whether to use it or the local fallback; `reportFailure(err)` on a
@@ -138,6 +139,15 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     status: [...providers.values()].some((p) => p.enabled) ? "ok" : "down",
     items: [...providers.values()].map((p) => ({ id: p.id, type: p.type, enabled: p.enabled, host: safeHost(p.baseUrl) })),
   }));
+
+  metrics?.attachGauges({
+    db,
+    currency: env.BILLING_CURRENCY,
+    requestLogQueue: () => logs.queued,
+    billingQueues: () => billing.queueDepth(),
+    circuits: () => routing.circuits(),
+    components: () => health.run(),
+  });
 
   const closers: Closers["closers"] = [
     // Billing first: queued settlements commit before the request log rows that quote them are flushed.

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { isAppError } from "../../core/errors.js";
 import { newRequestId } from "../../core/ids.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
@@ -23,8 +24,14 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
       if (!c.get("requestIdSent")) c.res.headers.set("x-request-id", id);
       if (deps.metrics) {
         const route = c.req.routePath || "unknown";
-        deps.metrics.requests.inc({ route, status: String(c.res.status) });
-        deps.metrics.latency.observe({ route }, (deps.clock.now() - started) / 1000);
+        const status = c.res.status;
+        deps.metrics.set.httpRequests.inc({ route, status: String(status) });
+        deps.metrics.set.httpLatency.observe({ route }, (deps.clock.now() - started) / 1000);
+        // Refusals (balance, quotas, access, rate limits) by code and the limit that refused.
+        if ((status === 402 || status === 403 || status === 429) && isAppError(c.error)) {
+          const scope = c.error.extra.details?.limit_source;
+          deps.metrics.refused(status, c.error.code, typeof scope === "string" ? scope : null);
+        }
       }
     }
   };
