@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { isAppError } from "../../core/errors.js";
 import { newRequestId } from "../../core/ids.js";
 import type { AppEnv } from "../context.js";
+import { clientIpResolver } from "../client-ip.js";
 import type { AppDeps } from "../deps.js";
 
 /**
@@ -10,8 +11,10 @@ import type { AppDeps } from "../deps.js";
  * most requests never log.
  */
 export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  const resolveClientIp = clientIpResolver(deps.env.TRUSTED_PROXIES);
   return async (c, next) => {
     const id = newRequestId();
+    if (resolveClientIp) resolveClientIp(c);
     const started = deps.clock.now();
     c.set("requestId", id);
     c.set("startedAt", started);
