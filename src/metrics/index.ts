@@ -1,4 +1,5 @@
 import type { Registry } from "prom-client";
+import { clusterMetricsText, inClusterWorker, shareWithPrimary } from "./cluster.js";
 import { registerGauges, type GaugeSources } from "./gauges.js";
 import { createRegistry, type MetricSet } from "./registry.js";
 import { RequestMetrics, type FinishedRow } from "./request-metrics.js";
@@ -17,13 +18,20 @@ export interface Metrics {
   refused(status: number, code: string, scope: string | null): void;
   /** Starts the scrape-time gauges once their sources exist. */
   attachGauges(sources: GaugeSources): void;
+  /** The exposition text: this process's, or in multi-process mode the whole box's. */
+  render(): Promise<string>;
+  contentType: string;
 }
 
 export function createMetrics(opts: { currency: string }): Metrics {
   const set = createRegistry();
   const requests = new RequestMetrics(set, opts.currency);
   let attached = false;
+  const clustered = inClusterWorker();
+  if (clustered) shareWithPrimary(set.registry);
   return {
+    contentType: set.registry.contentType,
+    render: () => (clustered ? clusterMetricsText() : set.registry.metrics()),
     registry: set.registry,
     set,
     requestFinished: (row) => requests.observe(row),

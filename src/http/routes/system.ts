@@ -41,8 +41,8 @@ export function createSystemRoutes(deps: AppDeps) {
     );
   });
   if (deps.metrics) {
-    const registry = deps.metrics.registry;
-    app.get("/metrics", async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }));
+    const metrics = deps.metrics;
+    app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": metrics.contentType }));
   }
   return app;
 }
