@@ -232,7 +232,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       cap,
       min: Math.min(env.BILLING_MIN_MAX_TOKENS, cap),
       counters,
-      ttlMs: holdTtlMs,
+      ttlMs: Math.max(holdTtlMs, input.holdTtlMs ?? 0),
       snapshot: plan.snapshotJson,
     });
     if (!out.ok) throw refusal(out, input, plan, fixed, snap.currency);
@@ -309,8 +309,4 @@ export function createBilling(deps: BillingDeps): BillingService {
       await queue.close();
     },
   };
-}
-
-export function isBillingService(h: BillingHooks): h is BillingService {
-  return typeof (h as Partial<BillingService>).ready === "function" && (h as Partial<BillingService>).config instanceof BillingConfig;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ConfigError } from "../core/config-error.js";
 import { ipOrCidrProblem } from "../core/ip.js";
 
 const bool = z
@@ -64,7 +65,7 @@ export const EnvSchema = z.object({
 
   RATE_LIMIT_REQUESTS: int(30),
   RATE_LIMIT_WINDOW: z.coerce.number().int().min(1).default(60),
-  // --- rate limiting (src/ratelimit; issue 4). Requests/tokens are per RATE_LIMIT_WINDOW; 0 = no limit. ---
+  // --- rate limiting (src/ratelimit). Requests/tokens are per RATE_LIMIT_WINDOW; 0 = no limit. ---
   /** Tokens per window per key (prompt estimate at admission, corrected with real usage). */
   RATE_LIMIT_TOKENS: int(1_000_000),
   /** Concurrent requests per key. */
@@ -105,7 +106,7 @@ export const EnvSchema = z.object({
   YOOKASSA_SECRET_KEY: optStr,
   YOOKASSA_API_ROOT: z.string().url().default("https://api.yookassa.ru/v3"),
 
-  // --- payments & Telegram bot (issue 7) ---
+  // --- payments & Telegram bot ---
   /** Account-currency units credited per Telegram Star (price snapshot stored on each order). */
   PAYMENTS_STAR_RATE: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("1.5"),
   /** Star packages offered by /pay, comma-separated whole Stars. */
@@ -134,7 +135,7 @@ export const EnvSchema = z.object({
   YOOKASSA_MIN_AMOUNT: int(100),
   YOOKASSA_MAX_AMOUNT: int(100_000),
 
-  // --- accounts & access (issue 6) ---
+  // --- accounts & access ---
   /** Access-token (JWT) lifetime; refresh tokens rotate on every use and live REFRESH_TOKEN_TTL_SEC. */
   ACCESS_TOKEN_TTL_SEC: z.coerce.number().int().min(30).default(900),
   REFRESH_TOKEN_TTL_SEC: z.coerce.number().int().min(60).default(7 * 24 * 3600),
@@ -155,7 +156,7 @@ export const EnvSchema = z.object({
   DID_TIMESTAMP_WINDOW_SEC: z.coerce.number().int().min(1).default(300),
   DID_AUTO_PROVISION: bool.default(false),
 
-  // --- billing (src/billing; issue 3) ---
+  // --- billing (src/billing) ---
   /** max_tokens the gateway sets when the client sent none (further capped by the model's max output and the hold). */
   BILLING_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(16384),
   /** Smallest max_tokens worth admitting when the gateway picks it from what the balance/limits cover. */
@@ -164,6 +165,21 @@ export const EnvSchema = z.object({
   BILLING_HOLD_TTL_MS: z.coerce.number().int().min(1000).default(15 * 60_000),
   /** Sweeper period; 0 = do not run it in this process. */
   BILLING_SWEEP_INTERVAL_MS: int(30_000),
+  /**
+   * Streams record on their hold, before sending, an upper bound of the output delivered, this many
+   * tokens ahead: a crash bills every stream at least what it delivered and at most this much more.
+   */
+  STREAM_PROGRESS_AHEAD_TOKENS: z.coerce.number().int().min(1).max(100_000).default(64),
+  /** Live streams re-extend their holds this often (a hold never expires while its stream runs). */
+  HOLD_HEARTBEAT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Final request-log rows are journaled to a local file before they are queued (a crash cannot lose them). */
+  REQUEST_LOG_JOURNAL: bool.default(true),
+  /** Where; empty = DATA_DIR/request-log-journal. One directory per process (or per host: files are per process). */
+  REQUEST_LOG_JOURNAL_DIR: z.string().default(""),
+  /** fdatasync period of the journal (power loss); 0 = never (a process crash still loses nothing). */
+  REQUEST_LOG_JOURNAL_FSYNC_MS: int(100),
+  /** A request-log row the database refuses this many times is dropped with an error log line. */
+  REQUEST_LOG_MAX_ROW_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /**
    * A model with no known price (no config price, no price-book row) is admitted with this fixed hold
    * (account currency) and charged the upstream-reported cost × rate × markup, or this amount when the
@@ -182,7 +198,7 @@ export const EnvSchema = z.object({
   CATALOG_SYNC_INTERVAL_MIN: int(0),
   // --- end billing ---
 
-  // --- routing & resilience (src/routing; issue 5) ---
+  // --- routing & resilience (src/routing) ---
   /** Upstream calls per request, the first included (fallbacks to other routes count too). */
   ROUTING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   /** Backoff before re-trying the same upstream: full jitter up to min(max, base·2^n) ms. */
@@ -209,6 +225,15 @@ export const EnvSchema = z.object({
   /** Fraction of the normal price a cache hit costs (0 = free, 1 = full price). */
   RESPONSE_CACHE_HIT_PRICE: z.string().regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, "must be a decimal between 0 and 1").default("0"),
   // --- end routing & resilience ---
+
+  // --- hardening (src/http/body-limits.ts, src/http/cors.ts, src/routing/base-url-guard.ts, src/db/availability.ts) ---
+  /** Deepest nesting of objects/arrays accepted in a JSON request body (400 json_too_deep beyond). */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
+  /** Provider base URLs may point at loopback (127.0.0.0/8, ::1, localhost): a LiteLLM on the same box. */
+  UPSTREAM_ALLOW_LOOPBACK: bool.default(true),
+  /** … and at private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): a LiteLLM in the same LAN/Docker network. */
+  UPSTREAM_ALLOW_PRIVATE: bool.default(true),
+  // --- end hardening ---
 
   METRICS_ENABLED: bool.default(true),
 
@@ -245,9 +270,7 @@ export const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema>;
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 /** Parse the environment once; a bad value stops start-up with a message naming every bad setting. */
 export function loadEnv(raw: Record<string, string | undefined>): Env {

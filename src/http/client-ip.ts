@@ -2,8 +2,11 @@ import type { Context } from "hono";
 import { clientAddress, IpAllowlist, normalizeIp } from "../core/ip.js";
 import type { AppEnv } from "./context.js";
 
+/** Any Hono context (route handlers' contexts have narrower Variables than AppEnv's). */
+type AnyContext = { env: unknown };
+
 /** The TCP peer of the request (the proxy's address when one is in front). */
-export function socketIp(c: Context<AppEnv>): string | null {
+export function socketIp(c: AnyContext): string | null {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
   const a = env?.incoming?.socket?.remoteAddress;
   return a ? normalizeIp(a) : null;
@@ -14,8 +17,8 @@ export function socketIp(c: Context<AppEnv>): string | null {
  * address those proxies put in X-Forwarded-For. The login throttle, per-key IP allowlists and the
  * audit log all read it from here.
  */
-export function clientIp(c: Context<AppEnv>): string | null {
-  const resolved = c.get("clientIp");
+export function clientIp(c: AnyContext): string | null {
+  const resolved = (c as Context<AppEnv>).get("clientIp");
   return resolved !== undefined ? resolved : socketIp(c);
 }
 

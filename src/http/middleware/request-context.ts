@@ -11,7 +11,7 @@ import type { AppDeps } from "../deps.js";
  * most requests never log.
  */
 export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
-  const resolveClientIp = clientIpResolver(deps.env.TRUSTED_PROXIES);
+  const resolveClientIp = clientIpResolver(deps.settings.trustedProxies);
   return async (c, next) => {
     const id = newRequestId();
     if (resolveClientIp) resolveClientIp(c);
