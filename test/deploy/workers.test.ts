@@ -62,7 +62,7 @@ describe("WORKERS=2: one box, two HTTP processes on PostgreSQL + Redis", async (
       RATE_LIMIT_REQUESTS: "30",
       RATE_LIMIT_WINDOW: "60",
       LOG_LEVEL: "warn",
-    });
+    }, { startTimeoutMs: 90_000 }); // a primary and two workers each load the sources: slow on a busy 2-core box
   });
   after(async () => {
     if (gw) assert.equal(await gw.stop(), 0, "the primary exits cleanly after its workers drained");
@@ -72,7 +72,7 @@ describe("WORKERS=2: one box, two HTTP processes on PostgreSQL + Redis", async (
 
   it("the primary runs two workers that share the port", async () => {
     // Both workers print the banner once they listen.
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     while ((gw.output().match(/LLM Gateway on /g) ?? []).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.equal((gw.output().match(/LLM Gateway on /g) ?? []).length, 2, gw.output());
     assert.equal(childrenOf(gw.child.pid!).length, 2, "two worker processes");
