@@ -11,6 +11,7 @@ import type { Database } from "../db/client.js";
 import type { AppDeps } from "../http/deps.js";
 import { HealthRegistry } from "../http/health.js";
 import { createMetrics } from "../http/metrics.js";
+import { createTelemetry } from "../telemetry/index.js";
 import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
@@ -26,7 +27,7 @@ import { createPaymentsRuntime } from "../payments/runtime.js";
 import { createRateLimiter } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
 import { PassthroughService, RoutingPlanner, RoutingService } from "../routing/index.js";
-import { authSettings, catalogSyncSettings, httpSettings, paymentsSettings, rateLimitSettings, routingSettings } from "./settings.js";
+import { authSettings, catalogSyncSettings, httpSettings, paymentsSettings, rateLimitSettings, routingSettings, telemetrySettings } from "./settings.js";
 
 export interface ServiceInputs {
   env: Env;
@@ -70,13 +71,24 @@ export function buildServices(inp: ServiceInputs): Services {
   const leftover = journalDir ? RequestLogJournal.recover(journalDir, logger) : null;
   const journal = journalDir ? new RequestLogJournal({ dir: journalDir, logger, fsyncMs: env.REQUEST_LOG_JOURNAL_FSYNC_MS }) : undefined;
   const metrics = env.METRICS_ENABLED ? createMetrics({ currency: env.BILLING_CURRENCY }) : null;
-  // Per-request metrics come from the one finished log row (see src/metrics).
+  const telemetry = createTelemetry(telemetrySettings(env), logger);
+  const traced = telemetry?.requestFinished ?? null;
+  // Per-request metrics, traces and generations come from the one finished log row (src/metrics, src/telemetry).
   const logs = new RequestLogWriter({
     db,
     logger,
     journal,
     maxRowAttempts: env.REQUEST_LOG_MAX_ROW_ATTEMPTS,
-    observer: metrics ? { finished: metrics.requestFinished, flushed: metrics.logFlushed } : undefined,
+    observer:
+      metrics || traced
+        ? {
+            finished: (row) => {
+              metrics?.requestFinished(row);
+              traced?.(row);
+            },
+            flushed: (sec, rows, ok) => metrics?.logFlushed(sec, rows, ok),
+          }
+        : undefined,
   });
   if (leftover && leftover.rows.length) {
     for (const row of leftover.rows) logs.finish(reviveLogRow(row));
@@ -177,6 +189,7 @@ export function buildServices(inp: ServiceInputs): Services {
       await logs.close();
       journal?.close();
     } },
+    { name: "telemetry", close: () => telemetry?.flush() },
     { name: "upstream", close: () => upstream.close() },
     { name: "rate-limits", close: () => rateLimit.close() },
     { name: "routing", close: () => routing.stop() },
@@ -203,6 +216,7 @@ export function buildServices(inp: ServiceInputs): Services {
     logs,
     health,
     metrics,
+    telemetry,
     inflight,
     routing,
     passthrough,

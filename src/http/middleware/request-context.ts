@@ -25,6 +25,12 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
     } finally {
       deps.inflight.count--;
       if (!c.get("requestIdSent")) c.res.headers.set("x-request-id", id);
+      // Unexpected errors only (a 502 from an upstream is not a bug of ours).
+      const capture = deps.telemetry?.captureError;
+      if (capture && c.error && c.res.status >= 500 && (!isAppError(c.error) || c.error.code === "internal_error")) {
+        const cause = isAppError(c.error) ? (c.error.extra.cause ?? c.error) : c.error;
+        capture(cause, { requestId: id, route: c.req.routePath, method: c.req.method });
+      }
       if (deps.metrics) {
         const route = c.req.routePath || "unknown";
         const status = c.res.status;
