@@ -22,6 +22,7 @@ import { createSystemRoutes } from "./routes/system.js";
 import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
 import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
+import { createApiDocsRoutes } from "./routes/api-docs.js";
 
 export type { AppEnv };
 
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAuthRoutes(deps));
   app.route("/", createApiKeyManageRoutes(deps));
   app.route("/", createAdminAccountRoutes(deps));
+  app.route("/", createApiDocsRoutes());
 
   serveOpenApiDocument(app, { version: "0.1.0", publicUrl: deps.settings.publicUrl });
   app.notFound(notFound);
