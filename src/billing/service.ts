@@ -48,6 +48,8 @@ export interface BillingService extends BillingHooks {
   tariffRateLimits(tariffId: string | null): Promise<Record<string, unknown> | null>;
   /** Waits until every settlement submitted so far is committed. */
   flush(): Promise<void>;
+  /** Holds and settlements waiting in the group-commit queues (metrics). */
+  queueDepth(): { holds: number; settlements: number };
   /** Drains settlements; afterwards settle() writes directly and reserve() refuses (shutdown). */
   close(): Promise<void>;
 }
@@ -306,6 +308,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       return Object.keys(t.rateLimits).length ? t.rateLimits : null;
     },
     flush: () => queue.flush(),
+    queueDepth: () => ({ holds: holdsQ.pending, settlements: queue.pending }),
     close: async () => {
       closed = true;
       await holdsQ.close();

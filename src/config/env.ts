@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../core/config-error.js";
+import { ipOrCidrProblem } from "../core/ip.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -277,6 +278,36 @@ export const EnvSchema = z.object({
   // --- end hardening ---
 
   METRICS_ENABLED: bool.default(true),
+
+  // --- deployment & observability ---
+  /** Reverse proxies (IPs / CIDRs, comma-separated) whose X-Forwarded-For is believed for the client address. */
+  TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .superRefine((list, ctx) => {
+      for (const e of list) {
+        const p = ipOrCidrProblem(e);
+        if (p) ctx.addIssue({ code: "custom", message: `${e}: ${p}` });
+      }
+    }),
+  /** Processes serving HTTP on this box (node:cluster): `auto` = one per CPU core, 1 = no cluster. */
+  WORKERS: z
+    .string()
+    .default("1")
+    .refine((v) => v === "auto" || /^[1-9]\d{0,2}$/.test(v), { message: "must be auto or a number of processes (1-999)" }),
+  /** OpenTelemetry traces over OTLP/HTTP (JSON): base URL of the collector, e.g. http://127.0.0.1:4318. Unset = off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optStr.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: "must be an http(s) URL" }),
+  /** Extra headers for the OTLP exporter: `key=value,key2=value2`. */
+  OTEL_EXPORTER_OTLP_HEADERS: optStr,
+  OTEL_SERVICE_NAME: z.string().default("llm-gateway"),
+  /** Sentry DSN for unexpected errors (5xx). Unset = off. */
+  SENTRY_DSN: optStr.refine((v) => v === undefined || /^https?:\/\/[^@/]+@[^/]+\/.+/.test(v), { message: "must be a DSN like https://<key>@<host>/<project>" }),
+  SENTRY_ENVIRONMENT: z.string().default("production"),
+  /** Langfuse export of generations (model, tokens, cost, latency; no prompt text). Both keys set = on. */
+  LANGFUSE_PUBLIC_KEY: optStr,
+  LANGFUSE_SECRET_KEY: optStr,
+  LANGFUSE_BASE_URL: z.string().url().default("https://cloud.langfuse.com"),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -25,6 +25,7 @@ import { createSystemRoutes } from "./routes/system.js";
 import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
 import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
+import { createApiDocsRoutes } from "./routes/api-docs.js";
 
 export type { AppEnv };
 
@@ -67,6 +68,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAdminMarginRoutes(deps));
   app.route("/", createApiKeyManageRoutes(deps));
   app.route("/", createAdminAccountRoutes(deps));
+  app.route("/", createApiDocsRoutes());
 
   serveOpenApiDocument(app, { version: "0.1.0", publicUrl: deps.settings.publicUrl });
   app.notFound(notFound);

@@ -35,5 +35,7 @@ export interface AppEnv {
     principal?: Principal;
     /** Set by handlers whose Response already carries x-request-id (touching c.res.headers costs a Headers build). */
     requestIdSent: boolean;
+    /** The client address behind TRUSTED_PROXIES (set only when proxies are configured; read it with clientIp()). */
+    clientIp: string | null;
   };
 }

@@ -18,6 +18,7 @@ import type { RateLimiter } from "../ratelimit/index.js";
 import type { PassthroughService } from "../routing/passthrough.js";
 import type { RoutingService } from "../routing/service.js";
 import type { HealthRegistry } from "./health.js";
+import type { Telemetry } from "../telemetry/index.js";
 import type { Metrics } from "./metrics.js";
 
 /** Operating the business (src/main/operator.ts): alerts and the account e-mail links. */
@@ -38,6 +39,8 @@ export interface HttpSettings {
   /** Which upstream base URLs admins may configure. */
   addressPolicy: AddressPolicy;
   publicUrl: string | null;
+  /** TRUSTED_PROXIES: peers whose X-Forwarded-For gives the client address (src/http/client-ip.ts). */
+  trustedProxies: readonly string[];
   registrationEnabled: boolean;
   accessTokenTtlSec: number;
   refreshTokenTtlSec: number;
@@ -70,6 +73,8 @@ export interface AppDeps {
   logs: RequestLogWriter;
   health: HealthRegistry;
   metrics: Metrics | null;
+  /** OTLP traces, Sentry, Langfuse (src/telemetry); null when all are off. */
+  telemetry: Telemetry | null;
   /** In-flight request counter, so shutdown can drain. */
   inflight: { count: number };
   /** Routes, upstream accounts, breakers and the response cache (src/routing); started by startGateway. */

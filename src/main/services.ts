@@ -11,6 +11,7 @@ import type { Database } from "../db/client.js";
 import type { AppDeps } from "../http/deps.js";
 import { HealthRegistry } from "../http/health.js";
 import { createMetrics } from "../http/metrics.js";
+import { createTelemetry } from "../telemetry/index.js";
 import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
@@ -28,7 +29,7 @@ import { createPaymentsRuntime } from "../payments/runtime.js";
 import { createRateLimiter } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
 import { PassthroughService, RoutingPlanner, RoutingService } from "../routing/index.js";
-import { authSettings, catalogSyncSettings, httpSettings, paymentsSettings, rateLimitSettings, routingSettings } from "./settings.js";
+import { authSettings, catalogSyncSettings, httpSettings, paymentsSettings, rateLimitSettings, routingSettings, telemetrySettings } from "./settings.js";
 
 export interface ServiceInputs {
   env: Env;
@@ -71,7 +72,26 @@ export function buildServices(inp: ServiceInputs): Services {
   const journalDir = env.REQUEST_LOG_JOURNAL ? env.REQUEST_LOG_JOURNAL_DIR || join(env.DATA_DIR, "request-log-journal") : null;
   const leftover = journalDir ? RequestLogJournal.recover(journalDir, logger) : null;
   const journal = journalDir ? new RequestLogJournal({ dir: journalDir, logger, fsyncMs: env.REQUEST_LOG_JOURNAL_FSYNC_MS }) : undefined;
-  const logs = new RequestLogWriter({ db, logger, journal, maxRowAttempts: env.REQUEST_LOG_MAX_ROW_ATTEMPTS });
+  const metrics = env.METRICS_ENABLED ? createMetrics({ currency: env.BILLING_CURRENCY }) : null;
+  const telemetry = createTelemetry(telemetrySettings(env), logger);
+  const traced = telemetry?.requestFinished ?? null;
+  // Per-request metrics, traces and generations come from the one finished log row (src/metrics, src/telemetry).
+  const logs = new RequestLogWriter({
+    db,
+    logger,
+    journal,
+    maxRowAttempts: env.REQUEST_LOG_MAX_ROW_ATTEMPTS,
+    observer:
+      metrics || traced
+        ? {
+            finished: (row) => {
+              metrics?.requestFinished(row);
+              traced?.(row);
+            },
+            flushed: (sec, rows, ok) => metrics?.logFlushed(sec, rows, ok),
+          }
+        : undefined,
+  });
   if (leftover && leftover.rows.length) {
     for (const row of leftover.rows) logs.finish(reviveLogRow(row));
     logger.warn({ rows: leftover.rows.length }, "request log: replaying rows a previous process left in its journal");
@@ -79,7 +99,6 @@ export function buildServices(inp: ServiceInputs): Services {
   if (leftover) RequestLogJournal.discard(leftover.files);
   const upstream = new UpstreamClient({ addressPolicy: addressPolicyFromEnv(env) });
   const health = new HealthRegistry();
-  const metrics = env.METRICS_ENABLED ? createMetrics() : null;
 
   // The one Redis connection of the process (rate limits, breakers, cache) with its health flag:
   // `redisHandle.status()` says whether to use it or the local fallback; `reportFailure(err)` on a
@@ -156,6 +175,15 @@ export function buildServices(inp: ServiceInputs): Services {
     items: [...providers.values()].map((p) => ({ id: p.id, type: p.type, enabled: p.enabled, host: safeHost(p.baseUrl) })),
   }));
 
+  metrics?.attachGauges({
+    db,
+    currency: env.BILLING_CURRENCY,
+    requestLogQueue: () => logs.queued,
+    billingQueues: () => billing.queueDepth(),
+    circuits: () => routing.circuits(),
+    components: () => health.run(),
+  });
+
   operator.start(() => routing.breakers.list().filter((b) => b.state === "open"));
 
   const closers: Closers["closers"] = [
@@ -168,6 +196,7 @@ export function buildServices(inp: ServiceInputs): Services {
       await logs.close();
       journal?.close();
     } },
+    { name: "telemetry", close: () => telemetry?.flush() },
     { name: "upstream", close: () => upstream.close() },
     { name: "rate-limits", close: () => rateLimit.close() },
     { name: "routing", close: () => routing.stop() },
@@ -194,6 +223,7 @@ export function buildServices(inp: ServiceInputs): Services {
     logs,
     health,
     metrics,
+    telemetry,
     inflight,
     routing,
     passthrough,

@@ -46,6 +46,8 @@ export function createSystemRoutes(deps: AppDeps) {
           links: {
             health: "/health",
             openapi: "/openapi.json",
+            docs: "/docs",
+            redoc: "/redoc",
             models: "/v1/models",
             chat_completions: "/v1/chat/completions",
             completions: "/v1/completions",
@@ -81,7 +83,7 @@ export function createSystemRoutes(deps: AppDeps) {
     )),
   ]);
   if (deps.metrics) {
-    const registry = deps.metrics.registry;
+    const metrics = deps.metrics;
     defineRoutes(app, { tag: "System", security: SECURITY.public }, [
       route(
         {
@@ -90,7 +92,8 @@ export function createSystemRoutes(deps: AppDeps) {
           summary: "Prometheus metrics (text exposition format)",
           responses: { 200: { description: "Metrics", content: { "text/plain": { schema: z.string() } } } },
         },
-        async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),
+        // In multi-process mode this is the whole box's (src/metrics/cluster.ts).
+        async (c) => c.text(await metrics.render(), 200, { "content-type": metrics.contentType }),
       ),
     ]);
   }
