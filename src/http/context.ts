@@ -1,5 +1,5 @@
 import type { Logger } from "../core/logger.js";
-import type { AuthContext } from "../proxy/types.js";
+import type { AuthContext } from "../contracts/request.js";
 
 /** Hono environment of every route: per-request variables set by middleware. */
 export interface AppEnv {

@@ -9,8 +9,8 @@ import type { KeyVerifier } from "../keys/index.js";
 import type { RequestLogWriter } from "../logs/request-log-writer.js";
 import type { ProviderTarget } from "../providers/index.js";
 import type { ProxyService } from "../proxy/service.js";
-import type { BillingHooks, RateLimitHooks } from "../proxy/types.js";
-import type { PassthroughService } from "../routing/passthrough.js";
+import type { BillingHooks, RateLimitHooks } from "../contracts/request.js";
+import type { PassthroughService } from "../proxy/passthrough.js";
 import type { RoutingService } from "../routing/service.js";
 import type { HealthRegistry } from "./health.js";
 import type { Metrics } from "./metrics.js";
@@ -39,6 +39,6 @@ export interface AppDeps {
   inflight: { count: number };
   /** Routes, upstream accounts, breakers and the response cache (src/routing); started by startGateway. */
   routing?: RoutingService;
-  /** Forwarding of images/audio/moderations/rerank/responses and /api/v1/openrouter/* (src/routing). */
+  /** Forwarding of images/audio/moderations/rerank/responses and /api/v1/openrouter/* (src/proxy). */
   passthrough?: PassthroughService;
 }

@@ -4,6 +4,8 @@ export interface Metrics {
   registry: Registry;
   requests: Counter<"route" | "status">;
   latency: Histogram<"route">;
+  /** Upstream usage reports the gateway did not believe as given (see proxy/usage-check.ts). */
+  usageAnomalies: Counter<"reason">;
 }
 
 export function createMetrics(): Metrics {
@@ -17,6 +19,12 @@ export function createMetrics(): Metrics {
       help: "Time to response headers by route",
       labelNames: ["route"],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
+      registers: [registry],
+    }),
+    usageAnomalies: new Counter({
+      name: "gateway_usage_anomalies_total",
+      help: "Upstream usage reports corrected before billing (above what the request could produce, negative, under what was delivered, priced above the hold)",
+      labelNames: ["reason"],
       registers: [registry],
     }),
   };

@@ -18,7 +18,8 @@ import { ProxyService } from "../proxy/service.js";
 import { UpstreamClient } from "../proxy/upstream.js";
 import { createRateLimiter, rateLimitSettingsFromEnv } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
-import { PassthroughService, RoutingPlanner, RoutingService } from "../routing/index.js";
+import { PassthroughService } from "../proxy/passthrough.js";
+import { RoutingPlanner, RoutingService } from "../routing/index.js";
 
 export interface ServiceInputs {
   env: Env;
@@ -111,8 +112,9 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   // --- end wiring: routing ---
 
   const inflight = { count: 0 };
-  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache });
-  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock });
+  const onUsageAnomaly = metrics ? (reason: string) => metrics.usageAnomalies.inc({ reason }) : undefined;
+  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, maxChoices: env.BILLING_MAX_CHOICES, onUsageAnomaly });
+  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock, inflight, onUsageAnomaly });
 
   if (redisHandle) {
     // Degraded, not down: traffic limits fall back to memory and money never depends on Redis.

@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { authRuntime } from "../../accounts/runtime.js";
 import { authenticateDid, type DidAuthResult, type DidIdentity } from "../../accounts/did.js";
 import { AppError } from "../../core/errors.js";
-import type { AuthContext } from "../../proxy/types.js";
+import type { AuthContext } from "../../contracts/request.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import { clientIp } from "./api-key-auth.js";

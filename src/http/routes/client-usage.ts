@@ -7,7 +7,7 @@ import { AppError } from "../../core/errors.js";
 import { formatMoney } from "../../core/money.js";
 import { accounts } from "../../db/schema/index.js";
 import { maskKey } from "../../keys/index.js";
-import type { AuthContext } from "../../proxy/types.js";
+import type { AuthContext } from "../../contracts/request.js";
 import type { AppDeps } from "../deps.js";
 import { apiKeyAuth } from "../middleware/api-key-auth.js";
 import { createRouter } from "../router.js";
