@@ -77,6 +77,7 @@ export function finalRow(b: LogBase, o: LogOutcome): RequestLogRow {
     ttftMs: o.ttftMs ?? null,
     upstreamStatus: o.upstreamStatus ?? null,
     errorCode: o.errorCode ?? null,
+    usageAnomaly: o.usageAnomaly ?? null,
     upstreamCostMicros: s?.upstreamCostMicros ?? noCharge,
     priceMicros: s?.priceMicros ?? noCharge,
     profitMicros: s ? s.priceMicros - s.upstreamCostMicros : noCharge,
