@@ -24,6 +24,7 @@ import { BillingConfig, type BillingSnapshot, type TariffInfo } from "./config-c
 
 export { effectiveLimits, modelAllowed, resolveTariff } from "./prepare.js";
 import { releaseHold, reserveHold, reserveHolds, settleHold, settleHolds, type ReserveCall, type ReserveOutcome, type SettleCall, type SettleOutcome } from "./holds.js";
+import type { MarginEvent } from "./margin.js";
 import { buildPlan, priceUsage, type HoldSnapshot, type PricePlan } from "./price-plan.js";
 import { holdMicros, parsePositiveMillionths, promptHoldMicros } from "./pricing.js";
 import { counterSpecs, PeriodClock } from "./quotas.js";
@@ -38,6 +39,8 @@ export interface BillingDeps {
   env: Env;
   clock: Clock;
   logger?: Logger;
+  /** Told of every settled request the margin guard flagged (metrics, operator alerts). */
+  onMargin?: (e: MarginEvent) => void;
 }
 
 export interface BillingService extends BillingHooks {
@@ -50,6 +53,8 @@ export interface BillingService extends BillingHooks {
   tariffRateLimits(tariffId: string | null): Promise<Record<string, unknown> | null>;
   /** Waits until every settlement submitted so far is committed. */
   flush(): Promise<void>;
+  /** Holds and settlements waiting in the group-commit queues (metrics). */
+  queueDepth(): { holds: number; settlements: number };
   /** Drains settlements; afterwards settle() writes directly and reserve() refuses (shutdown). */
   close(): Promise<void>;
 }
@@ -113,7 +118,7 @@ export function createBilling(deps: BillingDeps): BillingService {
     for (const r of m.routes) key += `\u0000${r.providerId}\u0001${r.upstreamModel}\u0001${r.price ? `${r.price.inputMicrosPerM}/${r.price.outputMicrosPerM}/${r.price.cachedInputMicrosPerM ?? ""}/${r.price.reasoningMicrosPerM ?? ""}` : ""}`;
     let plan = planCache.get(key);
     if (!plan) {
-      plan = buildPlan(snap, tariff, m, unpricedHold);
+      plan = buildPlan(snap, tariff, m, unpricedHold, env.BILLING_MARGIN_RULE);
       if (planCache.size > 10_000) planCache.clear();
       planCache.set(key, plan);
     }
@@ -176,7 +181,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       cap: terms.cap,
       min: terms.min,
       counters,
-      ttlMs: holdTtlMs,
+      ttlMs: Math.max(holdTtlMs, input.holdTtlMs ?? 0),
       snapshot: plan.snapshotJson,
     });
     if (!out.ok) throw refusal(out, promptTokens, plan, terms, snap.currency);
@@ -235,7 +240,10 @@ export function createBilling(deps: BillingDeps): BillingService {
       } else if (o.shortfallMicros > 0n) {
         logger?.warn({ requestId: this.requestId, shortfall: o.shortfallMicros.toString() }, "billing: usage exceeded what the balance covers");
       }
-      return { upstreamCostMicros: p.costMicros, priceMicros: o.chargedMicros, costDisplay: formatMoney(o.chargedMicros) };
+      if (p.margin) {
+        deps.onMargin?.({ requestId: this.requestId, accountId: this.accountId, providerId: served.providerId, flag: p.margin, priceMicros: o.chargedMicros, costMicros: p.costMicros, profitMicros: o.chargedMicros - p.costMicros });
+      }
+      return { upstreamCostMicros: p.costMicros, priceMicros: o.chargedMicros, costDisplay: formatMoney(o.chargedMicros), margin: p.margin };
     }
 
     release(): Promise<void> {
@@ -258,14 +266,11 @@ export function createBilling(deps: BillingDeps): BillingService {
       return Object.keys(t.rateLimits).length ? t.rateLimits : null;
     },
     flush: () => queue.flush(),
+    queueDepth: () => ({ holds: holdsQ.pending, settlements: queue.pending }),
     close: async () => {
       closed = true;
       await holdsQ.close();
       await queue.close();
     },
   };
-}
-
-export function isBillingService(h: BillingHooks): h is BillingService {
-  return typeof (h as Partial<BillingService>).ready === "function" && (h as Partial<BillingService>).config instanceof BillingConfig;
 }

@@ -89,6 +89,8 @@ export interface ReserveInput {
   promptTokens: number;
   /** max_tokens / max_completion_tokens as the client sent it, if at all (per choice). */
   requestedMaxTokens: number | null;
+  /** The longest this request can take (its planned routes' timeouts and retries): the hold lives at least this long. */
+  holdTtlMs?: number;
   /** Completions the upstream generates for this request (`n`, or `best_of` when larger); default 1. */
   choices?: number;
 }
@@ -107,6 +109,8 @@ export interface SettleResult {
   priceMicros: bigint;
   /** Decimal string in the account currency, for `usage.cost` in responses. */
   costDisplay: string;
+  /** Set when the upstream-reported cost exceeded the list price (billing/margin.ts); kept in the log row's meta. */
+  margin?: string | null;
 }
 
 export interface Reservation {

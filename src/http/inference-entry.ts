@@ -51,7 +51,7 @@ const schemas = { "chat.completions": ChatCompletionRequest, completions: Comple
  */
 export function inferenceEntry(deps: AppDeps, endpoint: InferenceEndpoint) {
   return async (c: Context<AppEnv>) => {
-    const raw = await readJsonObject(c, deps.env.MAX_BODY_BYTES);
+    const raw = await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth });
     const parsed = schemas[endpoint].safeParse(raw);
     if (!parsed.success) throw validationError(parsed.error.issues, "json");
     const res = await deps.proxy.handle({

@@ -11,8 +11,6 @@ export interface MeteredDeps {
   logs: RequestLogWriter;
   logger: Logger;
   clock: Clock;
-  /** Counts usage reports that were not believed as given (a prom-client counter in production). */
-  onUsageAnomaly?: (anomaly: UsageAnomaly) => void;
 }
 
 export interface MeteredStart {
@@ -95,7 +93,7 @@ export class MeteredRequest {
   }
 
   /** Holds the money (when `prepared` is given) and writes the pending row. On a refusal the admission is given back. */
-  async reserve(prepared: PreparedBilling | null, input: { promptTokens: number; requestedMaxTokens: number | null; choices?: number }): Promise<void> {
+  async reserve(prepared: PreparedBilling | null, input: { promptTokens: number; requestedMaxTokens: number | null; choices?: number; holdTtlMs?: number }): Promise<void> {
     try {
       if (prepared) this.reservation = await prepared.reserve({ requestId: this.start.requestId, ...input });
     } catch (e) {
@@ -152,13 +150,13 @@ export class MeteredRequest {
     }
     this.admission.done(usage?.totalTokens ?? 0);
     if (anomaly) {
-      this.deps.onUsageAnomaly?.(anomaly);
       this.deps.logger.warn({ requestId: this.start.requestId, anomaly, reported: o.usage }, "upstream usage not believed as reported");
     }
     if (!this.begun) return settled;
     const meta: Record<string, unknown> = {};
     if (billingError) meta.billing_error = billingError;
     if (this.tries) meta.tries = this.tries;
+    if (settled?.margin) meta.margin = settled.margin;
     if (anomaly && o.usage) meta.reported_usage = { prompt_tokens: o.usage.promptTokens, completion_tokens: o.usage.completionTokens, cost: o.usage.upstreamCostUsd };
     Object.assign(meta, o.meta);
     this.deps.logs.finish(

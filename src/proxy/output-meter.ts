@@ -20,6 +20,12 @@ export class OutputMeter {
     covered: number | null,
     /** The generated text of one payload (chat chunks by default). */
     private readonly textOf: (data: string) => string = outputText,
+    /**
+     * Count every frame as it passes (stream progress needs a running count before each send).
+     * Each frame on its own counts at least as many tokens as the joined text, so the running
+     * total never under-states what was delivered.
+     */
+    private readonly eager = false,
   ) {
     this.limit = covered === null ? null : covered + Math.max(8, Math.ceil(covered / 20));
   }
@@ -34,6 +40,15 @@ export class OutputMeter {
    */
   add(data: string): boolean {
     if (this.stopped) return false;
+    if (this.eager) {
+      const own = countTokens(this.textOf(data));
+      if (this.limit !== null && this.counted + own > this.limit) {
+        this.stopped = true;
+        return false;
+      }
+      this.counted += own;
+      return true;
+    }
     const bytes = Buffer.byteLength(data);
     if (this.limit === null || this.counted + this.pendingBytes + bytes <= this.limit) {
       this.pending.push(data);

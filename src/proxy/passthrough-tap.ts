@@ -28,8 +28,8 @@ export class PassthroughTap implements RelayTap {
   private pending = "";
   private readonly decoder = new StringDecoder("utf8");
 
-  constructor(coveredOutput: number | null) {
-    this.meter = new OutputMeter(coveredOutput, deltaText);
+  constructor(coveredOutput: number | null, countEachFrame = false) {
+    this.meter = new OutputMeter(coveredOutput, deltaText, countEachFrame);
   }
 
   push(chunk: Buffer): Buffer | string {

@@ -15,12 +15,12 @@ import { MeteredRequest } from "./metered-request.js";
 import { openUpstream } from "./open-upstream.js";
 import { PassthroughTap, usageOfJson } from "./passthrough-tap.js";
 import { checkModelName, headerSafe } from "./request-checks.js";
-import { assertKeyAllows, type Resilience } from "./service.js";
+import { assertKeyAllows, holdTtlOf, type Resilience } from "./service.js";
+import type { StreamProgressHooks } from "./stream-progress.js";
 import { relayToNode, relayToWeb } from "./stream-relay.js";
 import { countPromptTokens } from "./tokenizer.js";
 import { classifyError, type UpstreamClient, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
-import type { UsageAnomaly } from "./usage-check.js";
 
 /**
  * Pass-through of the OpenAI-compatible endpoints the gateway does not model itself (images,
@@ -42,7 +42,8 @@ export interface PassthroughDeps {
   logger: Logger;
   clock: Clock;
   inflight?: { count: number };
-  onUsageAnomaly?: (anomaly: UsageAnomaly) => void;
+  /** Stream progress recorded on the hold before output is sent (see stream-progress.ts). */
+  progress?: StreamProgressHooks;
 }
 
 export interface PassthroughRequest {
@@ -100,7 +101,7 @@ export class PassthroughService {
       logMeta: { path: endpointLabel },
     });
     try {
-      await metered.reserve(prepared, { promptTokens: 0, requestedMaxTokens: null });
+      await metered.reserve(prepared, { promptTokens: 0, requestedMaxTokens: null, holdTtlMs: holdTtlOf(this.d.resilience, attempts) });
       metered.bounds = { promptTokens: null, outputTokens: metered.reservation?.outputTokens ?? null };
       return await this.forward(req, json, modelName, attempts, metered);
     } catch (e) {
@@ -167,16 +168,20 @@ export class PassthroughService {
 
     // A stream (responses API): forwarded as it comes, metered as it goes, billed at the end from
     // its last usage event, or from what was delivered when none came (client gone, upstream cut).
-    const tap = new PassthroughTap(metered.reservation?.outputTokens ?? null);
+    const progress = this.d.progress;
+    const tap = new PassthroughTap(metered.reservation?.outputTokens ?? null, progress !== undefined);
     const inflight = this.d.inflight;
     if (inflight) inflight.count++;
+    void progress?.start(req.requestId, { promptTokens: 0, maxTokens: metered.reservation?.outputTokens ?? null }).catch(() => undefined);
     const hooks = {
       requestId: req.requestId,
       signal: req.signal,
       onFirstContent: () => undefined,
       errorOf: (e: unknown) => failureToError(classifyError(e), served.providerId, true),
       stoppedError: () => new AppError("insufficient_quota", "The output reached what this request's hold covers; the stream was ended and what was delivered is billed."),
+      beforeSend: progress ? () => progress.report(req.requestId, tap.meter.tokens()) : undefined,
       onEnd: (outcome: "completed" | "cancelled" | "failed", errorCode?: string) => {
+        progress?.end(req.requestId);
         if (inflight) inflight.count--;
         void result.settle(outcome !== "failed" || tap.stopped);
         const delivered = tap.meter.tokens();

@@ -28,7 +28,8 @@ export function respondStream(
   const { req, d, metered } = run;
   const adapter = adapterFor(attempt.target);
   const reservation = metered.reservation;
-  const meter = new OutputMeter(reservation?.outputTokens ?? null);
+  const progress = d.progress;
+  const meter = new OutputMeter(reservation?.outputTokens ?? null, undefined, progress !== undefined);
   const tap = new SseTap({
     clientWantsUsage: (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
     parseUsage: (u) => adapter.usage(u),
@@ -43,13 +44,17 @@ export function respondStream(
   });
   let ttftMs: number | null = null;
   d.inflight.count++;
+  // Progress is recorded on the hold before output goes out: a crash bills at least what was delivered.
+  void progress?.start(req.requestId, { promptTokens: countPromptTokens(req.body), maxTokens: reservation?.outputTokens ?? null }).catch(() => undefined);
   const hooks: RelayHooks = {
     requestId: req.requestId,
     signal: req.signal,
     onFirstContent: () => (ttftMs = d.clock.now() - req.startedAt),
     errorOf: (e) => failureToError(classifyError(e), attempt.target.id, true),
     stoppedError: () => new AppError("insufficient_quota", "The output reached what this request's hold covers; the stream was ended and what was delivered is billed."),
+    beforeSend: progress ? () => progress.report(req.requestId, meter.tokens()) : undefined,
     onEnd: (outcome, errorCode) => {
+      progress?.end(req.requestId);
       d.inflight.count--;
       // A client going away says nothing about the upstream; a mid-stream break does (a cut by the meter does not).
       void settleBreaker(outcome !== "failed" || tap.stopped);

@@ -1,11 +1,13 @@
 import type { ServerResponse } from "node:http";
+import { holdTtlMs } from "../billing/hold-ttl.js";
+import type { StreamProgressHooks } from "./stream-progress.js";
 import type { Catalog } from "../catalog/index.js";
 import type { AuthContext, BillingHooks, Endpoint, RateLimitHooks, ResolvedModel } from "../contracts/request.js";
 import type { Clock } from "../core/clock.js";
 import { AppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { RequestLogWriter } from "../logs/request-log-writer.js";
-import type { AttemptPlanner } from "../routing/attempt.js";
+import type { AttemptPlanner, UpstreamAttempt } from "../routing/attempt.js";
 import { LocalCircuitBreakers, type CircuitBreakers } from "../routing/circuit-breaker.js";
 import { cacheDecision, responseCacheKey, type CachedResponse, type ResponseCacheStore } from "../routing/response-cache.js";
 import { DEFAULT_RETRY_POLICY, RetryBudget, type RetryPolicy } from "../routing/retry.js";
@@ -16,7 +18,6 @@ import { MeteredRequest } from "./metered-request.js";
 import { checkModelName, requestedChoices, requestedMaxTokens } from "./request-checks.js";
 import { promptTokenGuess, promptTokenUpperBound } from "./tokenizer.js";
 import type { UpstreamClient } from "./upstream.js";
-import type { UsageAnomaly } from "./usage-check.js";
 
 export interface ProxyDeps {
   catalog: Catalog;
@@ -35,7 +36,8 @@ export interface ProxyDeps {
   cache?: { store: ResponseCacheStore; hitPriceBp: number };
   /** Most completions (`n`, `best_of`) one request may ask for. Default 16. */
   maxChoices?: number;
-  onUsageAnomaly?: (anomaly: UsageAnomaly) => void;
+  /** Stream progress recorded on the hold before output is sent (src/billing/stream-progress.ts); absent = none. */
+  progress?: StreamProgressHooks;
 }
 
 export interface Resilience {
@@ -114,7 +116,7 @@ export class ProxyService {
         const hit: CachedResponse | null = await this.d.cache.store.get(cacheKey);
         if (hit) return await serveCached(this.d, req, metered, prepared, hit);
       }
-      await metered.reserve(prepared, { promptTokens, requestedMaxTokens: max.value, choices });
+      await metered.reserve(prepared, { promptTokens, requestedMaxTokens: max.value, choices, holdTtlMs: holdTtlOf(this.d.resilience, attempts) });
       const covered = metered.reservation?.outputTokens ?? null;
       // A prompt can't exceed the model's context (images and audio make bytes no bound for it);
       // the output can't exceed what was held, asked for, or the model's maximum, for every choice.
@@ -129,6 +131,11 @@ export class ProxyService {
       throw e;
     }
   }
+}
+
+/** The hold outlives the longest this request can take (its planned routes' timeouts × attempts + backoff). */
+export function holdTtlOf(r: Resilience, attempts: readonly UpstreamAttempt[]): number {
+  return holdTtlMs({ attemptTotalsMs: attempts.map((a) => a.target.timeouts.totalMs), maxAttempts: r.policy.maxAttempts, maxDelayMs: r.policy.maxDelayMs, deadlineMs: r.policy.deadlineMs, floorMs: 0 });
 }
 
 /** The key's own model list (the tariff's is billing's, in prepare). */

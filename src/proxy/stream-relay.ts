@@ -30,6 +30,8 @@ export interface RelayHooks {
   errorOf(e: unknown): AppError;
   /** What the client is told when the tap stopped the stream. */
   stoppedError(): AppError;
+  /** Before output goes to the client (stream progress); a returned promise is awaited. */
+  beforeSend?: () => Promise<void> | undefined;
   /** Called once, when the stream is over for whatever reason. */
   onEnd(outcome: RelayOutcome, errorCode?: string): void;
 }
@@ -59,10 +61,12 @@ class Relay {
       if (this.ended) return { cancel: true };
       if (next.done) {
         const rest = this.tap.flush();
+        if (rest && (await this.beforeSend())) return { cancel: true };
         this.end("completed");
         return { done: true, out: rest };
       }
       const out = this.tap.push(next.value);
+      if (out.length && (await this.beforeSend())) return { cancel: true };
       if (!this.contentSeen && this.tap.sawContent) {
         this.contentSeen = true;
         this.hooks.onFirstContent();
@@ -80,6 +84,13 @@ class Relay {
       this.end("failed", err.code);
       return { done: true, out: streamErrorFrame(err, this.hooks.requestId) };
     }
+  }
+
+  /** Runs the beforeSend hook; true when the stream ended meanwhile. */
+  private async beforeSend(): Promise<boolean> {
+    const w = this.hooks.beforeSend?.();
+    if (w) await w;
+    return this.ended;
   }
 
   cancel(): void {

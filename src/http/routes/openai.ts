@@ -136,7 +136,8 @@ export function createOpenAIRoutes(deps: AppDeps) {
   // and the OpenAPI registry documents it.
   app.openAPIRegistry.registerPath(getModelRoute);
   app.get("/v1/models/:id{.+}", (c) => {
-    const id = decodeURIComponent(c.req.param("id"));
+    // hono has already percent-decoded the segment once; decoding again would turn `%25` into a URIError (500).
+    const id = c.req.param("id");
     const m = modelView(id);
     if (!m) throw new AppError("model_not_found", `The model \`${id}\` does not exist`, { param: "id" });
     return c.json(m, 200);

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { AppError } from "../../core/errors.js";
+import { parseClientJson } from "../body-limits.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import { apiKeyAuth } from "../middleware/api-key-auth.js";
@@ -57,6 +58,10 @@ export function createPassthroughRoutes(deps: AppDeps) {
     if (method !== "GET" && method !== "POST" && method !== "DELETE") throw new AppError("invalid_request", `Method ${method} is not forwarded`);
     const hasBody = method !== "GET" && method !== "DELETE";
     const body = hasBody ? new Uint8Array(await c.req.arrayBuffer()) : null;
+    // JSON bodies go out almost as they came: the same depth and steering-field limits as the chat path.
+    if (body && body.length && (c.req.header("content-type") ?? "").includes("json")) {
+      parseClientJson(Buffer.from(body).toString("utf8"), { maxDepth: deps.settings.maxJsonDepth });
+    }
     const q = new URL(c.req.url).search;
     return svc.handle({
       requestId: c.get("requestId"),
