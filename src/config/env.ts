@@ -161,6 +161,8 @@ export const EnvSchema = z.object({
   BILLING_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(16384),
   /** Smallest max_tokens worth admitting when the gateway picks it from what the balance/limits cover. */
   BILLING_MIN_MAX_TOKENS: z.coerce.number().int().min(1).default(1),
+  /** Most completions one request may ask for (`n`, `best_of`); the hold covers every one. Above → 400. */
+  BILLING_MAX_CHOICES: z.coerce.number().int().min(1).max(128).default(16),
   /** A hold not settled after this long is settled from the request log or released by the sweeper. */
   BILLING_HOLD_TTL_MS: z.coerce.number().int().min(1000).default(15 * 60_000),
   /** Sweeper period; 0 = do not run it in this process. */

@@ -13,7 +13,7 @@ import type { PaymentsRuntime } from "../payments/runtime.js";
 import type { AddressPolicy, ProviderTarget } from "../providers/index.js";
 import type { ProxyService } from "../proxy/service.js";
 import type { RateLimiter } from "../ratelimit/index.js";
-import type { PassthroughService } from "../routing/passthrough.js";
+import type { PassthroughService } from "../proxy/passthrough.js";
 import type { RoutingService } from "../routing/service.js";
 import type { HealthRegistry } from "./health.js";
 import type { Telemetry } from "../telemetry/index.js";
@@ -71,7 +71,7 @@ export interface AppDeps {
   inflight: { count: number };
   /** Routes, upstream accounts, breakers and the response cache (src/routing); started by startGateway. */
   routing: RoutingService;
-  /** Forwarding of images/audio/moderations/rerank/responses and /api/v1/openrouter/* (src/routing). */
+  /** Forwarding of images/audio/moderations/rerank/responses and /api/v1/openrouter/* (src/proxy). */
   passthrough: PassthroughService;
   /** Session signing secret and login throttle (src/accounts). */
   auth: AuthRuntime;
