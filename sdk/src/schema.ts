@@ -1772,9 +1772,9 @@ export interface components {
         AdminRefundRequest: {
             reason?: string;
             /** @default false */
-            require_unspent_balance: boolean;
+            require_unspent_balance?: boolean;
             /** @default false */
-            retry_stuck: boolean;
+            retry_stuck?: boolean;
         };
         AdminRefundResult: {
             balance_after: string | null;
@@ -2006,7 +2006,7 @@ export interface components {
              * @default client
              * @enum {string}
              */
-            role: "client" | "admin";
+            role?: "client" | "admin";
         };
         DailyUsage: {
             currency: string;
@@ -2064,7 +2064,7 @@ export interface components {
                 [key: string]: unknown;
             };
             /** @default  */
-            name: string;
+            name?: string;
             rate_limits?: {
                 [key: string]: unknown;
             } | null;
@@ -2186,7 +2186,7 @@ export interface components {
              * @default token
              * @enum {string}
              */
-            session: "token" | "cookie";
+            session?: "token" | "cookie";
         };
         Me: {
             account: components["schemas"]["AccountDetail"] & (Record<string, never> | null);
@@ -2337,7 +2337,7 @@ export interface components {
              * @description `*` = any provider
              * @default *
              */
-            provider_id: string;
+            provider_id?: string;
             reasoning?: string | null;
         };
         /** @description Quota limits: daily_/monthly_/total_ × tokens (integers), money (decimal strings in the account currency), requests (integers). Omitted or null = no limit. On a key, tariff_id overrides the account's tariff. */
@@ -2476,7 +2476,7 @@ export interface components {
              * @default token
              * @enum {string}
              */
-            session: "token" | "cookie";
+            session?: "token" | "cookie";
         };
         RequestLog: {
             [key: string]: unknown;
@@ -2512,7 +2512,7 @@ export interface components {
              * @description How long the old secret keeps working (0 = stops now)
              * @default 3600
              */
-            grace_seconds: number;
+            grace_seconds?: number;
         };
         RoutingProvider: {
             base_url: string | null;
@@ -2673,7 +2673,7 @@ export interface components {
              * @default token
              * @enum {string}
              */
-            session: "token" | "cookie";
+            session?: "token" | "cookie";
         };
         TelegramWidgetData: {
             auth_date: number | string;
