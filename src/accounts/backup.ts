@@ -118,7 +118,7 @@ async function primaryKeyOf(db: DbOrTx, table: string): Promise<string[]> {
 }
 
 /** Reads every backup table in one REPEATABLE READ, read-only transaction. */
-export async function createBackup(db: Db, source = "llm-gateway"): Promise<BackupFile> {
+export async function createBackup(db: Db, source = "llm-gateway", _opts: { withoutRequestLogs?: boolean } = {}): Promise<BackupFile> {
   return db.transaction(
     async (tx) => {
       const present = await existingTables(tx);

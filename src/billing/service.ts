@@ -20,6 +20,7 @@ import type {
 } from "../proxy/types.js";
 import { BillingConfig, type BillingSnapshot, type TariffInfo } from "./config-cache.js";
 import { releaseHold, reserveHold, reserveHolds, settleHold, settleHolds, type ReserveCall, type ReserveOutcome, type SettleCall, type SettleOutcome } from "./holds.js";
+import type { MarginEvent } from "./margin.js";
 import { buildPlan, priceUsage, type HoldSnapshot, type PricePlan } from "./price-plan.js";
 import { holdMicros, parsePositiveMillionths, promptHoldMicros } from "./pricing.js";
 import { counterSpecs, mergeLimits, PeriodClock, type Limits } from "./quotas.js";
@@ -33,6 +34,8 @@ export interface BillingDeps {
   env: Env;
   clock: Clock;
   logger?: Logger;
+  /** Told of every settled request the margin guard flagged (metrics, operator alerts). */
+  onMargin?: (e: MarginEvent) => void;
 }
 
 export interface BillingService extends BillingHooks {
@@ -156,7 +159,7 @@ export function createBilling(deps: BillingDeps): BillingService {
     for (const r of m.routes) key += `\u0000${r.providerId}\u0001${r.upstreamModel}\u0001${r.price ? `${r.price.inputMicrosPerM}/${r.price.outputMicrosPerM}/${r.price.cachedInputMicrosPerM ?? ""}/${r.price.reasoningMicrosPerM ?? ""}` : ""}`;
     let plan = planCache.get(key);
     if (!plan) {
-      plan = buildPlan(snap, tariff, m, unpricedHold);
+      plan = buildPlan(snap, tariff, m, unpricedHold, env.BILLING_MARGIN_RULE);
       if (planCache.size > 10_000) planCache.clear();
       planCache.set(key, plan);
     }
@@ -280,7 +283,10 @@ export function createBilling(deps: BillingDeps): BillingService {
       } else if (o.shortfallMicros > 0n) {
         logger?.warn({ requestId: this.requestId, shortfall: o.shortfallMicros.toString() }, "billing: usage exceeded what the balance covers");
       }
-      return { upstreamCostMicros: p.costMicros, priceMicros: o.chargedMicros, costDisplay: formatMoney(o.chargedMicros) };
+      if (p.margin) {
+        deps.onMargin?.({ requestId: this.requestId, accountId: this.accountId, providerId: served.providerId, flag: p.margin, priceMicros: o.chargedMicros, costMicros: p.costMicros, profitMicros: o.chargedMicros - p.costMicros });
+      }
+      return { upstreamCostMicros: p.costMicros, priceMicros: o.chargedMicros, costDisplay: formatMoney(o.chargedMicros), margin: p.margin };
     }
 
     release(): Promise<void> {

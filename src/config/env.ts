@@ -226,6 +226,48 @@ export const EnvSchema = z.object({
   RESPONSE_CACHE_HIT_PRICE: z.string().regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, "must be a decimal between 0 and 1").default("0"),
   // --- end routing & resilience ---
 
+  // --- operating the business (alerts, e-mail, retention, single-tenant keys, per-customer upstream keys) ---
+  /** Comma-separated `sk-gw-…` keys accepted as if issued (single-tenant bootstrap); they belong to account `acct_allowed`. */
+  ALLOWED_API_KEYS: z
+    .string()
+    .default("")
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .refine((l) => l.every((k) => /^sk-gw-[A-Za-z0-9_-]{32,122}$/.test(k)), { message: "each key must look like sk-gw- followed by 32+ letters/digits" }),
+  /** When the upstream reports a cost above the list price: charge max(list, reported) × markup, or keep the list price (tariffs override). */
+  BILLING_MARGIN_RULE: z.enum(["charge_reported", "list_price"]).default("charge_reported"),
+  /** SMTP for customer e-mail (verification, password reset, receipts, low balance) and operator alerts; unset host = no e-mail. */
+  SMTP_HOST: optStr,
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+  /** true = TLS from the first byte (port 465); false = STARTTLS when the server offers it. */
+  SMTP_SECURE: bool.default(false),
+  SMTP_USER: optStr,
+  SMTP_PASSWORD: optStr,
+  MAIL_FROM: z.string().default("LLM Gateway <no-reply@localhost>"),
+  /** Lifetimes of the one-time links sent by e-mail. */
+  EMAIL_VERIFY_TTL_MIN: z.coerce.number().int().min(1).default(24 * 60),
+  PASSWORD_RESET_TTL_MIN: z.coerce.number().int().min(1).default(30),
+  /** Operator alerts: a Telegram chat (the bot must be a member) and/or an e-mail address; the same alert repeats at most once per interval. */
+  ALERT_TELEGRAM_CHAT_ID: optStr,
+  ALERT_EMAIL_TO: optStr,
+  ALERT_REPEAT_MINUTES: int(60),
+  /** Upstream-account balance (USD) below which an alert is sent; empty = never. */
+  ALERT_UPSTREAM_BALANCE_USD: z.string().regex(/^(\d+(\.\d{1,6})?)?$/, "must be a decimal number").default(""),
+  /** Request-log rows older than this many days are deleted (their daily totals are kept); 0 = keep forever. */
+  REQUEST_LOG_RETENTION_DAYS: int(0),
+  /** Settled or released holds older than this many days are deleted; 0 = keep forever. */
+  HOLD_RETENTION_DAYS: int(7),
+  /** Minutes between retention runs (PGlite is also VACUUMed then); 0 = never. */
+  RETENTION_INTERVAL_MIN: int(60),
+  /** Shown by the bot and in e-mail: where customers ask for help, and the API base URL they use (default PUBLIC_URL + /v1). */
+  SUPPORT_CONTACT: optStr,
+  API_BASE_URL: optStr,
+  /** Seconds after which the bot deletes the message carrying a new API key; 0 = keep it. */
+  BOT_KEY_MESSAGE_TTL_SEC: int(0),
+  /** OpenRouter provisioning key: with OPENROUTER_PER_ACCOUNT_KEYS each account gets its own OpenRouter key. */
+  OPENROUTER_PROVISIONING_KEY: optStr,
+  OPENROUTER_PER_ACCOUNT_KEYS: bool.default(false),
+  // --- end operating the business ---
+
   // --- hardening (src/http/body-limits.ts, src/http/cors.ts, src/routing/base-url-guard.ts, src/db/availability.ts) ---
   /** Deepest nesting of objects/arrays accepted in a JSON request body (400 json_too_deep beyond). */
   MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),

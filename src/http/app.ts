@@ -5,6 +5,7 @@ import { notFound, onError } from "./errors.js";
 import { adminAuth } from "./middleware/admin-auth.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { didAuthenticator } from "./middleware/did-auth.js";
+import { refusalTrail } from "./middleware/refusal-trail.js";
 import { requestContext } from "./middleware/request-context.js";
 import { serveOpenApiDocument } from "./openapi-document.js";
 import { createRouter } from "./router.js";
@@ -35,6 +36,8 @@ export function createApp(deps: AppDeps) {
   app.use("*", requestContext(deps));
   app.use("*", bodyLimitGuard(deps.settings.maxBodyBytes));
 
+  // Before authentication, so it sees refusals by the key check as well as by limits and balance.
+  for (const p of ["/v1/chat/*", "/v1/completions", "/v1/embeddings"]) app.use(p, refusalTrail(deps));
   // Bearer key, or a DID-signed request that yields the same AuthContext.
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
   app.use("/v1/chat/*", inference);

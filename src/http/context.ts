@@ -27,6 +27,8 @@ export interface AppEnv {
     logger: Logger;
     /** Set by the API-key (or DID) middleware. */
     auth: AuthContext;
+    /** Set by the API-key middleware when it refuses a key that exists (the refusal is logged against its account). */
+    refusedKey: { keyId: string; accountId: string };
     /** Set by the admin middleware: `admin:token` or `admin:<userId>`. */
     actor: string;
     /** Set by the session / principal middleware of the dashboard and management routes. */

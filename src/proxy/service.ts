@@ -679,7 +679,10 @@ class RequestRun {
       priceMicros: settled?.priceMicros ?? null,
       profitMicros: settled ? settled.priceMicros - settled.upstreamCostMicros : null,
       attempts: this.attemptsMade,
-      meta: billingError || this.tries ? { ...(billingError ? { billing_error: billingError } : {}), ...(this.tries ? { tries: this.tries } : {}) } : null,
+      meta:
+        billingError || this.tries || settled?.margin
+          ? { ...(billingError ? { billing_error: billingError } : {}), ...(this.tries ? { tries: this.tries } : {}), ...(settled?.margin ? { margin: settled.margin } : {}) }
+          : null,
       createdAt: new Date(this.req.startedAt),
       completedAt: new Date(now),
     });

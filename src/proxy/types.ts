@@ -96,6 +96,8 @@ export interface SettleResult {
   priceMicros: bigint;
   /** Decimal string in the account currency, for `usage.cost` in responses. */
   costDisplay: string;
+  /** Set when the upstream-reported cost exceeded the list price (billing/margin.ts); kept in the log row's meta. */
+  margin?: string | null;
 }
 
 export interface Reservation {

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { bigint, boolean, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
 import { createdAt, micros, ts } from "../columns.js";
 
@@ -41,5 +42,7 @@ export const requestLogs = pgTable(
     index("request_logs_account_created_idx").on(t.accountId, t.createdAt),
     index("request_logs_key_created_idx").on(t.apiKeyId, t.createdAt),
     index("request_logs_status_idx").on(t.status),
+    // Negative-margin requests for GET /admin/margin (few rows: a partial index).
+    index("request_logs_negative_margin_idx").on(t.createdAt).where(sql`${t.profitMicros} < 0`),
   ],
 );

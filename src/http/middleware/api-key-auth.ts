@@ -33,7 +33,10 @@ export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?:
     const secret = m?.[1];
     if (!secret || !looksLikeApiKey(secret)) throw new AppError("invalid_api_key", MESSAGES.invalid_api_key);
     const r = await deps.keys.verify(secret);
-    if (!r.ok) throw new AppError(r.code, MESSAGES[r.code]);
+    if (!r.ok) {
+      if (r.owner) c.set("refusedKey", r.owner);
+      throw new AppError(r.code, MESSAGES[r.code]);
+    }
     if (opts.scope && !r.auth.scopes.includes(opts.scope)) {
       throw new AppError("forbidden", `This API key lacks the \`${opts.scope}\` scope`);
     }

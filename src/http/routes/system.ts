@@ -58,10 +58,12 @@ export function createSystemRoutes(deps: AppDeps) {
         200,
       ),
     ),
+    // `/v1/health` and `/api/v1/health`: the paths the first API design and OpenRouter-style clients probe.
+    ...["/health", "/v1/health", "/api/v1/health"].map((path) =>
     route(
       {
         method: "get",
-        path: "/health",
+        path,
         summary: "Health of the gateway and each component (database, Redis, rate limits, routing, providers)",
         responses: { 200: json(Health, "Up (status ok or degraded)"), 503: json(Health, "Down: the database does not answer") },
       },
@@ -78,7 +80,7 @@ export function createSystemRoutes(deps: AppDeps) {
         } as const;
         return status === "down" ? c.json(bodyOf, 503) : c.json(bodyOf, 200);
       },
-    ),
+    )),
   ]);
   if (deps.metrics) {
     const metrics = deps.metrics;
