@@ -11,6 +11,8 @@ import { serveOpenApiDocument } from "./openapi-document.js";
 import { createRouter } from "./router.js";
 import { createAdminBillingRoutes } from "./routes/admin-billing.js";
 import { createAdminSpineRoutes } from "./routes/admin-spine.js";
+import { createAuthEmailRoutes } from "./routes/auth-email.js";
+import { createAdminMarginRoutes } from "./routes/admin-margin.js";
 import { createAuthRoutes } from "./routes/auth.js";
 import { createApiKeyManageRoutes } from "./routes/api-keys-manage.js";
 import { createAdminAccountRoutes } from "./routes/admin-accounts.js";
@@ -62,6 +64,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", createPaymentsRoutes(deps));
   app.route("/", createAdminPaymentsRoutes(deps));
   app.route("/", createAuthRoutes(deps));
+  app.route("/", createAuthEmailRoutes(deps));
+  app.route("/", createAdminMarginRoutes(deps));
   app.route("/", createApiKeyManageRoutes(deps));
   app.route("/", createAdminAccountRoutes(deps));
   app.route("/", createApiDocsRoutes());

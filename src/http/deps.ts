@@ -1,4 +1,6 @@
 import type { Redis } from "ioredis";
+import type { AccountEmail } from "../accounts/email-links.js";
+import type { Alerts } from "../alerts/alerts.js";
 import type { AuthRuntime } from "../accounts/runtime.js";
 import type { SyncPricesRun, SyncReport } from "../billing/catalog-sync.js";
 import type { BillingService } from "../billing/service.js";
@@ -18,6 +20,12 @@ import type { RoutingService } from "../routing/service.js";
 import type { HealthRegistry } from "./health.js";
 import type { Telemetry } from "../telemetry/index.js";
 import type { Metrics } from "./metrics.js";
+
+/** Operating the business (src/main/operator.ts): alerts and the account e-mail links. */
+export interface OperatorServices {
+  alerts: Alerts;
+  accountEmail: AccountEmail;
+}
 
 /** What the HTTP edge reads from settings (mapped from the environment in main/settings.ts). */
 export interface HttpSettings {
@@ -77,6 +85,8 @@ export interface AppDeps {
   auth: AuthRuntime;
   /** Payment settings, YooKassa client and the bot's hooks (src/payments). */
   payments: PaymentsRuntime;
+  /** Alerts and account e-mail (verification, password reset). */
+  operator: OperatorServices;
   /** Billing's price sync with its settings bound; refreshes the billing price cache itself. */
   syncPrices(run: SyncPricesRun): Promise<SyncReport>;
 }

@@ -21,6 +21,8 @@ import { syncPrices } from "../billing/catalog-sync.js";
 import { createBilling } from "../billing/service.js";
 import { startCatalogSync } from "../jobs/catalog-sync.js";
 import { startHoldSweeper } from "../jobs/sweep-holds.js";
+import type { LowBalanceMail } from "../jobs/low-balance-notifier.js";
+import { buildOperator } from "./operator.js";
 import { ProxyService } from "../proxy/service.js";
 import { UpstreamClient } from "../proxy/upstream.js";
 import { createPaymentsRuntime } from "../payments/runtime.js";
@@ -48,7 +50,7 @@ export interface Closers {
 }
 
 /** Every service of one gateway, concrete and required; the HTTP edge sees them as AppDeps. */
-export type Services = AppDeps & Closers & { env: Env };
+export type Services = AppDeps & Closers & { env: Env; lowBalanceMail: LowBalanceMail | null };
 
 /**
  * The composition root: builds every service once, hands each module its settings slice
@@ -110,7 +112,9 @@ export function buildServices(inp: ServiceInputs): Services {
   const redis = redisHandle?.client ?? null;
 
   // Holds, settlement and quotas in PostgreSQL/PGlite (src/billing); the sweeper repairs holds a crash left open.
-  const billing = createBilling({ db, env, clock, logger });
+  // Operating the business: e-mail, alerts, the margin guard's counter, retention (main/operator.ts).
+  const operator = buildOperator({ env, db, clock, logger, registry: metrics?.registry ?? null, isPglite: database.kind === "pglite" });
+  const billing = createBilling({ db, env, clock, logger, onMargin: operator.onMargin });
   const sweeper = env.BILLING_SWEEP_INTERVAL_MS > 0 ? startHoldSweeper(db, env.BILLING_SWEEP_INTERVAL_MS, logger) : null;
   const priceSync = catalogSyncSettings(env);
   const catalogSync = startCatalogSync(db, priceSync, logger, () => billing.config.invalidate());
@@ -181,7 +185,10 @@ export function buildServices(inp: ServiceInputs): Services {
     components: () => health.run(),
   });
 
+  operator.start(() => routing.breakers.list().filter((b) => b.state === "open"));
+
   const closers: Closers["closers"] = [
+    { name: "operator", close: () => operator.close() },
     // Billing first: queued settlements commit before the request log rows that quote them are flushed.
     { name: "stream-progress", close: () => progress.close() },
     { name: "billing", close: () => billing.close() },
@@ -223,6 +230,8 @@ export function buildServices(inp: ServiceInputs): Services {
     passthrough,
     auth,
     payments,
+    operator: operator.services,
+    lowBalanceMail: operator.lowBalanceMail,
     syncPrices: (run) => syncPrices(db, priceSync, run, () => billing.config.invalidate()),
     closers: [...closers, closeRedis],
   };
