@@ -307,7 +307,3 @@ export function createBilling(deps: BillingDeps): BillingService {
     },
   };
 }
-
-export function isBillingService(h: BillingHooks): h is BillingService {
-  return typeof (h as Partial<BillingService>).ready === "function" && (h as Partial<BillingService>).config instanceof BillingConfig;
-}

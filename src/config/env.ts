@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ConfigError } from "../core/config-error.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -63,7 +64,7 @@ export const EnvSchema = z.object({
 
   RATE_LIMIT_REQUESTS: int(30),
   RATE_LIMIT_WINDOW: z.coerce.number().int().min(1).default(60),
-  // --- rate limiting (src/ratelimit; issue 4). Requests/tokens are per RATE_LIMIT_WINDOW; 0 = no limit. ---
+  // --- rate limiting (src/ratelimit). Requests/tokens are per RATE_LIMIT_WINDOW; 0 = no limit. ---
   /** Tokens per window per key (prompt estimate at admission, corrected with real usage). */
   RATE_LIMIT_TOKENS: int(1_000_000),
   /** Concurrent requests per key. */
@@ -104,7 +105,7 @@ export const EnvSchema = z.object({
   YOOKASSA_SECRET_KEY: optStr,
   YOOKASSA_API_ROOT: z.string().url().default("https://api.yookassa.ru/v3"),
 
-  // --- payments & Telegram bot (issue 7) ---
+  // --- payments & Telegram bot ---
   /** Account-currency units credited per Telegram Star (price snapshot stored on each order). */
   PAYMENTS_STAR_RATE: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("1.5"),
   /** Star packages offered by /pay, comma-separated whole Stars. */
@@ -133,7 +134,7 @@ export const EnvSchema = z.object({
   YOOKASSA_MIN_AMOUNT: int(100),
   YOOKASSA_MAX_AMOUNT: int(100_000),
 
-  // --- accounts & access (issue 6) ---
+  // --- accounts & access ---
   /** Access-token (JWT) lifetime; refresh tokens rotate on every use and live REFRESH_TOKEN_TTL_SEC. */
   ACCESS_TOKEN_TTL_SEC: z.coerce.number().int().min(30).default(900),
   REFRESH_TOKEN_TTL_SEC: z.coerce.number().int().min(60).default(7 * 24 * 3600),
@@ -154,7 +155,7 @@ export const EnvSchema = z.object({
   DID_TIMESTAMP_WINDOW_SEC: z.coerce.number().int().min(1).default(300),
   DID_AUTO_PROVISION: bool.default(false),
 
-  // --- billing (src/billing; issue 3) ---
+  // --- billing (src/billing) ---
   /** max_tokens the gateway sets when the client sent none (further capped by the model's max output and the hold). */
   BILLING_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(16384),
   /** Smallest max_tokens worth admitting when the gateway picks it from what the balance/limits cover. */
@@ -181,7 +182,7 @@ export const EnvSchema = z.object({
   CATALOG_SYNC_INTERVAL_MIN: int(0),
   // --- end billing ---
 
-  // --- routing & resilience (src/routing; issue 5) ---
+  // --- routing & resilience (src/routing) ---
   /** Upstream calls per request, the first included (fallbacks to other routes count too). */
   ROUTING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   /** Backoff before re-trying the same upstream: full jitter up to min(max, base·2^n) ms. */
@@ -223,9 +224,7 @@ export const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema>;
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 /** Parse the environment once; a bad value stops start-up with a message naming every bad setting. */
 export function loadEnv(raw: Record<string, string | undefined>): Env {

@@ -6,6 +6,7 @@ import { adminAuth } from "./middleware/admin-auth.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { didAuthenticator } from "./middleware/did-auth.js";
 import { requestContext } from "./middleware/request-context.js";
+import { serveOpenApiDocument } from "./openapi-document.js";
 import { createRouter } from "./router.js";
 import { createAdminBillingRoutes } from "./routes/admin-billing.js";
 import { createAdminSpineRoutes } from "./routes/admin-spine.js";
@@ -31,9 +32,9 @@ export type { AppEnv };
 export function createApp(deps: AppDeps) {
   const app = createRouter();
   app.use("*", requestContext(deps));
-  app.use("*", bodyLimitGuard(deps.env.MAX_BODY_BYTES));
+  app.use("*", bodyLimitGuard(deps.settings.maxBodyBytes));
 
-  // Bearer key, or (seed 004) a DID-signed request that yields the same AuthContext.
+  // Bearer key, or a DID-signed request that yields the same AuthContext.
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
   app.use("/v1/chat/*", inference);
   app.use("/v1/completions", inference);
@@ -48,7 +49,6 @@ export function createApp(deps: AppDeps) {
   app.route("/", createSystemRoutes(deps));
   app.route("/", createOpenAIRoutes(deps));
   app.route("/", createAdminSpineRoutes(deps));
-  // --- area routes --- (each area mounts its router here, one line each)
   app.route("/", createRateLimitRoutes(deps));
   app.route("/", createAdminRoutingRoutes(deps));
   app.route("/", createPassthroughRoutes(deps));
@@ -60,14 +60,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAuthRoutes(deps));
   app.route("/", createApiKeyManageRoutes(deps));
   app.route("/", createAdminAccountRoutes(deps));
-  // --- end area routes ---
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });
-  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "LLM Gateway API", version: "0.1.0", description: "OpenAI-compatible LLM gateway with prepaid billing. Errors are `{error:{message,type,code,param,request_id}}`." },
-  });
+  serveOpenApiDocument(app, { version: "0.1.0", publicUrl: deps.settings.publicUrl });
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -11,7 +11,8 @@ import { createAccount, createUser, isPlausibleEmail } from "../accounts/users.j
 import { writeAudit } from "../audit/index.js";
 import { adjustBalance } from "../billing/admin.js";
 import { postLedgerEntry } from "../billing/ledger.js";
-import { runCatalogSync } from "../jobs/catalog-sync.js";
+import { syncPrices } from "../billing/catalog-sync.js";
+import { catalogSyncSettings } from "./settings.js";
 import { AppError } from "../core/errors.js";
 import { ConfigError, loadEnv, type Env } from "../config/env.js";
 import { formatMoney, parseMoney } from "../core/money.js";
@@ -616,7 +617,7 @@ const commands: Record<string, Command> = {
     const db = await ctx.db();
     let r;
     try {
-      r = await runCatalogSync(db, ctx.env, { actor: "cli", body });
+      r = await syncPrices(db, catalogSyncSettings(ctx.env), { actor: "cli", body });
     } catch (e) {
       throw new CliError(`price sync failed: ${(e as Error).message}`);
     }

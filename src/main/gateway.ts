@@ -6,11 +6,10 @@ import { loadGatewayConfig } from "../config/gateway-config.js";
 import type { Clock } from "../core/clock.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { openDatabase, type Database } from "../db/client.js";
-import type { AppDeps } from "../http/deps.js";
 import { createApp } from "../http/app.js";
 import { startMockUpstream, type MockUpstream } from "../mock/server.js";
 import { ensureDataDir, ensureDemoKey, resolveAdminToken } from "./bootstrap.js";
-import { buildServices } from "./services.js";
+import { buildServices, type Services } from "./services.js";
 
 export interface StartOptions {
   env: Env;
@@ -25,7 +24,7 @@ export interface StartOptions {
 export interface RunningGateway {
   url: string;
   port: number;
-  deps: AppDeps;
+  deps: Services;
   adminToken: string;
   /** True only on the start that generated the admin token (the one time it may be printed). */
   adminTokenGenerated: boolean;
@@ -52,7 +51,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const services = buildServices({ env, config, database, redis: null, logger, adminToken, mockBaseUrl: mock?.baseUrl ?? null, clock: opts.clock });
   try {
     // Checks ENCRYPTION_KEY against the stored upstream keys (a mismatch stops start-up) and loads the runtime routes.
-    await services.routing?.start();
+    await services.routing.start();
   } catch (e) {
     for (const c of services.closers) await Promise.resolve(c.close()).catch(() => undefined);
     if (mock) await mock.close();

@@ -2,10 +2,10 @@ import type { UserFromGetMe } from "grammy/types";
 import { createBot, lowBalanceMessage } from "../bot/bot.js";
 import { handleTelegramWebhook, setTelegramWebhook, startPolling } from "../bot/webhook.js";
 import { ConfigError } from "../config/env.js";
-import type { AppDeps } from "../http/deps.js";
+import type { Env } from "../config/env.js";
+import type { Services } from "./services.js";
 import { startLowBalanceNotifier } from "../jobs/low-balance-notifier.js";
 import { reconcilePayments, startPaymentsReconciler } from "../jobs/reconcile-payments.js";
-import { attachTelegram, paymentsRuntime } from "../payments/runtime.js";
 
 export interface PaymentsHandle {
   /** Whether a Telegram bot runs in this process. */
@@ -20,15 +20,15 @@ export interface PaymentsHandle {
  * YooKassa reconciliation runs (if YooKassa is configured).
  */
 /** Settings that can't work together, checked before anything starts. */
-export function checkPaymentsSettings(env: AppDeps["env"]): void {
+export function checkPaymentsSettings(env: Env): void {
   if (env.TELEGRAM_BOT_TOKEN && env.TELEGRAM_MODE === "webhook" && !env.TELEGRAM_WEBHOOK_SECRET) {
     throw new ConfigError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook (Telegram sends it in X-Telegram-Bot-Api-Secret-Token)");
   }
 }
 
-export async function startPayments(deps: AppDeps, opts: { botInfo?: UserFromGetMe; jobs?: boolean } = {}): Promise<PaymentsHandle> {
+export async function startPayments(deps: Services, opts: { botInfo?: UserFromGetMe; jobs?: boolean } = {}): Promise<PaymentsHandle> {
   const { env, logger, db, clock } = deps;
-  const rt = paymentsRuntime(deps);
+  const rt = deps.payments;
   const stops: Array<() => void | Promise<void>> = [];
   const jobs = opts.jobs ?? true;
   const token = env.TELEGRAM_BOT_TOKEN;
@@ -45,7 +45,7 @@ export async function startPayments(deps: AppDeps, opts: { botInfo?: UserFromGet
 
   const bot = createBot({ db, token, apiRoot: env.TELEGRAM_API_ROOT, botInfo: opts.botInfo, payments: rt.cfg, clock, logger });
   const reconcileDeps = { db, cfg: rt.cfg, clock, logger, stars: bot.api, yookassa: rt.yookassa };
-  attachTelegram(deps, {
+  rt.setTelegram({
     stars: bot.api,
     async webhook(req) {
       if (!bot.isInited()) {
@@ -58,9 +58,9 @@ export async function startPayments(deps: AppDeps, opts: { botInfo?: UserFromGet
       }
       return handleTelegramWebhook(bot, req, { secret: env.TELEGRAM_WEBHOOK_SECRET, logger, db });
     },
-    reconcileNow: () => reconcilePayments(reconcileDeps) as never,
+    reconcileNow: () => reconcilePayments(reconcileDeps),
   });
-  stops.push(() => attachTelegram(deps, null));
+  stops.push(() => rt.setTelegram(null));
 
   if (env.TELEGRAM_MODE === "webhook") {
     if (env.TELEGRAM_SET_WEBHOOK && env.PUBLIC_URL) {

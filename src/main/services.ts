@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { createAuthRuntime } from "../accounts/runtime.js";
 import { Catalog } from "../catalog/index.js";
 import type { Env } from "../config/env.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
@@ -12,14 +13,17 @@ import { createMetrics } from "../http/metrics.js";
 import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { addressPolicyFromEnv, toProviderTarget, type ProviderTarget } from "../providers/index.js";
+import { syncPrices } from "../billing/catalog-sync.js";
 import { createBilling } from "../billing/service.js";
 import { startCatalogSync } from "../jobs/catalog-sync.js";
 import { startHoldSweeper } from "../jobs/sweep-holds.js";
 import { ProxyService } from "../proxy/service.js";
 import { UpstreamClient } from "../proxy/upstream.js";
-import { createRateLimiter, rateLimitSettingsFromEnv } from "../ratelimit/index.js";
+import { createPaymentsRuntime } from "../payments/runtime.js";
+import { createRateLimiter } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
 import { PassthroughService, RoutingPlanner, RoutingService } from "../routing/index.js";
+import { authSettings, catalogSyncSettings, httpSettings, paymentsSettings, rateLimitSettings, routingSettings } from "./settings.js";
 
 export interface ServiceInputs {
   env: Env;
@@ -38,11 +42,14 @@ export interface Closers {
   closers: Array<{ name: string; close: () => Promise<void> | void }>;
 }
 
+/** Every service of one gateway, concrete and required; the HTTP edge sees them as AppDeps. */
+export type Services = AppDeps & Closers & { env: Env };
+
 /**
- * Builds every service once. Domain modules plug in here (billing, rate limits, routing, accounts,
- * payments): each replaces a no-op or registers its health check and closer.
+ * The composition root: builds every service once, hands each module its settings slice
+ * (main/settings.ts), registers health checks and closers. Nothing else constructs a service.
  */
-export function buildServices(inp: ServiceInputs): AppDeps & Closers {
+export function buildServices(inp: ServiceInputs): Services {
   const { env, config, database, logger } = inp;
   const clock = inp.clock ?? systemClock;
   const db = database.db;
@@ -70,26 +77,15 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
       : null;
   const redis = redisHandle?.client ?? null;
 
-  // --- wiring: billing / rate limits (replace the no-ops) ---
   // Holds, settlement and quotas in PostgreSQL/PGlite (src/billing); the sweeper repairs holds a crash left open.
   const billing = createBilling({ db, env, clock, logger });
   const sweeper = env.BILLING_SWEEP_INTERVAL_MS > 0 ? startHoldSweeper(db, env.BILLING_SWEEP_INTERVAL_MS, logger) : null;
-  const catalogSync = startCatalogSync(db, env, logger, () => billing.config.invalidate());
-  const rateLimit = createRateLimiter({ settings: rateLimitSettingsFromEnv(env), redis: redisHandle, logger, clock, keyPrefix: env.REDIS_KEY_PREFIX });
-  // --- end wiring ---
+  const priceSync = catalogSyncSettings(env);
+  const catalogSync = startCatalogSync(db, priceSync, logger, () => billing.config.invalidate());
+  const rateLimit = createRateLimiter({ settings: rateLimitSettings(env), redis: redisHandle, logger, clock, keyPrefix: env.REDIS_KEY_PREFIX });
 
-  // --- wiring: routing (src/routing): routes × upstream accounts, breakers, retries, response cache ---
-  const routing = new RoutingService({
-    env,
-    config,
-    db,
-    redis,
-    redisIsUp: redisHandle ? () => redisHandle.status() === "up" : undefined,
-    redisOnError: redisHandle ? (e) => redisHandle.reportFailure(e) : undefined,
-    redisPrefix: env.REDIS_KEY_PREFIX,
-    logger,
-    clock,
-  });
+  // Routes × upstream accounts, breakers, retries, response cache (src/routing).
+  const routing = new RoutingService({ settings: routingSettings(env), config, db, redis: redisHandle, redisKeyPrefix: env.REDIS_KEY_PREFIX, logger, clock });
   // Admin-made providers join the live targets on every reload (config providers keep priority).
   const adminProviderIds = new Set<string>();
   routing.onReload((snap) => {
@@ -110,11 +106,12 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   const planner = new RoutingPlanner(routing.router, () => providers, catalog);
   const resilience = { policy: routing.policy, budget: routing.budget, breakers: routing.breakers, rng: routing.rng };
   const cache = { store: routing.cache, hitPriceBp: routing.cacheHitPriceBp };
-  // --- end wiring: routing ---
 
   const inflight = { count: 0 };
   const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache });
   const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock });
+  const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger });
+  const payments = createPaymentsRuntime(paymentsSettings(env));
 
   if (redisHandle) {
     // Degraded, not down: traffic limits fall back to memory and money never depends on Redis.
@@ -155,6 +152,7 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
 
   return {
     env,
+    settings: httpSettings(env),
     config,
     database,
     db,
@@ -174,6 +172,9 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     inflight,
     routing,
     passthrough,
+    auth,
+    payments,
+    syncPrices: (run) => syncPrices(db, priceSync, run, () => billing.config.invalidate()),
     closers: [...closers, closeRedis],
   };
 }

@@ -45,7 +45,7 @@ export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?:
 }
 
 /** The socket's peer address (proxies in front should be configured to connect from a fixed address). */
-export function clientIp(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string | null {
+export function clientIp(c: { env: unknown }): string | null {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
   const a = env?.incoming?.socket?.remoteAddress ?? null;
   return a?.startsWith("::ffff:") ? a.slice(7) : a;

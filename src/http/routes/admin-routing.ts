@@ -1,4 +1,3 @@
-import { addressPolicyFromEnv } from "../../providers/registry.js";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { writeAudit } from "../../audit/index.js";
@@ -177,7 +176,7 @@ export function createAdminRoutingRoutes(deps: AppDeps) {
     actor: c.get("actor"),
     ip: clientIp(c),
     configProviderIds: deps.config.providers.map((p) => p.id),
-    addressPolicy: addressPolicyFromEnv(deps.env),
+    addressPolicy: deps.settings.upstreamAddressPolicy,
   });
   const circuitOf = (providerId: string, accountId: string | null) => {
     const key = accountId ? `ua:${accountId}` : `prv:${providerId}`;

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { createBilling, effectiveLimits, isBillingService, type BillingService } from "../../billing/service.js";
+import { effectiveLimits, type BillingService } from "../../billing/service.js";
 import { counterId, PERIODS, type Limits, type Period, type WindowLimit } from "../../billing/quotas.js";
 import { counterRows, generation, recentRequests, usageByModel, usageDaily, usageSummary, type RequestRow, type UsageFigures } from "../../billing/reports.js";
 import { AppError } from "../../core/errors.js";
@@ -146,18 +146,6 @@ const security = [{ bearerAuth: [] }];
 const err = (d: string) => ({ content: { "application/json": { schema: ErrorResponse } }, description: d });
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
 
-const fallbacks = new WeakMap<AppDeps, BillingService>();
-/** The billing service the app runs with (or, when billing hooks are no-ops, a read-only one for these views). */
-export function billingOf(deps: AppDeps): BillingService {
-  if (isBillingService(deps.billing)) return deps.billing;
-  let b = fallbacks.get(deps);
-  if (!b) {
-    b = createBilling({ db: deps.db, env: deps.env, clock: deps.clock, logger: deps.logger });
-    fallbacks.set(deps, b);
-  }
-  return b;
-}
-
 const figuresJson = (f: UsageFigures) => ({
   requests: f.requests,
   prompt_tokens: f.promptTokens,
@@ -230,8 +218,8 @@ export function createClientUsageRoutes(deps: AppDeps) {
   const app = createRouter();
   const auth = apiKeyAuth(deps);
   for (const p of ["/v1/client/*", "/usage", "/limits", "/tariff", "/v1/key", "/v1/generation"]) app.use(p, auth);
-  const svc = () => billingOf(deps);
-  const tz = () => deps.env.BILLING_TIMEZONE;
+  const svc = () => deps.billing;
+  const tz = () => deps.settings.billingTimezone;
 
   app.openapi(
     createRoute({
@@ -246,7 +234,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
       const a = c.get("auth");
       const row = (await deps.db.select({ b: accounts.balanceMicros, r: accounts.reservedMicros }).from(accounts).where(eq(accounts.id, a.accountId)))[0];
       if (!row) throw new AppError("not_found", "Account not found");
-      return c.json({ balance: formatMoney(row.b), currency: deps.env.BILLING_CURRENCY, reserved: formatMoney(row.r), available: formatMoney(row.b - row.r) }, 200);
+      return c.json({ balance: formatMoney(row.b), currency: deps.settings.currency, reserved: formatMoney(row.r), available: formatMoney(row.b - row.r) }, 200);
     },
   );
 
@@ -260,7 +248,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
         const a = c.get("auth");
         const [u, snap] = await Promise.all([usageSummary(deps.db, { accountId: a.accountId }, new Date(deps.clock.now()), tz()), svc().config.get()]);
         const t = effectiveLimits(snap, a).tariff;
-        return c.json({ currency: deps.env.BILLING_CURRENCY, tariff: { id: t.id, name: t.name }, today: figuresJson(u.today), month: figuresJson(u.month), total: figuresJson(u.total) }, 200);
+        return c.json({ currency: deps.settings.currency, tariff: { id: t.id, name: t.name }, today: figuresJson(u.today), month: figuresJson(u.month), total: figuresJson(u.total) }, 200);
       },
     );
   }
@@ -278,7 +266,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
     async (c) => {
       const { days } = c.req.valid("query");
       const rows = await usageDaily(deps.db, { accountId: c.get("auth").accountId }, new Date(deps.clock.now()), tz(), days);
-      return c.json({ currency: deps.env.BILLING_CURRENCY, days, data: rows.map((r) => ({ date: r.date, ...figuresJson(r) })) }, 200);
+      return c.json({ currency: deps.settings.currency, days, data: rows.map((r) => ({ date: r.date, ...figuresJson(r) })) }, 200);
     },
   );
 
@@ -295,7 +283,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
     async (c) => {
       const { days } = c.req.valid("query");
       const rows = await usageByModel(deps.db, { accountId: c.get("auth").accountId }, new Date(deps.clock.now()), tz(), days);
-      return c.json({ currency: deps.env.BILLING_CURRENCY, days, data: rows.map((r) => ({ model: r.model, ...figuresJson(r) })) }, 200);
+      return c.json({ currency: deps.settings.currency, days, data: rows.map((r) => ({ model: r.model, ...figuresJson(r) })) }, 200);
     },
   );
 
@@ -330,7 +318,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
       const q = await quotaState(deps, svc(), a);
       return c.json(
         {
-          currency: deps.env.BILLING_CURRENCY,
+          currency: deps.settings.currency,
           tariff: { id: q.e.tariff.id, name: q.e.tariff.name },
           key: { key_id: a.keyId, ...q.key },
           account: { account_id: a.accountId, ...q.account },
@@ -409,7 +397,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
             usage_daily: formatMoney(u.today.costMicros),
             usage_monthly: formatMoney(u.month.costMicros),
             is_free_tier: false,
-            currency: deps.env.BILLING_CURRENCY,
+            currency: deps.settings.currency,
             limits: q.key,
             rate_limits: a.keyRateLimits ?? a.tariffRateLimits ?? null,
           },
@@ -450,7 +438,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
             tokens_reasoning: g.reasoningTokens,
             estimated: g.estimated,
             total_cost: g.costMicros === null ? null : formatMoney(g.costMicros),
-            currency: deps.env.BILLING_CURRENCY,
+            currency: deps.settings.currency,
             latency: g.latencyMs,
             ttft: g.ttftMs,
             error_code: g.errorCode,

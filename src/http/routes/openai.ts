@@ -155,7 +155,7 @@ export function createOpenAIRoutes(deps: AppDeps) {
   // the route validator: hono's path builds a web Request per call, the costliest step of the
   // request path. The OpenAPI registry still documents them from the same schemas.
   const handle = (endpoint: "chat.completions" | "completions" | "embeddings") => async (c: Context<AppEnv>) => {
-    const raw = await readJsonObject(c, deps.env.MAX_BODY_BYTES, { maxDepth: deps.env.MAX_JSON_DEPTH });
+    const raw = await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth });
     const parsed = schemas[endpoint].safeParse(raw);
     if (!parsed.success) throw validationError(parsed.error.issues, "json");
     const res = await deps.proxy.handle({

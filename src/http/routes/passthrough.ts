@@ -46,7 +46,7 @@ export function createPassthroughRoutes(deps: AppDeps) {
     const body = hasBody ? new Uint8Array(await c.req.arrayBuffer()) : null;
     // JSON bodies go out almost as they came: the same depth and steering-field limits as the chat path.
     if (body && body.length && (c.req.header("content-type") ?? "").includes("json")) {
-      parseClientJson(Buffer.from(body).toString("utf8"), { maxDepth: deps.env.MAX_JSON_DEPTH });
+      parseClientJson(Buffer.from(body).toString("utf8"), { maxDepth: deps.settings.maxJsonDepth });
     }
     const q = new URL(c.req.url).search;
     return svc.handle({
@@ -99,7 +99,7 @@ export function createPassthroughRoutes(deps: AppDeps) {
     if (!sub || sub.split("/").some((s) => s === ".." || s === ".")) throw new AppError("not_found", "No such OpenRouter path");
     const endpoint = PROXIED[sub as keyof typeof PROXIED];
     if (endpoint && c.req.method === "POST") {
-      const body = await readJsonObject(c, deps.env.MAX_BODY_BYTES, { maxDepth: deps.env.MAX_JSON_DEPTH });
+      const body = await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth });
       return deps.proxy.handle({
         requestId: c.get("requestId"),
         auth: c.get("auth"),
