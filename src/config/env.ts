@@ -217,6 +217,8 @@ export const EnvSchema = z.object({
   UPSTREAM_ALLOW_LOOPBACK: bool.default(true),
   /** … and at private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): a LiteLLM in the same LAN/Docker network. */
   UPSTREAM_ALLOW_PRIVATE: bool.default(true),
+  /** Browser origins allowed to call the key-authenticated API (comma-separated; * = any). Cookie routes: only PUBLIC_URL's origin. */
+  CORS_ORIGINS: z.string().default("*"),
   // --- end hardening ---
 
   METRICS_ENABLED: bool.default(true),

@@ -15,6 +15,7 @@ import type { ProxyService } from "../proxy/service.js";
 import type { RateLimiter } from "../ratelimit/index.js";
 import type { PassthroughService } from "../routing/passthrough.js";
 import type { RoutingService } from "../routing/service.js";
+import type { CorsSettings } from "./cors.js";
 import type { HealthRegistry } from "./health.js";
 import type { Metrics } from "./metrics.js";
 
@@ -27,6 +28,8 @@ export interface HttpSettings {
   maxBodyBytes: number;
   /** Deepest JSON nesting accepted in a request body (MAX_JSON_DEPTH). */
   maxJsonDepth: number;
+  /** Allowed browser origins (CORS_ORIGINS for the key API, PUBLIC_URL's origin for cookie routes). */
+  cors: CorsSettings;
   /** Where provider base URLs may point (UPSTREAM_ALLOW_LOOPBACK / UPSTREAM_ALLOW_PRIVATE). */
   upstreamAddressPolicy: AddressPolicy;
   publicUrl: string | null;

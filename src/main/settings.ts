@@ -7,6 +7,7 @@ import type { CatalogSyncSettings } from "../billing/catalog-sync.js";
 import { parsePositiveMillionths } from "../billing/pricing.js";
 import type { Env } from "../config/env.js";
 import { parseMoney } from "../core/money.js";
+import { normalizeOrigin, parseCorsOrigins } from "../http/cors.js";
 import type { HttpSettings } from "../http/deps.js";
 import { creditsForKopecks, creditsForStars, percentToBasisPoints, type PaymentsConfig, type TopupPackage, type YooKassaSettings } from "../payments/config.js";
 import { addressPolicyFromEnv } from "../providers/index.js";
@@ -22,6 +23,7 @@ export function httpSettings(env: Env): HttpSettings {
     billingTimezone: env.BILLING_TIMEZONE,
     maxBodyBytes: env.MAX_BODY_BYTES,
     maxJsonDepth: env.MAX_JSON_DEPTH,
+    cors: { apiOrigins: parseCorsOrigins(env.CORS_ORIGINS), ownOrigin: normalizeOrigin(env.PUBLIC_URL) },
     upstreamAddressPolicy: addressPolicyFromEnv(env),
     publicUrl: env.PUBLIC_URL ?? null,
     registrationEnabled: env.REGISTRATION_ENABLED,
