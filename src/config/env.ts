@@ -219,6 +219,12 @@ export const EnvSchema = z.object({
   UPSTREAM_ALLOW_PRIVATE: bool.default(true),
   /** Browser origins allowed to call the key-authenticated API (comma-separated; * = any). Cookie routes: only PUBLIC_URL's origin. */
   CORS_ORIGINS: z.string().default("*"),
+  /** PostgreSQL down or paused must not hold requests without bound (0 = no limit): waiting for a connection, */
+  DATABASE_CONNECT_TIMEOUT_MS: int(5_000),
+  /** a statement on the server (also idle in a transaction), */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(30_000),
+  /** any reply at all (client-side; fires when the server is frozen). Such failures answer 503 + Retry-After. */
+  DATABASE_QUERY_TIMEOUT_MS: int(35_000),
   // --- end hardening ---
 
   METRICS_ENABLED: bool.default(true),
