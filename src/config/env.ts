@@ -142,11 +142,13 @@ export const EnvSchema = z.object({
   COOKIE_SECURE: z.enum(["auto", "true", "false"]).default("auto"),
   /** Open self-registration at POST /v1/auth/register (admins can always create users). */
   REGISTRATION_ENABLED: bool.default(true),
-  /** Login brute-force limits: failures per account / per IP within the window, then a lock-out. */
+  /** Login brute-force slow-down (src/accounts/login-throttle.ts): free failures per account+address / per address, window, longest wait. */
   LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(30),
   LOGIN_FAILURE_WINDOW_SEC: z.coerce.number().int().min(1).default(900),
   LOGIN_LOCKOUT_SEC: z.coerce.number().int().min(1).default(900),
+  /** Longest wait between attempts on one account counted over every address (the owner waits at most this). */
+  LOGIN_ACCOUNT_MAX_DELAY_SEC: z.coerce.number().int().min(1).default(60),
   /** Telegram Login Widget: max age of auth_date; bot deep-link login nonce lifetime. */
   TELEGRAM_LOGIN_MAX_AGE_SEC: z.coerce.number().int().min(10).default(600),
   TELEGRAM_DEEP_LINK_TTL_SEC: z.coerce.number().int().min(30).default(300),

@@ -53,6 +53,7 @@ export function authSettings(env: Env): AuthSettings {
       maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
       windowSec: env.LOGIN_FAILURE_WINDOW_SEC,
       lockoutSec: env.LOGIN_LOCKOUT_SEC,
+      accountMaxDelaySec: env.LOGIN_ACCOUNT_MAX_DELAY_SEC,
     },
   };
 }
