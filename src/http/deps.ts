@@ -31,7 +31,7 @@ export interface HttpSettings {
   /** Allowed browser origins (CORS_ORIGINS for the key API, PUBLIC_URL's origin for cookie routes). */
   cors: CorsSettings;
   /** Where provider base URLs may point (UPSTREAM_ALLOW_LOOPBACK / UPSTREAM_ALLOW_PRIVATE). */
-  upstreamAddressPolicy: AddressPolicy;
+  addressPolicy: AddressPolicy;
   publicUrl: string | null;
   registrationEnabled: boolean;
   accessTokenTtlSec: number;

@@ -24,7 +24,7 @@ export function httpSettings(env: Env): HttpSettings {
     maxBodyBytes: env.MAX_BODY_BYTES,
     maxJsonDepth: env.MAX_JSON_DEPTH,
     cors: { apiOrigins: parseCorsOrigins(env.CORS_ORIGINS), ownOrigin: normalizeOrigin(env.PUBLIC_URL) },
-    upstreamAddressPolicy: addressPolicyFromEnv(env),
+    addressPolicy: addressPolicyFromEnv(env),
     publicUrl: env.PUBLIC_URL ?? null,
     registrationEnabled: env.REGISTRATION_ENABLED,
     accessTokenTtlSec: env.ACCESS_TOKEN_TTL_SEC,

@@ -1,4 +1,5 @@
 import { StringDecoder } from "node:string_decoder";
+import { holdTtlMs } from "../billing/hold-ttl.js";
 import type { Catalog } from "../catalog/index.js";
 import type { Clock } from "../core/clock.js";
 import { AppError } from "../core/errors.js";
@@ -87,7 +88,10 @@ export class PassthroughService {
     let reservation: Reservation | null = null;
     if (req.method !== "GET" && req.method !== "HEAD") {
       try {
-        reservation = await this.d.billing.reserve({ requestId: req.requestId, auth, endpoint: "passthrough", model, promptTokens: 0, requestedMaxTokens: null });
+        // durability: the hold outlives the longest this request can take (timeouts × attempts + backoff).
+        const p = this.d.resilience.policy;
+        const holdTtl = holdTtlMs({ attemptTotalsMs: attempts.map((x) => x.target.timeouts.totalMs), maxAttempts: p.maxAttempts, maxDelayMs: p.maxDelayMs, deadlineMs: p.deadlineMs, floorMs: 0 });
+        reservation = await this.d.billing.reserve({ requestId: req.requestId, auth, endpoint: "passthrough", model, promptTokens: 0, requestedMaxTokens: null, holdTtlMs: holdTtl });
       } catch (e) {
         admission.done(0);
         throw e;
