@@ -119,17 +119,21 @@ export function assertNoForbiddenFields(body: unknown): void {
   }
 }
 
+export const MAX_MODEL_NAME_LENGTH = 256;
+
 /**
  * Control characters (NUL, CR/LF, …) in `model` are never a model name and would break the
- * response headers that echo it; refused here for every JSON route (the proxy validates the rest).
+ * response headers that echo it, and so would a name too long for a header; refused here for every
+ * JSON route (the proxy validates the rest).
  */
 export function assertModelText(body: unknown): void {
   if (!body || typeof body !== "object" || Array.isArray(body)) return;
   const m = (body as { model?: unknown }).model;
   // eslint-disable-next-line no-control-regex
-  if (typeof m === "string" && /[\u0000-\u001f\u007f]/.test(m)) {
-    throw new AppError("invalid_request", "`model` contains control characters", { param: "model" });
-  }
+  if (typeof m !== "string") return;
+  if (/[\u0000-\u001f\u007f]/.test(m)) throw new AppError("invalid_request", "`model` contains control characters", { param: "model" });
+  // Model names are echoed in response headers; Node refuses header blocks over 16 KiB.
+  if (m.length > MAX_MODEL_NAME_LENGTH) throw new AppError("invalid_request", `\`model\` is longer than ${MAX_MODEL_NAME_LENGTH} characters`, { param: "model" });
 }
 
 /**
