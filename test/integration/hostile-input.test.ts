@@ -46,6 +46,8 @@ const CASES: Case[] = [
   { name: "string body", path: "/v1/chat/completions", raw: '"hello"', status: 400 },
   { name: "null body", path: "/v1/chat/completions", raw: "null", status: 400 },
   { name: "NUL in the model name", path: "/v1/chat/completions", body: chat({ model: "gpt-4o\u0000mini" }) },
+  { name: "Cyrillic look-alike in the model name", path: "/v1/chat/completions", body: chat({ model: "gpt-4\u043e-mini" }), status: 400, param: "model" },
+  { name: "CJK model name, streamed", path: "/v1/chat/completions", body: chat({ model: "\u6a21\u578b", stream: true }), status: 400, param: "model" },
   { name: "CR/LF in the model name", path: "/v1/chat/completions", body: chat({ model: "gpt-4o\r\nx-evil: 1" }) },
   { name: "lone surrogate in content", path: "/v1/chat/completions", raw: '{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"\\ud800"}],"api_key":1}', status: 400, code: "forbidden_parameter" },
   { name: "model is an object", path: "/v1/chat/completions", body: chat({ model: { a: 1 } }), status: 400, param: "model" },
