@@ -6,11 +6,14 @@ import { notFound, onError } from "./errors.js";
 import { adminAuth } from "./middleware/admin-auth.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { didAuthenticator } from "./middleware/did-auth.js";
+import { refusalTrail } from "./middleware/refusal-trail.js";
 import { requestContext } from "./middleware/request-context.js";
 import { serveOpenApiDocument } from "./openapi-document.js";
 import { createRouter } from "./router.js";
 import { createAdminBillingRoutes } from "./routes/admin-billing.js";
 import { createAdminSpineRoutes } from "./routes/admin-spine.js";
+import { createAuthEmailRoutes } from "./routes/auth-email.js";
+import { createAdminMarginRoutes } from "./routes/admin-margin.js";
 import { createAuthRoutes } from "./routes/auth.js";
 import { createApiKeyManageRoutes } from "./routes/api-keys-manage.js";
 import { createAdminAccountRoutes } from "./routes/admin-accounts.js";
@@ -23,6 +26,7 @@ import { createSystemRoutes } from "./routes/system.js";
 import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
 import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
+import { createApiDocsRoutes } from "./routes/api-docs.js";
 
 export type { AppEnv };
 
@@ -37,6 +41,8 @@ export function createApp(deps: AppDeps) {
   app.use("*", cors(deps.settings.cors));
   app.use("*", bodyLimitGuard(deps.settings.maxBodyBytes));
 
+  // Before authentication, so it sees refusals by the key check as well as by limits and balance.
+  for (const p of ["/v1/chat/*", "/v1/completions", "/v1/embeddings"]) app.use(p, refusalTrail(deps));
   // Bearer key, or a DID-signed request that yields the same AuthContext.
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
   app.use("/v1/chat/*", inference);
@@ -61,8 +67,11 @@ export function createApp(deps: AppDeps) {
   app.route("/", createPaymentsRoutes(deps));
   app.route("/", createAdminPaymentsRoutes(deps));
   app.route("/", createAuthRoutes(deps));
+  app.route("/", createAuthEmailRoutes(deps));
+  app.route("/", createAdminMarginRoutes(deps));
   app.route("/", createApiKeyManageRoutes(deps));
   app.route("/", createAdminAccountRoutes(deps));
+  app.route("/", createApiDocsRoutes());
 
   serveOpenApiDocument(app, { version: "0.1.0", publicUrl: deps.settings.publicUrl });
   app.notFound(notFound);

@@ -88,6 +88,7 @@ const LogQuery = z.object({
   model: z.string().max(200).optional(),
   status: z.enum(["pending", "completed", "failed", "cancelled"]).optional(),
   provider_id: z.string().max(100).optional(),
+  usage_anomaly: z.enum(["true", "false"]).optional().openapi({ description: "Only rows whose upstream usage report was corrected before billing (true), or only the others" }),
   from: DateQ,
   to: DateQ,
 });
@@ -490,6 +491,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
             model: q.model,
             status: q.status,
             providerId: q.provider_id,
+            usageAnomaly: q.usage_anomaly === undefined ? undefined : q.usage_anomaly === "true",
             from: date(q.from),
             to: date(q.to),
             limit: q.limit,
