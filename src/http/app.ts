@@ -1,4 +1,5 @@
 import { bodyLimitGuard } from "./body.js";
+import { cors } from "./cors.js";
 import type { AppEnv } from "./context.js";
 import type { AppDeps } from "./deps.js";
 import { notFound, onError } from "./errors.js";
@@ -36,6 +37,8 @@ export type { AppEnv };
 export function createApp(deps: AppDeps) {
   const app = createRouter();
   app.use("*", requestContext(deps));
+  // Preflights are answered here, before any authentication (src/http/cors.ts).
+  app.use("*", cors(deps.settings.cors));
   app.use("*", bodyLimitGuard(deps.settings.maxBodyBytes));
 
   // Before authentication, so it sees refusals by the key check as well as by limits and balance.

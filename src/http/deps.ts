@@ -17,6 +17,7 @@ import type { ProxyService } from "../proxy/service.js";
 import type { RateLimiter } from "../ratelimit/index.js";
 import type { PassthroughService } from "../proxy/passthrough.js";
 import type { RoutingService } from "../routing/service.js";
+import type { CorsSettings } from "./cors.js";
 import type { HealthRegistry } from "./health.js";
 import type { Telemetry } from "../telemetry/index.js";
 import type { Metrics } from "./metrics.js";
@@ -34,9 +35,11 @@ export interface HttpSettings {
   /** Day boundaries of usage reports. */
   billingTimezone: string;
   maxBodyBytes: number;
-  /** Deepest JSON nesting a body may have (MAX_JSON_DEPTH). */
+  /** Deepest JSON nesting accepted in a request body (MAX_JSON_DEPTH). */
   maxJsonDepth: number;
-  /** Which upstream base URLs admins may configure. */
+  /** Allowed browser origins (CORS_ORIGINS for the key API, PUBLIC_URL's origin for cookie routes). */
+  cors: CorsSettings;
+  /** Where provider base URLs may point (UPSTREAM_ALLOW_LOOPBACK / UPSTREAM_ALLOW_PRIVATE). */
   addressPolicy: AddressPolicy;
   publicUrl: string | null;
   /** TRUSTED_PROXIES: peers whose X-Forwarded-For gives the client address (src/http/client-ip.ts). */

@@ -148,7 +148,7 @@ export function buildServices(inp: ServiceInputs): Services {
   const inflight = { count: 0 };
   const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress, maxChoices: env.BILLING_MAX_CHOICES });
   const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock, inflight, progress });
-  const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger });
+  const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger, redis: redisHandle, redisKeyPrefix: env.REDIS_KEY_PREFIX });
   const payments = createPaymentsRuntime(paymentsSettings(env));
 
   if (redisHandle) {

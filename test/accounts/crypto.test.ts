@@ -141,29 +141,44 @@ describe("DID (did:key Ed25519) signatures", () => {
 });
 
 describe("login throttle", () => {
-  test("locks the account after N failures, lock-out expires, success resets; per-IP limit too", () => {
-    let t = 0;
-    const th = new LoginThrottle({ clock: { now: () => t }, maxFailuresPerAccount: 3, maxFailuresPerIp: 5, windowSec: 60, lockoutSec: 120 });
-    assert.equal(th.check("a@x", "1.1.1.1").allowed, true);
-    th.fail("a@x", "1.1.1.1");
-    th.fail("a@x", "1.1.1.1");
-    assert.equal(th.check("a@x", "1.1.1.1").allowed, true);
-    const v = th.fail("a@x", "1.1.1.1");
-    assert.deepEqual(v, { allowed: false, retryAfterSec: 120, subject: "account" });
-    assert.deepEqual(th.check("a@x", "9.9.9.9"), { allowed: false, retryAfterSec: 120, subject: "account" });
-    t += 119_000;
-    assert.equal(th.check("a@x", "2.2.2.2").allowed, false);
+  test("a slow-down per account and address, never a hard lock: the owner's own address is not slowed by guesses from elsewhere", async () => {
+    let t = 1_000_000;
+    const th = new LoginThrottle({ clock: { now: () => t }, maxFailuresPerAccount: 3, maxFailuresPerIp: 5, windowSec: 60, lockoutSec: 120, accountMaxDelaySec: 30 });
+    assert.equal((await th.check("a@x", "1.1.1.1")).allowed, true);
+    await th.fail("a@x", "1.1.1.1");
+    await th.fail("a@x", "1.1.1.1");
+    assert.equal((await th.check("a@x", "1.1.1.1")).allowed, true);
+    // third failure: the next attempt from there waits 1 s, then 2, 4, … (capped at lockoutSec)
+    assert.deepEqual(await th.fail("a@x", "1.1.1.1"), { allowed: false, retryAfterSec: 1, subject: "source" });
+    assert.equal((await th.check("a@x", "9.9.9.9")).allowed, true, "the owner elsewhere is not slowed");
     t += 1_000;
-    assert.equal(th.check("a@x", "2.2.2.2").allowed, true);
-    // success clears the account counter
-    th.fail("b@x", null);
-    th.fail("b@x", null);
-    th.succeed("b@x");
-    th.fail("b@x", null);
-    assert.equal(th.check("b@x", null).allowed, true);
-    // one IP spraying many accounts trips the IP limit
-    for (let i = 0; i < 5; i++) th.fail(`u${i}@x`, "6.6.6.6");
-    assert.equal(th.check("fresh@x", "6.6.6.6").allowed, false);
-    assert.equal(th.check("fresh@x", "7.7.7.7").allowed, true);
+    assert.equal((await th.check("a@x", "1.1.1.1")).allowed, true);
+    assert.deepEqual(await th.fail("a@x", "1.1.1.1"), { allowed: false, retryAfterSec: 2, subject: "source" });
+    for (let i = 0; i < 20; i++) {
+      t += 200_000;
+      await th.fail("b@x", "3.3.3.3");
+    }
+    // long gaps: each failure is more than the window after the last, so the count starts over
+    assert.equal((await th.check("b@x", "3.3.3.3")).allowed, true);
+    for (let i = 0; i < 12; i++) await th.fail("c@x", "4.4.4.4");
+    const v = await th.check("c@x", "4.4.4.4");
+    assert.ok(!v.allowed && v.retryAfterSec === 120, "capped at lockoutSec");
+    // success clears the source and account counters
+    await th.fail("d@x", null);
+    await th.fail("d@x", null);
+    await th.succeed("d@x", null);
+    await th.fail("d@x", null);
+    await th.fail("d@x", null);
+    assert.equal((await th.check("d@x", null)).allowed, true);
+    // one address spraying many accounts is slowed on every account
+    for (let i = 0; i < 5; i++) await th.fail(`u${i}@x`, "6.6.6.6");
+    assert.equal((await th.check("fresh@x", "6.6.6.6")).allowed, false);
+    assert.equal((await th.check("fresh@x", "7.7.7.7")).allowed, true);
+    // many addresses on one account: a bounded delay (accountMaxDelaySec) for everyone, never a lock
+    for (let i = 0; i < 40; i++) await th.fail("e@x", `10.0.0.${i}`);
+    const all = await th.check("e@x", "8.8.8.8");
+    assert.ok(!all.allowed && all.subject === "account" && all.retryAfterSec <= 30, JSON.stringify(all));
+    t += 30_000;
+    assert.equal((await th.check("e@x", "8.8.8.8")).allowed, true, "the owner gets through after at most accountMaxDelaySec");
   });
 });

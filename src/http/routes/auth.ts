@@ -185,7 +185,7 @@ export function createAuthRoutes(deps: AppDeps) {
       path: "/v1/auth/login",
       tags: ["Auth"],
       summary: "Log in with email and password",
-      description: "Rate limited per account and per IP: after too many failures, 429 `too_many_attempts` with Retry-After until the lock-out ends.",
+      description: "Slowed down per account and client address, per address and per account: past the free failures each attempt waits 1, 2, 4 … s (429 `too_many_attempts` with Retry-After); never a hard lock, so guesses from elsewhere do not lock the owner out.",
       request: { body: { content: { "application/json": { schema: Login } }, required: true } },
       responses: { 200: json(SessionSchema, "Logged in"), 401: err("Wrong email or password"), 403: err("Blocked"), 429: err("Too many attempts") },
     }),
@@ -195,18 +195,18 @@ export function createAuthRoutes(deps: AppDeps) {
       const ip = clientIp(c);
       const tooMany = (retryAfterSec: number) =>
         new AppError("too_many_attempts", `Too many failed logins; try again in ${retryAfterSec} s`, { headers: { "retry-after": String(retryAfterSec) } });
-      const gate = rt.throttle.check(email, ip);
+      const gate = await rt.throttle.check(email, ip);
       if (!gate.allowed) throw tooMany(gate.retryAfterSec);
       const r = await checkPassword(deps.db, email, body.password);
       if (!r.ok) {
         if (r.reason === "bad_credentials") {
-          const v = rt.throttle.fail(email, ip);
+          const v = await rt.throttle.fail(email, ip);
           if (!v.allowed) throw tooMany(v.retryAfterSec);
           throw new AppError("invalid_credentials", "Wrong email or password");
         }
         throw new AppError(r.reason, r.reason === "user_blocked" ? "This user is blocked" : "This account is blocked");
       }
-      rt.throttle.succeed(email);
+      await rt.throttle.succeed(email, ip);
       if (needsRehash(r.user.passwordHash!)) {
         await deps.db.update(users).set({ passwordHash: await hashPassword(body.password) }).where(eq(users.id, r.user.id));
       }
