@@ -230,7 +230,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       cap,
       min: Math.min(env.BILLING_MIN_MAX_TOKENS, cap),
       counters,
-      ttlMs: holdTtlMs,
+      ttlMs: Math.max(holdTtlMs, input.holdTtlMs ?? 0),
       snapshot: plan.snapshotJson,
     });
     if (!out.ok) throw refusal(out, input, plan, fixed, snap.currency);

@@ -165,6 +165,21 @@ export const EnvSchema = z.object({
   /** Sweeper period; 0 = do not run it in this process. */
   BILLING_SWEEP_INTERVAL_MS: int(30_000),
   /**
+   * Streams record on their hold, before sending, an upper bound of the output delivered, this many
+   * tokens ahead: a crash bills every stream at least what it delivered and at most this much more.
+   */
+  STREAM_PROGRESS_AHEAD_TOKENS: z.coerce.number().int().min(1).max(100_000).default(64),
+  /** Live streams re-extend their holds this often (a hold never expires while its stream runs). */
+  HOLD_HEARTBEAT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Final request-log rows are journaled to a local file before they are queued (a crash cannot lose them). */
+  REQUEST_LOG_JOURNAL: bool.default(true),
+  /** Where; empty = DATA_DIR/request-log-journal. One directory per process (or per host: files are per process). */
+  REQUEST_LOG_JOURNAL_DIR: z.string().default(""),
+  /** fdatasync period of the journal (power loss); 0 = never (a process crash still loses nothing). */
+  REQUEST_LOG_JOURNAL_FSYNC_MS: int(100),
+  /** A request-log row the database refuses this many times is dropped with an error log line. */
+  REQUEST_LOG_MAX_ROW_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  /**
    * A model with no known price (no config price, no price-book row) is admitted with this fixed hold
    * (account currency) and charged the upstream-reported cost × rate × markup, or this amount when the
    * upstream reports none. Empty = refuse such models (403 model_not_priced).
@@ -209,6 +224,15 @@ export const EnvSchema = z.object({
   /** Fraction of the normal price a cache hit costs (0 = free, 1 = full price). */
   RESPONSE_CACHE_HIT_PRICE: z.string().regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, "must be a decimal between 0 and 1").default("0"),
   // --- end routing & resilience ---
+
+  // --- hardening (src/http/body-limits.ts, src/http/cors.ts, src/routing/base-url-guard.ts, src/db/availability.ts) ---
+  /** Deepest nesting of objects/arrays accepted in a JSON request body (400 json_too_deep beyond). */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
+  /** Provider base URLs may point at loopback (127.0.0.0/8, ::1, localhost): a LiteLLM on the same box. */
+  UPSTREAM_ALLOW_LOOPBACK: bool.default(true),
+  /** … and at private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): a LiteLLM in the same LAN/Docker network. */
+  UPSTREAM_ALLOW_PRIVATE: bool.default(true),
+  // --- end hardening ---
 
   METRICS_ENABLED: bool.default(true),
 });

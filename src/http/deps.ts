@@ -10,7 +10,7 @@ import type { Database, Db } from "../db/client.js";
 import type { KeyVerifier } from "../keys/index.js";
 import type { RequestLogWriter } from "../logs/request-log-writer.js";
 import type { PaymentsRuntime } from "../payments/runtime.js";
-import type { ProviderTarget } from "../providers/index.js";
+import type { AddressPolicy, ProviderTarget } from "../providers/index.js";
 import type { ProxyService } from "../proxy/service.js";
 import type { RateLimiter } from "../ratelimit/index.js";
 import type { PassthroughService } from "../routing/passthrough.js";
@@ -25,6 +25,10 @@ export interface HttpSettings {
   /** Day boundaries of usage reports. */
   billingTimezone: string;
   maxBodyBytes: number;
+  /** Deepest JSON nesting a body may have (MAX_JSON_DEPTH). */
+  maxJsonDepth: number;
+  /** Which upstream base URLs admins may configure. */
+  addressPolicy: AddressPolicy;
   publicUrl: string | null;
   registrationEnabled: boolean;
   accessTokenTtlSec: number;

@@ -26,6 +26,8 @@ export interface RunningGateway {
   port: number;
   deps: Services;
   adminToken: string;
+  /** True only on the start that generated the admin token (the one time it may be printed). */
+  adminTokenGenerated: boolean;
   /** Set in demo mode: a working key for the demo account. */
   demoKey: string | null;
   mock: MockUpstream | null;
@@ -94,5 +96,5 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   if (config.demo) logger.warn("DEMO MODE: no upstream configured (OPENROUTER_API_KEY, UPSTREAM_BASE_URL or GATEWAY_CONFIG); the built-in mock provider answers every request");
   if (generated) logger.info("generated a new admin token (kept in DATA_DIR/admin-token)");
   logger.info({ url, database: database.kind, providers: config.providers.map((p) => p.id), models: config.models.length, demo: config.demo }, "gateway listening");
-  return { url, port, deps: services, adminToken, demoKey, mock, stop };
+  return { url, port, deps: services, adminToken, adminTokenGenerated: generated, demoKey, mock, stop };
 }

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { createAuthRuntime } from "../accounts/runtime.js";
 import { Catalog } from "../catalog/index.js";
@@ -5,13 +6,16 @@ import type { Env } from "../config/env.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
+import { secrets } from "../core/secret-scrubber.js";
 import type { Database } from "../db/client.js";
 import type { AppDeps } from "../http/deps.js";
 import { HealthRegistry } from "../http/health.js";
 import { createMetrics } from "../http/metrics.js";
 import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
-import { toProviderTarget, type ProviderTarget } from "../providers/index.js";
+import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
+import { StreamProgress } from "../billing/stream-progress.js";
+import { addressPolicyFromEnv, toProviderTarget, type ProviderTarget } from "../providers/index.js";
 import { syncPrices } from "../billing/catalog-sync.js";
 import { createBilling } from "../billing/service.js";
 import { startCatalogSync } from "../jobs/catalog-sync.js";
@@ -52,6 +56,7 @@ export function buildServices(inp: ServiceInputs): Services {
   const { env, config, database, logger } = inp;
   const clock = inp.clock ?? systemClock;
   const db = database.db;
+  registerSettingSecrets(env, inp.adminToken);
   const providers = new Map<string, ProviderTarget>();
   for (const p of config.providers) providers.set(p.id, toProviderTarget(p, env, inp.mockBaseUrl));
   const catalog = new Catalog(
@@ -60,8 +65,17 @@ export function buildServices(inp: ServiceInputs): Services {
   );
   // The verifier asks billing for a tariff's rate limits on cache misses (billing is built below).
   const keys = new KeyVerifier({ db, clock, ttlMs: env.KEY_CACHE_TTL_MS, tariffRateLimits: (id) => billing.tariffRateLimits(id) });
-  const logs = new RequestLogWriter({ db, logger });
-  const upstream = new UpstreamClient();
+  // durability: final log rows go to a local journal first; rows a crashed process left are replayed.
+  const journalDir = env.REQUEST_LOG_JOURNAL ? env.REQUEST_LOG_JOURNAL_DIR || join(env.DATA_DIR, "request-log-journal") : null;
+  const leftover = journalDir ? RequestLogJournal.recover(journalDir, logger) : null;
+  const journal = journalDir ? new RequestLogJournal({ dir: journalDir, logger, fsyncMs: env.REQUEST_LOG_JOURNAL_FSYNC_MS }) : undefined;
+  const logs = new RequestLogWriter({ db, logger, journal, maxRowAttempts: env.REQUEST_LOG_MAX_ROW_ATTEMPTS });
+  if (leftover && leftover.rows.length) {
+    for (const row of leftover.rows) logs.finish(reviveLogRow(row));
+    logger.warn({ rows: leftover.rows.length }, "request log: replaying rows a previous process left in its journal");
+  }
+  if (leftover) RequestLogJournal.discard(leftover.files);
+  const upstream = new UpstreamClient({ addressPolicy: addressPolicyFromEnv(env) });
   const health = new HealthRegistry();
   const metrics = env.METRICS_ENABLED ? createMetrics() : null;
 
@@ -81,6 +95,8 @@ export function buildServices(inp: ServiceInputs): Services {
   const priceSync = catalogSyncSettings(env);
   const catalogSync = startCatalogSync(db, priceSync, logger, () => billing.config.invalidate());
   const rateLimit = createRateLimiter({ settings: rateLimitSettings(env), redis: redisHandle, logger, clock, keyPrefix: env.REDIS_KEY_PREFIX });
+  // Streams record what they may have delivered on their hold (and keep it alive).
+  const progress = new StreamProgress({ db, logger, aheadTokens: env.STREAM_PROGRESS_AHEAD_TOKENS, heartbeatMs: env.HOLD_HEARTBEAT_MS, extendMs: env.BILLING_HOLD_TTL_MS });
 
   // Routes × upstream accounts, breakers, retries, response cache (src/routing).
   const routing = new RoutingService({ settings: routingSettings(env), config, db, redis: redisHandle, redisKeyPrefix: env.REDIS_KEY_PREFIX, logger, clock });
@@ -106,7 +122,7 @@ export function buildServices(inp: ServiceInputs): Services {
   const cache = { store: routing.cache, hitPriceBp: routing.cacheHitPriceBp };
 
   const inflight = { count: 0 };
-  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache });
+  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress });
   const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock });
   const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger });
   const payments = createPaymentsRuntime(paymentsSettings(env));
@@ -138,9 +154,13 @@ export function buildServices(inp: ServiceInputs): Services {
 
   const closers: Closers["closers"] = [
     // Billing first: queued settlements commit before the request log rows that quote them are flushed.
+    { name: "stream-progress", close: () => progress.close() },
     { name: "billing", close: () => billing.close() },
     { name: "billing-jobs", close: async () => void (await Promise.all([sweeper?.stop(), catalogSync.stop()])) },
-    { name: "request-logs", close: () => logs.close() },
+    { name: "request-logs", close: async () => {
+      await logs.close();
+      journal?.close();
+    } },
     { name: "upstream", close: () => upstream.close() },
     { name: "rate-limits", close: () => rateLimit.close() },
     { name: "routing", close: () => routing.stop() },
@@ -175,6 +195,18 @@ export function buildServices(inp: ServiceInputs): Services {
     syncPrices: (run) => syncPrices(db, priceSync, run, () => billing.config.invalidate()),
     closers: [...closers, closeRedis],
   };
+}
+
+/** Secrets from the settings join the scrub list (provider keys register as their targets are built). */
+function registerSettingSecrets(env: Env, adminToken: string): void {
+  for (const v of [env.OPENROUTER_API_KEY, env.UPSTREAM_API_KEY, env.TELEGRAM_BOT_TOKEN, env.TELEGRAM_WEBHOOK_SECRET, env.TELEGRAM_PROVIDER_TOKEN, env.YOOKASSA_SECRET_KEY, env.JWT_SECRET, env.ENCRYPTION_KEY, adminToken]) secrets.add(v);
+  for (const url of [env.DATABASE_URL, env.REDIS_URL]) {
+    try {
+      if (url) secrets.add(decodeURIComponent(new URL(url).password));
+    } catch {
+      /* validated by env.ts; nothing to add */
+    }
+  }
 }
 
 /** Host (and port) only: a base URL may carry credentials or paths that are nobody's business. */

@@ -6,6 +6,7 @@ import type { AuthSettings } from "../accounts/runtime.js";
 import type { CatalogSyncSettings } from "../billing/catalog-sync.js";
 import { parsePositiveMillionths } from "../billing/pricing.js";
 import type { Env } from "../config/env.js";
+import { addressPolicyFromEnv } from "../providers/index.js";
 import { parseMoney } from "../core/money.js";
 import type { HttpSettings } from "../http/deps.js";
 import { creditsForKopecks, creditsForStars, percentToBasisPoints, type PaymentsConfig, type TopupPackage, type YooKassaSettings } from "../payments/config.js";
@@ -20,6 +21,8 @@ export function httpSettings(env: Env): HttpSettings {
     currency: env.BILLING_CURRENCY,
     billingTimezone: env.BILLING_TIMEZONE,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    maxJsonDepth: env.MAX_JSON_DEPTH,
+    addressPolicy: addressPolicyFromEnv(env),
     publicUrl: env.PUBLIC_URL ?? null,
     registrationEnabled: env.REGISTRATION_ENABLED,
     accessTokenTtlSec: env.ACCESS_TOKEN_TTL_SEC,

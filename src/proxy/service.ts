@@ -16,6 +16,8 @@ import { SseTap } from "./sse-tap.js";
 import { countPromptTokens, countTokens, promptTokenGuess, promptTokenUpperBound } from "./tokenizer.js";
 import { classifyError, UpstreamFailure, type UpstreamClient, type UpstreamResponse } from "./upstream.js";
 import { estimatedUsage, parseUsage } from "./usage.js";
+import { holdTtlMs } from "../billing/hold-ttl.js";
+import { DeliveredTokens } from "./delivered-tokens.js";
 import type { Admission, AuthContext, BillingHooks, Endpoint, RateLimitHooks, Reservation, ResolvedModel, ServedBy, TokenUsage } from "./types.js";
 
 export interface ProxyDeps {
@@ -33,6 +35,16 @@ export interface ProxyDeps {
   resilience?: Resilience;
   /** Opt-in response cache (src/routing); absent = never cached. */
   cache?: { store: ResponseCacheStore; hitPriceBp: number };
+  /** Stream progress recorded on the hold before output is sent (src/billing/stream-progress.ts); absent = none. */
+  progress?: StreamProgressHooks;
+}
+
+/** What a stream reports while it runs: a crash then bills at least what was delivered. */
+export interface StreamProgressHooks {
+  start(requestId: string, s: { promptTokens: number; maxTokens?: number | null }): Promise<void>;
+  /** Before sending output that brings the stream's total to `completionTokens`; await a returned promise. */
+  report(requestId: string, completionTokens: number): Promise<void> | undefined;
+  end(requestId: string): void;
 }
 
 export interface Resilience {
@@ -136,7 +148,10 @@ export class ProxyService {
     }
     let reservation: Reservation;
     try {
-      reservation = await this.d.billing.reserve({ requestId: req.requestId, auth, endpoint: req.endpoint, model, promptTokens, requestedMaxTokens: requestedMax });
+      // durability: the hold outlives the longest this request can take (timeouts × attempts + backoff).
+      const r = this.d.resilience.policy;
+      const holdTtl = holdTtlMs({ attemptTotalsMs: attempts.map((a) => a.target.timeouts.totalMs), maxAttempts: r.maxAttempts, maxDelayMs: r.maxDelayMs, deadlineMs: r.deadlineMs, floorMs: 0 });
+      reservation = await this.d.billing.reserve({ requestId: req.requestId, auth, endpoint: req.endpoint, model, promptTokens, requestedMaxTokens: requestedMax, holdTtlMs: holdTtl });
     } catch (e) {
       admission.done(0);
       throw e;
@@ -282,17 +297,24 @@ class RequestRun {
     let lastStatus: number | null = null;
     const candidates = toCandidates(attempts);
     const r = this.d.resilience;
-    const result = await runWithFallback(
-      candidates,
-      async (c): Promise<AttemptOutcome<Committed>> => {
-        lastAttempt = c.attempt;
-        lastStatus = null;
-        const out = await this.tryAttempt(c.attempt);
-        if (!out.ok && out.failure.kind === "http") lastStatus = out.failure.status;
-        return out;
-      },
-      { policy: r.policy, budget: r.budget, breakers: r.breakers, rng: r.rng, clock: this.d.clock, signal: this.req.signal, startedAt: this.req.startedAt },
-    );
+    let result: Awaited<ReturnType<typeof runWithFallback<Committed, (typeof candidates)[number]>>>;
+    try {
+      result = await runWithFallback(
+        candidates,
+        async (c): Promise<AttemptOutcome<Committed>> => {
+          lastAttempt = c.attempt;
+          lastStatus = null;
+          const out = await this.tryAttempt(c.attempt);
+          if (!out.ok && out.failure.kind === "http") lastStatus = out.failure.status;
+          return out;
+        },
+        { policy: r.policy, budget: r.budget, breakers: r.breakers, rng: r.rng, clock: this.d.clock, signal: this.req.signal, startedAt: this.req.startedAt },
+      );
+    } catch (e) {
+      // A local failure (not the upstream's): release the hold and the limits, then report it.
+      await this.finalize({ status: "failed", served: null, usage: null, errorCode: e instanceof AppError ? e.code : "internal_error" });
+      throw e;
+    }
     this.attemptsMade = result.attempts;
     if (this.req.signal.aborted) {
       if (result.ok) {
@@ -317,8 +339,11 @@ class RequestRun {
   private async tryAttempt(attempt: Attempt): Promise<AttemptOutcome<Committed>> {
     const t0 = this.d.clock.now();
     let res: UpstreamResponse;
+    // Building the request is local work on the client's body: if it fails, nothing went upstream,
+    // so it must not count as an upstream failure (thrown, not returned: breakers never see it).
+    let upstreamReq: ReturnType<typeof buildUpstreamRequest>;
     try {
-      const upstreamReq = buildUpstreamRequest(attempt.target, {
+      upstreamReq = buildUpstreamRequest(attempt.target, {
         path: PATHS[this.req.endpoint],
         body: this.req.body,
         upstreamModel: attempt.served.upstreamModel,
@@ -326,6 +351,10 @@ class RequestRun {
         maxTokens: this.reservation.maxTokens,
         maxTokensField: this.maxField,
       });
+    } catch (e) {
+      throw new AppError("invalid_request", "The request body cannot be forwarded", { cause: e });
+    }
+    try {
       res = await this.d.upstream.send(upstreamReq, attempt.target.timeouts, this.req.signal);
     } catch (e) {
       const f = e instanceof UpstreamFailure ? e : new UpstreamFailure("network", "upstream error", { cause: e });
@@ -459,7 +488,14 @@ class RequestRun {
     let ttftMs: number | null = null;
     this.d.inflight.count++;
     let counted = true;
+    // durability: record progress on the hold before output goes out (a crash bills ≥ delivered).
+    const progress = this.d.progress;
+    const delivered = new DeliveredTokens();
+    const requested = this.req.body[this.maxField];
+    void progress?.start(this.req.requestId, { promptTokens: countPromptTokens(this.req.body), maxTokens: this.reservation.maxTokens ?? (typeof requested === "number" ? requested : null) });
+    const beforeSend = (chunk: Buffer | string): Promise<void> | undefined => progress?.report(this.req.requestId, delivered.add(chunk));
     const done = (outcome: "completed" | "cancelled" | "failed", errorCode?: string) => {
+      progress?.end(this.req.requestId);
       if (counted) {
         counted = false;
         this.d.inflight.count--;
@@ -472,7 +508,7 @@ class RequestRun {
         this.d.logger.error({ requestId: this.req.requestId, err: (e as Error).message }, "stream finalization failed"),
       );
     };
-    if (this.req.sink) return this.streamToNode(this.req.sink, attempt, res, iterator, head, tap, served, done, (t) => (ttftMs ??= t));
+    if (this.req.sink) return this.streamToNode(this.req.sink, attempt, res, iterator, head, tap, served, done, (t) => (ttftMs ??= t), beforeSend);
     const body = new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
@@ -481,12 +517,14 @@ class RequestRun {
             const next = held !== undefined ? { done: false as const, value: held } : await iterator.next();
             if (next.done) {
               const rest = tap.flush();
+              if (rest) await beforeSend(rest); // durability
               if (rest) controller.enqueue(enc.encode(rest));
               controller.close();
               done("completed");
               return;
             }
             const out = tap.push(next.value);
+            if (out.length) await beforeSend(out); // durability
             if (ttftMs === null && tap.sawContent) ttftMs = this.d.clock.now() - this.req.startedAt;
             if (typeof out === "string") {
               if (out.length) controller.enqueue(enc.encode(out));
@@ -535,6 +573,7 @@ class RequestRun {
     served: ServedBy,
     done: (outcome: "completed" | "cancelled" | "failed", errorCode?: string) => void,
     onFirstContent: (ms: number) => void,
+    beforeSend: (chunk: Buffer | string) => Promise<void> | undefined,
   ): Response {
     out.writeHead(200, this.baseHeaders(served, "text/event-stream; charset=utf-8"));
     out.flushHeaders();
@@ -557,12 +596,22 @@ class RequestRun {
           if (ended) return;
           if (next.done) {
             const rest = tap.flush();
+            if (rest) {
+              const w = beforeSend(rest); // durability
+              if (w) await w;
+              if (ended) return;
+            }
             ended = true;
             out.end(rest || undefined);
             done("completed");
             return;
           }
           const chunk = tap.push(next.value);
+          if (chunk.length) {
+            const w = beforeSend(chunk); // durability
+            if (w) await w;
+            if (ended) return;
+          }
           if (tap.sawContent) onFirstContent(this.d.clock.now() - this.req.startedAt);
           if (chunk.length && !out.write(chunk) && !(await writable(out))) return cancel();
         }

@@ -87,6 +87,8 @@ export interface ReserveInput {
   promptTokens: number;
   /** max_tokens / max_completion_tokens as the client sent it, if at all. */
   requestedMaxTokens: number | null;
+  /** The longest this request can take (its planned routes' timeouts and retries): the hold lives at least this long. */
+  holdTtlMs?: number;
 }
 
 export interface SettleResult {

@@ -155,15 +155,22 @@ export class PassthroughService {
     let lastStatus: number | null = null;
     const candidates = toCandidates(attempts);
     const r = this.d.resilience;
-    const result = await runWithFallback(
-      candidates,
-      async (c): Promise<AttemptOutcome<UpstreamResponse>> => {
-        const out = await this.tryOnce(req, c.attempt, json, modelName !== null);
-        lastStatus = out.ok ? out.value.status : out.failure.kind === "http" ? out.failure.status : null;
-        return out;
-      },
-      { policy: r.policy, budget: r.budget, breakers: r.breakers, rng: r.rng, clock: this.d.clock, signal: req.signal, startedAt: req.startedAt },
-    );
+    let result: Awaited<ReturnType<typeof runWithFallback<UpstreamResponse, (typeof candidates)[number]>>>;
+    try {
+      result = await runWithFallback(
+        candidates,
+        async (c): Promise<AttemptOutcome<UpstreamResponse>> => {
+          const out = await this.tryOnce(req, c.attempt, json, modelName !== null);
+          lastStatus = out.ok ? out.value.status : out.failure.kind === "http" ? out.failure.status : null;
+          return out;
+        },
+        { policy: r.policy, budget: r.budget, breakers: r.breakers, rng: r.rng, clock: this.d.clock, signal: req.signal, startedAt: req.startedAt },
+      );
+    } catch (e) {
+      // A local failure (building the request): nothing reached the upstream; release what was held.
+      await finish({ status: "failed", attempt: null, usage: null, upstreamStatus: null, errorCode: e instanceof AppError ? e.code : "internal_error", attempts: 0 });
+      throw e;
+    }
     if (!result.ok) {
       await finish({ status: req.signal.aborted ? "cancelled" : "failed", attempt: null, usage: null, upstreamStatus: lastStatus, errorCode: result.error.code, attempts: result.attempts });
       throw result.error;

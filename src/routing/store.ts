@@ -1,3 +1,4 @@
+import { secrets } from "../core/secret-scrubber.js";
 import { count } from "drizzle-orm";
 import type { ProviderConfig } from "../config/gateway-config.js";
 import { ConfigError } from "../core/config-error.js";
@@ -124,6 +125,7 @@ export async function loadRoutingSnapshot(db: Db, box: SecretBox | null, now: nu
     let apiKey: string;
     try {
       apiKey = box.open(a.apiKeyEncrypted, accountKeyContext(a.id));
+      secrets.add(apiKey);
     } catch (e) {
       if (!(e instanceof SecretBoxError)) throw e;
       broken.push(a.id);

@@ -138,6 +138,15 @@ export const holds = pgTable(
     promptTokens: integer(),
     completionTokens: integer(),
     providerId: text(),
+    /**
+     * Stream progress, written while the response is streaming (src/billing/stream-progress.ts):
+     * the prompt count and an upper bound of the completion tokens the client may have received —
+     * recorded before they are sent. After a crash the sweeper charges for this, never less than
+     * what was delivered.
+     */
+    progressPromptTokens: integer(),
+    progressCompletionTokens: integer(),
+    progressAt: ts(),
     createdAt: createdAt(),
     expiresAt: ts().notNull(),
     settledAt: ts(),

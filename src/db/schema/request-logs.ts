@@ -1,4 +1,4 @@
-import { boolean, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
 import { createdAt, micros, ts } from "../columns.js";
 
 /** One row per proxied request: written `pending` at admission and completed once the response ends. */
@@ -14,12 +14,14 @@ export const requestLogs = pgTable(
     providerId: text(),
     upstreamAccountId: text(),
     stream: boolean().notNull().default(false),
-    status: text({ enum: ["pending", "completed", "failed", "cancelled"] }).notNull().default("pending"),
-    promptTokens: integer(),
-    completionTokens: integer(),
-    cachedTokens: integer(),
-    reasoningTokens: integer(),
-    totalTokens: integer(),
+    /** `interrupted`: the process serving it died; closed by the hold sweeper with what was billed. */
+    status: text({ enum: ["pending", "completed", "failed", "cancelled", "interrupted"] }).notNull().default("pending"),
+    // bigint: an upstream may report any count (the writer also clamps what it stores).
+    promptTokens: bigint({ mode: "number" }),
+    completionTokens: bigint({ mode: "number" }),
+    cachedTokens: bigint({ mode: "number" }),
+    reasoningTokens: bigint({ mode: "number" }),
+    totalTokens: bigint({ mode: "number" }),
     estimated: boolean().notNull().default(false),
     latencyMs: integer(),
     ttftMs: integer(),

@@ -155,7 +155,7 @@ export function createOpenAIRoutes(deps: AppDeps) {
   // the route validator: hono's path builds a web Request per call, the costliest step of the
   // request path. The OpenAPI registry still documents them from the same schemas.
   const handle = (endpoint: "chat.completions" | "completions" | "embeddings") => async (c: Context<AppEnv>) => {
-    const raw = await readJsonObject(c, deps.settings.maxBodyBytes);
+    const raw = await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth });
     const parsed = schemas[endpoint].safeParse(raw);
     if (!parsed.success) throw validationError(parsed.error.issues, "json");
     const res = await deps.proxy.handle({
@@ -195,7 +195,8 @@ export function createOpenAIRoutes(deps: AppDeps) {
   // and the OpenAPI registry documents it.
   app.openAPIRegistry.registerPath(getModelRoute);
   app.get("/v1/models/:id{.+}", (c) => {
-    const id = decodeURIComponent(c.req.param("id"));
+    // hono has already percent-decoded the segment once; decoding again would turn `%25` into a URIError (500).
+    const id = c.req.param("id");
     const m = modelView(id);
     if (!m) throw new AppError("model_not_found", `The model \`${id}\` does not exist`, { param: "id" });
     return c.json(m, 200);

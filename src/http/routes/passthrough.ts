@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { AppError } from "../../core/errors.js";
+import { parseClientJson } from "../body-limits.js";
+import { readJsonObject } from "../body.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import { apiKeyAuth } from "../middleware/api-key-auth.js";
@@ -42,6 +44,10 @@ export function createPassthroughRoutes(deps: AppDeps) {
     if (method !== "GET" && method !== "POST" && method !== "DELETE") throw new AppError("invalid_request", `Method ${method} is not forwarded`);
     const hasBody = method !== "GET" && method !== "DELETE";
     const body = hasBody ? new Uint8Array(await c.req.arrayBuffer()) : null;
+    // JSON bodies go out almost as they came: the same depth and steering-field limits as the chat path.
+    if (body && body.length && (c.req.header("content-type") ?? "").includes("json")) {
+      parseClientJson(Buffer.from(body).toString("utf8"), { maxDepth: deps.settings.maxJsonDepth });
+    }
     const q = new URL(c.req.url).search;
     return svc.handle({
       requestId: c.get("requestId"),
@@ -93,13 +99,7 @@ export function createPassthroughRoutes(deps: AppDeps) {
     if (!sub || sub.split("/").some((s) => s === ".." || s === ".")) throw new AppError("not_found", "No such OpenRouter path");
     const endpoint = PROXIED[sub as keyof typeof PROXIED];
     if (endpoint && c.req.method === "POST") {
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch {
-        throw new AppError("invalid_json", "Request body is not valid JSON");
-      }
-      if (!body || typeof body !== "object" || Array.isArray(body)) throw new AppError("invalid_request", "The body must be a JSON object");
+      const body = await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth });
       return deps.proxy.handle({
         requestId: c.get("requestId"),
         auth: c.get("auth"),
