@@ -8,7 +8,11 @@ import { didAuthenticator } from "./middleware/did-auth.js";
 import { requestContext } from "./middleware/request-context.js";
 import { serveOpenApiDocument } from "./openapi-document.js";
 import { createRouter } from "./router.js";
-import { createAdminBillingRoutes } from "./routes/admin-billing.js";
+import { createAdminAccountBillingRoutes } from "./routes/admin/account-billing.js";
+import { createAdminFxRateRoutes } from "./routes/admin/fx-rates.js";
+import { createAdminPriceRoutes } from "./routes/admin/prices.js";
+import { createAdminStatsRoutes } from "./routes/admin/stats.js";
+import { createAdminTariffRoutes } from "./routes/admin/tariffs.js";
 import { createAdminSpineRoutes } from "./routes/admin-spine.js";
 import { createAuthRoutes } from "./routes/auth.js";
 import { createApiKeyManageRoutes } from "./routes/api-keys-manage.js";
@@ -53,7 +57,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAdminRoutingRoutes(deps));
   app.route("/", createPassthroughRoutes(deps));
   app.route("/", createClientUsageRoutes(deps));
-  app.route("/", createAdminBillingRoutes(deps));
+  for (const routes of [createAdminAccountBillingRoutes, createAdminTariffRoutes, createAdminPriceRoutes, createAdminFxRateRoutes, createAdminStatsRoutes]) {
+    app.route("/", routes(deps));
+  }
   app.route("/", createTelegramRoutes(deps));
   app.route("/", createPaymentsRoutes(deps));
   app.route("/", createAdminPaymentsRoutes(deps));
