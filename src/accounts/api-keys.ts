@@ -268,3 +268,9 @@ export function keyWrites(db: Db, onKeysChanged: KeysChanged) {
 }
 
 export type KeyWrites = ReturnType<typeof keyWrites>;
+
+/** The key whose current secret hashes to `hash` (admin lookup of a leaked secret), or null. */
+export async function findKeyByHash(db: DbOrTx, hash: string): Promise<KeyRow | null> {
+  const [row] = await db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash)).limit(1);
+  return row ?? null;
+}

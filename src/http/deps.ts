@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { AccountAdminWrites } from "../accounts/admin.js";
 import type { KeyWrites } from "../accounts/api-keys.js";
 import type { AuthRuntime } from "../accounts/runtime.js";
 import type { BillingAdminWrites } from "../billing/admin.js";
@@ -57,6 +58,8 @@ export interface AppDeps {
   keys: KeyVerifier;
   /** API-key writes that drop the verifier's cached verdicts themselves. */
   keyWrites: KeyWrites;
+  /** Account and user updates that drop the affected keys' cached verdicts themselves. */
+  accountAdmin: AccountAdminWrites;
   catalog: Catalog;
   /** Live provider targets by id (the admin API may replace entries at runtime). */
   providers: Map<string, ProviderTarget>;

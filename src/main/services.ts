@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Redis } from "ioredis";
+import { accountAdminWrites } from "../accounts/admin.js";
 import { keyWrites } from "../accounts/api-keys.js";
 import { createAuthRuntime } from "../accounts/runtime.js";
 import { Catalog } from "../catalog/index.js";
@@ -195,6 +196,7 @@ export function buildServices(inp: ServiceInputs): Services {
     auth,
     payments,
     keyWrites: keyWrites(db, (filter) => keys.invalidate(filter)),
+    accountAdmin: accountAdminWrites(db, (filter) => keys.invalidate(filter)),
     billingAdmin: billingAdminWrites(
       db,
       () => billing.config.invalidate(),
