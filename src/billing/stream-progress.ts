@@ -115,7 +115,7 @@ export class StreamProgress {
     const e = this.live.get(requestId);
     if (!e) return;
     this.live.delete(requestId);
-    for (const w of e.waiters) w.resolve();
+    for (const w of [...e.waiters]) w.resolve();
   }
 
   /** Waits for the write in flight and any queued one. */
@@ -193,11 +193,8 @@ export class StreamProgress {
         this.failures = 0;
         for (const [, e, c] of batch) {
           if (c > e.recorded) e.recorded = c;
-          e.waiters = e.waiters.filter((w) => {
-            if (w.upTo > e.recorded) return true;
-            w.resolve();
-            return false;
-          });
+          // resolve() removes the waiter from e.waiters: iterate over a copy.
+          for (const w of e.waiters.filter((x) => x.upTo <= e.recorded)) w.resolve();
         }
       } catch (err) {
         this.stats.failures++;

@@ -6,6 +6,7 @@ import { notFound, onError } from "./errors.js";
 import { adminAuth } from "./middleware/admin-auth.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { didAuthenticator } from "./middleware/did-auth.js";
+import { refusalTrail } from "./middleware/refusal-trail.js";
 import { requestContext } from "./middleware/request-context.js";
 import { SECURITY } from "./openapi.js";
 import { serveOpenApiDocument } from "./openapi-document.js";
@@ -15,6 +16,8 @@ import { createAdminFxRateRoutes } from "./routes/admin/fx-rates.js";
 import { createAdminPriceRoutes } from "./routes/admin/prices.js";
 import { createAdminStatsRoutes } from "./routes/admin/stats.js";
 import { createAdminTariffRoutes } from "./routes/admin/tariffs.js";
+import { createAuthEmailRoutes } from "./routes/auth-email.js";
+import { createAdminMarginRoutes } from "./routes/admin-margin.js";
 import { createAuthRoutes } from "./routes/auth.js";
 import { createAdminAccountRoutes } from "./routes/admin/accounts.js";
 import { createAdminLogRoutes } from "./routes/admin/logs.js";
@@ -31,6 +34,7 @@ import { createSystemRoutes } from "./routes/system.js";
 import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
 import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
+import { createApiDocsRoutes } from "./routes/api-docs.js";
 
 export type { AppEnv };
 
@@ -43,6 +47,8 @@ export function createApp(deps: AppDeps) {
   app.use("*", requestContext(deps));
   app.use("*", bodyLimitGuard(deps.settings.maxBodyBytes));
 
+  // Before authentication, so it sees refusals by the key check as well as by limits and balance.
+  for (const p of ["/v1/chat/*", "/v1/completions", "/v1/embeddings"]) app.use(p, refusalTrail(deps));
   // Bearer key, or a DID-signed request that yields the same AuthContext.
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
   app.use("/v1/chat/*", inference);
@@ -76,6 +82,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", createKeyRoutes(deps, { prefix: "/v1/auth/api-keys", tag: "API keys", security: SECURITY.bearer, principal: principalOf }));
   app.route("/", createKeyRoutes(deps, { prefix: "/admin/keys", tag: "Admin: keys", security: SECURITY.admin, principal: adminPrincipal }));
   for (const routes of [createAdminAccountRoutes, createAdminUserRoutes, createAdminLogRoutes, createAdminPlatformRoutes]) app.route("/", routes(deps));
+  app.route("/", createAuthEmailRoutes(deps));
+  app.route("/", createAdminMarginRoutes(deps));
+  app.route("/", createApiDocsRoutes());
 
   serveOpenApiDocument(app, { version: "0.1.0", publicUrl: deps.settings.publicUrl });
   app.notFound(notFound);

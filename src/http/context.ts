@@ -1,5 +1,5 @@
 import type { Logger } from "../core/logger.js";
-import type { AuthContext } from "../proxy/types.js";
+import type { AuthContext } from "../contracts/request.js";
 
 /**
  * Who is calling a dashboard/management route. Sessions come from the login endpoints (a Bearer
@@ -27,11 +27,15 @@ export interface AppEnv {
     logger: Logger;
     /** Set by the API-key (or DID) middleware. */
     auth: AuthContext;
+    /** Set by the API-key middleware when it refuses a key that exists (the refusal is logged against its account). */
+    refusedKey: { keyId: string; accountId: string };
     /** Set by the admin middleware: `admin:token` or `admin:<userId>`. */
     actor: string;
     /** Set by the session / principal middleware of the dashboard and management routes. */
     principal?: Principal;
     /** Set by handlers whose Response already carries x-request-id (touching c.res.headers costs a Headers build). */
     requestIdSent: boolean;
+    /** The client address behind TRUSTED_PROXIES (set only when proxies are configured; read it with clientIp()). */
+    clientIp: string | null;
   };
 }

@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
 import type { AccountAdminWrites } from "../accounts/admin.js";
 import type { KeyWrites } from "../accounts/api-keys.js";
+import type { AccountEmail } from "../accounts/email-links.js";
+import type { Alerts } from "../alerts/alerts.js";
 import type { AuthRuntime } from "../accounts/runtime.js";
 import type { BillingAdminWrites } from "../billing/admin.js";
 import type { SyncPricesRun, SyncReport } from "../billing/catalog-sync.js";
@@ -16,10 +18,17 @@ import type { PaymentsRuntime } from "../payments/runtime.js";
 import type { AddressPolicy, ProviderTarget } from "../providers/index.js";
 import type { ProxyService } from "../proxy/service.js";
 import type { RateLimiter } from "../ratelimit/index.js";
-import type { PassthroughService } from "../routing/passthrough.js";
+import type { PassthroughService } from "../proxy/passthrough.js";
 import type { RoutingService } from "../routing/service.js";
 import type { HealthRegistry } from "./health.js";
+import type { Telemetry } from "../telemetry/index.js";
 import type { Metrics } from "./metrics.js";
+
+/** Operating the business (src/main/operator.ts): alerts and the account e-mail links. */
+export interface OperatorServices {
+  alerts: Alerts;
+  accountEmail: AccountEmail;
+}
 
 /** What the HTTP edge reads from settings (mapped from the environment in main/settings.ts). */
 export interface HttpSettings {
@@ -33,6 +42,8 @@ export interface HttpSettings {
   /** Which upstream base URLs admins may configure. */
   addressPolicy: AddressPolicy;
   publicUrl: string | null;
+  /** TRUSTED_PROXIES: peers whose X-Forwarded-For gives the client address (src/http/client-ip.ts). */
+  trustedProxies: readonly string[];
   registrationEnabled: boolean;
   accessTokenTtlSec: number;
   refreshTokenTtlSec: number;
@@ -71,16 +82,20 @@ export interface AppDeps {
   logs: RequestLogWriter;
   health: HealthRegistry;
   metrics: Metrics | null;
+  /** OTLP traces, Sentry, Langfuse (src/telemetry); null when all are off. */
+  telemetry: Telemetry | null;
   /** In-flight request counter, so shutdown can drain. */
   inflight: { count: number };
   /** Routes, upstream accounts, breakers and the response cache (src/routing); started by startGateway. */
   routing: RoutingService;
-  /** Forwarding of images/audio/moderations/rerank/responses and /api/v1/openrouter/* (src/routing). */
+  /** Forwarding of images/audio/moderations/rerank/responses and /api/v1/openrouter/* (src/proxy). */
   passthrough: PassthroughService;
   /** Session signing secret and login throttle (src/accounts). */
   auth: AuthRuntime;
   /** Payment settings, YooKassa client and the bot's hooks (src/payments). */
   payments: PaymentsRuntime;
+  /** Alerts and account e-mail (verification, password reset). */
+  operator: OperatorServices;
   /** Billing's price sync with its settings bound; refreshes the billing price cache itself. */
   syncPrices(run: SyncPricesRun): Promise<SyncReport>;
 }

@@ -24,6 +24,14 @@ export interface RequestLogWriterOptions {
   journal?: RequestLogJournal;
   /** A row the database refuses for its data this many times is dropped with an error log line (dead letter). */
   maxRowAttempts?: number;
+  /** Told of every finished row (metrics) and every batch write; must not throw. */
+  observer?: RequestLogObserver;
+}
+
+export interface RequestLogObserver {
+  /** The complete row (pending fields merged in), once per request. */
+  finished(row: RequestLogRow): void;
+  flushed(seconds: number, rows: number, ok: boolean): void;
 }
 
 const FINAL_COLUMNS = [
@@ -41,6 +49,7 @@ const FINAL_COLUMNS = [
   "ttft_ms",
   "upstream_status",
   "error_code",
+  "usage_anomaly",
   "upstream_cost_micros",
   "price_micros",
   "profit_micros",
@@ -94,7 +103,15 @@ export class RequestLogWriter {
       }
     }
     const prev = this.queue.get(row.id);
-    this.queue.set(row.id, { row: prev ? { ...prev.row, ...row } : row, final: true });
+    const full = prev ? { ...prev.row, ...row } : row;
+    this.queue.set(row.id, { row: full, final: true });
+    if (this.opts.observer) {
+      try {
+        this.opts.observer.finished(full);
+      } catch (e) {
+        this.opts.logger.warn({ err: (e as Error).message }, "request log observer failed");
+      }
+    }
     if (this.queue.size > this.maxQueued) {
       const oldest = this.queue.keys().next().value;
       if (oldest !== undefined) {
@@ -138,10 +155,13 @@ export class RequestLogWriter {
         this.queue.delete(id);
         if (batch.length >= this.maxBatch) break;
       }
+      const t0 = this.opts.observer ? performance.now() : 0;
       try {
         await this.writeIsolating(batch);
         this.failures = 0;
+        this.opts.observer?.flushed((performance.now() - t0) / 1000, batch.length, true);
       } catch (e) {
+        this.opts.observer?.flushed((performance.now() - t0) / 1000, batch.length, false);
         this.failures++;
         this.opts.logger.error({ err: (e as Error).message, rows: batch.length }, "request log write failed; will retry");
         for (const q of batch) {

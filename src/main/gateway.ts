@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "../core/logger.js";
 import { openDatabase, type Database } from "../db/client.js";
 import { createApp } from "../http/app.js";
 import { startMockUpstream, type MockUpstream } from "../mock/server.js";
+import { ensureAllowedKeys } from "../keys/allowed-keys.js";
 import { ensureDataDir, ensureDemoKey, resolveAdminToken } from "./bootstrap.js";
 import { buildServices, type Services } from "./services.js";
 
@@ -43,6 +44,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const ownsDatabase = !opts.database;
   const database = opts.database ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir, poolSize: env.DATABASE_POOL_SIZE }));
   await database.migrate();
+  await ensureAllowedKeys(database.db, env.ALLOWED_API_KEYS);
 
   const needsMock = config.providers.some((p) => p.type === "mock" && !p.base_url);
   const mock = needsMock ? await startMockUpstream({ host: "127.0.0.1", port: 0 }) : null;

@@ -1,5 +1,6 @@
 import { ConfigError, loadEnv } from "../config/env.js";
 import { createLogger } from "../core/logger.js";
+import { runClusterPrimary } from "./cluster.js";
 import { startGateway } from "./gateway.js";
 import { checkPaymentsSettings, startPayments } from "./payments.js";
 
@@ -17,6 +18,13 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger({ level: env.LOG_LEVEL });
+  // WORKERS > 1: this process becomes the cluster primary and forks the workers that serve.
+  try {
+    if (await runClusterPrimary(env, process.env, logger)) return;
+  } catch (e) {
+    console.error(e instanceof ConfigError ? e.message : `cluster start-up failed: ${(e as Error).message}`);
+    process.exit(1);
+  }
   let gw;
   try {
     gw = await startGateway({ env, vars: process.env, logger });

@@ -13,6 +13,7 @@ import type { Database } from "../db/client.js";
 import type { AppDeps } from "../http/deps.js";
 import { HealthRegistry } from "../http/health.js";
 import { createMetrics } from "../http/metrics.js";
+import { createTelemetry } from "../telemetry/index.js";
 import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
@@ -23,13 +24,16 @@ import { syncPrices } from "../billing/catalog-sync.js";
 import { createBilling } from "../billing/service.js";
 import { startCatalogSync } from "../jobs/catalog-sync.js";
 import { startHoldSweeper } from "../jobs/sweep-holds.js";
+import type { LowBalanceMail } from "../jobs/low-balance-notifier.js";
+import { buildOperator } from "./operator.js";
 import { ProxyService } from "../proxy/service.js";
 import { UpstreamClient } from "../proxy/upstream.js";
 import { createPaymentsRuntime } from "../payments/runtime.js";
 import { createRateLimiter } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
-import { PassthroughService, RoutingPlanner, RoutingService } from "../routing/index.js";
-import { authSettings, catalogSyncSettings, httpSettings, paymentsSettings, rateLimitSettings, routingSettings } from "./settings.js";
+import { PassthroughService } from "../proxy/passthrough.js";
+import { RoutingPlanner, RoutingService } from "../routing/index.js";
+import { authSettings, catalogSyncSettings, httpSettings, paymentsSettings, rateLimitSettings, routingSettings, telemetrySettings } from "./settings.js";
 
 export interface ServiceInputs {
   env: Env;
@@ -49,7 +53,7 @@ export interface Closers {
 }
 
 /** Every service of one gateway, concrete and required; the HTTP edge sees them as AppDeps. */
-export type Services = AppDeps & Closers & { env: Env };
+export type Services = AppDeps & Closers & { env: Env; lowBalanceMail: LowBalanceMail | null };
 
 /**
  * The composition root: builds every service once, hands each module its settings slice
@@ -72,7 +76,26 @@ export function buildServices(inp: ServiceInputs): Services {
   const journalDir = env.REQUEST_LOG_JOURNAL ? env.REQUEST_LOG_JOURNAL_DIR || join(env.DATA_DIR, "request-log-journal") : null;
   const leftover = journalDir ? RequestLogJournal.recover(journalDir, logger) : null;
   const journal = journalDir ? new RequestLogJournal({ dir: journalDir, logger, fsyncMs: env.REQUEST_LOG_JOURNAL_FSYNC_MS }) : undefined;
-  const logs = new RequestLogWriter({ db, logger, journal, maxRowAttempts: env.REQUEST_LOG_MAX_ROW_ATTEMPTS });
+  const metrics = env.METRICS_ENABLED ? createMetrics({ currency: env.BILLING_CURRENCY }) : null;
+  const telemetry = createTelemetry(telemetrySettings(env), logger);
+  const traced = telemetry?.requestFinished ?? null;
+  // Per-request metrics, traces and generations come from the one finished log row (src/metrics, src/telemetry).
+  const logs = new RequestLogWriter({
+    db,
+    logger,
+    journal,
+    maxRowAttempts: env.REQUEST_LOG_MAX_ROW_ATTEMPTS,
+    observer:
+      metrics || traced
+        ? {
+            finished: (row) => {
+              metrics?.requestFinished(row);
+              traced?.(row);
+            },
+            flushed: (sec, rows, ok) => metrics?.logFlushed(sec, rows, ok),
+          }
+        : undefined,
+  });
   if (leftover && leftover.rows.length) {
     for (const row of leftover.rows) logs.finish(reviveLogRow(row));
     logger.warn({ rows: leftover.rows.length }, "request log: replaying rows a previous process left in its journal");
@@ -80,7 +103,6 @@ export function buildServices(inp: ServiceInputs): Services {
   if (leftover) RequestLogJournal.discard(leftover.files);
   const upstream = new UpstreamClient({ addressPolicy: addressPolicyFromEnv(env) });
   const health = new HealthRegistry();
-  const metrics = env.METRICS_ENABLED ? createMetrics() : null;
 
   // The one Redis connection of the process (rate limits, breakers, cache) with its health flag:
   // `redisHandle.status()` says whether to use it or the local fallback; `reportFailure(err)` on a
@@ -93,7 +115,9 @@ export function buildServices(inp: ServiceInputs): Services {
   const redis = redisHandle?.client ?? null;
 
   // Holds, settlement and quotas in PostgreSQL/PGlite (src/billing); the sweeper repairs holds a crash left open.
-  const billing = createBilling({ db, env, clock, logger });
+  // Operating the business: e-mail, alerts, the margin guard's counter, retention (main/operator.ts).
+  const operator = buildOperator({ env, db, clock, logger, registry: metrics?.registry ?? null, isPglite: database.kind === "pglite" });
+  const billing = createBilling({ db, env, clock, logger, onMargin: operator.onMargin });
   const sweeper = env.BILLING_SWEEP_INTERVAL_MS > 0 ? startHoldSweeper(db, env.BILLING_SWEEP_INTERVAL_MS, logger) : null;
   const priceSync = catalogSyncSettings(env);
   const catalogSync = startCatalogSync(db, priceSync, logger, () => billing.config.invalidate());
@@ -125,8 +149,8 @@ export function buildServices(inp: ServiceInputs): Services {
   const cache = { store: routing.cache, hitPriceBp: routing.cacheHitPriceBp };
 
   const inflight = { count: 0 };
-  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress });
-  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock });
+  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress, maxChoices: env.BILLING_MAX_CHOICES });
+  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock, inflight, progress });
   const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger });
   const payments = createPaymentsRuntime(paymentsSettings(env));
 
@@ -155,7 +179,19 @@ export function buildServices(inp: ServiceInputs): Services {
     items: [...providers.values()].map((p) => ({ id: p.id, type: p.type, enabled: p.enabled, host: safeHost(p.baseUrl) })),
   }));
 
+  metrics?.attachGauges({
+    db,
+    currency: env.BILLING_CURRENCY,
+    requestLogQueue: () => logs.queued,
+    billingQueues: () => billing.queueDepth(),
+    circuits: () => routing.circuits(),
+    components: () => health.run(),
+  });
+
+  operator.start(() => routing.breakers.list().filter((b) => b.state === "open"));
+
   const closers: Closers["closers"] = [
+    { name: "operator", close: () => operator.close() },
     // Billing first: queued settlements commit before the request log rows that quote them are flushed.
     { name: "stream-progress", close: () => progress.close() },
     { name: "billing", close: () => billing.close() },
@@ -164,6 +200,7 @@ export function buildServices(inp: ServiceInputs): Services {
       await logs.close();
       journal?.close();
     } },
+    { name: "telemetry", close: () => telemetry?.flush() },
     { name: "upstream", close: () => upstream.close() },
     { name: "rate-limits", close: () => rateLimit.close() },
     { name: "routing", close: () => routing.stop() },
@@ -190,6 +227,7 @@ export function buildServices(inp: ServiceInputs): Services {
     logs,
     health,
     metrics,
+    telemetry,
     inflight,
     routing,
     passthrough,
@@ -202,6 +240,8 @@ export function buildServices(inp: ServiceInputs): Services {
       () => billing.config.invalidate(),
       (filter) => keys.invalidate(filter),
     ),
+    operator: operator.services,
+    lowBalanceMail: operator.lowBalanceMail,
     syncPrices: (run) => syncPrices(db, priceSync, run, () => billing.config.invalidate()),
     closers: [...closers, closeRedis],
   };

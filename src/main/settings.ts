@@ -1,3 +1,4 @@
+import type { TelemetrySettings } from "../telemetry/index.js";
 /**
  * Env → the typed settings slice of each module. Only main/ and config/ read `Env`; every module
  * declares the slice it needs (its `…Settings` type) and gets exactly that from here.
@@ -24,6 +25,7 @@ export function httpSettings(env: Env): HttpSettings {
     maxJsonDepth: env.MAX_JSON_DEPTH,
     addressPolicy: addressPolicyFromEnv(env),
     publicUrl: env.PUBLIC_URL ?? null,
+    trustedProxies: env.TRUSTED_PROXIES,
     registrationEnabled: env.REGISTRATION_ENABLED,
     accessTokenTtlSec: env.ACCESS_TOKEN_TTL_SEC,
     refreshTokenTtlSec: env.REFRESH_TOKEN_TTL_SEC,
@@ -158,5 +160,18 @@ export function paymentsSettings(env: Env): PaymentsConfig {
     orderTtlMs: env.PAYMENTS_ORDER_TTL_MINUTES * 60_000,
     referralBasisPoints: percentToBasisPoints(env.REFERRAL_PERCENT),
     yookassa,
+  };
+}
+
+/** Tracing, error reporting and generation export (src/telemetry); each off until configured. */
+export function telemetrySettings(env: Env): TelemetrySettings {
+  return {
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
+    otlpHeaders: env.OTEL_EXPORTER_OTLP_HEADERS ?? null,
+    serviceName: env.OTEL_SERVICE_NAME,
+    sentryDsn: env.SENTRY_DSN ?? null,
+    sentryEnvironment: env.SENTRY_ENVIRONMENT,
+    langfuse: env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY ? { baseUrl: env.LANGFUSE_BASE_URL, publicKey: env.LANGFUSE_PUBLIC_KEY, secretKey: env.LANGFUSE_SECRET_KEY } : null,
+    currency: env.BILLING_CURRENCY,
   };
 }

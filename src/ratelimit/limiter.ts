@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from "../core/clock.js";
 import { AppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import type { AdmitInput, Admission, AuthContext, RateLimitHooks } from "../proxy/types.js";
+import type { AdmitInput, Admission, AuthContext, RateLimitHooks } from "../contracts/request.js";
 import { isConnectivityError, type RedisHandle } from "../redis/client.js";
 import { DEFAULT_REDIS_KEY_PREFIX } from "../redis/keys.js";
 import { buildChecks, effectiveLimits, formatResetDuration, type RateLimitSettings } from "./limits.js";

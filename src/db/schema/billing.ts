@@ -37,6 +37,8 @@ export const tariffs = pgTable(
     /** Per-model markup overrides for this tariff: `{"openai/gpt-4o": "1.2"}`. */
     modelMarkups: jsonb().$type<Record<string, string>>().notNull().default({}),
     rateLimits: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    /** Margin guard (billing/margin.ts): charge_reported | list_price; null = BILLING_MARGIN_RULE. */
+    marginRule: text({ enum: ["charge_reported", "list_price"] }),
     createdAt: createdAt(),
     updatedAt: ts().notNull().defaultNow(),
   },

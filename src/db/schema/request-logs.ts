@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { bigint, boolean, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
 import { createdAt, micros, ts } from "../columns.js";
 
@@ -27,6 +28,8 @@ export const requestLogs = pgTable(
     ttftMs: integer(),
     upstreamStatus: integer(),
     errorCode: text(),
+    /** Set when the upstream's usage report was corrected before billing (proxy/usage-check.ts names the reasons). */
+    usageAnomaly: text(),
     /** Upstream cost and price charged, both in account-currency micros; profit = price - cost. */
     upstreamCostMicros: micros(),
     priceMicros: micros(),
@@ -41,5 +44,7 @@ export const requestLogs = pgTable(
     index("request_logs_account_created_idx").on(t.accountId, t.createdAt),
     index("request_logs_key_created_idx").on(t.apiKeyId, t.createdAt),
     index("request_logs_status_idx").on(t.status),
+    // Negative-margin requests for GET /admin/margin (few rows: a partial index).
+    index("request_logs_negative_margin_idx").on(t.createdAt).where(sql`${t.profitMicros} < 0`),
   ],
 );

@@ -1,9 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { authenticateDid, type DidAuthResult, type DidIdentity } from "../../accounts/did.js";
 import { AppError } from "../../core/errors.js";
-import type { AuthContext } from "../../proxy/types.js";
+import type { AuthContext } from "../../contracts/request.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
+import { ipAllowed } from "../../core/ip.js";
 import { clientIp } from "./api-key-auth.js";
 
 /**
@@ -70,7 +71,7 @@ export async function authenticateDidRequest(deps: AppDeps, c: Context): Promise
   }
   if (r.auth.ipAllowlist?.length) {
     const ip = clientIp(c);
-    if (!ip || !r.auth.ipAllowlist.includes(ip)) throw new AppError("ip_not_allowed", "This DID's key may not be used from this IP address");
+    if (!ipAllowed(r.auth.ipAllowlist, ip)) throw new AppError("ip_not_allowed", "This DID's key may not be used from this IP address");
   }
   return r;
 }

@@ -7,6 +7,7 @@ import { AppError } from "../../core/errors.js";
 import { looksLikeApiKey } from "../../keys/index.js";
 import type { AppEnv, Principal } from "../context.js";
 import type { AppDeps } from "../deps.js";
+import { ipAllowed } from "../../core/ip.js";
 import { clientIp } from "./api-key-auth.js";
 
 export type { Principal };
@@ -108,7 +109,7 @@ export function principalAuth(deps: AppDeps) {
       if (!r.auth.scopes.includes("manage")) throw new AppError("forbidden", "This API key lacks the `manage` scope");
       if (r.auth.ipAllowlist?.length) {
         const ip = clientIp(c);
-        if (!ip || !r.auth.ipAllowlist.includes(ip)) throw new AppError("ip_not_allowed", "This API key may not be used from this IP address");
+        if (!ipAllowed(r.auth.ipAllowlist, ip)) throw new AppError("ip_not_allowed", "This API key may not be used from this IP address");
       }
       c.set("principal", {
         kind: "key",

@@ -171,6 +171,8 @@ export function createAuthRoutes(deps: AppDeps) {
         if (await findUserByEmail(deps.db, email)) throw new AppError("conflict", "This email is already registered", { param: "email" });
         throw e;
       }
+      // The verification e-mail goes out after the answer (no SMTP time on the request path).
+      void deps.operator.accountEmail.sendVerification(created.user.id).catch((e) => deps.logger.error({ err: (e as Error).message }, "verification e-mail failed"));
       const t = await openSession(c, created.user, "password");
       return c.json(sessionBody(c, t, created.user, created.account, body.session), 201);
     },

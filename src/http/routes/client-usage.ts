@@ -7,7 +7,8 @@ import { AppError } from "../../core/errors.js";
 import { formatMoney } from "../../core/money.js";
 import { accounts } from "../../db/schema/index.js";
 import { maskKey } from "../../keys/index.js";
-import type { AuthContext } from "../../proxy/types.js";
+import type { AuthContext } from "../../contracts/request.js";
+import { RateLimitSection, rateLimitSection } from "../views/rate-limit-section.js";
 import type { AppDeps } from "../deps.js";
 import { apiKeyAuth } from "../middleware/api-key-auth.js";
 import { createRouter } from "../router.js";
@@ -39,8 +40,10 @@ const Usage = z
     currency: z.string(),
     tariff: z.object({ id: z.string(), name: z.string() }),
     today: Figures,
+    week: Figures,
     month: Figures,
     total: Figures,
+    rate_limit: RateLimitSection,
   })
   .openapi("Usage");
 
@@ -71,7 +74,7 @@ const RecentRequests = z.object({ data: z.array(RequestItem), next_cursor: z.str
 
 const Gauge = z.object({ limit: z.string().or(z.number()), used: z.string().or(z.number()), reserved: z.string().or(z.number()), remaining: z.string().or(z.number()) }).nullable();
 const WindowState = z.object({ window: z.string(), tokens: Gauge, money: Gauge, requests: Gauge }).nullable();
-const ScopeLimits = z.object({ daily: WindowState, monthly: WindowState, total: WindowState }).openapi("QuotaState");
+const ScopeLimits = z.object({ daily: WindowState, weekly: WindowState, monthly: WindowState, total: WindowState }).openapi("QuotaState");
 const LimitsResponse = z
   .object({ currency: z.string(), tariff: z.object({ id: z.string(), name: z.string() }), key: ScopeLimits.extend({ key_id: z.string() }), account: ScopeLimits.extend({ account_id: z.string() }) })
   .openapi("Limits");
@@ -101,6 +104,7 @@ const KeyInfo = z
       limit_remaining: Money.nullable(),
       usage: Money.openapi({ description: "All-time spend of this key" }),
       usage_daily: Money,
+      usage_weekly: Money,
       usage_monthly: Money,
       is_free_tier: z.boolean(),
       currency: z.string(),
@@ -198,12 +202,13 @@ async function quotaState(deps: AppDeps, svc: BillingService, auth: AuthContext)
   const snap = await svc.config.get();
   const e = effectiveLimits(snap, auth);
   const keys = svc.periods.keys(deps.clock.now());
-  const label = (p: Period) => (p === "daily" ? keys.day : p === "monthly" ? keys.month : "all");
+  const label = (p: Period) => (p === "daily" ? keys.day : p === "weekly" ? keys.week : p === "monthly" ? keys.month : "all");
   const ids: string[] = [];
   for (const p of PERIODS) ids.push(counterId("k", auth.keyId, p, keys), counterId("a", auth.accountId, p, keys));
   const ctr = await counterRows(deps.db, ids);
   const scope = (s: "k" | "a", id: string, l: Limits) => ({
     daily: windowState(l.daily, counterId(s, id, "daily", keys), ctr.get(counterId(s, id, "daily", keys)), label("daily")),
+    weekly: windowState(l.weekly, counterId(s, id, "weekly", keys), ctr.get(counterId(s, id, "weekly", keys)), label("weekly")),
     monthly: windowState(l.monthly, counterId(s, id, "monthly", keys), ctr.get(counterId(s, id, "monthly", keys)), label("monthly")),
     total: windowState(l.total, counterId(s, id, "total", keys), ctr.get(counterId(s, id, "total", keys)), label("total")),
   });
@@ -246,9 +251,10 @@ export function createClientUsageRoutes(deps: AppDeps) {
       createRoute({ method: "get", path, tags: ["Client"], summary, security, responses: { 200: json(Usage, "Usage"), 401: err("Missing or invalid API key") } }),
       async (c) => {
         const a = c.get("auth");
-        const [u, snap] = await Promise.all([usageSummary(deps.db, { accountId: a.accountId }, new Date(deps.clock.now()), tz()), svc().config.get()]);
+        const [u, snap, rateLimit] = await Promise.all([usageSummary(deps.db, { accountId: a.accountId }, new Date(deps.clock.now()), tz()), svc().config.get(), rateLimitSection(deps, a)]);
         const t = effectiveLimits(snap, a).tariff;
-        return c.json({ currency: deps.settings.currency, tariff: { id: t.id, name: t.name }, today: figuresJson(u.today), month: figuresJson(u.month), total: figuresJson(u.total) }, 200);
+        const figures = { today: figuresJson(u.today), week: figuresJson(u.week), month: figuresJson(u.month), total: figuresJson(u.total) };
+        return c.json({ currency: deps.settings.currency, tariff: { id: t.id, name: t.name }, ...figures, rate_limit: rateLimit }, 200);
       },
     );
   }
@@ -395,6 +401,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
             limit_remaining: remaining === null ? null : formatMoney(remaining > 0n ? remaining : 0n),
             usage: formatMoney(u.total.costMicros),
             usage_daily: formatMoney(u.today.costMicros),
+            usage_weekly: formatMoney(u.week.costMicros),
             usage_monthly: formatMoney(u.month.costMicros),
             is_free_tier: false,
             currency: deps.settings.currency,

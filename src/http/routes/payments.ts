@@ -139,7 +139,8 @@ export function createPaymentsRoutes(deps: AppDeps) {
     async (c) => {
       const r = rt();
       if (!r.yookassa) throw new AppError("not_found", "Web top-up is not configured");
-      const ip = sourceIp(clientIp(c as unknown as Context<AppEnv>), c.req.header("x-forwarded-for"), r.cfg.yookassa!.trustedProxyHops);
+      // Behind TRUSTED_PROXIES clientIp() already is the notifier's address; the hop count is the older way.
+      const ip = sourceIp(clientIp(c as unknown as Context<AppEnv>), c.req.header("x-forwarded-for"), deps.settings.trustedProxies.length ? 0 : r.cfg.yookassa!.trustedProxyHops);
       // Authenticate before reading the body.
       if (!r.allowlist.has(ip)) {
         c.get("logger").warn({ ip }, "yookassa notification from a foreign address refused");

@@ -46,6 +46,8 @@ export function createSystemRoutes(deps: AppDeps) {
           links: {
             health: "/health",
             openapi: "/openapi.json",
+            docs: "/docs",
+            redoc: "/redoc",
             models: "/v1/models",
             chat_completions: "/v1/chat/completions",
             completions: "/v1/completions",
@@ -56,10 +58,12 @@ export function createSystemRoutes(deps: AppDeps) {
         200,
       ),
     ),
+    // `/v1/health` and `/api/v1/health`: the paths the first API design and OpenRouter-style clients probe.
+    ...["/health", "/v1/health", "/api/v1/health"].map((path) =>
     route(
       {
         method: "get",
-        path: "/health",
+        path,
         summary: "Health of the gateway and each component (database, Redis, rate limits, routing, providers)",
         responses: { 200: json(Health, "Up (status ok or degraded)"), 503: json(Health, "Down: the database does not answer") },
       },
@@ -76,10 +80,10 @@ export function createSystemRoutes(deps: AppDeps) {
         } as const;
         return status === "down" ? c.json(bodyOf, 503) : c.json(bodyOf, 200);
       },
-    ),
+    )),
   ]);
   if (deps.metrics) {
-    const registry = deps.metrics.registry;
+    const metrics = deps.metrics;
     defineRoutes(app, { tag: "System", security: SECURITY.public }, [
       route(
         {
@@ -88,7 +92,8 @@ export function createSystemRoutes(deps: AppDeps) {
           summary: "Prometheus metrics (text exposition format)",
           responses: { 200: { description: "Metrics", content: { "text/plain": { schema: z.string() } } } },
         },
-        async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),
+        // In multi-process mode this is the whole box's (src/metrics/cluster.ts).
+        async (c) => c.text(await metrics.render(), 200, { "content-type": metrics.contentType }),
       ),
     ]);
   }

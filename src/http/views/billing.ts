@@ -11,7 +11,7 @@ export const Decimal6 = z.string().regex(/^\d{1,9}(\.\d{1,6})?$/, 'a non-negativ
 export const PositiveDecimal = Decimal6.refine((s) => parseMoney(s) > 0n, "must be greater than zero");
 
 export const Limits = QuotaLimitsSchema.superRefine((v, ctx) => {
-  for (const k of ["daily_money", "monthly_money", "total_money"] as const) {
+  for (const k of ["daily_money", "weekly_money", "monthly_money", "total_money"] as const) {
     const x = v[k];
     if (x === undefined || x === null) continue;
     try {
@@ -22,7 +22,7 @@ export const Limits = QuotaLimitsSchema.superRefine((v, ctx) => {
   }
 }).openapi("QuotaLimits", {
   description:
-    "Quota limits: daily_/monthly_/total_ × tokens (integers), money (decimal strings in the account currency), requests (integers). Omitted or null = no limit. On a key, tariff_id overrides the account's tariff.",
+    "Quota limits: daily_/weekly_/monthly_/total_ × tokens (integers), money (decimal strings in the account currency), requests (integers). Omitted or null = no limit. Windows are calendar day, ISO week (from Monday) and calendar month in BILLING_TIMEZONE. On a key, tariff_id overrides the account's tariff.",
 });
 
 export const RateLimits = z

@@ -37,6 +37,7 @@ export function createAdminLogRoutes(deps: AppDeps) {
             model: q.model,
             status: q.status,
             providerId: q.provider_id,
+            usageAnomaly: q.usage_anomaly === undefined ? undefined : q.usage_anomaly === "true",
             from: date(q.from),
             to: date(q.to),
             limit: q.limit,

@@ -1,8 +1,8 @@
 /**
- * Contracts of the request path. The proxy pipeline (http/routes/openai.ts → proxy/) calls these
- * hooks in order: authenticate → rateLimit.admit → catalog.resolve → billing.reserve →
- * upstream attempts → billing settle → rateLimit done → request log.
- * Every hook has a no-op implementation so the spine runs without billing or limits.
+ * Contracts of the metered request path, shared by every domain (keys, billing, ratelimit,
+ * catalog, routing, providers, proxy). The pipeline (proxy/metered-request.ts) calls the hooks in
+ * order: authenticate → catalog.resolve → billing.prepare (stateless refusals) → rateLimit.admit →
+ * prepared.reserve → upstream attempts → settle or release → admission.done → request log.
  */
 
 /** Who is calling, as established by key (or DID) authentication. Cached per key for KEY_CACHE_TTL_MS. */
@@ -35,6 +35,8 @@ export interface TokenUsage {
   estimated: boolean;
   /** Upstream-reported cost in USD (OpenRouter's usage.cost), when given. */
   upstreamCostUsd?: number;
+  /** The upstream reported a negative count or cost (dropped from the figures above; flagged on the log row). */
+  negative?: boolean;
 }
 
 /** Price of a model on one route, USD micros per 1M tokens (upstream cost, before markup). */
@@ -73,7 +75,7 @@ export interface ServedBy {
   providerId: string;
   upstreamAccountId: string | null;
   upstreamModel: string;
-  /** Upstream discount in basis points (seed 002's master-account discount), 0 when none. */
+  /** Upstream discount in basis points (a master account's discount), 0 when none. */
   discountBp: number;
   price: ModelPrice | null;
 }
@@ -85,10 +87,21 @@ export interface ReserveInput {
   model: ResolvedModel;
   /** Prompt tokens counted locally. */
   promptTokens: number;
-  /** max_tokens / max_completion_tokens as the client sent it, if at all. */
+  /** max_tokens / max_completion_tokens as the client sent it, if at all (per choice). */
   requestedMaxTokens: number | null;
   /** The longest this request can take (its planned routes' timeouts and retries): the hold lives at least this long. */
   holdTtlMs?: number;
+  /** Completions the upstream generates for this request (`n`, or `best_of` when larger); default 1. */
+  choices?: number;
+}
+
+/** What billing needs to decide, before any counter is touched, whether a model may be used at all. */
+export type PrepareInput = Pick<ReserveInput, "auth" | "endpoint" | "model">;
+
+/** A request billing has accepted in principle (tariff allows the model, a price applies). */
+export interface PreparedBilling {
+  /** Takes the hold. Throws 402 insufficient_quota / 403 quota_exceeded when it can't be covered. */
+  reserve(input: Omit<ReserveInput, "auth" | "endpoint" | "model">): Promise<Reservation>;
 }
 
 export interface SettleResult {
@@ -96,6 +109,8 @@ export interface SettleResult {
   priceMicros: bigint;
   /** Decimal string in the account currency, for `usage.cost` in responses. */
   costDisplay: string;
+  /** Set when the upstream-reported cost exceeded the list price (billing/margin.ts); kept in the log row's meta. */
+  margin?: string | null;
 }
 
 export interface Reservation {
@@ -103,7 +118,14 @@ export interface Reservation {
   maxTokens: number | null;
   /** Response headers to add (e.g. `x-gateway-max-tokens`). */
   headers: Record<string, string>;
-  /** Prices the real usage and settles the hold; idempotent by request id. */
+  /** What the hold took (account micros): no settlement charges more. */
+  holdMicros: bigint;
+  /**
+   * Output tokens the hold covers over all choices; null when output is not bounded by money or a
+   * token quota (free output, embeddings). A stream is ended when its output reaches this.
+   */
+  outputTokens: number | null;
+  /** Prices the real usage and settles the hold (never above holdMicros); idempotent by request id. */
   settle(usage: TokenUsage, served: ServedBy): Promise<SettleResult>;
   /** Releases the hold without charge (the request failed before any usage). */
   release(): Promise<void>;
@@ -112,7 +134,9 @@ export interface Reservation {
 }
 
 export interface BillingHooks {
-  /** Throws AppError (402 insufficient_quota / 403 quota_exceeded) when the request can't be covered. */
+  /** Stateless refusals (403 model_not_allowed by the tariff, 400 model_not_priced); no I/O beyond the cached config. */
+  prepare(input: PrepareInput): Promise<PreparedBilling>;
+  /** prepare + reserve in one call. */
   reserve(input: ReserveInput): Promise<Reservation>;
 }
 
