@@ -3,7 +3,7 @@ import { writeAudit } from "../audit/index.js";
 import { formatMoney } from "../core/money.js";
 import type { Db, DbOrTx } from "../db/client.js";
 import { accounts, apiKeys, auditLog, requestLogs, users } from "../db/schema/index.js";
-import { escapeLike } from "./api-keys.js";
+import { escapeLike, type KeysChanged } from "./api-keys.js";
 import { decodeCursor, encodeCursor } from "./pagination.js";
 import { revokeUserSessions } from "./sessions.js";
 import { userView, type AccountRow, type Role, type UserRow } from "./users.js";
@@ -385,3 +385,24 @@ export async function listClients(db: DbOrTx, currency: string, query: UserQuery
   }
   return { data: out, next_cursor: p.next_cursor };
 }
+
+/**
+ * Account and user writes with their side effect: blocking (or changing the limits of) an account
+ * or a user makes the verifier's cached verdicts of their keys stale, so `onKeysChanged` drops them.
+ */
+export function accountAdminWrites(db: Db, onKeysChanged: KeysChanged) {
+  return {
+    async updateAccount(who: Actor, id: string, patch: AccountPatch) {
+      const r = await updateAccount(db, who, id, patch);
+      if (r) onKeysChanged({ accountId: id });
+      return r;
+    },
+    async updateUser(who: Actor, id: string, patch: UserPatch) {
+      const r = await updateUser(db, who, id, patch);
+      if (r) for (const k of await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.userId, id))) onKeysChanged({ keyId: k.id });
+      return r;
+    },
+  };
+}
+
+export type AccountAdminWrites = ReturnType<typeof accountAdminWrites>;

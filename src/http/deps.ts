@@ -1,7 +1,10 @@
 import type { Redis } from "ioredis";
+import type { AccountAdminWrites } from "../accounts/admin.js";
+import type { KeyWrites } from "../accounts/api-keys.js";
 import type { AccountEmail } from "../accounts/email-links.js";
 import type { Alerts } from "../alerts/alerts.js";
 import type { AuthRuntime } from "../accounts/runtime.js";
+import type { BillingAdminWrites } from "../billing/admin.js";
 import type { SyncPricesRun, SyncReport } from "../billing/catalog-sync.js";
 import type { BillingService } from "../billing/service.js";
 import type { Catalog } from "../catalog/index.js";
@@ -67,11 +70,17 @@ export interface AppDeps {
   clock: Clock;
   adminToken: string;
   keys: KeyVerifier;
+  /** API-key writes that drop the verifier's cached verdicts themselves. */
+  keyWrites: KeyWrites;
+  /** Account and user updates that drop the affected keys' cached verdicts themselves. */
+  accountAdmin: AccountAdminWrites;
   catalog: Catalog;
   /** Live provider targets by id (the admin API may replace entries at runtime). */
   providers: Map<string, ProviderTarget>;
   proxy: ProxyService;
   billing: BillingService;
+  /** Tariff, price and FX writes that refresh billing's price cache themselves. */
+  billingAdmin: BillingAdminWrites;
   rateLimit: RateLimiter;
   logs: RequestLogWriter;
   health: HealthRegistry;

@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import type { Redis } from "ioredis";
+import { accountAdminWrites } from "../accounts/admin.js";
+import { keyWrites } from "../accounts/api-keys.js";
 import { createAuthRuntime } from "../accounts/runtime.js";
 import { Catalog } from "../catalog/index.js";
 import type { Env } from "../config/env.js";
@@ -17,6 +19,7 @@ import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
 import { StreamProgress } from "../billing/stream-progress.js";
 import { addressPolicyFromEnv, toProviderTarget, type ProviderTarget } from "../providers/index.js";
+import { billingAdminWrites } from "../billing/admin.js";
 import { syncPrices } from "../billing/catalog-sync.js";
 import { createBilling } from "../billing/service.js";
 import { startCatalogSync } from "../jobs/catalog-sync.js";
@@ -230,6 +233,13 @@ export function buildServices(inp: ServiceInputs): Services {
     passthrough,
     auth,
     payments,
+    keyWrites: keyWrites(db, (filter) => keys.invalidate(filter)),
+    accountAdmin: accountAdminWrites(db, (filter) => keys.invalidate(filter)),
+    billingAdmin: billingAdminWrites(
+      db,
+      () => billing.config.invalidate(),
+      (filter) => keys.invalidate(filter),
+    ),
     operator: operator.services,
     lowBalanceMail: operator.lowBalanceMail,
     syncPrices: (run) => syncPrices(db, priceSync, run, () => billing.config.invalidate()),

@@ -85,7 +85,12 @@ export function routingSettings(env: Env): RoutingSettings {
       // A half-open probe may take as long as the longest upstream call.
       probeTimeoutMs: Math.max(env.UPSTREAM_TOTAL_TIMEOUT_MS, env.BREAKER_COOLDOWN_MS),
     },
-    retry: { maxAttempts: env.ROUTING_MAX_ATTEMPTS, baseDelayMs: env.ROUTING_RETRY_BASE_MS, maxDelayMs: env.ROUTING_RETRY_MAX_MS, deadlineMs: env.ROUTING_DEADLINE_MS },
+    retry: {
+      maxAttempts: env.ROUTING_MAX_ATTEMPTS,
+      baseDelayMs: env.ROUTING_RETRY_BASE_MS,
+      maxDelayMs: env.ROUTING_RETRY_MAX_MS,
+      deadlineMs: env.ROUTING_DEADLINE_MS,
+    },
     retryBudget: { ratio: env.ROUTING_RETRY_BUDGET_PCT / 100, minPerWindow: env.ROUTING_RETRY_BUDGET_MIN },
     cache: {
       ttlMs: env.RESPONSE_CACHE_TTL_MS,

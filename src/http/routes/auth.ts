@@ -20,6 +20,7 @@ import { requestLogs, users } from "../../db/schema/index.js";
 import { formatMoney } from "../../core/money.js";
 import { didAuth } from "../middleware/did-auth.js";
 import type { AppEnv } from "../context.js";
+import { SECURITY } from "../openapi.js";
 import type { AppDeps } from "../deps.js";
 import { clientIp } from "../middleware/api-key-auth.js";
 import { COOKIES, CSRF_HEADER, principalAuth, principalOf, sessionAuth, sessionPrincipal } from "../middleware/session-auth.js";
@@ -264,7 +265,7 @@ export function createAuthRoutes(deps: AppDeps) {
       tags: ["Auth"],
       summary: "End the session (refresh token, access token or cookies)",
       request: { body: { content: { "application/json": { schema: Refresh } }, required: false } },
-      responses: { 200: json(z.object({ ok: z.boolean(), revoked: z.boolean() }), "Logged out") },
+      responses: { 200: json(z.object({ ok: z.boolean(), revoked: z.boolean() }), "Logged out"), 400: err("Malformed body") },
     }),
     async (c) => {
       let body: { refresh_token?: string } = {};
@@ -381,7 +382,7 @@ export function createAuthRoutes(deps: AppDeps) {
       tags: ["Auth"],
       summary: "Start a bot deep-link login: open deep_link in Telegram, then poll",
       request: { query: z.object({ session: SessionMode }) },
-      responses: { 201: json(DeepLink, "Started") },
+      responses: { 201: json(DeepLink, "Started"), 400: err("Malformed body") },
     }),
     async (c) => {
       const mode = c.req.valid("query").session;
@@ -451,6 +452,7 @@ export function createAuthRoutes(deps: AppDeps) {
       path: "/api/v1/usage",
       tags: ["Auth"],
       summary: "Usage of the DID's account (DID-signed: x-did, x-did-timestamp, x-did-signature)",
+      security: SECURITY.did,
       request: { query: z.object({ from: z.iso.datetime({ offset: true }).optional(), to: z.iso.datetime({ offset: true }).optional() }) },
       responses: { 200: json(z.record(z.string(), z.unknown()).openapi("DidUsage"), "Usage"), 401: err("Bad signature") },
     }),

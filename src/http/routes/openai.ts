@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { UpstreamModelList } from "../../catalog/index.js";
 import { AppError } from "../../core/errors.js";
 import type { AppDeps } from "../deps.js";
+import { ChatCompletion, Completion, EmbeddingList, streamed } from "../inference-schemas.js";
 import { ErrorResponse } from "../schemas.js";
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, inferenceEntry } from "../inference-entry.js";
 import { createRouter } from "../router.js";
@@ -40,10 +41,7 @@ const chatRoute = createRoute({
   security,
   request: { body: { content: { "application/json": { schema: ChatCompletionRequest } }, required: true } },
   responses: {
-    200: {
-      description: "A chat completion, or an SSE stream of chunks",
-      content: { "application/json": { schema: z.looseObject({ id: z.string(), choices: z.array(z.any()), usage: z.any().optional() }) }, "text/event-stream": { schema: z.string() } },
-    },
+    200: streamed(ChatCompletion, "A chat completion, or an SSE stream of ChatCompletionChunk frames"),
     ...errors,
   },
 });
@@ -55,7 +53,7 @@ const completionRoute = createRoute({
   summary: "Text completion (legacy OpenAI API)",
   security,
   request: { body: { content: { "application/json": { schema: CompletionRequest } }, required: true } },
-  responses: { 200: { description: "A completion or an SSE stream", content: { "application/json": { schema: z.looseObject({}) } } }, ...errors },
+  responses: { 200: streamed(Completion, "A completion or an SSE stream"), ...errors },
 });
 
 const embeddingsRoute = createRoute({
@@ -65,7 +63,7 @@ const embeddingsRoute = createRoute({
   summary: "Embeddings",
   security,
   request: { body: { content: { "application/json": { schema: EmbeddingRequest } }, required: true } },
-  responses: { 200: { description: "Embeddings", content: { "application/json": { schema: z.looseObject({}) } } }, ...errors },
+  responses: { 200: json(EmbeddingList, "Embeddings"), ...errors },
 });
 
 const listModelsRoute = createRoute({

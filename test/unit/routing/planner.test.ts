@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Catalog } from "../../src/catalog/index.js";
-import type { ProviderConfig } from "../../src/config/gateway-config.js";
-import type { ProviderTarget } from "../../src/providers/index.js";
-import { LocalCircuitBreakers } from "../../src/routing/circuit-breaker.js";
-import { RoutingPlanner } from "../../src/routing/planner.js";
-import { seededRng } from "../../src/routing/rng.js";
-import { applyPreferences, parseProviderPreferences, Router } from "../../src/routing/router.js";
-import { EMPTY_SNAPSHOT, type RoutingSnapshot } from "../../src/routing/store.js";
+import { Catalog } from "../../../src/catalog/index.js";
+import type { ProviderConfig } from "../../../src/config/gateway-config.js";
+import type { ProviderTarget } from "../../../src/providers/index.js";
+import { LocalCircuitBreakers } from "../../../src/routing/circuit-breaker.js";
+import { RoutingPlanner } from "../../../src/routing/planner.js";
+import { seededRng } from "../../../src/routing/rng.js";
+import { applyPreferences, parseProviderPreferences, Router } from "../../../src/routing/router.js";
+import { EMPTY_SNAPSHOT, type RoutingSnapshot } from "../../../src/routing/store.js";
 
 const cfg = (id: string, type: ProviderConfig["type"] = "openai", prefix = ""): ProviderConfig => ({ id, type, base_url: `http://${id}/v1`, model_prefix: prefix, enabled: true });
 const providers = [cfg("a"), cfg("b", "openai", "openrouter/"), cfg("c"), cfg("or", "openrouter")];

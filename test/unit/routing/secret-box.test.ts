@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { createSecretBox, maskSecret, SecretBoxError } from "../../src/routing/secret-box.js";
+import { createSecretBox, maskSecret, SecretBoxError } from "../../../src/routing/secret-box.js";
 
 const K1 = randomBytes(32).toString("hex");
 const K2 = randomBytes(32).toString("hex");

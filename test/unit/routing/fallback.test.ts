@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LocalCircuitBreakers } from "../../src/routing/circuit-breaker.js";
-import { runWithFallback, type AttemptOutcome } from "../../src/routing/fallback.js";
-import type { AttemptFailure } from "../../src/routing/classify.js";
-import { RetryBudget, type RetryPolicy } from "../../src/routing/retry.js";
-import { seededRng } from "../../src/routing/rng.js";
-import type { Attempt } from "../../src/routing/router.js";
+import { LocalCircuitBreakers } from "../../../src/routing/circuit-breaker.js";
+import { runWithFallback, type AttemptOutcome } from "../../../src/routing/fallback.js";
+import type { AttemptFailure } from "../../../src/routing/classify.js";
+import { RetryBudget, type RetryPolicy } from "../../../src/routing/retry.js";
+import { seededRng } from "../../../src/routing/rng.js";
+import type { Attempt } from "../../../src/routing/router.js";
 
 const att = (providerId: string): Attempt => ({
   modelId: "m",

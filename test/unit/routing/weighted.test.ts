@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LocalCircuitBreakers } from "../../src/routing/circuit-breaker.js";
-import { seededRng } from "../../src/routing/rng.js";
-import { Router } from "../../src/routing/router.js";
-import { EMPTY_SNAPSHOT } from "../../src/routing/store.js";
-import { tieredOrder, weightedOrder } from "../../src/routing/weighted.js";
-import type { ResolvedModel, Route } from "../../src/contracts/request.js";
+import { LocalCircuitBreakers } from "../../../src/routing/circuit-breaker.js";
+import { seededRng } from "../../../src/routing/rng.js";
+import { Router } from "../../../src/routing/router.js";
+import { EMPTY_SNAPSHOT } from "../../../src/routing/store.js";
+import { tieredOrder, weightedOrder } from "../../../src/routing/weighted.js";
+import type { ResolvedModel, Route } from "../../../src/contracts/request.js";
 
 const route = (providerId: string, priority: number, weight: number): Route => ({
   providerId,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { classifyFailure, finalError, parseRetryAfter } from "../../src/routing/classify.js";
-import { backoffDelay, nextDelay, RetryBudget } from "../../src/routing/retry.js";
-import { seededRng } from "../../src/routing/rng.js";
+import { classifyFailure, finalError, parseRetryAfter } from "../../../src/routing/classify.js";
+import { backoffDelay, nextDelay, RetryBudget } from "../../../src/routing/retry.js";
+import { seededRng } from "../../../src/routing/rng.js";
 
 describe("retry policy", () => {
   it("full jitter stays within [0, min(max, base·2^n))", () => {

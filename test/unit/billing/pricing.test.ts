@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeSnapshot, encodeSnapshot, priceUsage, worstOf, type HoldSnapshot } from "../../src/billing/price-plan.js";
+import { decodeSnapshot, encodeSnapshot, priceUsage, worstOf, type HoldSnapshot } from "../../../src/billing/price-plan.js";
 import {
   changeBp,
   cleanUsage,
@@ -14,8 +14,8 @@ import {
   upstreamCostMicros,
   usageWeight,
   type UnitPrices,
-} from "../../src/billing/pricing.js";
-import { counterSpecs, mergeLimits, NO_LIMITS, PeriodClock } from "../../src/billing/quotas.js";
+} from "../../../src/billing/pricing.js";
+import { counterSpecs, mergeLimits, NO_LIMITS, PeriodClock } from "../../../src/billing/quotas.js";
 
 const RATE = 100_000_000n; // 100 RUB per USD
 const MARKUP = 1_500_000n; // × 1.5

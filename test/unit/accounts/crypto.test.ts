@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
-import { base58Decode, base58Encode } from "../../src/accounts/base58.js";
+import { base58Decode, base58Encode } from "../../../src/accounts/base58.js";
 import {
   checkDidSignature,
   decodeSignature,
@@ -9,11 +9,11 @@ import {
   publicKeyFromDid,
   rawPublicKey,
   signDidRequest,
-} from "../../src/accounts/did-crypto.js";
-import { signJwt, verifyJwt, type AccessClaims } from "../../src/accounts/jwt.js";
-import { LoginThrottle } from "../../src/accounts/login-throttle.js";
-import { hashPassword, needsRehash, verifyPassword } from "../../src/accounts/password.js";
-import { telegramWidgetHash, verifyTelegramWidget } from "../../src/accounts/telegram-widget.js";
+} from "../../../src/accounts/did-crypto.js";
+import { signJwt, verifyJwt, type AccessClaims } from "../../../src/accounts/jwt.js";
+import { LoginThrottle } from "../../../src/accounts/login-throttle.js";
+import { hashPassword, needsRehash, verifyPassword } from "../../../src/accounts/password.js";
+import { telegramWidgetHash, verifyTelegramWidget } from "../../../src/accounts/telegram-widget.js";
 
 const FAST = { N: 1 << 10, r: 8, p: 1 };
 
