@@ -430,6 +430,7 @@ const scenarios: Scenario[] = [
       ];
       const rounds = S(3, 1);
       const sent: Sent[] = [];
+      const worst = new Set<string>();
       for (let r = 0; r < rounds; r++) {
         for (const b of bodies) {
           const gw = r % 2 ? ctx.b : ctx.a;
@@ -441,8 +442,10 @@ const scenarios: Scenario[] = [
             });
             await res.arrayBuffer().catch(() => undefined);
             sent.push({ id: res.headers.get("x-request-id"), status: res.status, delivered: 0, gotBody: false });
+            if (res.status >= 500) worst.add(`${res.status} ${b.method ?? "POST"} ${b.path} ${b.raw.slice(0, 40).replace(/[\u0000-\u001f]/g, "·")}`);
           } catch {
             sent.push({ id: null, status: 0, delivered: 0, gotBody: false });
+            worst.add(`no answer ${b.path}`);
           }
         }
       }
@@ -450,7 +453,7 @@ const scenarios: Scenario[] = [
       figures.badInput5xx = sent.filter((s) => s.status >= 500 || s.status === 0).length;
       // Nothing is charged for a request that failed before the upstream answered.
       const charged = await q(ctx.db, sql`select coalesce(sum(charged_micros), 0)::text c from holds where account_id = ${id}`);
-      return { scenario: "bad-input", defect: "#9 #17 #20 bad input (hardening)", requests: sent.length, faults: sent.length, statuses: hist(sent), figures, note: `charged ${(Number(charged[0]!.c) / 1e6).toFixed(6)}` };
+      return { scenario: "bad-input", defect: "#9 #17 #20 bad input (hardening)", requests: sent.length, faults: sent.length, statuses: hist(sent), figures, note: `charged ${(Number(charged[0]!.c) / 1e6).toFixed(6)}${worst.size ? `; 5xx: ${[...worst].join(" | ")}` : ""}` };
     },
   },
 ];

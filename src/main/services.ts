@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import type { Redis } from "ioredis";
+import { accountAdminWrites } from "../accounts/admin.js";
+import { keyWrites } from "../accounts/api-keys.js";
 import { createAuthRuntime } from "../accounts/runtime.js";
 import { Catalog } from "../catalog/index.js";
 import type { Env } from "../config/env.js";
@@ -17,6 +19,7 @@ import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
 import { StreamProgress } from "../billing/stream-progress.js";
 import { addressPolicyFromEnv, toProviderTarget, type ProviderTarget } from "../providers/index.js";
+import { billingAdminWrites } from "../billing/admin.js";
 import { syncPrices } from "../billing/catalog-sync.js";
 import { createBilling } from "../billing/service.js";
 import { startCatalogSync } from "../jobs/catalog-sync.js";
@@ -28,7 +31,8 @@ import { UpstreamClient } from "../proxy/upstream.js";
 import { createPaymentsRuntime } from "../payments/runtime.js";
 import { createRateLimiter } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
-import { PassthroughService, RoutingPlanner, RoutingService } from "../routing/index.js";
+import { PassthroughService } from "../proxy/passthrough.js";
+import { RoutingPlanner, RoutingService } from "../routing/index.js";
 import { authSettings, catalogSyncSettings, httpSettings, paymentsSettings, rateLimitSettings, routingSettings, telemetrySettings } from "./settings.js";
 
 export interface ServiceInputs {
@@ -145,9 +149,9 @@ export function buildServices(inp: ServiceInputs): Services {
   const cache = { store: routing.cache, hitPriceBp: routing.cacheHitPriceBp };
 
   const inflight = { count: 0 };
-  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress });
-  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock });
-  const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger });
+  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress, maxChoices: env.BILLING_MAX_CHOICES });
+  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock, inflight, progress });
+  const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger, redis: redisHandle, redisKeyPrefix: env.REDIS_KEY_PREFIX });
   const payments = createPaymentsRuntime(paymentsSettings(env));
 
   if (redisHandle) {
@@ -229,6 +233,13 @@ export function buildServices(inp: ServiceInputs): Services {
     passthrough,
     auth,
     payments,
+    keyWrites: keyWrites(db, (filter) => keys.invalidate(filter)),
+    accountAdmin: accountAdminWrites(db, (filter) => keys.invalidate(filter)),
+    billingAdmin: billingAdminWrites(
+      db,
+      () => billing.config.invalidate(),
+      (filter) => keys.invalidate(filter),
+    ),
     operator: operator.services,
     lowBalanceMail: operator.lowBalanceMail,
     syncPrices: (run) => syncPrices(db, priceSync, run, () => billing.config.invalidate()),
