@@ -27,6 +27,8 @@ export interface BotDeps {
   clock: Clock;
   logger: Logger;
   createApiKey?: (db: Db, input: { accountId: string; name?: string; userId?: string | null }) => Promise<{ id: string; key: string; start: string }>;
+  /** Seconds after which the message carrying a new API key is deleted (BOT_KEY_MESSAGE_TTL_SEC); 0/absent = kept. */
+  keyMessageTtlSec?: number;
   /** Telegram answers pre_checkout_query only within 10 s; a slow check gets a fast "no". */
   preCheckoutTimeoutMs?: number;
   maxKeysPerAccount?: number;
@@ -270,7 +272,12 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     if (keys.length >= (deps.maxKeysPerAccount ?? 20)) return void (await ctx.reply(tx.keysLimit));
     const k = await makeKey(db, { accountId: a.accountId, name: "telegram", userId: a.userId });
     logger.info({ accountId: a.accountId, keyId: k.id, start: k.start }, "api key created from telegram");
-    await ctx.reply(tx.keyCreated(k.key), { parse_mode: "HTML", protect_content: true });
+    // Copyable (no protect_content: some clients then can't copy it at all); removed after a while if configured.
+    const sent = await ctx.reply(tx.keyCreated(k.key), { parse_mode: "HTML" });
+    if (deps.keyMessageTtlSec) {
+      const t = setTimeout(() => void ctx.api.deleteMessage(sent.chat.id, sent.message_id).catch(() => undefined), deps.keyMessageTtlSec * 1000);
+      t.unref();
+    }
   });
 
   pm.command("usage", async (ctx) => {

@@ -18,6 +18,21 @@ export function money(micros: bigint, currency: string): string {
   return sym ? `${s} ${sym}` : `${s} ${currency}`;
 }
 
+const RU_FORMS: Record<string, [string, string, string]> = {
+  request: ["запрос", "запроса", "запросов"],
+  day: ["день", "дня", "дней"],
+};
+
+/** "1 запрос", "2 запроса", "5 запросов" / "1 request", "2 requests": CLDR plural rules, not "+s". */
+export function plural(lang: Lang, n: number, word: "request" | "day"): string {
+  const f = new Intl.PluralRules(lang).select(n);
+  if (lang === "ru") {
+    const [one, few, many] = RU_FORMS[word]!;
+    return `${n} ${f === "one" ? one : f === "few" ? few : many}`;
+  }
+  return `${n} ${f === "one" ? word : `${word}s`}`;
+}
+
 /** A payment amount in its own unit: whole Stars or kopecks. */
 export function paid(amountMinor: bigint | number, currency: string): string {
   const a = BigInt(amountMinor);
@@ -108,7 +123,7 @@ const en: Texts = {
   keyCreated: (k) => `Your new API key (shown only once, store it now):\n<code>${k}</code>`,
   keysLimit: "Key limit reached: revoke a key in the dashboard first.",
   usage: (u) =>
-    `Last ${u.days} days: ${u.requests} requests, ${u.prompt} prompt + ${u.completion} completion tokens, spent ${u.spent}.` +
+    `Last ${plural("en", u.days, "day")}: ${plural("en", u.requests, "request")}, ${u.prompt} prompt + ${u.completion} completion tokens, spent ${u.spent}.` +
     (u.models.length ? `\nTop models:\n${u.models.join("\n")}` : ""),
   usageEmpty: (d) => `No requests in the last ${d} days.`,
   paysupportIntro: "Payment support. Choose a payment to request a refund of its unspent credit:",
@@ -176,7 +191,7 @@ const ru: Texts = {
   keyCreated: (k) => `Ваш новый API-ключ (показывается один раз, сохраните его сейчас):\n<code>${k}</code>`,
   keysLimit: "Достигнут лимит ключей: сначала отзовите ключ в личном кабинете.",
   usage: (u) =>
-    `За ${u.days} дней: ${u.requests} запросов, ${u.prompt} входных + ${u.completion} выходных токенов, потрачено ${u.spent}.` +
+    `За ${plural("ru", u.days, "day")}: ${plural("ru", u.requests, "request")}, ${u.prompt} входных + ${u.completion} выходных токенов, потрачено ${u.spent}.` +
     (u.models.length ? `\nМодели:\n${u.models.join("\n")}` : ""),
   usageEmpty: (d) => `За последние ${d} дней запросов не было.`,
   paysupportIntro: "Поддержка по оплате. Выберите платёж, чтобы запросить возврат неизрасходованного баланса:",

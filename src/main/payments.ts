@@ -47,7 +47,7 @@ export async function startPayments(deps: Services, opts: { botInfo?: UserFromGe
   }
   checkPaymentsSettings(env);
 
-  const bot = createBot({ db, token, apiRoot: env.TELEGRAM_API_ROOT, botInfo: opts.botInfo, payments: rt.cfg, clock, logger });
+  const bot = createBot({ db, token, apiRoot: env.TELEGRAM_API_ROOT, botInfo: opts.botInfo, payments: rt.cfg, clock, logger, keyMessageTtlSec: env.BOT_KEY_MESSAGE_TTL_SEC });
   const reconcileDeps = { db, cfg: rt.cfg, clock, logger, stars: bot.api, yookassa: rt.yookassa };
   rt.setTelegram({
     stars: bot.api,

@@ -46,7 +46,7 @@ const EXPECT: Record<L, Record<string, RegExp>> = {
     keyCreated: /^Ваш новый API-ключ \(показывается один раз, сохраните его сейчас\):\n<code>sk-gw-[A-Za-z0-9]{40}<\/code>$/,
     keysList: /^Ваши API-ключи:\n• telegram: sk-gw-[A-Za-z0-9]{4}… \(active, \d{4}-\d\d-\d\d\)$/,
     usageEmpty: /^За последние 7 дней запросов не было\.$/,
-    usage: /^За 7 дней: 2 запросов, 30 входных \+ 12 выходных токенов, потрачено 1\.25 ₽\.\nМодели:\n• openai\/gpt-4o-mini: 2 \/ 1\.25 ₽$/,
+    usage: /^За 7 дней: 2 запроса, 30 входных \+ 12 выходных токенов, потрачено 1\.25 ₽\.\nМодели:\n• openai\/gpt-4o-mini: 2 \/ 1\.25 ₽$/,
     paysupportNone: /^Нет платежей, которые можно вернуть\.$/,
     paysupport: /^Поддержка по оплате\. Выберите платёж, чтобы запросить возврат неизрасходованного баланса:$/,
     paid: /^Оплата получена: \+150\.00 ₽\. Баланс: 150\.00 ₽\.$/,
@@ -101,6 +101,7 @@ describeEachDb("bot commands", (kind, create) => {
       const created = last();
       assert.match(created.text, E.keyCreated!);
       assert.equal(created.parse_mode, "HTML");
+      assert.equal(created.protect_content, undefined, "the key can be copied");
       const secret = /<code>(.*)<\/code>/.exec(created.text)![1]!;
       const listed = (await say("/keys")).text as string;
       assert.match(listed, E.keysList!);
