@@ -8,7 +8,7 @@ import { ipAllowed } from "../../core/ip.js";
 import { clientIp } from "./api-key-auth.js";
 
 /**
- * DID-signed requests (seed 004): `x-did`, `x-did-timestamp`, `x-did-signature` instead of a Bearer
+ * DID-signed requests: `x-did`, `x-did-timestamp`, `x-did-signature` instead of a Bearer
  * key. The result is the same AuthContext an API key gives (the DID's bound key), so the proxy,
  * billing and rate limits treat both alike.
  */
@@ -90,7 +90,7 @@ export function didAuthenticator(deps: AppDeps, scope = "inference"): (c: Contex
   };
 }
 
-/** Routes that only DID callers use (seed 004's /api/v1/usage). */
+/** Routes that only DID callers use (/api/v1/usage). */
 export function didAuth(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!hasDidHeaders(c)) throw new AppError("missing_api_key", FAILURE.missing_headers);

@@ -276,7 +276,7 @@ export function createAdminRoutingRoutes(deps: AppDeps) {
   );
 
   // ---- upstream accounts ----
-  const listAccounts = async (c: Context<AppEnv>, providerId?: string) => c.json({ data: (await listUpstreamAccounts(deps.db, providerId)).map(accountOut) }, 200);
+  const listAccounts = async (providerId?: string) => ({ data: (await listUpstreamAccounts(deps.db, providerId)).map(accountOut) });
   app.openapi(
     createRoute({
       method: "get",
@@ -287,12 +287,12 @@ export function createAdminRoutingRoutes(deps: AppDeps) {
       request: { query: z.object({ provider_id: z.string().optional() }) },
       responses: { 200: ok(z.object({ data: z.array(AccountOut) }), "Accounts"), 401: errors[401] },
     }),
-    (c) => listAccounts(c, c.req.valid("query").provider_id) as never,
+    async (c) => c.json(await listAccounts(c.req.valid("query").provider_id), 200),
   );
-  // Seed 002: GET /v1/admin/master-accounts.
+  // OpenRouter-style alias: GET /v1/admin/master-accounts.
   app.openapi(
-    createRoute({ method: "get", path: "/v1/admin/master-accounts", tags: TAG, summary: "Master accounts (seed 002 alias of /admin/routing/upstream-accounts)", security, responses: { 200: ok(z.object({ data: z.array(AccountOut) }), "Accounts"), 401: errors[401] } }),
-    (c) => listAccounts(c) as never,
+    createRoute({ method: "get", path: "/v1/admin/master-accounts", tags: TAG, summary: "Master accounts (alias of /admin/routing/upstream-accounts)", security, responses: { 200: ok(z.object({ data: z.array(AccountOut) }), "Accounts"), 401: errors[401] } }),
+    async (c) => c.json(await listAccounts(), 200),
   );
   app.openapi(
     createRoute({ method: "post", path: "/admin/routing/upstream-accounts", tags: TAG, summary: "Add an upstream account (key encrypted at rest, never shown again)", security, request: body(AccountIn), responses: { 201: ok(AccountOut, "Created"), ...errors, 503: err("ENCRYPTION_KEY not set") } }),

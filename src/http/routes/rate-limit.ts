@@ -33,7 +33,7 @@ const RateLimitStatus = z
 
 const err = (d: string) => ({ content: { "application/json": { schema: ErrorResponse } }, description: d });
 
-/** Seed 001's `GET /rate-limit`: the calling key's limits, usage and where they are counted. */
+/** `GET /rate-limit`: the calling key's limits, usage and where they are counted. */
 export function createRateLimitRoutes(deps: AppDeps) {
   const app = createRouter();
   app.use("/rate-limit", apiKeyAuth(deps));

@@ -52,7 +52,7 @@ export const TariffBody = z
       .int()
       .min(0)
       .nullable()
-      .openapi({ description: "All-time tokens (seed 001's max_tokens), at the scope the tariff is attached to" }),
+      .openapi({ description: "All-time tokens (a tariff's token allowance), at the scope the tariff is attached to" }),
     limits: Limits,
     key_limits: Limits,
     allowed_models: z.array(z.string().min(1)).nullable().openapi({ description: "Model ids or prefixes ending in *; null = all" }),

@@ -17,7 +17,6 @@ export function createAdminPlatformRoutes(deps: AppDeps) {
   const add = routesOf(app, { tag: "Admin: platform", security: SECURITY.admin, errors: ADMIN_ERRORS });
   const cur = deps.settings.currency;
   const _who = (c: Context<AppEnv>) => ({ actor: c.get("actor"), ip: clientIp(c) });
-  // ------------------------------------------------------------ seed 002 platform views
 
   add(
     {
