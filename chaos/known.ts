@@ -12,5 +12,4 @@ export const KNOWN: Record<string, Partial<Record<Invariant, string>>> = {
   // Overspend here is the operator-absorbed shortfall the gateway computes from the lie.
   "lying-usage": { overspend: "#3 pipeline", chargeOverHold: "#3 pipeline" },
   "zero-usage": { notBilled: "#4 pipeline" },
-  "bad-input": { badInput5xx: "#9 #20 hardening" },
 };

@@ -246,3 +246,31 @@ export async function keyUsageStats(db: DbOrTx, keyIds: string[]): Promise<Map<s
   }
   return out;
 }
+
+/** Filter of the verified-key cache entries a write made stale (nothing: all of them). */
+export type KeysChanged = (filter?: { keyId?: string; accountId?: string }) => void;
+
+/**
+ * The key writes with their side effect: after a change commits, `onKeysChanged` drops the cached
+ * verdicts of the keys it touched (KeyVerifier.invalidate), so a revoked key stops at once.
+ */
+export function keyWrites(db: Db, onKeysChanged: KeysChanged) {
+  const touched = <R extends { ok: boolean }>(id: string, r: R): R => {
+    if (r.ok) onKeysChanged({ keyId: id });
+    return r;
+  };
+  return {
+    issueKey: (scope: Scope, input: CreateKeyInput) => issueKey(db, scope, input),
+    updateKey: async (scope: Scope, id: string, patch: KeyPatch) => touched(id, await updateKey(db, scope, id, patch)),
+    revokeKey: async (scope: Scope, id: string, now?: Date) => touched(id, await revokeKey(db, scope, id, now)),
+    rotateKey: async (scope: Scope, id: string, graceSec: number, now?: Date) => touched(id, await rotateKey(db, scope, id, graceSec, now)),
+  };
+}
+
+export type KeyWrites = ReturnType<typeof keyWrites>;
+
+/** The key whose current secret hashes to `hash` (admin lookup of a leaked secret), or null. */
+export async function findKeyByHash(db: DbOrTx, hash: string): Promise<KeyRow | null> {
+  const [row] = await db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash)).limit(1);
+  return row ?? null;
+}

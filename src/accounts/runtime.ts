@@ -1,7 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import type { Db } from "../db/client.js";
-import { LoginThrottle } from "./login-throttle.js";
+import { LoginThrottle, type ThrottleRedis } from "./login-throttle.js";
 import { pruneAuthState } from "./replay.js";
 import { resolveJwtSecret } from "./secrets.js";
 import type { TokenSettings } from "./sessions.js";
@@ -13,7 +13,7 @@ export interface AuthSettings {
   accessTokenTtlSec: number;
   refreshTokenTtlSec: number;
   cookieSecure: boolean;
-  login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSec: number; lockoutSec: number };
+  login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSec: number; lockoutSec: number; accountMaxDelaySec: number };
 }
 
 /**
@@ -37,6 +37,9 @@ export interface AuthRuntimeDeps {
   settings: AuthSettings;
   clock: Clock;
   logger?: Logger;
+  /** Shares the login throttle between gateway processes (REDIS_URL); null = per process. */
+  redis?: ThrottleRedis | null;
+  redisKeyPrefix?: string;
 }
 
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -68,7 +71,7 @@ export function createAuthRuntime(deps: AuthRuntimeDeps): AuthRuntime {
       );
       return tokens;
     },
-    throttle: new LoginThrottle({ clock: deps.clock, ...cfg.login }),
+    throttle: new LoginThrottle({ clock: deps.clock, ...cfg.login, redis: deps.redis ?? null, keyPrefix: deps.redisKeyPrefix, logger: deps.logger }),
     cookieSecure: cfg.cookieSecure,
   };
 }

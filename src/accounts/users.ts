@@ -1,4 +1,6 @@
 import { eq } from "drizzle-orm";
+import { postLedgerEntry } from "../billing/ledger.js";
+import { AppError } from "../core/errors.js";
 import { newId } from "../core/ids.js";
 import type { DbOrTx } from "../db/client.js";
 import { accounts, users } from "../db/schema/index.js";
@@ -17,12 +19,37 @@ export function isPlausibleEmail(email: string): boolean {
   return email.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
 }
 
-export async function createAccount(tx: DbOrTx, input: { name: string; limits?: Record<string, unknown>; tariffId?: string | null }): Promise<AccountRow> {
+export interface NewAccount {
+  /** A fixed id (the demo account); default a new `acct_…`. */
+  id?: string;
+  name: string;
+  limits?: Record<string, unknown>;
+  tariffId?: string | null;
+  /** Credited through the ledger in the same transaction (never negative). */
+  openingBalanceMicros?: bigint;
+  /** Ledger ref of the opening credit; default `open:<id>`. */
+  openingRef?: string;
+  /** Who opened it (ledger actor). */
+  actor?: string;
+}
+
+/**
+ * The one way an account comes into being (admin API, registration, Telegram, the demo account,
+ * the CLI): the row, and its opening balance as a ledger entry in the same transaction.
+ */
+export async function createAccount(tx: DbOrTx, input: NewAccount): Promise<AccountRow> {
+  const id = input.id ?? newId("account");
+  const opening = input.openingBalanceMicros ?? 0n;
+  if (opening < 0n) throw new AppError("invalid_request", "initial_balance must not be negative", { param: "initial_balance" });
   const [row] = await tx
     .insert(accounts)
-    .values({ id: newId("account"), name: input.name, limits: input.limits ?? {}, tariffId: input.tariffId ?? null })
+    .values({ id, name: input.name, limits: input.limits ?? {}, tariffId: input.tariffId ?? null })
     .returning();
-  return row!;
+  if (!row) throw new Error("account insert returned no row");
+  if (opening === 0n) return row;
+  await postLedgerEntry(tx, { accountId: id, kind: "adjustment", amountMicros: opening, ref: input.openingRef ?? `open:${id}`, reason: "opening balance", actor: input.actor });
+  const [after] = await tx.select().from(accounts).where(eq(accounts.id, id));
+  return after ?? row;
 }
 
 export interface NewUser {

@@ -9,6 +9,7 @@ import { AppError } from "../core/errors.js";
 import { newId } from "../core/ids.js";
 import type { Db } from "../db/client.js";
 import { accounts, fxRates, ledgerEntries, modelPrices, tariffs } from "../db/schema/index.js";
+import { decidePriceChange } from "./catalog-sync.js";
 import { postLedgerEntry } from "./ledger.js";
 import type { UnitPrices } from "./pricing.js";
 
@@ -274,3 +275,31 @@ export async function setFxRate(db: Db, currency: string, rateMicros: bigint, re
     return row!;
   });
 }
+
+/**
+ * The price-book and tariff writes with their side effect: after each one commits, `onChanged`
+ * refreshes what billing prices with (its config cache), so no caller can forget it.
+ */
+export function billingAdminWrites(db: Db, onChanged: () => void, onKeysChanged: (filter?: { accountId?: string }) => void) {
+  const then =
+    <A extends unknown[], R>(write: (db: Db, ...args: A) => Promise<R>, keys?: (...args: A) => { accountId?: string } | undefined) =>
+    async (...args: A): Promise<R> => {
+      const result = await write(db, ...args);
+      onChanged();
+      // Verified keys carry their tariff's rate limits: a tariff change reaches them at once.
+      if (keys) onKeysChanged(keys(...args));
+      return result;
+    };
+  return {
+    createTariff: then(createTariff),
+    updateTariff: then(updateTariff, () => undefined),
+    deleteTariff: then(deleteTariff, () => undefined),
+    assignTariff: then(assignTariff, (accountId) => ({ accountId })),
+    upsertPrice: then(upsertPrice),
+    deletePrice: then(deletePrice),
+    setFxRate: then(setFxRate),
+    decidePriceChange: then(decidePriceChange),
+  };
+}
+
+export type BillingAdminWrites = ReturnType<typeof billingAdminWrites>;

@@ -2,7 +2,7 @@
  * Which prices and markup apply to a request, frozen into the hold's snapshot so that settlement
  * (in this process or, after a crash, the sweeper) prices the usage exactly as admission did.
  */
-import type { ResolvedModel, TokenUsage } from "../proxy/types.js";
+import type { ResolvedModel, TokenUsage } from "../contracts/request.js";
 import { priceKey, type BillingSnapshot, type PriceRow, type TariffInfo } from "./config-cache.js";
 import { applyMarginRule, type MarginFlag, type MarginRule } from "./margin.js";
 import {

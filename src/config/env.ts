@@ -143,11 +143,13 @@ export const EnvSchema = z.object({
   COOKIE_SECURE: z.enum(["auto", "true", "false"]).default("auto"),
   /** Open self-registration at POST /v1/auth/register (admins can always create users). */
   REGISTRATION_ENABLED: bool.default(true),
-  /** Login brute-force limits: failures per account / per IP within the window, then a lock-out. */
+  /** Login brute-force slow-down (src/accounts/login-throttle.ts): free failures per account+address / per address, window, longest wait. */
   LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(30),
   LOGIN_FAILURE_WINDOW_SEC: z.coerce.number().int().min(1).default(900),
   LOGIN_LOCKOUT_SEC: z.coerce.number().int().min(1).default(900),
+  /** Longest wait between attempts on one account counted over every address (the owner waits at most this). */
+  LOGIN_ACCOUNT_MAX_DELAY_SEC: z.coerce.number().int().min(1).default(60),
   /** Telegram Login Widget: max age of auth_date; bot deep-link login nonce lifetime. */
   TELEGRAM_LOGIN_MAX_AGE_SEC: z.coerce.number().int().min(10).default(600),
   TELEGRAM_DEEP_LINK_TTL_SEC: z.coerce.number().int().min(30).default(300),
@@ -161,6 +163,8 @@ export const EnvSchema = z.object({
   BILLING_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(16384),
   /** Smallest max_tokens worth admitting when the gateway picks it from what the balance/limits cover. */
   BILLING_MIN_MAX_TOKENS: z.coerce.number().int().min(1).default(1),
+  /** Most completions one request may ask for (`n`, `best_of`); the hold covers every one. Above → 400. */
+  BILLING_MAX_CHOICES: z.coerce.number().int().min(1).max(128).default(16),
   /** A hold not settled after this long is settled from the request log or released by the sweeper. */
   BILLING_HOLD_TTL_MS: z.coerce.number().int().min(1000).default(15 * 60_000),
   /** Sweeper period; 0 = do not run it in this process. */
@@ -275,6 +279,14 @@ export const EnvSchema = z.object({
   UPSTREAM_ALLOW_LOOPBACK: bool.default(true),
   /** … and at private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): a LiteLLM in the same LAN/Docker network. */
   UPSTREAM_ALLOW_PRIVATE: bool.default(true),
+  /** Browser origins allowed to call the key-authenticated API (comma-separated; * = any). Cookie routes: only PUBLIC_URL's origin. */
+  CORS_ORIGINS: z.string().default("*"),
+  /** PostgreSQL down or paused must not hold requests without bound (0 = no limit): waiting for a connection, */
+  DATABASE_CONNECT_TIMEOUT_MS: int(5_000),
+  /** a statement on the server (also idle in a transaction), */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(30_000),
+  /** any reply at all (client-side; fires when the server is frozen). Such failures answer 503 + Retry-After. */
+  DATABASE_QUERY_TIMEOUT_MS: int(35_000),
   // --- end hardening ---
 
   METRICS_ENABLED: bool.default(true),

@@ -27,7 +27,18 @@ export interface OpenDatabaseOptions {
   databaseUrl?: string;
   dataDir: string;
   poolSize?: number;
+  /**
+   * PostgreSQL only. A database that is down or paused must not hold requests without bound:
+   * waiting for a pool connection / a new connection (connectTimeoutMs), a statement on the server
+   * (statementTimeoutMs, also idle-in-transaction), and a reply at all (queryTimeoutMs, client-side:
+   * the one that fires when the server is frozen). 0 = no limit.
+   */
+  connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  queryTimeoutMs?: number;
 }
+
+export const DEFAULT_DATABASE_TIMEOUTS = { connectTimeoutMs: 5_000, statementTimeoutMs: 30_000, queryTimeoutMs: 35_000 } as const;
 
 /** PostgreSQL when a URL is given, else PGlite in `dataDir/pglite` (created if missing). */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
@@ -35,7 +46,15 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     const pg = await import("pg");
     const { drizzle } = await import("drizzle-orm/node-postgres");
     // bigint columns come back as strings by default; drizzle converts them for mode:"bigint".
-    const pool = new pg.default.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    const t = { ...DEFAULT_DATABASE_TIMEOUTS, ...definedOnly(opts) };
+    const pool = new pg.default.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: t.connectTimeoutMs,
+      ...(t.statementTimeoutMs > 0 ? { statement_timeout: t.statementTimeoutMs, idle_in_transaction_session_timeout: t.statementTimeoutMs } : {}),
+      ...(t.queryTimeoutMs > 0 ? { query_timeout: t.queryTimeoutMs } : {}),
+      keepAlive: true,
+    });
     pool.on("error", () => {
       /* idle client errors surface on the next query; do not crash the process */
     });
@@ -48,14 +67,20 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       },
       migrate: async () => {
         const { migrate } = await import("drizzle-orm/node-postgres/migrator");
+        // Migrations (and waiting for another process's) may take longer than a request's timeouts:
+        // they get their own pool without statement/query limits.
+        const migrationPool = new pg.default.Pool({ connectionString: opts.databaseUrl, max: 2, connectionTimeoutMillis: t.connectTimeoutMs });
+        migrationPool.on("error", () => undefined);
+        const migrationDb = drizzle(migrationPool, { schema, casing: "snake_case" });
         // Several gateway processes may start at once: serialize on an advisory lock held by one session.
-        const lockClient = await pool.connect();
+        const lockClient = await migrationPool.connect();
         try {
           await lockClient.query("select pg_advisory_lock(727274)");
-          await migrate(db as never, { migrationsFolder: MIGRATIONS });
+          await migrate(migrationDb as never, { migrationsFolder: MIGRATIONS });
         } finally {
           await lockClient.query("select pg_advisory_unlock(727274)").catch(() => undefined);
           lockClient.release();
+          await migrationPool.end();
         }
       },
       close: async () => {
@@ -83,4 +108,12 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       await client.close();
     },
   };
+}
+
+function definedOnly(o: OpenDatabaseOptions): Partial<Record<keyof typeof DEFAULT_DATABASE_TIMEOUTS, number>> {
+  const out: Partial<Record<keyof typeof DEFAULT_DATABASE_TIMEOUTS, number>> = {};
+  if (o.connectTimeoutMs !== undefined) out.connectTimeoutMs = o.connectTimeoutMs;
+  if (o.statementTimeoutMs !== undefined) out.statementTimeoutMs = o.statementTimeoutMs;
+  if (o.queryTimeoutMs !== undefined) out.queryTimeoutMs = o.queryTimeoutMs;
+  return out;
 }

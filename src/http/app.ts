@@ -1,5 +1,7 @@
 import { bodyLimitGuard } from "./body.js";
-import type { AppEnv } from "./context.js";
+import type { Context } from "hono";
+import { cors } from "./cors.js";
+import type { AppEnv, Principal } from "./context.js";
 import type { AppDeps } from "./deps.js";
 import { notFound, onError } from "./errors.js";
 import { adminAuth } from "./middleware/admin-auth.js";
@@ -7,13 +9,23 @@ import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { didAuthenticator } from "./middleware/did-auth.js";
 import { refusalTrail } from "./middleware/refusal-trail.js";
 import { requestContext } from "./middleware/request-context.js";
+import { SECURITY } from "./openapi.js";
 import { serveOpenApiDocument } from "./openapi-document.js";
 import { createRouter } from "./router.js";
-import { createAdminBillingRoutes } from "./routes/admin-billing.js";
-import { createAdminSpineRoutes } from "./routes/admin-spine.js";
+import { createAdminAccountBillingRoutes } from "./routes/admin/account-billing.js";
+import { createAdminFxRateRoutes } from "./routes/admin/fx-rates.js";
+import { createAdminPriceRoutes } from "./routes/admin/prices.js";
+import { createAdminStatsRoutes } from "./routes/admin/stats.js";
+import { createAdminTariffRoutes } from "./routes/admin/tariffs.js";
+import { createAuthEmailRoutes } from "./routes/auth-email.js";
+import { createAdminMarginRoutes } from "./routes/admin-margin.js";
 import { createAuthRoutes } from "./routes/auth.js";
-import { createApiKeyManageRoutes } from "./routes/api-keys-manage.js";
-import { createAdminAccountRoutes } from "./routes/admin-accounts.js";
+import { createAdminAccountRoutes } from "./routes/admin/accounts.js";
+import { createAdminLogRoutes } from "./routes/admin/logs.js";
+import { createAdminPlatformRoutes } from "./routes/admin/platform.js";
+import { createAdminUserRoutes } from "./routes/admin/users.js";
+import { createKeyRoutes } from "./routes/keys.js";
+import { principalAuth, principalOf } from "./middleware/session-auth.js";
 import { createClientUsageRoutes } from "./routes/client-usage.js";
 import { createOpenAIRoutes } from "./routes/openai.js";
 import { createAdminRoutingRoutes } from "./routes/admin-routing.js";
@@ -34,6 +46,8 @@ export type { AppEnv };
 export function createApp(deps: AppDeps) {
   const app = createRouter();
   app.use("*", requestContext(deps));
+  // Preflights are answered here, before any authentication (src/http/cors.ts).
+  app.use("*", cors(deps.settings.cors));
   app.use("*", bodyLimitGuard(deps.settings.maxBodyBytes));
 
   // Before authentication, so it sees refusals by the key check as well as by limits and balance.
@@ -48,26 +62,41 @@ export function createApp(deps: AppDeps) {
 
   const admin = adminAuth(deps);
   app.use("/admin/*", admin);
+  app.use("/v1/admin/*", admin);
   app.use("/v1/key/generate", admin);
 
   app.route("/", createSystemRoutes(deps));
   app.route("/", createOpenAIRoutes(deps));
-  app.route("/", createAdminSpineRoutes(deps));
   app.route("/", createRateLimitRoutes(deps));
   app.route("/", createAdminRoutingRoutes(deps));
   app.route("/", createPassthroughRoutes(deps));
   app.route("/", createClientUsageRoutes(deps));
-  app.route("/", createAdminBillingRoutes(deps));
+  for (const routes of [createAdminAccountBillingRoutes, createAdminTariffRoutes, createAdminPriceRoutes, createAdminFxRateRoutes, createAdminStatsRoutes]) {
+    app.route("/", routes(deps));
+  }
   app.route("/", createTelegramRoutes(deps));
   app.route("/", createPaymentsRoutes(deps));
   app.route("/", createAdminPaymentsRoutes(deps));
   app.route("/", createAuthRoutes(deps));
-  app.route("/", createApiKeyManageRoutes(deps));
-  app.route("/", createAdminAccountRoutes(deps));
+  // One key router for both audiences: the caller's own keys, and any account's for admins.
+  const principal = principalAuth(deps);
+  app.use("/v1/auth/api-keys", principal);
+  app.use("/v1/auth/api-keys/*", principal);
+  app.route("/", createKeyRoutes(deps, { prefix: "/v1/auth/api-keys", tag: "API keys", security: SECURITY.bearer, principal: principalOf }));
+  app.route("/", createKeyRoutes(deps, { prefix: "/admin/keys", tag: "Admin: keys", security: SECURITY.admin, principal: adminPrincipal }));
+  for (const routes of [createAdminAccountRoutes, createAdminUserRoutes, createAdminLogRoutes, createAdminPlatformRoutes]) app.route("/", routes(deps));
+  app.route("/", createAuthEmailRoutes(deps));
+  app.route("/", createAdminMarginRoutes(deps));
   app.route("/", createApiDocsRoutes());
 
   serveOpenApiDocument(app, { version: "0.1.0", publicUrl: deps.settings.publicUrl });
   app.notFound(notFound);
   app.onError(onError);
   return app;
+}
+
+/** The admin behind the admin middleware, as the key router's principal (acts on any account). */
+function adminPrincipal(c: Context<AppEnv>): Principal {
+  const actor = c.get("actor");
+  return { kind: "admin_token", userId: null, accountId: null, role: "admin", actor, sessionId: null, keyId: null, viaCookie: false };
 }

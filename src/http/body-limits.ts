@@ -119,17 +119,22 @@ export function assertNoForbiddenFields(body: unknown): void {
   }
 }
 
+export const MAX_MODEL_NAME_LENGTH = 256;
+
 /**
- * Control characters (NUL, CR/LF, …) in `model` are never a model name and would break the
- * response headers that echo it; refused here for every JSON route (the proxy validates the rest).
+ * A `model` that is not printable ASCII (NUL, CR/LF, a Cyrillic look-alike) or too long would break
+ * the response headers that echo it; refused here for every JSON route (the proxy validates the rest).
  */
 export function assertModelText(body: unknown): void {
   if (!body || typeof body !== "object" || Array.isArray(body)) return;
   const m = (body as { model?: unknown }).model;
   // eslint-disable-next-line no-control-regex
-  if (typeof m === "string" && /[\u0000-\u001f\u007f]/.test(m)) {
-    throw new AppError("invalid_request", "`model` contains control characters", { param: "model" });
-  }
+  if (typeof m !== "string") return;
+  // Printable ASCII only: model ids are (OpenRouter's, LiteLLM's, the config's), and anything else —
+  // a Cyrillic "о" typo, CJK, NUL, CR/LF — cannot be echoed in a response header.
+  if (!/^[\x20-\x7e]*$/.test(m)) throw new AppError("invalid_request", "`model` may contain printable ASCII characters only", { param: "model" });
+  // Model names are echoed in response headers; Node refuses header blocks over 16 KiB.
+  if (m.length > MAX_MODEL_NAME_LENGTH) throw new AppError("invalid_request", `\`model\` is longer than ${MAX_MODEL_NAME_LENGTH} characters`, { param: "model" });
 }
 
 /**

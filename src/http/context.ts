@@ -1,5 +1,5 @@
 import type { Logger } from "../core/logger.js";
-import type { AuthContext } from "../proxy/types.js";
+import type { AuthContext } from "../contracts/request.js";
 
 /**
  * Who is calling a dashboard/management route. Sessions come from the login endpoints (a Bearer

@@ -19,12 +19,12 @@ type RouteSpec = Omit<RouteConfig, "security" | "tags"> & { security?: Security;
 
 /** One route: its description and its handler, typed against each other. */
 export interface RouteEntry {
-  readonly spec: RouteSpec;
+  readonly spec: Omit<RouteConfig, "path"> & { path: string };
   readonly handler: unknown;
 }
 
 /** Describes one route; the handler's `c.req.valid(…)` and `c.json(…, status)` are typed by the description. */
-export function route<P extends string, R extends Omit<RouteSpec, "path"> & { path: P }>(spec: R, handler: RouteHandler<R & RouteConfig, AppEnv>): RouteEntry {
+export function route<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(spec: R, handler: RouteHandler<R, AppEnv>): RouteEntry {
   return { spec, handler };
 }
 
@@ -52,9 +52,10 @@ export function operationIdOf(method: string, path: string): string {
 
 type Register = (route: RouteConfig, handler: unknown) => unknown;
 
-export function defineRoutes(app: OpenAPIHono<AppEnv>, group: RouteGroup, routes: readonly RouteEntry[]): void {
+/** The adder behind defineRoutes: `const add = routesOf(app, group); add(spec, handler)`, typed like `route`. */
+export function routesOf(app: OpenAPIHono<AppEnv>, group: RouteGroup) {
   const register = app.openapi.bind(app) as unknown as Register;
-  for (const { spec, handler } of routes) {
+  return function add<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(spec: R, handler: RouteHandler<R, AppEnv>): void {
     register(
       createRoute({
         ...spec,
@@ -65,5 +66,11 @@ export function defineRoutes(app: OpenAPIHono<AppEnv>, group: RouteGroup, routes
       }),
       handler,
     );
-  }
+  };
+}
+
+/** Registers a list of routes (see `route`) with what their group shares. */
+export function defineRoutes(app: OpenAPIHono<AppEnv>, group: RouteGroup, routes: readonly RouteEntry[]): void {
+  const add = routesOf(app, group) as (spec: RouteSpec, handler: unknown) => void;
+  for (const { spec, handler } of routes) add(spec, handler);
 }

@@ -1,5 +1,10 @@
 import type { Redis } from "ioredis";
+import type { AccountAdminWrites } from "../accounts/admin.js";
+import type { KeyWrites } from "../accounts/api-keys.js";
+import type { AccountEmail } from "../accounts/email-links.js";
+import type { Alerts } from "../alerts/alerts.js";
 import type { AuthRuntime } from "../accounts/runtime.js";
+import type { BillingAdminWrites } from "../billing/admin.js";
 import type { SyncPricesRun, SyncReport } from "../billing/catalog-sync.js";
 import type { BillingService } from "../billing/service.js";
 import type { Catalog } from "../catalog/index.js";
@@ -13,11 +18,18 @@ import type { PaymentsRuntime } from "../payments/runtime.js";
 import type { AddressPolicy, ProviderTarget } from "../providers/index.js";
 import type { ProxyService } from "../proxy/service.js";
 import type { RateLimiter } from "../ratelimit/index.js";
-import type { PassthroughService } from "../routing/passthrough.js";
+import type { PassthroughService } from "../proxy/passthrough.js";
 import type { RoutingService } from "../routing/service.js";
+import type { CorsSettings } from "./cors.js";
 import type { HealthRegistry } from "./health.js";
 import type { Telemetry } from "../telemetry/index.js";
 import type { Metrics } from "./metrics.js";
+
+/** Operating the business (src/main/operator.ts): alerts and the account e-mail links. */
+export interface OperatorServices {
+  alerts: Alerts;
+  accountEmail: AccountEmail;
+}
 
 /** What the HTTP edge reads from settings (mapped from the environment in main/settings.ts). */
 export interface HttpSettings {
@@ -26,9 +38,11 @@ export interface HttpSettings {
   /** Day boundaries of usage reports. */
   billingTimezone: string;
   maxBodyBytes: number;
-  /** Deepest JSON nesting a body may have (MAX_JSON_DEPTH). */
+  /** Deepest JSON nesting accepted in a request body (MAX_JSON_DEPTH). */
   maxJsonDepth: number;
-  /** Which upstream base URLs admins may configure. */
+  /** Allowed browser origins (CORS_ORIGINS for the key API, PUBLIC_URL's origin for cookie routes). */
+  cors: CorsSettings;
+  /** Where provider base URLs may point (UPSTREAM_ALLOW_LOOPBACK / UPSTREAM_ALLOW_PRIVATE). */
   addressPolicy: AddressPolicy;
   publicUrl: string | null;
   /** TRUSTED_PROXIES: peers whose X-Forwarded-For gives the client address (src/http/client-ip.ts). */
@@ -56,11 +70,17 @@ export interface AppDeps {
   clock: Clock;
   adminToken: string;
   keys: KeyVerifier;
+  /** API-key writes that drop the verifier's cached verdicts themselves. */
+  keyWrites: KeyWrites;
+  /** Account and user updates that drop the affected keys' cached verdicts themselves. */
+  accountAdmin: AccountAdminWrites;
   catalog: Catalog;
   /** Live provider targets by id (the admin API may replace entries at runtime). */
   providers: Map<string, ProviderTarget>;
   proxy: ProxyService;
   billing: BillingService;
+  /** Tariff, price and FX writes that refresh billing's price cache themselves. */
+  billingAdmin: BillingAdminWrites;
   rateLimit: RateLimiter;
   logs: RequestLogWriter;
   health: HealthRegistry;
@@ -71,12 +91,14 @@ export interface AppDeps {
   inflight: { count: number };
   /** Routes, upstream accounts, breakers and the response cache (src/routing); started by startGateway. */
   routing: RoutingService;
-  /** Forwarding of images/audio/moderations/rerank/responses and /api/v1/openrouter/* (src/routing). */
+  /** Forwarding of images/audio/moderations/rerank/responses and /api/v1/openrouter/* (src/proxy). */
   passthrough: PassthroughService;
   /** Session signing secret and login throttle (src/accounts). */
   auth: AuthRuntime;
   /** Payment settings, YooKassa client and the bot's hooks (src/payments). */
   payments: PaymentsRuntime;
+  /** Alerts and account e-mail (verification, password reset). */
+  operator: OperatorServices;
   /** Billing's price sync with its settings bound; refreshes the billing price cache itself. */
   syncPrices(run: SyncPricesRun): Promise<SyncReport>;
 }

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { AppError, isAppError } from "../core/errors.js";
 import { secrets } from "../core/secret-scrubber.js";
+import { DATABASE_RETRY_AFTER_SEC, isDatabaseUnavailable } from "../db/availability.js";
 import type { AppEnv } from "./context.js";
 
 /**
@@ -9,6 +10,13 @@ import type { AppEnv } from "./context.js";
  * plus the request id, with `x-request-id`. Unknown errors become a bare 500 (logged with cause).
  */
 export function toAppError(err: unknown): AppError {
+  // The database down, restarting or paused past its timeouts: a 503 the client may retry, not a 500.
+  if ((!isAppError(err) || err.code === "internal_error") && isDatabaseUnavailable(err)) {
+    return new AppError("service_unavailable", "The service is temporarily unavailable; retry shortly", {
+      headers: { "retry-after": String(DATABASE_RETRY_AFTER_SEC) },
+      cause: err,
+    });
+  }
   if (isAppError(err)) return err;
   if (err instanceof HTTPException) {
     const status = err.status;

@@ -17,8 +17,16 @@ interface Operation {
  * so the document stays complete while a route waits to be moved to defineRoutes.
  */
 export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>, opts: { version: string; publicUrl: string | null }): void {
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`, a session access token, or a key with the `manage` scope (per route)" });
-  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "ADMIN_TOKEN, or an admin user's session" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "API key `sk-gw-…`, a session access token, or a key with the `manage` scope (per route)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "ADMIN_TOKEN, or an admin user's session",
+  });
   app.openAPIRegistry.registerComponent("securitySchemes", "didSignature", {
     type: "apiKey",
     in: "header",

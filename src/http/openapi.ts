@@ -60,10 +60,25 @@ export function errorResponses(...codes: ErrorCode[]) {
 /** The errors every admin route can return. */
 export const ADMIN_ERRORS = ["missing_api_key", "invalid_api_key", "forbidden"] as const satisfies readonly ErrorCode[];
 /** The errors every API-key route can return before its handler runs. */
-export const KEY_ERRORS = ["missing_api_key", "invalid_api_key", "key_revoked", "key_disabled", "key_expired", "account_blocked", "user_blocked", "ip_not_allowed"] as const satisfies readonly ErrorCode[];
+export const KEY_ERRORS = [
+  "missing_api_key",
+  "invalid_api_key",
+  "key_revoked",
+  "key_disabled",
+  "key_expired",
+  "account_blocked",
+  "user_blocked",
+  "ip_not_allowed",
+] as const satisfies readonly ErrorCode[];
 
 /** `{id}` in the path. */
-export const IdParam = z.object({ id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }) });
+export const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 
 /** A decimal amount of money in the account currency, e.g. `"150.00"` (bigint micros inside). */
 export const Money = z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/, 'a decimal amount such as "150.00"');
@@ -73,7 +88,11 @@ export const pageQuery = (max = 500, fallback?: number) => ({
   limit: (fallback === undefined ? z.coerce.number().int().min(1).max(max).optional() : z.coerce.number().int().min(1).max(max).default(fallback)).openapi({
     param: { name: "limit", in: "query" },
   }),
-  cursor: z.string().max(500).optional().openapi({ param: { name: "cursor", in: "query" }, description: "next_cursor of the previous page" }),
+  cursor: z
+    .string()
+    .max(500)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "next_cursor of the previous page" }),
 });
 
 /** A page of items with the cursor of the next one. */

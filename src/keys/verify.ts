@@ -2,7 +2,7 @@ import { eq, or } from "drizzle-orm";
 import type { Clock } from "../core/clock.js";
 import type { Db } from "../db/client.js";
 import { accounts, apiKeys, users } from "../db/schema/index.js";
-import type { AuthContext } from "../proxy/types.js";
+import type { AuthContext } from "../contracts/request.js";
 import { hashApiKey } from "./hash.js";
 
 export type VerifyFailure = "invalid_api_key" | "key_revoked" | "key_disabled" | "key_expired" | "account_blocked" | "user_blocked";

@@ -49,6 +49,7 @@ const FINAL_COLUMNS = [
   "ttft_ms",
   "upstream_status",
   "error_code",
+  "usage_anomaly",
   "upstream_cost_micros",
   "price_micros",
   "profit_micros",

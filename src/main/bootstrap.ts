@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { eq } from "drizzle-orm";
-import { postLedgerEntry } from "../billing/ledger.js";
+import { createAccount } from "../accounts/users.js";
 import { parseMoney } from "../core/money.js";
 import type { Db } from "../db/client.js";
 import { accounts, apiKeys } from "../db/schema/index.js";
@@ -51,11 +51,7 @@ export async function ensureDemoKey(db: Db, dataDir: string, demoBalance: string
   }
   return db.transaction(async (tx) => {
     const [acct] = await tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, DEMO_ACCOUNT_ID));
-    if (!acct) {
-      await tx.insert(accounts).values({ id: DEMO_ACCOUNT_ID, name: "Demo account" });
-      const amount = parseMoney(demoBalance);
-      if (amount > 0n) await postLedgerEntry(tx, { accountId: DEMO_ACCOUNT_ID, kind: "adjustment", amountMicros: amount, ref: "demo:opening", reason: "demo opening balance" });
-    }
+    if (!acct) await createAccount(tx, { id: DEMO_ACCOUNT_ID, name: "Demo account", openingBalanceMicros: parseMoney(demoBalance), openingRef: "demo:opening" });
     const k = await createApiKey(tx, { accountId: DEMO_ACCOUNT_ID, name: "demo" });
     writeSecretFile(path, k.key);
     return k.key;

@@ -42,7 +42,14 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const config = loadGatewayConfig(env, opts.vars);
   const dataDir = ensureDataDir(env.DATA_DIR);
   const ownsDatabase = !opts.database;
-  const database = opts.database ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir, poolSize: env.DATABASE_POOL_SIZE }));
+  const database = opts.database ?? (await openDatabase({
+      databaseUrl: env.DATABASE_URL,
+      dataDir,
+      poolSize: env.DATABASE_POOL_SIZE,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+      queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS,
+    }));
   await database.migrate();
   await ensureAllowedKeys(database.db, env.ALLOWED_API_KEYS);
 

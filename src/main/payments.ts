@@ -38,6 +38,10 @@ export async function startPayments(deps: Services, opts: { botInfo?: UserFromGe
       const r = startPaymentsReconciler({ db, cfg: rt.cfg, clock, logger, stars: null, yookassa: rt.yookassa }, env.PAYMENTS_RECONCILE_INTERVAL_SECONDS * 1000);
       stops.push(r.stop);
     }
+    // Without a bot, low-balance notices still go out by e-mail when SMTP is set.
+    if (jobs && deps.lowBalanceMail && env.LOW_BALANCE_CHECK_INTERVAL_SECONDS > 0) {
+      stops.push(startLowBalanceNotifier(db, null, logger, env.LOW_BALANCE_CHECK_INTERVAL_SECONDS * 1000, deps.lowBalanceMail).stop);
+    }
     if (token && env.TELEGRAM_MODE === "off") logger.info("telegram bot configured but TELEGRAM_MODE=off: not receiving updates");
     return { bot: false, stop: async () => stops.forEach((s) => s()) };
   }
@@ -92,6 +96,7 @@ export async function startPayments(deps: Services, opts: { botInfo?: UserFromGe
         },
         logger,
         env.LOW_BALANCE_CHECK_INTERVAL_SECONDS * 1000,
+        deps.lowBalanceMail ?? undefined,
       );
       stops.push(n.stop);
     }

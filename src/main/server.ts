@@ -1,5 +1,6 @@
 import { ConfigError, loadEnv } from "../config/env.js";
 import { createLogger } from "../core/logger.js";
+import { startBanner } from "./banner.js";
 import { runClusterPrimary } from "./cluster.js";
 import { startGateway } from "./gateway.js";
 import { checkPaymentsSettings, startPayments } from "./payments.js";
@@ -48,29 +49,7 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const lines: string[] = [""];
-  if (gw.deps.config.demo) {
-    lines.push("  *** DEMO MODE: no upstream configured, the built-in mock provider answers every request ***");
-    lines.push("  Configure OPENROUTER_API_KEY, UPSTREAM_BASE_URL or GATEWAY_CONFIG to use real models.", "");
-  }
-  lines.push(`  LLM Gateway on ${gw.url}  (database: ${gw.deps.database.kind})`);
-  // The admin token is shown once, on the start that generated it; a token the operator set (or
-  // one generated earlier) is never printed: stdout ends up in journald and CI logs.
-  const tokenShown = gw.adminTokenGenerated ? gw.adminToken : "$ADMIN_TOKEN";
-  if (gw.adminTokenGenerated) lines.push(`  Admin token (generated, shown once; kept in DATA_DIR/admin-token): ${gw.adminToken}`);
-  else lines.push(`  Admin token: ${gw.deps.env.ADMIN_TOKEN ? "ADMIN_TOKEN (as set)" : "in DATA_DIR/admin-token"}`);
-  if (gw.demoKey) {
-    lines.push("", "  Try it:", "");
-    lines.push(
-      `  curl -s ${gw.url}/v1/chat/completions -H 'Authorization: Bearer ${gw.demoKey}' -H 'Content-Type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'`,
-    );
-  } else {
-    lines.push("", "  Create an account and a key:", "");
-    lines.push(`  curl -s ${gw.url}/admin/accounts -H "Authorization: Bearer ${tokenShown}" -H 'Content-Type: application/json' -d '{"name":"My company","initial_balance":"100.00"}'`);
-    lines.push(`  curl -s ${gw.url}/v1/key/generate -H "Authorization: Bearer ${tokenShown}" -H 'Content-Type: application/json' -d '{"account_id":"<id from above>","name":"first key"}'`);
-  }
-  lines.push("");
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(startBanner(gw, env.ADMIN_TOKEN !== undefined));
 
   let signalled = false;
   const onSignal = (sig: string) => {

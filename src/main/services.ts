@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import type { Redis } from "ioredis";
+import { accountAdminWrites } from "../accounts/admin.js";
+import { keyWrites } from "../accounts/api-keys.js";
 import { createAuthRuntime } from "../accounts/runtime.js";
 import { Catalog } from "../catalog/index.js";
 import type { Env } from "../config/env.js";
@@ -17,16 +19,20 @@ import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
 import { StreamProgress } from "../billing/stream-progress.js";
 import { addressPolicyFromEnv, toProviderTarget, type ProviderTarget } from "../providers/index.js";
+import { billingAdminWrites } from "../billing/admin.js";
 import { syncPrices } from "../billing/catalog-sync.js";
 import { createBilling } from "../billing/service.js";
 import { startCatalogSync } from "../jobs/catalog-sync.js";
 import { startHoldSweeper } from "../jobs/sweep-holds.js";
+import type { LowBalanceMail } from "../jobs/low-balance-notifier.js";
+import { buildOperator } from "./operator.js";
 import { ProxyService } from "../proxy/service.js";
 import { UpstreamClient } from "../proxy/upstream.js";
 import { createPaymentsRuntime } from "../payments/runtime.js";
 import { createRateLimiter } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
-import { PassthroughService, RoutingPlanner, RoutingService } from "../routing/index.js";
+import { PassthroughService } from "../proxy/passthrough.js";
+import { RoutingPlanner, RoutingService } from "../routing/index.js";
 import { authSettings, catalogSyncSettings, httpSettings, paymentsSettings, rateLimitSettings, routingSettings, telemetrySettings } from "./settings.js";
 
 export interface ServiceInputs {
@@ -47,7 +53,7 @@ export interface Closers {
 }
 
 /** Every service of one gateway, concrete and required; the HTTP edge sees them as AppDeps. */
-export type Services = AppDeps & Closers & { env: Env };
+export type Services = AppDeps & Closers & { env: Env; lowBalanceMail: LowBalanceMail | null };
 
 /**
  * The composition root: builds every service once, hands each module its settings slice
@@ -109,7 +115,9 @@ export function buildServices(inp: ServiceInputs): Services {
   const redis = redisHandle?.client ?? null;
 
   // Holds, settlement and quotas in PostgreSQL/PGlite (src/billing); the sweeper repairs holds a crash left open.
-  const billing = createBilling({ db, env, clock, logger });
+  // Operating the business: e-mail, alerts, the margin guard's counter, retention (main/operator.ts).
+  const operator = buildOperator({ env, db, clock, logger, registry: metrics?.registry ?? null, isPglite: database.kind === "pglite" });
+  const billing = createBilling({ db, env, clock, logger, onMargin: operator.onMargin });
   const sweeper = env.BILLING_SWEEP_INTERVAL_MS > 0 ? startHoldSweeper(db, env.BILLING_SWEEP_INTERVAL_MS, logger) : null;
   const priceSync = catalogSyncSettings(env);
   const catalogSync = startCatalogSync(db, priceSync, logger, () => billing.config.invalidate());
@@ -141,9 +149,9 @@ export function buildServices(inp: ServiceInputs): Services {
   const cache = { store: routing.cache, hitPriceBp: routing.cacheHitPriceBp };
 
   const inflight = { count: 0 };
-  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress });
-  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock });
-  const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger });
+  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress, maxChoices: env.BILLING_MAX_CHOICES });
+  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock, inflight, progress });
+  const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger, redis: redisHandle, redisKeyPrefix: env.REDIS_KEY_PREFIX });
   const payments = createPaymentsRuntime(paymentsSettings(env));
 
   if (redisHandle) {
@@ -180,7 +188,10 @@ export function buildServices(inp: ServiceInputs): Services {
     components: () => health.run(),
   });
 
+  operator.start(() => routing.breakers.list().filter((b) => b.state === "open"));
+
   const closers: Closers["closers"] = [
+    { name: "operator", close: () => operator.close() },
     // Billing first: queued settlements commit before the request log rows that quote them are flushed.
     { name: "stream-progress", close: () => progress.close() },
     { name: "billing", close: () => billing.close() },
@@ -222,6 +233,15 @@ export function buildServices(inp: ServiceInputs): Services {
     passthrough,
     auth,
     payments,
+    keyWrites: keyWrites(db, (filter) => keys.invalidate(filter)),
+    accountAdmin: accountAdminWrites(db, (filter) => keys.invalidate(filter)),
+    billingAdmin: billingAdminWrites(
+      db,
+      () => billing.config.invalidate(),
+      (filter) => keys.invalidate(filter),
+    ),
+    operator: operator.services,
+    lowBalanceMail: operator.lowBalanceMail,
     syncPrices: (run) => syncPrices(db, priceSync, run, () => billing.config.invalidate()),
     closers: [...closers, closeRedis],
   };

@@ -7,10 +7,11 @@ import type { AuthSettings } from "../accounts/runtime.js";
 import type { CatalogSyncSettings } from "../billing/catalog-sync.js";
 import { parsePositiveMillionths } from "../billing/pricing.js";
 import type { Env } from "../config/env.js";
-import { addressPolicyFromEnv } from "../providers/index.js";
 import { parseMoney } from "../core/money.js";
+import { normalizeOrigin, parseCorsOrigins } from "../http/cors.js";
 import type { HttpSettings } from "../http/deps.js";
 import { creditsForKopecks, creditsForStars, percentToBasisPoints, type PaymentsConfig, type TopupPackage, type YooKassaSettings } from "../payments/config.js";
+import { addressPolicyFromEnv } from "../providers/index.js";
 import { DEFAULT_YOOKASSA_IPS } from "../payments/ip-allowlist.js";
 import type { RateLimitSettings } from "../ratelimit/index.js";
 import { fractionToBp, type RoutingSettings } from "../routing/service.js";
@@ -23,6 +24,7 @@ export function httpSettings(env: Env): HttpSettings {
     billingTimezone: env.BILLING_TIMEZONE,
     maxBodyBytes: env.MAX_BODY_BYTES,
     maxJsonDepth: env.MAX_JSON_DEPTH,
+    cors: { apiOrigins: parseCorsOrigins(env.CORS_ORIGINS), ownOrigin: normalizeOrigin(env.PUBLIC_URL) },
     addressPolicy: addressPolicyFromEnv(env),
     publicUrl: env.PUBLIC_URL ?? null,
     trustedProxies: env.TRUSTED_PROXIES,
@@ -53,6 +55,7 @@ export function authSettings(env: Env): AuthSettings {
       maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
       windowSec: env.LOGIN_FAILURE_WINDOW_SEC,
       lockoutSec: env.LOGIN_LOCKOUT_SEC,
+      accountMaxDelaySec: env.LOGIN_ACCOUNT_MAX_DELAY_SEC,
     },
   };
 }
@@ -82,7 +85,12 @@ export function routingSettings(env: Env): RoutingSettings {
       // A half-open probe may take as long as the longest upstream call.
       probeTimeoutMs: Math.max(env.UPSTREAM_TOTAL_TIMEOUT_MS, env.BREAKER_COOLDOWN_MS),
     },
-    retry: { maxAttempts: env.ROUTING_MAX_ATTEMPTS, baseDelayMs: env.ROUTING_RETRY_BASE_MS, maxDelayMs: env.ROUTING_RETRY_MAX_MS, deadlineMs: env.ROUTING_DEADLINE_MS },
+    retry: {
+      maxAttempts: env.ROUTING_MAX_ATTEMPTS,
+      baseDelayMs: env.ROUTING_RETRY_BASE_MS,
+      maxDelayMs: env.ROUTING_RETRY_MAX_MS,
+      deadlineMs: env.ROUTING_DEADLINE_MS,
+    },
     retryBudget: { ratio: env.ROUTING_RETRY_BUDGET_PCT / 100, minPerWindow: env.ROUTING_RETRY_BUDGET_MIN },
     cache: {
       ttlMs: env.RESPONSE_CACHE_TTL_MS,

@@ -26,6 +26,12 @@ export function createRegistry() {
     requestDuration: new Histogram({ name: "gateway_request_duration_seconds", help: "Whole request time (to the last byte) by endpoint and provider", labelNames: ["endpoint", "provider", "stream"], buckets: DURATION, registers: r }),
     ttft: new Histogram({ name: "gateway_time_to_first_token_seconds", help: "Time to the first streamed token by provider and model", labelNames: ["provider", "model"], buckets: DURATION, registers: r }),
     tokens: new Counter({ name: "gateway_tokens_total", help: "Tokens by direction (in = prompt, out = completion), model and provider", labelNames: ["direction", "model", "provider"], registers: r }),
+    usageAnomalies: new Counter({
+      name: "gateway_usage_anomalies_total",
+      help: "Upstream usage reports corrected before billing, by reason (above what the request could produce, negative, under what was delivered, priced above the hold)",
+      labelNames: ["provider", "reason"],
+      registers: r,
+    }),
     estimated: new Counter({ name: "gateway_usage_estimated_total", help: "Requests whose usage was counted locally (no upstream usage)", labelNames: ["provider"], registers: r }),
     revenue: new Counter({ name: "gateway_revenue_total", help: "Price charged to clients, in the account currency", labelNames: ["currency", "provider", "model"], registers: r }),
     upstreamCost: new Counter({ name: "gateway_upstream_cost_total", help: "Upstream cost of served requests, in the account currency", labelNames: ["currency", "provider", "model"], registers: r }),

@@ -12,6 +12,7 @@ export interface FinishedRow {
   promptTokens?: number | null;
   completionTokens?: number | null;
   estimated?: boolean | null;
+  usageAnomaly?: string | null;
   latencyMs?: number | null;
   ttftMs?: number | null;
   upstreamStatus?: number | null;
@@ -62,6 +63,7 @@ export class RequestMetrics {
     if (row.promptTokens) m.tokens.inc({ direction: "in", model, provider }, row.promptTokens);
     if (row.completionTokens) m.tokens.inc({ direction: "out", model, provider }, row.completionTokens);
     if (row.estimated) m.estimated.inc({ provider });
+    if (row.usageAnomaly) m.usageAnomalies.inc({ provider, reason: row.usageAnomaly });
     if (row.cacheHit) m.cacheHits.inc();
 
     const money = { currency: this.currency, provider, model };

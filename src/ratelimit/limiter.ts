@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from "../core/clock.js";
 import { AppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import type { AdmitInput, Admission, AuthContext, RateLimitHooks } from "../proxy/types.js";
+import type { AdmitInput, Admission, AuthContext, RateLimitHooks } from "../contracts/request.js";
 import { isConnectivityError, type RedisHandle } from "../redis/client.js";
 import { DEFAULT_REDIS_KEY_PREFIX } from "../redis/keys.js";
 import { buildChecks, effectiveLimits, formatResetDuration, type RateLimitSettings } from "./limits.js";
@@ -163,12 +163,22 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   }, Math.max(1000, Math.floor(leaseMs / 3)));
   timer.unref();
 
+  const releaseLater = (checks: readonly Check[], id: string) => {
+    const entries: SettleEntry[] = [];
+    for (const c of checks) if (c.kind === "concurrency") entries.push({ kind: "concurrency", key: c.key, id });
+    if (entries.length > 0) enqueueSettle(entries);
+  };
+
   async function run(checks: Check[], id: string, now: number): Promise<{ store: LimitStore; checks: Check[]; res: AdmitResult }> {
     if (redisStore && storage() === "redis") {
       try {
         return { store: redisStore, checks, res: await redisStore.admit(checks, id, now, leaseMs) };
       } catch (err) {
         onRedisError(err, "admit");
+        // A timed-out script still runs when a paused Redis resumes and may take concurrency slots
+        // that nobody would release before their lease ran out. Its release is queued now and goes
+        // out on the same connection once Redis answers again, so it runs after the script.
+        releaseLater(checks, id);
       }
     }
     if (redis) stats.memoryFallbackDecisions++;

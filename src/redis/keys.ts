@@ -14,6 +14,8 @@ export interface RedisKeys {
   circuitBreaker(breakerKey: string): string;
   /** One string per cached response (SET … PX ttl). */
   responseCache(cacheKey: string): string;
+  /** One hash per login-throttle subject (hashed account/address), `{f: failures, l: last failure ms}`. */
+  loginThrottle(subject: string): string;
 }
 
 export function redisKeys(prefix: string = DEFAULT_REDIS_KEY_PREFIX): RedisKeys {
@@ -21,5 +23,6 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_KEY_PREFIX): RedisKeys 
     rateLimitBase: `${prefix}{rl}:`,
     circuitBreaker: (breakerKey) => `${prefix}cb:{${breakerKey}}`,
     responseCache: (cacheKey) => `${prefix}rc:${cacheKey}`,
+    loginThrottle: (subject) => `${prefix}lt:${subject}`,
   };
 }

@@ -105,7 +105,7 @@ describeEachDb("accounts over HTTP", (_kind, createDb) => {
     assert.equal((await call("/v1/auth/refresh", { body: { refresh_token: l.json.refresh_token } })).status, 401);
   });
 
-  test("login brute force: 401s, then 429 too_many_attempts with Retry-After, even for the right password", async () => {
+  test("login brute force: 401s, then 429 too_many_attempts with Retry-After from that address, even for the right password", async () => {
     await call("/v1/auth/register", { body: { email: "carl@example.com", password: "carl-password-1" } });
     for (let i = 0; i < 2; i++) {
       const bad = await call("/v1/auth/login", { body: { email: "carl@example.com", password: `wrong-${i}` } });
@@ -115,9 +115,9 @@ describeEachDb("accounts over HTTP", (_kind, createDb) => {
     const third = await call("/v1/auth/login", { body: { email: "carl@example.com", password: "wrong-3" } });
     assert.equal(third.status, 429);
     assert.equal(third.json.error.code, "too_many_attempts");
-    assert.equal(third.headers.get("retry-after"), "60");
+    assert.ok(Number(third.headers.get("retry-after")) >= 1);
     const locked = await call("/v1/auth/login", { body: { email: "CARL@example.com", password: "carl-password-1" } });
-    assert.equal(locked.status, 429, "locked out even with the right password");
+    assert.equal(locked.status, 429, "slowed down even with the right password");
     // unknown emails look exactly like wrong passwords
     const unknown = await call("/v1/auth/login", { body: { email: "nobody@example.com", password: "x-password-1" } });
     assert.equal(unknown.status, 401);

@@ -154,5 +154,40 @@ if (await requireRedis("rate limiter redis faults")) {
         await redis.close();
       }
     });
+
+    it("admissions that timed out while redis was frozen leave no concurrency slots behind when it resumes", async () => {
+      const port = await freePort();
+      const child = await startRedis(port);
+      children.push(child);
+      const { logger } = captureLogger();
+      const redis = createRedis(`redis://127.0.0.1:${port}`, logger, { commandTimeoutMs: 150, probeIntervalMs: 100 });
+      assert.ok(await redis.waitUntilUp(3000));
+      // Leases far longer than the test: a leaked slot would lock the key out for its whole run.
+      const rl = createRateLimiter({ settings: settings({ key: { rpm: 0, tpm: 0, concurrency: 3 }, leaseMs: 600_000 }), redis, logger, keyPrefix: "frozen:" });
+      const a = auth();
+      const admit = () => rl.admit({ requestId: reqId(), auth: a, model: "m", providerId: null, estimatedTokens: 0 });
+      const cKey = `frozen:{rl}:k:${a.keyId}:c`;
+      try {
+        child.kill("SIGSTOP");
+        // Each admit times out (its script waits in the socket) and is decided in memory.
+        const during = [];
+        for (let i = 0; i < 3; i++) during.push(await admit());
+        assert.equal(rl.storage(), "memory");
+        for (const d of during) d.done(0);
+        child.kill("SIGCONT");
+        await until(() => rl.storage() === "redis", 5000);
+        const deadline = Date.now() + 3000;
+        while ((await redis.client.zcard(cKey)) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(await redis.client.zcard(cKey), 0, "the scripts that ran late took slots, and their releases followed them");
+        // The key can use its full concurrency in redis again.
+        const again = [await admit(), await admit(), await admit()];
+        assert.equal(await redis.client.zcard(cKey), 3);
+        for (const g of again) g.done(0);
+      } finally {
+        child.kill("SIGCONT");
+        rl.close();
+        await redis.close();
+      }
+    });
   });
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createRateLimiter, type RateLimiter } from "../../src/ratelimit/index.js";
+import { createRateLimiter } from "../../src/ratelimit/index.js";
 import { createRedis, type RedisHandle } from "../../src/redis/index.js";
 import { requireRedis, TEST_REDIS_URL } from "../helpers/redis.js";
 import { auth, FakeClock, reqId, settings, silentLogger, testPrefix } from "./helpers.js";

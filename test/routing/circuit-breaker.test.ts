@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { LocalCircuitBreakers, type BreakerOptions, type CircuitBreakers } from "../../src/routing/circuit-breaker.js";
 import { RedisCircuitBreakers } from "../../src/routing/redis-circuit-breaker.js";

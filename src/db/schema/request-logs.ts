@@ -28,6 +28,8 @@ export const requestLogs = pgTable(
     ttftMs: integer(),
     upstreamStatus: integer(),
     errorCode: text(),
+    /** Set when the upstream's usage report was corrected before billing (proxy/usage-check.ts names the reasons). */
+    usageAnomaly: text(),
     /** Upstream cost and price charged, both in account-currency micros; profit = price - cost. */
     upstreamCostMicros: micros(),
     priceMicros: micros(),

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { authenticateDid, type DidAuthResult, type DidIdentity } from "../../accounts/did.js";
 import { AppError } from "../../core/errors.js";
-import type { AuthContext } from "../../proxy/types.js";
+import type { AuthContext } from "../../contracts/request.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import { ipAllowed } from "../../core/ip.js";

@@ -20,6 +20,7 @@ import { requestLogs, users } from "../../db/schema/index.js";
 import { formatMoney } from "../../core/money.js";
 import { didAuth } from "../middleware/did-auth.js";
 import type { AppEnv } from "../context.js";
+import { SECURITY } from "../openapi.js";
 import type { AppDeps } from "../deps.js";
 import { clientIp } from "../middleware/api-key-auth.js";
 import { COOKIES, CSRF_HEADER, principalAuth, principalOf, sessionAuth, sessionPrincipal } from "../middleware/session-auth.js";
@@ -170,6 +171,8 @@ export function createAuthRoutes(deps: AppDeps) {
         if (await findUserByEmail(deps.db, email)) throw new AppError("conflict", "This email is already registered", { param: "email" });
         throw e;
       }
+      // The verification e-mail goes out after the answer (no SMTP time on the request path).
+      void deps.operator.accountEmail.sendVerification(created.user.id).catch((e) => deps.logger.error({ err: (e as Error).message }, "verification e-mail failed"));
       const t = await openSession(c, created.user, "password");
       return c.json(sessionBody(c, t, created.user, created.account, body.session), 201);
     },
@@ -183,7 +186,7 @@ export function createAuthRoutes(deps: AppDeps) {
       path: "/v1/auth/login",
       tags: ["Auth"],
       summary: "Log in with email and password",
-      description: "Rate limited per account and per IP: after too many failures, 429 `too_many_attempts` with Retry-After until the lock-out ends.",
+      description: "Slowed down per account and client address, per address and per account: past the free failures each attempt waits 1, 2, 4 … s (429 `too_many_attempts` with Retry-After); never a hard lock, so guesses from elsewhere do not lock the owner out.",
       request: { body: { content: { "application/json": { schema: Login } }, required: true } },
       responses: { 200: json(SessionSchema, "Logged in"), 401: err("Wrong email or password"), 403: err("Blocked"), 429: err("Too many attempts") },
     }),
@@ -193,18 +196,18 @@ export function createAuthRoutes(deps: AppDeps) {
       const ip = clientIp(c);
       const tooMany = (retryAfterSec: number) =>
         new AppError("too_many_attempts", `Too many failed logins; try again in ${retryAfterSec} s`, { headers: { "retry-after": String(retryAfterSec) } });
-      const gate = rt.throttle.check(email, ip);
+      const gate = await rt.throttle.check(email, ip);
       if (!gate.allowed) throw tooMany(gate.retryAfterSec);
       const r = await checkPassword(deps.db, email, body.password);
       if (!r.ok) {
         if (r.reason === "bad_credentials") {
-          const v = rt.throttle.fail(email, ip);
+          const v = await rt.throttle.fail(email, ip);
           if (!v.allowed) throw tooMany(v.retryAfterSec);
           throw new AppError("invalid_credentials", "Wrong email or password");
         }
         throw new AppError(r.reason, r.reason === "user_blocked" ? "This user is blocked" : "This account is blocked");
       }
-      rt.throttle.succeed(email);
+      await rt.throttle.succeed(email, ip);
       if (needsRehash(r.user.passwordHash!)) {
         await deps.db.update(users).set({ passwordHash: await hashPassword(body.password) }).where(eq(users.id, r.user.id));
       }
@@ -262,7 +265,7 @@ export function createAuthRoutes(deps: AppDeps) {
       tags: ["Auth"],
       summary: "End the session (refresh token, access token or cookies)",
       request: { body: { content: { "application/json": { schema: Refresh } }, required: false } },
-      responses: { 200: json(z.object({ ok: z.boolean(), revoked: z.boolean() }), "Logged out") },
+      responses: { 200: json(z.object({ ok: z.boolean(), revoked: z.boolean() }), "Logged out"), 400: err("Malformed body") },
     }),
     async (c) => {
       let body: { refresh_token?: string } = {};
@@ -379,7 +382,7 @@ export function createAuthRoutes(deps: AppDeps) {
       tags: ["Auth"],
       summary: "Start a bot deep-link login: open deep_link in Telegram, then poll",
       request: { query: z.object({ session: SessionMode }) },
-      responses: { 201: json(DeepLink, "Started") },
+      responses: { 201: json(DeepLink, "Started"), 400: err("Malformed body") },
     }),
     async (c) => {
       const mode = c.req.valid("query").session;
@@ -449,6 +452,7 @@ export function createAuthRoutes(deps: AppDeps) {
       path: "/api/v1/usage",
       tags: ["Auth"],
       summary: "Usage of the DID's account (DID-signed: x-did, x-did-timestamp, x-did-signature)",
+      security: SECURITY.did,
       request: { query: z.object({ from: z.iso.datetime({ offset: true }).optional(), to: z.iso.datetime({ offset: true }).optional() }) },
       responses: { 200: json(z.record(z.string(), z.unknown()).openapi("DidUsage"), "Usage"), 401: err("Bad signature") },
     }),

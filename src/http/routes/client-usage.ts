@@ -7,7 +7,7 @@ import { AppError } from "../../core/errors.js";
 import { formatMoney } from "../../core/money.js";
 import { accounts } from "../../db/schema/index.js";
 import { maskKey } from "../../keys/index.js";
-import type { AuthContext } from "../../proxy/types.js";
+import type { AuthContext } from "../../contracts/request.js";
 import { RateLimitSection, rateLimitSection } from "../views/rate-limit-section.js";
 import type { AppDeps } from "../deps.js";
 import { apiKeyAuth } from "../middleware/api-key-auth.js";

@@ -2,46 +2,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { UpstreamModelList } from "../../catalog/index.js";
 import { AppError } from "../../core/errors.js";
 import type { AppDeps } from "../deps.js";
+import { ChatCompletion, Completion, EmbeddingList, streamed } from "../inference-schemas.js";
 import { ErrorResponse } from "../schemas.js";
-import type { Context } from "hono";
-import { clientGoneSignal, nodeResponse, readJsonObject } from "../body.js";
-import type { AppEnv } from "../context.js";
-import { createRouter, validationError } from "../router.js";
-
-const Message = z.looseObject({
-  role: z.string().min(1),
-  content: z.union([z.string(), z.array(z.any()), z.null()]).optional(),
-});
-
-const maxTokens = z.number().int().positive().optional();
-
-export const ChatCompletionRequest = z
-  .looseObject({
-    model: z.string().min(1),
-    messages: z.array(Message).min(1),
-    stream: z.boolean().optional(),
-    max_tokens: maxTokens,
-    max_completion_tokens: maxTokens,
-    temperature: z.number().min(0).max(2).optional(),
-    stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
-  })
-  .openapi("ChatCompletionRequest");
-
-export const CompletionRequest = z
-  .looseObject({
-    model: z.string().min(1),
-    prompt: z.union([z.string(), z.array(z.string()), z.array(z.number()), z.array(z.array(z.number()))]),
-    stream: z.boolean().optional(),
-    max_tokens: maxTokens,
-  })
-  .openapi("CompletionRequest");
-
-export const EmbeddingRequest = z
-  .looseObject({
-    model: z.string().min(1),
-    input: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number()), z.array(z.array(z.number()))]),
-  })
-  .openapi("EmbeddingRequest");
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, inferenceEntry } from "../inference-entry.js";
+import { createRouter } from "../router.js";
 
 const Model = z
   .object({
@@ -77,10 +41,7 @@ const chatRoute = createRoute({
   security,
   request: { body: { content: { "application/json": { schema: ChatCompletionRequest } }, required: true } },
   responses: {
-    200: {
-      description: "A chat completion, or an SSE stream of chunks",
-      content: { "application/json": { schema: z.looseObject({ id: z.string(), choices: z.array(z.any()), usage: z.any().optional() }) }, "text/event-stream": { schema: z.string() } },
-    },
+    200: streamed(ChatCompletion, "A chat completion, or an SSE stream of ChatCompletionChunk frames"),
     ...errors,
   },
 });
@@ -92,7 +53,7 @@ const completionRoute = createRoute({
   summary: "Text completion (legacy OpenAI API)",
   security,
   request: { body: { content: { "application/json": { schema: CompletionRequest } }, required: true } },
-  responses: { 200: { description: "A completion or an SSE stream", content: { "application/json": { schema: z.looseObject({}) } } }, ...errors },
+  responses: { 200: streamed(Completion, "A completion or an SSE stream"), ...errors },
 });
 
 const embeddingsRoute = createRoute({
@@ -102,7 +63,7 @@ const embeddingsRoute = createRoute({
   summary: "Embeddings",
   security,
   request: { body: { content: { "application/json": { schema: EmbeddingRequest } }, required: true } },
-  responses: { 200: { description: "Embeddings", content: { "application/json": { schema: z.looseObject({}) } } }, ...errors },
+  responses: { 200: json(EmbeddingList, "Embeddings"), ...errors },
 });
 
 const listModelsRoute = createRoute({
@@ -150,34 +111,12 @@ export function createOpenAIRoutes(deps: AppDeps) {
     };
   };
 
-  const schemas = { "chat.completions": ChatCompletionRequest, completions: CompletionRequest, embeddings: EmbeddingRequest } as const;
-  // The inference routes read the body from Node's stream and validate it here instead of through
-  // the route validator: hono's path builds a web Request per call, the costliest step of the
-  // request path. The OpenAPI registry still documents them from the same schemas.
-  const handle = (endpoint: "chat.completions" | "completions" | "embeddings") => async (c: Context<AppEnv>) => {
-    const raw = await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth });
-    const parsed = schemas[endpoint].safeParse(raw);
-    if (!parsed.success) throw validationError(parsed.error.issues, "json");
-    const res = await deps.proxy.handle({
-      requestId: c.get("requestId"),
-      auth: c.get("auth"),
-      endpoint,
-      body: parsed.data as Record<string, unknown>,
-      signal: clientGoneSignal(c),
-      startedAt: c.get("startedAt"),
-      cacheControl: c.req.header("x-gateway-cache") ?? null,
-      sink: nodeResponse(c),
-    });
-    c.set("requestIdSent", true);
-    return res;
-  };
-
   app.openAPIRegistry.registerPath(chatRoute);
   app.openAPIRegistry.registerPath(completionRoute);
   app.openAPIRegistry.registerPath(embeddingsRoute);
-  app.post("/v1/chat/completions", handle("chat.completions"));
-  app.post("/v1/completions", handle("completions"));
-  app.post("/v1/embeddings", handle("embeddings"));
+  app.post("/v1/chat/completions", inferenceEntry(deps, "chat.completions"));
+  app.post("/v1/completions", inferenceEntry(deps, "completions"));
+  app.post("/v1/embeddings", inferenceEntry(deps, "embeddings"));
   // Without a `models` list every model passes through to the first provider, so its own list is
   // the honest answer (e.g. OPENROUTER_API_KEY alone lists OpenRouter's models).
   const upstreamList = new UpstreamModelList({

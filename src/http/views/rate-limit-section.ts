@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { AuthContext } from "../../proxy/types.js";
+import type { AuthContext } from "../../contracts/request.js";
 import type { AppDeps } from "../deps.js";
 
 const Figure = z.object({ limit: z.number().int(), current: z.number().int(), remaining: z.number().int() }).nullable();
