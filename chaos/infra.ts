@@ -55,9 +55,13 @@ export class PgCluster {
     const data = join(this.dir, "data");
     run(join(this.bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
   }
+  /**
+   * fsync=off is safe here (the machine does not crash, only the server); synchronous_commit stays
+   * on: with it off an immediate stop loses acknowledged commits, which no gateway can survive.
+   */
   start(): void {
     const data = join(this.dir, "data");
-    const opts = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+    const opts = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
     run(join(this.bin, "pg_ctl"), ["-D", data, "-o", opts, "-l", join(this.dir, "log"), "-w", "-t", "30", "start"]);
   }
   /** Crash-stop (like a power cut to the database). */
