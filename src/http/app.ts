@@ -8,6 +8,8 @@ import { didAuthenticator } from "./middleware/did-auth.js";
 import { requestContext } from "./middleware/request-context.js";
 import { createRouter } from "./router.js";
 import { createAdminBillingRoutes } from "./routes/admin-billing.js";
+import { createAdminConsoleRoutes } from "./routes/admin-console.js";
+import { createAdminSessionRoutes } from "./routes/admin-session.js";
 import { createAdminSpineRoutes } from "./routes/admin-spine.js";
 import { createAuthRoutes } from "./routes/auth.js";
 import { createApiKeyManageRoutes } from "./routes/api-keys-manage.js";
@@ -60,6 +62,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAuthRoutes(deps));
   app.route("/", createApiKeyManageRoutes(deps));
   app.route("/", createAdminAccountRoutes(deps));
+  app.route("/", createAdminConsoleRoutes(deps));
+  app.route("/", createAdminSessionRoutes(deps));
   // --- end area routes ---
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });
