@@ -92,6 +92,15 @@ describeEachDb("admin panel API", (_kind, createDb) => {
     assert.equal((await post("/v1/auth/admin-token", { token: ADMIN_TOKEN })).status, 403);
     await gw.gateway.deps.db.update(users).set({ status: "active" }).where(eq(users.id, s.user.id));
 
+    // The web app's mode: access token in the body, only the refresh token (and CSRF) as cookies.
+    const web = await post("/v1/auth/admin-token", { token: ADMIN_TOKEN, session: "web" });
+    assert.equal(web.status, 200);
+    const w = (await web.json()) as { access_token: string; refresh_token?: string };
+    assert.ok(w.access_token && w.refresh_token === undefined);
+    assert.doesNotMatch(cookiesOf(web), /lg_at=/);
+    assert.match(cookiesOf(web), /lg_rt=/);
+    assert.equal((await fetch(`${gw.url}/admin/overview`, { headers: { authorization: `Bearer ${w.access_token}` } })).status, 200);
+
     // Brute force: the 3rd wrong token from this IP (LOGIN_MAX_FAILURES_PER_IP=3, one above) locks it out.
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) statuses.push((await post("/v1/auth/admin-token", { token: `guess-${i}` })).status);

@@ -16,7 +16,10 @@ import { accountsRouter, err, json, SessionSchema } from "./accounts-schemas.js"
 const TokenLogin = z
   .object({
     token: z.string().min(1).max(1000),
-    session: z.enum(["token", "cookie"]).default("cookie").openapi({ description: "`cookie` (browsers, the default) or `token`" }),
+    session: z
+      .enum(["token", "cookie", "web"])
+      .default("cookie")
+      .openapi({ description: "As for POST /v1/auth/login: `cookie` (the default), `web` (access token in the body, refresh token as an httpOnly cookie: the web app) or `token`" }),
   })
   .openapi("AdminTokenLoginRequest");
 
@@ -75,9 +78,10 @@ export function createAdminSessionRoutes(deps: AppDeps) {
       const now = deps.clock.now();
       const age = (d: Date) => Math.max(1, Math.floor((d.getTime() - now) / 1000));
       const cookie = { httpOnly: true, sameSite: "Lax" as const, secure: rt.cookieSecure };
-      setCookie(c, COOKIES.access, t.accessToken, { ...cookie, path: "/", maxAge: age(t.accessExpiresAt) });
       setCookie(c, COOKIES.refresh, t.refreshToken, { ...cookie, path: "/v1/auth", maxAge: age(t.refreshExpiresAt) });
       setCookie(c, COOKIES.csrf, t.csrfToken, { ...cookie, httpOnly: false, path: "/", maxAge: age(t.refreshExpiresAt) });
+      if (body.session === "web") return c.json({ token_type: "Bearer" as const, access_token: t.accessToken, ...base }, 200);
+      setCookie(c, COOKIES.access, t.accessToken, { ...cookie, path: "/", maxAge: age(t.accessExpiresAt) });
       return c.json({ token_type: "cookie" as const, ...base }, 200);
     },
   );
