@@ -4,6 +4,7 @@ import type { AppDeps } from "./deps.js";
 import { notFound, onError } from "./errors.js";
 import { adminAuth } from "./middleware/admin-auth.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
+import { sessionPlaygroundAuthenticator } from "./middleware/browser-session.js";
 import { didAuthenticator } from "./middleware/did-auth.js";
 import { requestContext } from "./middleware/request-context.js";
 import { createRouter } from "./router.js";
@@ -22,6 +23,8 @@ import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
 import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
+import { createWebApiRoutes } from "./routes/web-api.js";
+import { createWebAppRoutes } from "./routes/web-app.js";
 import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
 
 export type { AppEnv };
@@ -37,7 +40,8 @@ export function createApp(deps: AppDeps) {
 
   // Bearer key, or (seed 004) a DID-signed request that yields the same AuthContext.
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
-  app.use("/v1/chat/*", inference);
+  // The dashboard's playground: a session calls chat through its own playground key.
+  app.use("/v1/chat/*", apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference"), sessionPlaygroundAuthenticator(deps)] }));
   app.use("/v1/completions", inference);
   app.use("/v1/embeddings", inference);
   app.use("/v1/models", inference);
@@ -64,6 +68,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAdminAccountRoutes(deps));
   app.route("/", createAdminConsoleRoutes(deps));
   app.route("/", createAdminSessionRoutes(deps));
+  app.route("/", createWebAppRoutes());
+  app.route("/", createWebApiRoutes(deps));
   // --- end area routes ---
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });

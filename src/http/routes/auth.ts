@@ -29,9 +29,12 @@ import { and, eq, gte, lt, sql } from "drizzle-orm";
 type Ctx = Context<AccountsEnv>;
 
 const SessionMode = z
-  .enum(["token", "cookie"])
+  .enum(["token", "cookie", "web"])
   .default("token")
-  .openapi({ description: "`token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers)." });
+  .openapi({
+    description:
+      "`token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers). `web`: the access token in the body (the page keeps it in memory), the refresh token only as an httpOnly cookie + a CSRF token (the dashboard).",
+  });
 
 const Register = z
   .object({
@@ -46,7 +49,12 @@ const Login = z
   .object({ email: z.string().trim().min(1).max(254), password: z.string().min(1).max(256), session: SessionMode })
   .openapi("LoginRequest");
 
-const Refresh = z.object({ refresh_token: z.string().max(200).optional() }).openapi("RefreshRequest");
+const Refresh = z
+  .object({
+    refresh_token: z.string().max(200).optional(),
+    session: z.enum(["cookie", "web"]).optional().openapi({ description: "With the refresh cookie: answer as `cookie` (default) or `web` (access token in the body)" }),
+  })
+  .openapi("RefreshRequest");
 
 const Me = z
   .object({
@@ -93,8 +101,12 @@ export function createAuthRoutes(deps: AppDeps) {
 
   function setSessionCookies(c: Ctx, t: IssuedTokens) {
     const accessAge = Math.max(1, Math.floor((t.accessExpiresAt.getTime() - now()) / 1000));
-    const refreshAge = Math.max(1, Math.floor((t.refreshExpiresAt.getTime() - now()) / 1000));
     setCookie(c, COOKIES.access, t.accessToken, { ...cookieBase, path: "/", maxAge: accessAge });
+    setRefreshCookies(c, t);
+  }
+
+  function setRefreshCookies(c: Ctx, t: IssuedTokens) {
+    const refreshAge = Math.max(1, Math.floor((t.refreshExpiresAt.getTime() - now()) / 1000));
     // The refresh cookie travels only to the auth endpoints.
     setCookie(c, COOKIES.refresh, t.refreshToken, { ...cookieBase, path: "/v1/auth", maxAge: refreshAge });
     // Readable by the page's JS: it echoes it in x-csrf-token (double submit).
@@ -107,7 +119,7 @@ export function createAuthRoutes(deps: AppDeps) {
     deleteCookie(c, COOKIES.csrf, { path: "/", secure: rt.cookieSecure });
   }
 
-  function sessionBody(c: Ctx, t: IssuedTokens, user: UserRow, account: AccountRow, mode: "token" | "cookie") {
+  function sessionBody(c: Ctx, t: IssuedTokens, user: UserRow, account: AccountRow, mode: "token" | "cookie" | "web") {
     const base = {
       expires_in: deps.env.ACCESS_TOKEN_TTL_SEC,
       refresh_expires_in: deps.env.REFRESH_TOKEN_TTL_SEC,
@@ -118,6 +130,12 @@ export function createAuthRoutes(deps: AppDeps) {
     if (mode === "cookie") {
       setSessionCookies(c, t);
       return { token_type: "cookie" as const, ...base };
+    }
+    if (mode === "web") {
+      // No access cookie: the page holds the access token in memory and sends it as Bearer, so
+      // only the refresh/logout calls ride on cookies (and those need the CSRF header).
+      setRefreshCookies(c, t);
+      return { token_type: "Bearer" as const, access_token: t.accessToken, ...base };
     }
     return { token_type: "Bearer" as const, access_token: t.accessToken, refresh_token: t.refreshToken, ...base };
   }
@@ -227,7 +245,7 @@ export function createAuthRoutes(deps: AppDeps) {
       responses: { 200: json(SessionSchema, "New tokens"), 401: err("Invalid, expired, reused or revoked"), 403: err("CSRF") },
     }),
     async (c) => {
-      let body: { refresh_token?: string } = {};
+      let body: { refresh_token?: string; session?: "cookie" | "web" } = {};
       if ((c.req.header("content-type") ?? "").includes("json")) body = c.req.valid("json") ?? {};
       const cookieToken = getCookie(c, COOKIES.refresh);
       const token = body.refresh_token ?? cookieToken;
@@ -249,7 +267,7 @@ export function createAuthRoutes(deps: AppDeps) {
         throw new AppError("invalid_token", msg);
       }
       const account = await getAccount(deps.db, r.user.accountId);
-      return c.json(sessionBody(c, r.tokens, r.user, account!, viaCookie ? "cookie" : "token"), 200);
+      return c.json(sessionBody(c, r.tokens, r.user, account!, viaCookie ? (body.session ?? "cookie") : "token"), 200);
     },
   );
 
@@ -369,7 +387,7 @@ export function createAuthRoutes(deps: AppDeps) {
     const r = await widgetLogin(c, data);
     const t = await openSession(c, r.user, "telegram_widget");
     setSessionCookies(c, t);
-    return c.redirect(`${deps.env.PUBLIC_URL?.replace(/\/+$/, "") ?? ""}/`, 302);
+    return c.redirect(`${deps.env.PUBLIC_URL?.replace(/\/+$/, "") ?? ""}/dashboard`, 302);
   });
 
   app.openapi(

@@ -1,0 +1,7 @@
+import { PageHeader } from "../components/ui";
+import { useI18n } from "../i18n/context";
+
+export function PlaygroundPage() {
+  const { t } = useI18n();
+  return <PageHeader title={t("nav.playground")} />;
+}
