@@ -39,7 +39,7 @@ describe("web app shell", { skip: !requireChromium("web app shell") }, () => {
     await page.goto(`${w.app}/keys`);
     await page.waitForURL(/\/dashboard\/login\?next=%2Fkeys/);
     assert.equal(await page.locator("h1").textContent(), "Вход в аккаунт", "Russian from the browser");
-    assert.equal(await page.evaluate(() => document.documentElement.lang), "ru");
+    assert.equal(await page.evaluate("document.documentElement.lang"), "ru");
     await assertAccessible(page, "login (ru)");
 
     await page.getByRole("link", { name: "Зарегистрироваться" }).click();
@@ -51,9 +51,9 @@ describe("web app shell", { skip: !requireChromium("web app shell") }, () => {
     await page.getByRole("heading", { level: 1, name: "API-ключи" }).waitFor();
 
     // No token in storage: the access token lives in memory, the refresh token in an httpOnly cookie.
-    const stored = await page.evaluate(() => [...Object.values(localStorage), ...Object.values(sessionStorage)].join(" "));
+    const stored = await page.evaluate<string>("[...Object.values(localStorage), ...Object.values(sessionStorage)].join(' ')");
     assert.doesNotMatch(stored, /eyJ|rt_/, "no token in web storage");
-    assert.doesNotMatch(await page.evaluate(() => document.cookie), /lg_rt|lg_at/, "no token readable by scripts");
+    assert.doesNotMatch(await page.evaluate<string>("document.cookie"), /lg_rt|lg_at/, "no token readable by scripts");
     const cookies = await page.context().cookies();
     assert.equal(cookies.find((c) => c.name === "lg_rt")?.httpOnly, true);
     assert.equal(cookies.some((c) => c.name === "lg_at"), false, "no access-token cookie in web mode");
@@ -63,7 +63,7 @@ describe("web app shell", { skip: !requireChromium("web app shell") }, () => {
 
     await page.getByRole("button", { name: "EN" }).click();
     await page.getByRole("heading", { level: 1, name: "API keys" }).waitFor();
-    assert.equal(await page.evaluate(() => document.documentElement.lang), "en");
+    assert.equal(await page.evaluate("document.documentElement.lang"), "en");
     await page.reload();
     await page.getByRole("heading", { level: 1, name: "API keys" }).waitFor();
     assert.deepEqual(page.errors, []);
