@@ -1,6 +1,6 @@
 import type { RouteObject } from "react-router";
 import { Layout } from "../components/layout";
-import { adminRoutes } from "../pages/admin";
+import { adminPublicRoutes, adminRoutes } from "../pages/admin";
 import { ActivityDetailPage } from "../pages/activity-detail";
 import { ActivityPage } from "../pages/activity";
 import { BillingPage } from "../pages/billing";
@@ -16,6 +16,7 @@ import { AnonymousOnly, RequireAdmin, RequireAuth } from "./guards";
 
 /** Every page of the app; paths are relative to /dashboard. */
 export const routes: RouteObject[] = [
+  ...adminPublicRoutes,
   {
     element: <AnonymousOnly />,
     children: [

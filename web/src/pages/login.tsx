@@ -71,6 +71,11 @@ export function LoginPage() {
         </Button>
       </form>
       {cfg?.telegram.login && <TelegramLogin />}
+      <p className="mt-5 text-sm text-slate-600">
+        <Link to={`/admin/login${params.get("next")?.startsWith("/admin") ? `?next=${encodeURIComponent(params.get("next")!)}` : ""}`} className="font-medium text-indigo-700 underline">
+          {t("admin.login.link")}
+        </Link>
+      </p>
       {cfg?.registration_enabled !== false && (
         <p className="mt-5 text-sm text-slate-600">
           {t("auth.noAccount")}{" "}
