@@ -23,6 +23,8 @@ import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
 import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
+import { createAccountSettingsRoutes } from "./routes/account-settings.js";
+import { createClientAccountRoutes } from "./routes/client-account.js";
 import { createWebApiRoutes } from "./routes/web-api.js";
 import { createWebAppRoutes } from "./routes/web-app.js";
 import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
@@ -70,6 +72,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAdminSessionRoutes(deps));
   app.route("/", createWebAppRoutes());
   app.route("/", createWebApiRoutes(deps));
+  app.route("/", createClientAccountRoutes(deps));
+  app.route("/", createAccountSettingsRoutes(deps));
   // --- end area routes ---
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });

@@ -17,7 +17,8 @@ import { exchangeDeepLinkLogin, loginWithTelegramWidget, startDeepLinkLogin, sta
 import { checkPassword, createAccount, createUser, findUserByEmail, getAccount, normalizeEmail, userView, type AccountRow, type UserRow } from "../../accounts/users.js";
 import { writeAudit } from "../../audit/index.js";
 import { AppError } from "../../core/errors.js";
-import { requestLogs, users } from "../../db/schema/index.js";
+import { accounts, requestLogs, users } from "../../db/schema/index.js";
+import { resolveReferralCode } from "../../payments/referrals.js";
 import { formatMoney } from "../../core/money.js";
 import { didAuth } from "../middleware/did-auth.js";
 import type { AppDeps } from "../deps.js";
@@ -41,6 +42,7 @@ const Register = z
     email: z.string().trim().max(254).email(),
     password: z.string().min(1).max(256),
     name: z.string().trim().max(200).optional(),
+    referral_code: z.string().max(64).optional().openapi({ description: "An inviter's code (the web app's ?ref= link); an unknown code is ignored" }),
     session: SessionMode,
   })
   .openapi("RegisterRequest");
@@ -179,6 +181,8 @@ export function createAuthRoutes(deps: AppDeps) {
       try {
         created = await deps.db.transaction(async (tx) => {
           const account = await createAccount(tx, { name: body.name || email });
+          const inviter = body.referral_code ? await resolveReferralCode(tx, body.referral_code) : null;
+          if (inviter) await tx.update(accounts).set({ referredBy: inviter }).where(eq(accounts.id, account.id));
           const user = await createUser(tx, { accountId: account.id, email, name: body.name ?? null, role: "client" });
           await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
           await writeAudit(tx, { actor: `user:${user.id}`, action: "user.register", targetType: "user", targetId: user.id, after: { email, account_id: account.id }, ip: clientIp(c as never) });

@@ -6687,6 +6687,448 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/client/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's request log with filters (key, model, status, date range), newest first */
+        get: {
+            parameters: {
+                query?: {
+                    key_id?: string;
+                    /** @description Requested or served model id */
+                    model?: string;
+                    status?: "pending" | "completed" | "failed" | "cancelled";
+                    /** @description Inclusive */
+                    from?: string;
+                    /** @description Exclusive */
+                    to?: string;
+                    limit?: number;
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CustomerRequests"];
+                    };
+                };
+                /** @description Invalid filter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/requests.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The filtered request log as CSV (at most 50000 rows, newest first) */
+        get: {
+            parameters: {
+                query?: {
+                    key_id?: string;
+                    /** @description Requested or served model id */
+                    model?: string;
+                    status?: "pending" | "completed" | "failed" | "cancelled";
+                    /** @description Inclusive */
+                    from?: string;
+                    /** @description Exclusive */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV with a header row */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Invalid filter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Models as this account pays for them: price per 1M tokens in the account currency with the tariff's markup
+         * @description When a model has several priced routes the highest price is shown: a request is never charged more than that.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Substring of the model id */
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Prices */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CustomerPrices"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every balance change of the account with its reason, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Ledger"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's top-up orders (YooKassa, Telegram Stars) with their statuses, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PaymentOrders"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The invite link, invited accounts and commissions earned */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Referrals */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Referrals"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the logged-in user's name or language */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ProfileUpdate"];
+                };
+            };
+            responses: {
+                /** @description The user */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not logged in */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change the password; every other session of the user ends */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordChange"];
+                };
+            };
+            responses: {
+                /** @description Changed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ok: boolean;
+                            other_sessions_ended: number;
+                        };
+                    };
+                };
+                /** @description Weak password */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong current password */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -7567,6 +8009,8 @@ export interface components {
             email: string;
             password: string;
             name?: string;
+            /** @description An inviter's code (the web app's ?ref= link); an unknown code is ignored */
+            referral_code?: string;
             /**
              * @description `token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers). `web`: the access token in the body (the page keeps it in memory), the refresh token only as an httpOnly cookie + a CSRF token (the dashboard).
              * @default token
@@ -8031,6 +8475,134 @@ export interface components {
                     }[];
                 };
             };
+        };
+        CustomerRequests: {
+            data: components["schemas"]["CustomerRequest"][];
+            next_cursor: string | null;
+        };
+        CustomerRequest: {
+            id: string;
+            created_at: string;
+            completed_at: string | null;
+            api_key_id: string | null;
+            endpoint: string;
+            model: string | null;
+            served_model: string | null;
+            provider_id: string | null;
+            stream: boolean;
+            status: string;
+            prompt_tokens: number | null;
+            completion_tokens: number | null;
+            cached_tokens: number | null;
+            reasoning_tokens: number | null;
+            total_tokens: number | null;
+            estimated: boolean;
+            latency_ms: number | null;
+            ttft_ms: number | null;
+            error_code: string | null;
+            /**
+             * @description Decimal amount in the account currency
+             * @example 12.50
+             */
+            cost: string | null;
+            cache_hit: boolean;
+        };
+        CustomerPrices: {
+            currency: string;
+            tariff: {
+                id: string;
+                name: string;
+            };
+            data: components["schemas"]["CustomerPrice"][];
+        };
+        CustomerPrice: {
+            id: string;
+            name: string | null;
+            /**
+             * @description What the model is called through: chat/completions or embeddings
+             * @enum {string}
+             */
+            type: "chat" | "embedding";
+            input_modalities: string[];
+            output_modalities: string[];
+            context_length: number | null;
+            max_output: number | null;
+            /**
+             * @description What the account pays per 1M input tokens (tariff markup applied); null = not priced
+             * @example 12.50
+             */
+            input_per_1m: string | null;
+            /**
+             * @description Decimal amount in the account currency
+             * @example 12.50
+             */
+            output_per_1m: string | null;
+        };
+        Ledger: {
+            currency: string;
+            data: components["schemas"]["LedgerEntry"][];
+            next_cursor: string | null;
+        };
+        PaymentOrders: {
+            data: components["schemas"]["PaymentOrderItem"][];
+            next_cursor: string | null;
+        };
+        PaymentOrderItem: {
+            id: string;
+            provider: string;
+            status: string;
+            /** @description Rubles for RUB, whole Stars for XTR */
+            amount: string;
+            currency: string;
+            /**
+             * @description Decimal amount in the account currency
+             * @example 12.50
+             */
+            credits: string;
+            created_at: string;
+            paid_at: string | null;
+        };
+        Referrals: {
+            code: string;
+            /** @description Sign-up link with the code (relative when PUBLIC_URL is unset) */
+            web_link: string;
+            bot_link: string | null;
+            /**
+             * @description Commission on each payment of an invitee
+             * @example 10
+             */
+            percent: string;
+            invitees: number;
+            /**
+             * @description Decimal amount in the account currency
+             * @example 12.50
+             */
+            earned: string;
+            currency: string;
+            invited: {
+                account_id: string;
+                label: string;
+                joined_at: string;
+                /**
+                 * @description Decimal amount in the account currency
+                 * @example 12.50
+                 */
+                earned: string;
+            }[];
+            commissions: components["schemas"]["LedgerEntry"][];
+        };
+        ProfileUpdate: {
+            name?: string | null;
+            /**
+             * @description The user's language (the bot and the web app use it)
+             * @enum {string|null}
+             */
+            locale?: "ru" | "en" | null;
+        };
+        PasswordChange: {
+            /** @description Required when the user has a password */
+            current_password?: string;
+            new_password: string;
         };
     };
     responses: never;
