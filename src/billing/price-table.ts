@@ -58,7 +58,11 @@ export function priceTable(snap: BillingSnapshot, tariff: TariffInfo, models: re
   for (const m of models) {
     for (const r of m.routes) {
       const row = findPrice(snap, m.id, r.providerId, r.upstreamModel);
-      if (row) push(m.id, r.providerId, row.prices, "book", row.source);
+      if (row) {
+        push(m.id, r.providerId, row.prices, "book", row.source);
+        // The book row this route took its price from is shown once, under the route's provider.
+        seen.add(priceKey(row.modelId, row.providerId));
+      }
       else if (r.price) push(m.id, r.providerId, fromConfig(r.price), "config", null);
     }
   }

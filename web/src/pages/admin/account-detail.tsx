@@ -39,7 +39,7 @@ function AdjustDialog({ account, open, onClose }: { account: Account; open: bool
       {adjust.data ? (
         <div className="space-y-4">
           <Alert tone={adjust.data.applied ? "green" : "amber"}>
-            {adjust.data.applied ? t("admin.account.adjusted", { balance: fmt.money(adjust.data.balance) }) : t("admin.account.adjustReplayed")}
+            {adjust.data.applied ? t("admin.account.adjusted", { balance: fmt.cost(adjust.data.balance) }) : t("admin.account.adjustReplayed")}
           </Alert>
           <div className="flex justify-end">
             <Button onClick={onClose}>{t("common.close")}</Button>
@@ -117,11 +117,11 @@ function SettingsCard({ account }: { account: Account }) {
         {assign.error && <Alert tone="red">{errorText(assign.error)}</Alert>}
       </form>
       <form onSubmit={saveLimits} className="space-y-3">
-        <TextArea label={t("admin.account.limits")} rows={5} value={limits} onChange={(e) => setLimits(e.target.value)} className="font-mono" spellCheck={false} aria-describedby="limits-hint" />
+        <TextArea label={t("admin.account.limits")} rows={5} value={limits} onChange={(e) => setLimits(e.target.value)} spellCheck={false} aria-describedby="limits-hint" />
         <p id="limits-hint" className="text-xs text-slate-600">
           {t("admin.account.limitsHint")}
         </p>
-        <Field label={t("admin.account.lowBalance")} value={threshold} onChange={(e) => setThreshold(e.target.value)} inputMode="decimal" className="w-64" />
+        <Field label={t("admin.account.lowBalance")} value={threshold} onChange={(e) => setThreshold(e.target.value)} inputMode="decimal" className="w-80" />
         {(limitsError || patch.error) && <Alert tone="red">{limitsError ?? errorText(patch.error)}</Alert>}
         <div className="flex items-center gap-3">
           <Button type="submit" variant="secondary" disabled={patch.isPending}>
@@ -360,7 +360,7 @@ function LedgerCard({ account }: { account: Account }) {
                     <td className={`${td} tabular text-right`}>
                       <SignedMoney value={e.amount} format={fmt.cost} />
                     </td>
-                    <td className={`${td} tabular text-right`}>{fmt.money(e.balance_after)}</td>
+                    <td className={`${td} tabular text-right`}>{fmt.cost(e.balance_after)}</td>
                     <td className={`${td} max-w-64 truncate`} title={e.reason ?? ""}>
                       {e.reason ?? "—"}
                     </td>
@@ -398,12 +398,12 @@ function UsageAndPayments({ account }: { account: Account }) {
               <dt className="text-slate-600">{t("admin.tokens")}</dt>
               <dd className="tabular text-right">{fmt.number(u.total_tokens)}</dd>
               <dt className="text-slate-600">{t("admin.revenue")}</dt>
-              <dd className="tabular text-right">{fmt.money(u.revenue)}</dd>
+              <dd className="tabular text-right">{fmt.cost(u.revenue)}</dd>
               <dt className="text-slate-600">{t("admin.upstreamCost")}</dt>
-              <dd className="tabular text-right">{fmt.money(u.upstream_cost)}</dd>
+              <dd className="tabular text-right">{fmt.cost(u.upstream_cost)}</dd>
               <dt className="text-slate-600">{t("admin.profit")}</dt>
               <dd className="tabular text-right">
-                <SignedMoney value={u.profit} format={fmt.money} />
+                <SignedMoney value={u.profit} format={fmt.cost} />
               </dd>
             </dl>
           )}
@@ -419,7 +419,7 @@ function UsageAndPayments({ account }: { account: Account }) {
                     {fmt.date(p.created_at)} · {p.provider}
                   </span>
                   <span className="tabular">
-                    {p.amount} {p.currency} → {fmt.money(p.credits)}
+                    {p.amount} {p.currency} → {fmt.cost(p.credits)}
                   </span>
                   <StatusBadge status={p.status} />
                 </li>
@@ -475,9 +475,9 @@ export function AdminAccountDetailPage() {
           {setStatus.error && <Alert tone="red">{errorText(setStatus.error)}</Alert>}
           <div className="space-y-5">
             <div className="grid gap-4 sm:grid-cols-3">
-              <Stat label={t("admin.balance")} value={<span data-testid="account-balance">{fmt.money(a.balance)}</span>} />
-              <Stat label={t("admin.reserved")} value={fmt.money(a.reserved)} hint={t("admin.account.reservedHint")} />
-              <Stat label={t("admin.available")} value={fmt.money(a.available)} />
+              <Stat label={t("admin.balance")} value={<span data-testid="account-balance">{fmt.cost(a.balance)}</span>} />
+              <Stat label={t("admin.reserved")} value={fmt.cost(a.reserved)} hint={t("admin.account.reservedHint")} />
+              <Stat label={t("admin.available")} value={fmt.cost(a.available)} />
             </div>
             <UsageAndPayments account={a} />
             <SettingsCard key={`${a.tariff_id}:${a.updated_at}`} account={a} />

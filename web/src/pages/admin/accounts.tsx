@@ -124,9 +124,9 @@ export function AdminAccountsPage() {
                         <StatusBadge status={a.status} />
                       </td>
                       <td className={`${td} tabular text-right`}>
-                        <SignedMoney value={a.balance} format={fmt.money} />
+                        <SignedMoney value={a.balance} format={fmt.cost} />
                       </td>
-                      <td className={`${td} tabular text-right`}>{fmt.money(a.reserved)}</td>
+                      <td className={`${td} tabular text-right`}>{fmt.cost(a.reserved)}</td>
                       <td className={td}>{tariffName(a.tariff_id)}</td>
                       <td className={`${td} tabular text-right`}>{fmt.number(a.user_count ?? null)}</td>
                       <td className={`${td} tabular text-right`}>{fmt.number(a.key_count ?? null)}</td>

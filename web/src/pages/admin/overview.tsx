@@ -23,9 +23,9 @@ function PeriodCard({ label, f }: { label: string; f: Figures }) {
       <h2 className="text-sm font-semibold text-slate-900">{label}</h2>
       <dl className="mt-2 grid grid-cols-2 gap-x-4 gap-y-2 text-sm">
         <dt className="text-slate-600">{t("admin.revenue")}</dt>
-        <dd className="tabular text-right font-medium text-slate-900">{fmt.money(f.revenue)}</dd>
+        <dd className="tabular text-right font-medium text-slate-900">{fmt.cost(f.revenue)}</dd>
         <dt className="text-slate-600">{t("admin.upstreamCost")}</dt>
-        <dd className="tabular text-right text-slate-900">{fmt.money(f.upstream_cost)}</dd>
+        <dd className="tabular text-right text-slate-900">{fmt.cost(f.upstream_cost)}</dd>
         <dt className="text-slate-600">{t("admin.profit")}</dt>
         <dd className="tabular text-right font-semibold" data-testid="profit" data-value={f.profit}>
           <SignedMoney value={f.profit} format={fmt.cost} />
@@ -62,10 +62,10 @@ function MoneyTable({ rows, first, label }: { rows: Array<Figures & { key: strin
           <tr key={r.key}>
             <td className={td}>{r.label}</td>
             <td className={`${td} tabular text-right`}>{fmt.number(r.requests)}</td>
-            <td className={`${td} tabular text-right`}>{fmt.money(r.revenue)}</td>
-            <td className={`${td} tabular text-right`}>{fmt.money(r.upstream_cost)}</td>
+            <td className={`${td} tabular text-right`}>{fmt.cost(r.revenue)}</td>
+            <td className={`${td} tabular text-right`}>{fmt.cost(r.upstream_cost)}</td>
             <td className={`${td} tabular text-right`}>
-              <SignedMoney value={r.profit} format={fmt.money} />
+              <SignedMoney value={r.profit} format={fmt.cost} />
             </td>
             <td className={`${td} tabular text-right`}>{pct(r.margin, locale)}</td>
             <td className={`${td} tabular text-right`}>{pct(r.error_rate, locale)}</td>
@@ -81,7 +81,7 @@ function Charts({ o }: { o: Overview }) {
   const fmt = useFormat();
   const daily = o.daily.map((d) => ({ day: fmt.day(d.date), revenue: Number(d.revenue), cost: Number(d.upstream_cost), profit: Number(d.profit), requests: d.requests, failed: d.failed }));
   const models = o.by_model.slice(0, 10).map((m) => ({ model: m.model || "—", revenue: Number(m.revenue), cost: Number(m.upstream_cost), profit: Number(m.profit) }));
-  const money = (v: unknown) => fmt.money(String(v));
+  const money = (v: unknown) => fmt.cost(String(v));
   return (
     <div className="grid gap-4 lg:grid-cols-2">
       <Card title={t("admin.overview.byDay")}>
@@ -170,7 +170,7 @@ export function AdminOverviewPage() {
               <PeriodCard label={t("admin.overview.d30")} f={o.periods.d30} />
             </div>
             <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
-              <Stat label={t("admin.overview.openHolds")} value={fmt.number(o.holds.open)} hint={`${fmt.money(o.holds.amount)}${o.holds.expired ? ` · ${t("admin.overview.expiredHolds", { n: o.holds.expired })}` : ""}`} />
+              <Stat label={t("admin.overview.openHolds")} value={fmt.number(o.holds.open)} hint={`${fmt.cost(o.holds.amount)}${o.holds.expired ? ` · ${t("admin.overview.expiredHolds", { n: o.holds.expired })}` : ""}`} />
               <Stat label={t("admin.overview.openCircuits")} value={fmt.number(o.open_circuits)} hint={<Link to="/admin/upstreams" className="text-indigo-700 underline">{t("admin.nav.upstreams")}</Link>} />
               <Stat label={t("admin.overview.lossRequests")} value={fmt.number(o.anomaly_counts.loss)} hint={t("admin.overview.lossHint")} />
               <Stat label={t("admin.overview.estimated")} value={fmt.number(o.anomaly_counts.estimated)} hint={t("admin.overview.estimatedHint")} />

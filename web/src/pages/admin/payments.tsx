@@ -47,7 +47,7 @@ function RefundDialog({ payment, onClose }: { payment: Payment; onClose: () => v
       {refund.data ? (
         <div className="space-y-4">
           <Alert tone={refund.data.status === "refunded" ? "green" : "amber"}>
-            {t("admin.payments.refundResult", { status: refund.data.status, debited: fmt.money(refund.data.debited), balance: fmt.money(refund.data.balance_after) })}
+            {t("admin.payments.refundResult", { status: refund.data.status, debited: fmt.cost(refund.data.debited), balance: fmt.cost(refund.data.balance_after) })}
           </Alert>
           <div className="flex justify-end">
             <Button onClick={onClose}>{t("common.close")}</Button>
@@ -62,7 +62,7 @@ function RefundDialog({ payment, onClose }: { payment: Payment; onClose: () => v
             refund.mutate({ reason: String(f.get("reason") ?? "").trim() || undefined, require_unspent_balance: f.get("unspent") === "on" });
           }}
         >
-          <p className="text-sm text-slate-700">{t("admin.payments.refundText", { amount: `${payment.amount} ${payment.currency}`, credits: fmt.money(payment.credits), account: payment.account_id })}</p>
+          <p className="text-sm text-slate-700">{t("admin.payments.refundText", { amount: `${payment.amount} ${payment.currency}`, credits: fmt.cost(payment.credits), account: payment.account_id })}</p>
           <Field label={t("admin.account.reason")} name="reason" maxLength={500} />
           <label className="flex items-center gap-2 text-sm text-slate-800">
             <input type="checkbox" name="unspent" className="h-4 w-4" />
@@ -122,12 +122,12 @@ function PaymentsCard({ filters }: { filters: { account_id?: string; provider?: 
                     <td className={`${td} tabular text-right`}>
                       {x.amount} {x.currency}
                     </td>
-                    <td className={`${td} tabular text-right`}>{fmt.money(x.credits)}</td>
+                    <td className={`${td} tabular text-right`}>{fmt.cost(x.credits)}</td>
                     <td className={td}>
                       <StatusBadge status={x.status} />
                       {x.refunded_by && <div className="text-xs text-slate-600">{x.refunded_by}</div>}
                     </td>
-                    <td className={`${td} tabular text-right`}>{x.commission ? fmt.money(x.commission) : "—"}</td>
+                    <td className={`${td} tabular text-right`}>{x.commission ? fmt.cost(x.commission) : "—"}</td>
                     <td className={td}>
                       {(x.status === "credited" || x.status === "refunding") && (
                         <Button variant="danger" onClick={() => setRefunding(x)}>
@@ -187,7 +187,7 @@ function OrdersCard({ filters }: { filters: { account_id?: string; provider?: Pr
                     <td className={`${td} tabular text-right`}>
                       {o.amount} {o.currency}
                     </td>
-                    <td className={`${td} tabular text-right`}>{fmt.money(o.credits)}</td>
+                    <td className={`${td} tabular text-right`}>{fmt.cost(o.credits)}</td>
                     <td className={td}>
                       <StatusBadge status={o.status} />
                     </td>
@@ -268,7 +268,7 @@ function CommissionsCard({ accountId }: { accountId?: string }) {
                     <td className={td}>{c.invitee_account_id ? <Mono>{c.invitee_account_id}</Mono> : "—"}</td>
                     <td className={td}>{t(`admin.ledger.${c.kind}`)}</td>
                     <td className={`${td} tabular text-right`}>
-                      <SignedMoney value={c.amount} format={fmt.money} />
+                      <SignedMoney value={c.amount} format={fmt.cost} />
                     </td>
                     <td className={td}>{c.payment_id ? <Mono>{c.payment_id}</Mono> : "—"}</td>
                   </tr>

@@ -319,8 +319,8 @@ function TariffDialog({ tariff, onClose }: { tariff: Tariff | "new"; onClose: ()
           </Select>
         </div>
         <Field label={t("admin.prices.allowedModels")} name="allowed_models" defaultValue={x?.allowed_models?.join(", ") ?? ""} hint={t("admin.prices.allowedModelsHint")} />
-        <TextArea label={t("admin.prices.modelMarkups")} name="model_markups" rows={2} className="font-mono" defaultValue={x && Object.keys(x.model_markups).length ? JSON.stringify(x.model_markups) : ""} placeholder='{"openai/gpt-4o": "1.2"}' />
-        <TextArea label={t("admin.prices.rateLimits")} name="rate_limits" rows={2} className="font-mono" defaultValue={x && Object.keys(x.rate_limits).length ? JSON.stringify(x.rate_limits) : ""} placeholder='{"rpm": 60}' />
+        <TextArea label={t("admin.prices.modelMarkups")} name="model_markups" rows={2} defaultValue={x && Object.keys(x.model_markups).length ? JSON.stringify(x.model_markups) : ""} placeholder='{"openai/gpt-4o": "1.2"}' />
+        <TextArea label={t("admin.prices.rateLimits")} name="rate_limits" rows={2} defaultValue={x && Object.keys(x.rate_limits).length ? JSON.stringify(x.rate_limits) : ""} placeholder='{"rpm": 60}' />
         <label className="flex items-center gap-2 text-sm text-slate-800">
           <input type="checkbox" name="is_default" defaultChecked={x?.is_default ?? false} className="h-4 w-4" />
           {t("admin.prices.isDefault")}

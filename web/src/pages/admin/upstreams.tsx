@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { ConfirmDialog, Dialog } from "../../components/dialog";
 import { QueryView } from "../../components/states";
@@ -45,7 +45,6 @@ function ProvidersCard({ circuits }: { circuits: Circuit[] }) {
               <tr>
                 <th className={th}>ID</th>
                 <th className={th}>{t("admin.upstreams.type")}</th>
-                <th className={th}>{t("admin.upstreams.source")}</th>
                 <th className={th}>{t("admin.upstreams.baseUrl")}</th>
                 <th className={th}>{t("admin.status")}</th>
                 <th className={`${th} text-right`}>{t("admin.upstreams.accounts")}</th>
@@ -59,9 +58,11 @@ function ProvidersCard({ circuits }: { circuits: Circuit[] }) {
                   <td className={td}>
                     <Mono>{p.id}</Mono>
                   </td>
-                  <td className={td}>{p.type}</td>
-                  <td className={td}>{t(`admin.upstreams.source.${p.source}`)}</td>
-                  <td className={`${td} max-w-64 truncate`} title={p.base_url ?? ""}>
+                  <td className={td}>
+                    <div>{p.type}</div>
+                    <div className="text-xs text-slate-600">{t(`admin.upstreams.source.${p.source}`)}</div>
+                  </td>
+                  <td className={`${td} max-w-56 truncate`} title={p.base_url ?? ""}>
                     {p.base_url ?? "—"}
                   </td>
                   <td className={td}>
@@ -155,7 +156,6 @@ function AccountDialog({ account, providers, onClose }: { account: UpstreamAccou
 
 function AccountsCard() {
   const { t } = useI18n();
-  const fmt = useFormat();
   const q = useQuery({ queryKey: adminKey("upstream-accounts"), queryFn: () => unwrap(api.GET("/admin/routing/upstream-accounts")) });
   const providers = useQuery({ queryKey: adminKey("providers"), queryFn: () => unwrap(api.GET("/admin/routing/providers")) });
   const [editing, setEditing] = useState<UpstreamAccount | "new" | null>(null);
@@ -229,7 +229,7 @@ function AccountsCard() {
         onClose={() => setDeleting(null)}
         onConfirm={() => deleting && del.mutate(deleting.id)}
       />
-      <p className="mt-2 text-xs text-slate-600">{fmt.number(q.data?.data.length ?? 0)} · {t("admin.upstreams.keysNote")}</p>
+      <p className="mt-2 text-xs text-slate-600">{t("admin.upstreams.keysNote")}</p>
     </Card>
   );
 }
@@ -243,6 +243,13 @@ function RoutesCard() {
   const put = useAdminMutation((b: Schemas["ModelRouteInput"]) => unwrap(api.PUT("/admin/routing/routes", { body: b })));
   const del = useAdminMutation((id: string) => unwrap(api.DELETE("/admin/routing/routes/{id}", { params: { path: { id } } })));
   const modelIds = [...new Set((models.data?.data ?? []).map((r) => r.model_id))];
+  // Open on the first priced model, so the page shows real routes before anyone types.
+  useEffect(() => {
+    if (!model && !draft && modelIds[0]) {
+      setModel(modelIds[0]);
+      setDraft(modelIds[0]);
+    }
+  }, [model, draft, modelIds]);
   function save(e: FormEvent<HTMLFormElement>, base: { model: string; provider_id: string; upstream_model: string }) {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
