@@ -3,6 +3,7 @@ import type { Page } from "playwright-core";
 import { createPgliteDb, type TestDatabase } from "../../helpers/db.js";
 import { FakeYooKassa } from "../../helpers/fake-yookassa.js";
 import { startTestGateway, type TestGateway } from "../../helpers/gateway.js";
+import { startMockUpstream, type MockUpstream } from "../../../src/mock/server.js";
 
 const ROOT = new URL("../../..", import.meta.url).pathname;
 
@@ -17,6 +18,8 @@ export function ensureWebBuild(): void {
 
 export interface WebGateway {
   gw: TestGateway;
+  /** The deterministic upstream every model routes to (`POST /__mock/config` changes its behaviour). */
+  mock: MockUpstream;
   yoo: FakeYooKassa;
   /** http://127.0.0.1:<port>/dashboard */
   app: string;
@@ -29,19 +32,26 @@ export interface WebGateway {
 
 export const PASSWORD = "correct horse battery";
 
+/** A small priced catalog (USD per 1M tokens); the gateway's defaults (USD_RATE 100, markup 1.5) price it in RUB. */
+export const PRICED_MODELS = [
+  { id: "openai/gpt-4o-mini", aliases: ["gpt-4o-mini"], name: "GPT-4o mini", routes: [{ provider: "mock", model: "gpt-4o-mini" }], price: { input: 0.15, output: 0.6 }, context_length: 128000, max_output: 16384 },
+  { id: "openai/gpt-4o", name: "GPT-4o", routes: [{ provider: "mock", model: "gpt-4o" }], price: { input: 2.5, output: 10 }, context_length: 128000, max_output: 16384 },
+  { id: "openai/text-embedding-3-small", routes: [{ provider: "mock", model: "text-embedding-3-small" }], price: { input: 0.02, output: 0 }, context_length: 8192 },
+];
+
 /**
  * A real gateway (this process, ephemeral port, PGlite) with its mock upstream, a fake YooKassa
  * API, and the built web app. One per test file; tests open their own browser contexts.
  */
-export async function startWebGateway(opts: { env?: Record<string, string>; config?: unknown } = {}): Promise<WebGateway> {
+export async function startWebGateway(opts: { env?: Record<string, string>; models?: unknown[]; config?: unknown } = {}): Promise<WebGateway> {
   ensureWebBuild();
-  const database: TestDatabase = await createPgliteDb();
+  const [database, mock] = await Promise.all([createPgliteDb(), startMockUpstream()]);
   const yoo = new FakeYooKassa();
   await yoo.start();
   const gw = await startTestGateway({
     database,
-    config: opts.config,
-    mock: opts.config === undefined,
+    // A whole gateway config of the caller's, or the priced catalog on this helper's mock upstream.
+    config: opts.config ?? { providers: [{ id: "mock", type: "openai", base_url: mock.baseUrl, api_key: "sk-mock-upstream-secret" }], models: opts.models ?? PRICED_MODELS },
     env: {
       YOOKASSA_SHOP_ID: yoo.shopId,
       YOOKASSA_SECRET_KEY: yoo.secretKey,
@@ -55,6 +65,7 @@ export async function startWebGateway(opts: { env?: Record<string, string>; conf
   const app = `${gw.url}/dashboard`;
   return {
     gw,
+    mock,
     yoo,
     app,
     async notifyYooKassaPaid(paymentId) {
@@ -74,6 +85,7 @@ export async function startWebGateway(opts: { env?: Record<string, string>; conf
     },
     async stop() {
       await gw.stop();
+      await mock.close();
       await yoo.close();
       await database.drop();
     },

@@ -55,6 +55,13 @@ async function sessionFetch(input: Request): Promise<Response> {
 }
 
 export const api = createClient<paths>({ baseUrl: "", fetch: sessionFetch });
+
+/** A plain fetch with the session (for streams and downloads that openapi-fetch does not parse). */
+export function authorizedFetch(path: string, init: RequestInit = {}): Promise<Response> {
+  const req = new Request(path, init);
+  if (accessToken) req.headers.set("authorization", `Bearer ${accessToken}`);
+  return sessionFetch(req);
+}
 api.use(auth);
 
 /** Unwraps an openapi-fetch result: the data, or an ApiError with the gateway's code and message. */

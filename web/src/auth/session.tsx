@@ -14,7 +14,7 @@ export type AuthState =
 interface AuthApi {
   state: AuthState;
   login(email: string, password: string): Promise<void>;
-  register(email: string, password: string, name?: string): Promise<void>;
+  register(email: string, password: string, name?: string, referralCode?: string): Promise<void>;
   logout(): Promise<void>;
   /** Re-reads user and account (after a profile change). */
   reload(): Promise<void>;
@@ -80,8 +80,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       async login(email, password) {
         accept(await unwrap(api.POST("/v1/auth/login", { body: { email, password, session: "web" } })));
       },
-      async register(email, password, name) {
-        accept(await unwrap(api.POST("/v1/auth/register", { body: { email, password, name: name || undefined, session: "web" } })));
+      async register(email, password, name, referralCode) {
+        accept(await unwrap(api.POST("/v1/auth/register", { body: { email, password, name: name || undefined, referral_code: referralCode || undefined, session: "web" } })));
       },
       async logout() {
         const csrf = csrfToken();

@@ -13,7 +13,11 @@ export function Dialog({ open, title, onClose, children, footer }: { open: boole
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    if (open && !d.open) d.showModal();
+    if (open && !d.open) {
+      d.showModal();
+      // Forms start at their first field; other dialogs keep the browser's choice (the first button).
+      d.querySelector<HTMLElement>("input:not([disabled]), select, textarea")?.focus();
+    }
     if (!open && d.open) d.close();
   }, [open]);
   return (

@@ -209,9 +209,9 @@ export const en = {
   "billing.kind.topup": "Top-up",
   "billing.kind.usage": "Requests",
   "billing.kind.adjustment": "Adjustment",
-  "billing.kind.refund": "Refund",
-  "billing.kind.referral": "Referral commission",
-  "billing.kind.initial": "Opening balance",
+  "billing.kind.payment_refund": "Payment refunded",
+  "billing.kind.referral_bonus": "Referral commission",
+  "billing.kind.referral_reversal": "Referral commission reversed",
 
   "referrals.title": "Referrals",
   "referrals.link": "Your invite link",

@@ -19,6 +19,7 @@ export function useFormat() {
     const tag = TAGS[locale];
     const moneyFmt = new Intl.NumberFormat(tag, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 2 });
     const precise = new Intl.NumberFormat(tag, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 6 });
+    const rubFmt = new Intl.NumberFormat(tag, { style: "currency", currency: "RUB", minimumFractionDigits: 2, maximumFractionDigits: 2 });
     const num = new Intl.NumberFormat(tag);
     const dt = new Intl.DateTimeFormat(tag, { timeZone, dateStyle: "medium", timeStyle: "medium" });
     const d = new Intl.DateTimeFormat(tag, { timeZone, dateStyle: "medium" });
@@ -38,6 +39,8 @@ export function useFormat() {
         const n = Number(v);
         return Number.isFinite(n) ? precise.format(n) : v;
       },
+      /** Rubles (what a YooKassa payment is made in, whatever the account currency). */
+      rub: (v: string) => (Number.isFinite(Number(v)) ? rubFmt.format(Number(v)) : v),
       number: (n: number | null | undefined) => (n === null || n === undefined ? "—" : num.format(n)),
       dateTime: (iso: string | null | undefined) => (iso ? dt.format(new Date(iso)) : "—"),
       date: (iso: string | null | undefined) => (iso ? d.format(new Date(iso)) : "—"),

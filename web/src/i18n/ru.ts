@@ -211,9 +211,9 @@ export const ru: Record<keyof typeof en, string> = {
   "billing.kind.topup": "Пополнение",
   "billing.kind.usage": "Запросы",
   "billing.kind.adjustment": "Корректировка",
-  "billing.kind.refund": "Возврат",
-  "billing.kind.referral": "Реферальное вознаграждение",
-  "billing.kind.initial": "Начальный баланс",
+  "billing.kind.payment_refund": "Возврат платежа",
+  "billing.kind.referral_bonus": "Реферальное вознаграждение",
+  "billing.kind.referral_reversal": "Отмена реферального вознаграждения",
 
   "referrals.title": "Рефералы",
   "referrals.link": "Ваша пригласительная ссылка",

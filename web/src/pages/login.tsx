@@ -91,6 +91,7 @@ export function LoginPage() {
 export function SignupPage() {
   const { t } = useI18n();
   const { register } = useAuth();
+  const [params] = useSearchParams();
   const cfg = useWebConfig();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -101,7 +102,7 @@ export function SignupPage() {
     setBusy(true);
     setError(null);
     try {
-      await register(String(f.get("email")), String(f.get("password")), String(f.get("name") ?? ""));
+      await register(String(f.get("email")), String(f.get("password")), String(f.get("name") ?? ""), params.get("ref") ?? undefined);
     } catch (err) {
       setError(messageOf(err));
     } finally {
