@@ -61,7 +61,7 @@ export function describeAdminPages(locale: "en" | "ru"): void {
         requestId = response.headers.get("x-request-id")!;
       }
       await w.gw.openai(other.key).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "ping" }] });
-      mock.configure({ usage: { prompt_tokens: 40, completion_tokens: 40, cost: 0.2 }, times: 1 });
+      mock.configure({ usage: { prompt_tokens: 40, completion_tokens: 40, cost: 0.00005 }, times: 1 });
       await ai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "expensive upstream" }] });
       // Every attempt (retries and fallbacks included) fails.
       mock.configure({ status: 400, error_message: "bad request upstream", times: 20 });

@@ -43,6 +43,8 @@ const STATUS_TONE: Record<string, "green" | "gray" | "red" | "amber" | "blue"> =
   archived: "gray",
   expired: "gray",
   superseded: "gray",
+  loss: "red",
+  unpriced: "amber",
 };
 
 /** A status word as a coloured badge, translated where the panel knows it. */
@@ -61,6 +63,24 @@ export function SignedMoney({ value, format }: { value: string | null | undefine
 
 export function Mono({ children }: { children: ReactNode }) {
   return <code className="font-mono text-xs text-slate-700">{children}</code>;
+}
+
+/** `acct_oMJDYLXIolkK9MPlJk5V` → `acct_oMJD…Jk5V`; other strings unchanged. */
+export function shortId(id: string): string {
+  const m = /^([a-z]+:)?([a-z]+_)([A-Za-z0-9]{12,})$/.exec(id);
+  if (!m) return id;
+  return `${m[1] ?? ""}${m[2]}${m[3]!.slice(0, 4)}…${m[3]!.slice(-4)}`;
+}
+
+/** A long id shortened, the full id in the title (hover) and for screen readers. */
+export function Id({ id }: { id: string | null | undefined }) {
+  if (!id) return <span className="text-slate-500">—</span>;
+  const s = shortId(id);
+  return (
+    <code className="font-mono text-xs text-slate-700" title={id}>
+      {s === id ? id : <><span aria-hidden>{s}</span><span className="sr-only">{id}</span></>}
+    </code>
+  );
 }
 
 /** A row of filter controls above a table. */

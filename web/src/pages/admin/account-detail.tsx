@@ -6,7 +6,7 @@ import { CopyButton } from "../../components/copy-button";
 import { ConfirmDialog, Dialog } from "../../components/dialog";
 import { QueryView } from "../../components/states";
 import { Alert, Button, Card, Field, LinkButton, PageHeader, Select, Stat, TableFrame, TextArea, td, th } from "../../components/ui";
-import { Mono, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
+import { Id, Mono, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey, errorText, newIdempotencyKey, useAdminMutation, useCursorPages } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
 import { useFormat } from "../../i18n/format";
@@ -163,7 +163,7 @@ function UsersCard({ account }: { account: Account }) {
               <tr key={u.id}>
                 <td className={td}>
                   <div>{u.email ?? u.name ?? (u.telegram_id ? `Telegram ${u.telegram_id}` : u.id)}</div>
-                  <Mono>{u.id}</Mono>
+                  <Id id={u.id} />
                 </td>
                 <td className={td}>
                   <Select
@@ -264,7 +264,7 @@ function KeysCard({ account }: { account: Account }) {
                   <tr key={k.id}>
                     <td className={td}>
                       <div>{k.name || "—"}</div>
-                      <Mono>{k.id}</Mono>
+                      <Id id={k.id} />
                     </td>
                     <td className={td}>
                       <Mono>{k.key}</Mono>
@@ -365,7 +365,7 @@ function LedgerCard({ account }: { account: Account }) {
                       {e.reason ?? "—"}
                     </td>
                     <td className={td}>
-                      <Mono>{e.actor}</Mono>
+                      <Id id={e.actor} />
                     </td>
                     <td className={`${td} max-w-48 truncate`} title={e.ref}>
                       <Mono>{e.ref}</Mono>

@@ -5,7 +5,7 @@ import { api, unwrap } from "../../api/client";
 import { Dialog } from "../../components/dialog";
 import { QueryView } from "../../components/states";
 import { Alert, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
-import { FilterBar, Mono, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
+import { FilterBar, Id, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey, errorText, useAdminMutation, useCursorPages } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
 import { useFormat } from "../../i18n/format";
@@ -118,7 +118,7 @@ export function AdminAccountsPage() {
                         </Link>
                       </td>
                       <td className={td}>
-                        <Mono>{a.id}</Mono>
+                        <Id id={a.id} />
                       </td>
                       <td className={td}>
                         <StatusBadge status={a.status} />

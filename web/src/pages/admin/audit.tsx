@@ -4,7 +4,7 @@ import { useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { QueryView } from "../../components/states";
 import { Button, Card, Field, PageHeader, TableFrame, td, th } from "../../components/ui";
-import { FilterBar, Json, Mono, Pager } from "../../features/admin/components";
+import { FilterBar, Id, Json, Mono, Pager } from "../../features/admin/components";
 import { adminKey, useCursorPages } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
 import { useFormat } from "../../i18n/format";
@@ -77,7 +77,6 @@ export function AdminAuditPage() {
                     <th className={th}>{t("admin.audit.actor")}</th>
                     <th className={th}>{t("admin.audit.action")}</th>
                     <th className={th}>{t("admin.audit.target")}</th>
-                    <th className={th}>IP</th>
                     <th className={th}>
                       <span className="sr-only">{t("admin.audit.changes")}</span>
                     </th>
@@ -89,15 +88,16 @@ export function AdminAuditPage() {
                       <tr data-testid="audit-row" data-action={e.action}>
                         <td className={td}>{fmt.dateTime(e.created_at)}</td>
                         <td className={td}>
-                          <Mono>{e.actor}</Mono>
+                          <Id id={e.actor} />
+                          {e.ip && <div className="text-xs text-slate-600">{e.ip}</div>}
                         </td>
                         <td className={td}>
                           <Mono>{e.action}</Mono>
                         </td>
                         <td className={td}>
-                          {e.target_type} <Mono>{e.target_id ?? ""}</Mono>
+                          <div>{e.target_type}</div>
+                          {e.target_id && <Id id={e.target_id} />}
                         </td>
-                        <td className={td}>{e.ip ?? "—"}</td>
                         <td className={td}>
                           <Button variant="ghost" aria-expanded={open === e.id} onClick={() => setOpen(open === e.id ? null : e.id)}>
                             {open === e.id ? t("admin.audit.hide") : t("admin.audit.show")}
@@ -106,7 +106,7 @@ export function AdminAuditPage() {
                       </tr>
                       {open === e.id && (
                         <tr>
-                          <td colSpan={6} className="px-3 pb-3">
+                          <td colSpan={5} className="px-3 pb-3">
                             <div className="grid gap-3 md:grid-cols-2">
                               <div>
                                 <h3 className="mb-1 text-xs font-semibold uppercase text-slate-600">{t("admin.audit.before")}</h3>

@@ -5,7 +5,7 @@ import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContai
 import { api, unwrap, type Schemas } from "../../api/client";
 import { QueryView } from "../../components/states";
 import { Alert, Card, PageHeader, Select, Stat, TableFrame, td, th } from "../../components/ui";
-import { Mono, pct, SignedMoney, StatusBadge } from "../../features/admin/components";
+import { Id, pct, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
 import { useFormat } from "../../i18n/format";
@@ -225,7 +225,6 @@ export function AdminOverviewPage() {
                       <th className={th}>{t("admin.time")}</th>
                       <th className={th}>{t("admin.overview.reason")}</th>
                       <th className={th}>{t("admin.model")}</th>
-                      <th className={th}>{t("admin.provider")}</th>
                       <th className={`${th} text-right`}>{t("admin.price")}</th>
                       <th className={`${th} text-right`}>{t("admin.upstreamCost")}</th>
                       <th className={`${th} text-right`}>{t("admin.profit")}</th>
@@ -240,8 +239,10 @@ export function AdminOverviewPage() {
                           <StatusBadge status={a.reason === "loss" ? "loss" : a.reason} />
                           {a.error_code && <span className="ml-2 text-xs text-slate-600">{a.error_code}</span>}
                         </td>
-                        <td className={td}>{a.model ?? "—"}</td>
-                        <td className={td}>{a.provider_id ?? "—"}</td>
+                        <td className={td}>
+                          <div>{a.model ?? "—"}</div>
+                          <div className="text-xs text-slate-600">{a.provider_id ?? "—"}</div>
+                        </td>
                         <td className={`${td} tabular text-right`}>{fmt.cost(a.price)}</td>
                         <td className={`${td} tabular text-right`}>{fmt.cost(a.upstream_cost)}</td>
                         <td className={`${td} tabular text-right`}>
@@ -249,7 +250,7 @@ export function AdminOverviewPage() {
                         </td>
                         <td className={td}>
                           <Link to={`/admin/requests/${a.id}`} className="text-indigo-700 underline">
-                            <Mono>{a.id}</Mono>
+                            <Id id={a.id} />
                           </Link>
                         </td>
                       </tr>

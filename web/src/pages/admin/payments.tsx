@@ -5,7 +5,7 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import { Dialog } from "../../components/dialog";
 import { QueryView } from "../../components/states";
 import { Alert, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
-import { FilterBar, Mono, SignedMoney, StatusBadge } from "../../features/admin/components";
+import { FilterBar, Id, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey, errorText, useAdminMutation } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
 import { useFormat } from "../../i18n/format";
@@ -115,7 +115,7 @@ function PaymentsCard({ filters }: { filters: { account_id?: string; provider?: 
                     <td className={td}>{fmt.dateTime(x.created_at)}</td>
                     <td className={td}>
                       <Link to={`/admin/accounts/${x.account_id}`} className="text-indigo-700 underline">
-                        <Mono>{x.account_id}</Mono>
+                        <Id id={x.account_id} />
                       </Link>
                     </td>
                     <td className={td}>{t(`admin.payments.provider.${x.provider}`)}</td>
@@ -176,11 +176,11 @@ function OrdersCard({ filters }: { filters: { account_id?: string; provider?: Pr
                   <tr key={o.id}>
                     <td className={td}>{fmt.dateTime(o.created_at)}</td>
                     <td className={td}>
-                      <Mono>{o.id}</Mono>
+                      <Id id={o.id} />
                     </td>
                     <td className={td}>
                       <Link to={`/admin/accounts/${o.account_id}`} className="text-indigo-700 underline">
-                        <Mono>{o.account_id}</Mono>
+                        <Id id={o.account_id} />
                       </Link>
                     </td>
                     <td className={td}>{t(`admin.payments.provider.${o.provider}`)}</td>
@@ -217,7 +217,7 @@ function RefundRequestsCard() {
             {d.data.map((r) => (
               <li key={r.id} className="flex flex-wrap items-center justify-between gap-3 py-2">
                 <span>
-                  {fmt.dateTime(r.created_at)} · <Mono>{r.payment_id}</Mono> · <Mono>{r.account_id}</Mono>{r.note ? ` · ${r.note}` : ""}
+                  {fmt.dateTime(r.created_at)} · <Id id={r.payment_id} /> · <Id id={r.account_id} />{r.note ? ` · ${r.note}` : ""}
                 </span>
                 <span className="flex items-center gap-2">
                   <StatusBadge status={r.status} />
@@ -265,12 +265,12 @@ function CommissionsCard({ accountId }: { accountId?: string }) {
                         {c.inviter_name ?? c.inviter_account_id}
                       </Link>
                     </td>
-                    <td className={td}>{c.invitee_account_id ? <Mono>{c.invitee_account_id}</Mono> : "—"}</td>
+                    <td className={td}><Id id={c.invitee_account_id} /></td>
                     <td className={td}>{t(`admin.ledger.${c.kind}`)}</td>
                     <td className={`${td} tabular text-right`}>
                       <SignedMoney value={c.amount} format={fmt.cost} />
                     </td>
-                    <td className={td}>{c.payment_id ? <Mono>{c.payment_id}</Mono> : "—"}</td>
+                    <td className={td}><Id id={c.payment_id} /></td>
                   </tr>
                 ))}
               </tbody>

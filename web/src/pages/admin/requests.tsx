@@ -4,7 +4,7 @@ import { Link, useParams, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { QueryView } from "../../components/states";
 import { Card, Field, LinkButton, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
-import { FilterBar, Json, Mono, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
+import { FilterBar, Id, Json, Mono, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey, useCursorPages } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
 import { useFormat } from "../../i18n/format";
@@ -119,8 +119,9 @@ export function AdminRequestsPage() {
                     <tr>
                       <th className={th}>{t("admin.time")}</th>
                       <th className={th}>{t("admin.account")}</th>
-                      <th className={th}>{t("admin.model")}</th>
-                      <th className={th}>{t("admin.provider")}</th>
+                      <th className={th}>
+                        {t("admin.model")} / {t("admin.provider")}
+                      </th>
                       <th className={th}>{t("admin.status")}</th>
                       <th className={`${th} text-right`}>{t("admin.tokens")}</th>
                       <th className={`${th} text-right`}>{t("admin.price")}</th>
@@ -139,14 +140,16 @@ export function AdminRequestsPage() {
                         </td>
                         <td className={td}>
                           <Link to={`/admin/accounts/${r.account_id}`} className="text-indigo-700 underline">
-                            <Mono>{r.account_id}</Mono>
+                            <Id id={r.account_id} />
                           </Link>
                         </td>
-                        <td className={td}>{r.model ?? "—"}</td>
-                        <td className={td}>{r.provider_id ?? "—"}</td>
+                        <td className={td}>
+                          <div>{r.model ?? "—"}</div>
+                          <div className="text-xs text-slate-600">{r.provider_id ?? "—"}</div>
+                        </td>
                         <td className={td}>
                           <StatusBadge status={r.status} />
-                          {r.error_code && <span className="ml-1 text-xs text-slate-600">{r.error_code}</span>}
+                          {r.error_code && <div className="text-xs text-slate-600">{r.error_code}</div>}
                         </td>
                         <td className={`${td} tabular text-right`}>
                           {fmt.number(r.total_tokens)}
