@@ -4,7 +4,7 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import { ConfirmDialog, Dialog } from "../../components/dialog";
 import { QueryView } from "../../components/states";
 import { Alert, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
-import { FilterBar, Mono, pct, StatusBadge } from "../../features/admin/components";
+import { FilterBar, Id, Mono, pct, StatusBadge } from "../../features/admin/components";
 import { adminKey, errorText, useAdminMutation } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
 import { useFormat } from "../../i18n/format";
@@ -168,14 +168,16 @@ function AccountsCard() {
           <TableFrame label={t("admin.upstreams.masterAccounts")}>
             <thead>
               <tr>
-                <th className={th}>{t("admin.upstreams.accountName")}</th>
-                <th className={th}>{t("admin.provider")}</th>
+                <th className={th}>
+                  {t("admin.upstreams.accountName")} / {t("admin.provider")}
+                </th>
                 <th className={th}>{t("admin.upstreams.apiKey")}</th>
                 <th className={`${th} text-right`}>{t("admin.upstreams.discount")}</th>
                 <th className={`${th} text-right`}>{t("admin.upstreams.balanceUsd")}</th>
                 <th className={`${th} text-right`}>{t("admin.upstreams.weight")}</th>
-                <th className={th}>{t("admin.status")}</th>
-                <th className={th}>{t("admin.upstreams.circuit")}</th>
+                <th className={th}>
+                  {t("admin.status")} / {t("admin.upstreams.circuit")}
+                </th>
                 <th className={th}>
                   <span className="sr-only">{t("admin.actions")}</span>
                 </th>
@@ -185,10 +187,11 @@ function AccountsCard() {
               {d.data.map((a) => (
                 <tr key={a.id}>
                   <td className={td}>
-                    <div>{a.name || "—"}</div>
-                    <Mono>{a.id}</Mono>
+                    <div>
+                      {a.name || "—"} <span className="text-xs text-slate-600">· {a.provider_id}</span>
+                    </div>
+                    <Id id={a.id} />
                   </td>
-                  <td className={td}>{a.provider_id}</td>
                   <td className={td}>
                     <Mono>{a.api_key}</Mono>
                   </td>
@@ -197,9 +200,9 @@ function AccountsCard() {
                   <td className={`${td} tabular text-right`}>{a.weight}</td>
                   <td className={td}>
                     <StatusBadge status={a.enabled ? "enabled" : "disabled"} />
-                  </td>
-                  <td className={td}>
-                    <StatusBadge status={a.circuit} />
+                    <div className="mt-1">
+                      <StatusBadge status={a.circuit} />
+                    </div>
                   </td>
                   <td className={`${td} space-y-1`}>
                     <div className="flex gap-2">
@@ -350,7 +353,7 @@ function CircuitsCard({ q }: { q: ReturnType<typeof useCircuits> }) {
               {d.data.map((c) => (
                 <tr key={c.key} data-testid="circuit-row" data-key={c.key} data-state={c.state}>
                   <td className={td}>
-                    <Mono>{c.key}</Mono>
+                    <Id id={c.key} />
                   </td>
                   <td className={td}>
                     <StatusBadge status={c.state} />
