@@ -33,8 +33,13 @@ export function fakeOpenRouter(): { server: Server; setPrompt(perTokenUsd: strin
 /** Waits for the page's heading and for every data view to leave its loading state. */
 export async function settled(page: Page): Promise<void> {
   await page.locator("main h1").first().waitFor();
-  // A string: this code runs in the page, and the test tsconfig has no DOM types.
-  await page.waitForFunction(`!document.querySelector('main [role="status"] .animate-spin')`, undefined, { timeout: 15_000 });
+  // Polled from here: the app's CSP forbids evaluating strings in the page.
+  const spinners = page.locator('main [role="status"] .animate-spin');
+  const until = Date.now() + 15_000;
+  while ((await spinners.count()) > 0) {
+    if (Date.now() > until) throw new Error(`${page.url()}: still loading after 15 s`);
+    await page.waitForTimeout(50);
+  }
 }
 
 /** Logs in through the ADMIN_TOKEN form and waits for the admin overview. */
