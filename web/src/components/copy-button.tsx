@@ -2,8 +2,11 @@ import { useState } from "react";
 import { useI18n } from "../i18n/context";
 import { Button } from "./ui";
 
-/** Copies a text; says so for screen readers too. Falls back to selecting a hidden textarea. */
-export function CopyButton({ text, label, className }: { text: string; label?: string; className?: string }) {
+/**
+ * Copies a text; says so for screen readers too. `what` names the thing for screen readers
+ * ("Copy openai/gpt-4o"), keeping the visible word as the start of the accessible name.
+ */
+export function CopyButton({ text, what, className }: { text: string; what?: string; className?: string }) {
   const { t } = useI18n();
   const [done, setDone] = useState(false);
   async function copy() {
@@ -21,8 +24,9 @@ export function CopyButton({ text, label, className }: { text: string; label?: s
     setTimeout(() => setDone(false), 1500);
   }
   return (
-    <Button variant="secondary" onClick={() => void copy()} aria-label={label ?? t("common.copy")} className={className}>
+    <Button variant="secondary" onClick={() => void copy()} className={className}>
       <span aria-live="polite">{done ? t("common.copied") : t("common.copy")}</span>
+      {what && <span className="sr-only"> {what}</span>}
     </Button>
   );
 }

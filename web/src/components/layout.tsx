@@ -83,7 +83,7 @@ export function Layout() {
         </Button>
         <NavLink to="/" className="flex items-center gap-2 font-semibold text-slate-900">
           <img src={`${import.meta.env.BASE_URL}favicon.svg`} alt="" className="h-6 w-6" />
-          <span>{t("app.name")}</span>
+          <span className="sr-only sm:not-sr-only">{t("app.name")}</span>
         </NavLink>
         <div className="ml-auto flex items-center gap-3">
           <span className="hidden max-w-48 truncate text-sm text-slate-600 sm:inline" title={user.email ?? account.name}>
@@ -95,8 +95,10 @@ export function Layout() {
           </Button>
         </div>
       </header>
-      <div className="flex">
-        <aside className="sticky top-14 hidden h-[calc(100vh-3.5rem)] w-60 shrink-0 overflow-y-auto border-r border-slate-200 bg-white lg:block">{sidebar}</aside>
+      <div className="flex min-h-[calc(100vh-3.5rem)]">
+        <aside className="hidden w-60 shrink-0 border-r border-slate-200 bg-white lg:block">
+          <div className="sticky top-14 max-h-[calc(100vh-3.5rem)] overflow-y-auto">{sidebar}</div>
+        </aside>
         {open && (
           <div className="fixed inset-0 top-14 z-20 lg:hidden">
             <div className="absolute inset-0 bg-slate-900/40" aria-hidden onClick={() => setOpen(false)} />

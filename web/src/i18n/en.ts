@@ -139,6 +139,7 @@ export const en = {
   "activity.allStatuses": "All statuses",
   "activity.csv": "Export CSV",
   "activity.filters": "Filters",
+  "activity.apply": "Apply",
   "activity.details": "Details",
   "activity.detailTitle": "Request {id}",
   "activity.notFound": "No such request in your account.",
@@ -170,7 +171,6 @@ export const en = {
   "models.context": "Context",
   "models.modalities": "Modalities",
   "models.notPriced": "Not priced",
-  "models.copyId": "Copy model id {id}",
   "models.note": "Prices are what your account pays, in {currency}, with your tariff applied.",
   "models.tariff": "Tariff: {name}",
 

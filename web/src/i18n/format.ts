@@ -17,12 +17,14 @@ export function useFormat() {
   const timeZone = cfg?.timezone ?? "UTC";
   return useMemo(() => {
     const tag = TAGS[locale];
-    const moneyFmt = new Intl.NumberFormat(tag, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    const precise = new Intl.NumberFormat(tag, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 6 });
-    const rubFmt = new Intl.NumberFormat(tag, { style: "currency", currency: "RUB", minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    const moneyFmt = new Intl.NumberFormat(tag, { style: "currency", currency, currencyDisplay: "narrowSymbol", minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    const precise = new Intl.NumberFormat(tag, { style: "currency", currency, currencyDisplay: "narrowSymbol", minimumFractionDigits: 2, maximumFractionDigits: 6 });
+    const rubFmt = new Intl.NumberFormat(tag, { style: "currency", currency: "RUB", currencyDisplay: "narrowSymbol", minimumFractionDigits: 2, maximumFractionDigits: 2 });
     const num = new Intl.NumberFormat(tag);
+    const axisFmt = new Intl.NumberFormat(tag, { style: "currency", currency, currencyDisplay: "narrowSymbol", maximumSignificantDigits: 2 });
     const dt = new Intl.DateTimeFormat(tag, { timeZone, dateStyle: "medium", timeStyle: "medium" });
     const d = new Intl.DateTimeFormat(tag, { timeZone, dateStyle: "medium" });
+    const dtShort = new Intl.DateTimeFormat(tag, { timeZone, dateStyle: "short", timeStyle: "short" });
     const short = new Intl.DateTimeFormat(tag, { timeZone: "UTC", day: "numeric", month: "short" });
     return {
       currency,
@@ -41,8 +43,12 @@ export function useFormat() {
       },
       /** Rubles (what a YooKassa payment is made in, whatever the account currency). */
       rub: (v: string) => (Number.isFinite(Number(v)) ? rubFmt.format(Number(v)) : v),
+      /** A chart axis tick: two significant digits, so small amounts stay distinct ("0,004 ₽"). */
+      axis: (v: number) => axisFmt.format(v),
       number: (n: number | null | undefined) => (n === null || n === undefined ? "—" : num.format(n)),
       dateTime: (iso: string | null | undefined) => (iso ? dt.format(new Date(iso)) : "—"),
+      /** For table cells: "01.12.2026, 14:26". */
+      when: (iso: string | null | undefined) => (iso ? dtShort.format(new Date(iso)) : "—"),
       date: (iso: string | null | undefined) => (iso ? d.format(new Date(iso)) : "—"),
       /** A calendar day "2026-12-01" (already in the billing zone) → "1 дек.". */
       day: (ymd: string) => short.format(new Date(`${ymd}T00:00:00Z`)),

@@ -141,6 +141,7 @@ export const ru: Record<keyof typeof en, string> = {
   "activity.allStatuses": "Все статусы",
   "activity.csv": "Выгрузить CSV",
   "activity.filters": "Фильтры",
+  "activity.apply": "Применить",
   "activity.details": "Подробнее",
   "activity.detailTitle": "Запрос {id}",
   "activity.notFound": "В вашем аккаунте нет такого запроса.",
@@ -172,7 +173,6 @@ export const ru: Record<keyof typeof en, string> = {
   "models.context": "Контекст",
   "models.modalities": "Модальности",
   "models.notPriced": "Цена не задана",
-  "models.copyId": "Скопировать идентификатор {id}",
   "models.note": "Цены — то, что платит ваш аккаунт, в {currency}, с учётом вашего тарифа.",
   "models.tariff": "Тариф: {name}",
 

@@ -120,7 +120,7 @@ export function ActivityPage() {
           </Select>
           <Field label={t("activity.from")} name="from" type="date" defaultValue={filters.from} />
           <Field label={t("activity.to")} name="to" type="date" defaultValue={filters.to} />
-          <Button type="submit">{t("activity.filters")}</Button>
+          <Button type="submit">{t("activity.apply")}</Button>
         </form>
       </Card>
       {csvError && <Alert tone="red">{csvError}</Alert>}
@@ -128,6 +128,24 @@ export function ActivityPage() {
         <QueryView q={q} empty={t("activity.empty")} isEmpty={(d) => d.data.length === 0}>
           {(d) => (
             <>
+              {/* Below 640 px one line per request (time, model, status, cost); the table needs the width. */}
+              <ul className="divide-y divide-slate-100 sm:hidden">
+                {d.data.map((r) => (
+                  <li key={r.id} className="py-2">
+                    <Link to={`/activity/${r.id}`} className="flex items-center justify-between gap-2 text-sm">
+                      <span className="min-w-0">
+                        <span className="block text-indigo-700 underline">{f.when(r.created_at)}</span>
+                        <span className="block truncate font-mono text-xs text-slate-700">{r.served_model ?? r.model ?? "—"}</span>
+                      </span>
+                      <span className="shrink-0 text-right">
+                        <span className="tabular block text-slate-900">{f.cost(r.cost)}</span>
+                        <Badge tone={statusTone(r.status)}>{t(`activity.status.${r.status}`)}</Badge>
+                      </span>
+                    </Link>
+                  </li>
+                ))}
+              </ul>
+              <div className="hidden sm:block">
               <TableFrame label={t("activity.title")}>
                 <thead>
                   <tr>
@@ -145,7 +163,7 @@ export function ActivityPage() {
                     <tr key={r.id} data-request-id={r.id}>
                       <td className={td}>
                         <Link to={`/activity/${r.id}`} className="text-indigo-700 underline">
-                          {f.dateTime(r.created_at)}
+                          {f.when(r.created_at)}
                         </Link>
                       </td>
                       <td className={`${td} font-mono text-xs`}>{r.served_model ?? r.model ?? "—"}</td>
@@ -165,6 +183,7 @@ export function ActivityPage() {
                   ))}
                 </tbody>
               </TableFrame>
+              </div>
               <div className="mt-3 flex gap-2">
                 {cursors.length > 0 && (
                   <Button variant="secondary" onClick={() => setCursors([])}>

@@ -159,7 +159,7 @@ function Payments() {
           <tbody className="divide-y divide-slate-100">
             {d.data.map((o) => (
               <tr key={o.id} data-order-id={o.id}>
-                <td className={td}>{f.dateTime(o.created_at)}</td>
+                <td className={td}>{f.when(o.created_at)}</td>
                 <td className={td}>{o.provider === "yookassa" ? "ЮKassa" : o.provider === "tg_stars" ? "Telegram Stars" : "Telegram"}</td>
                 <td className={`${td} tabular text-right`}>{o.currency === "XTR" ? `${o.amount} ⭐` : f.rub(o.amount)}</td>
                 <td className={`${td} tabular text-right`}>{f.money(o.credits)}</td>
@@ -197,10 +197,10 @@ function Ledger() {
             <tbody className="divide-y divide-slate-100">
               {d.data.map((e) => (
                 <tr key={e.id} data-ledger-kind={e.kind}>
-                  <td className={td}>{f.dateTime(e.created_at)}</td>
-                  <td className={td}>
+                  <td className={td}>{f.when(e.created_at)}</td>
+                  <td className={`${td} max-w-md whitespace-normal`}>
                     {t(`billing.kind.${e.kind}`)}
-                    {e.kind === "usage" ? <span className="ml-1 font-mono text-xs text-slate-600">{e.ref}</span> : e.reason ? <span className="ml-1 text-xs text-slate-600">{e.reason}</span> : null}
+                    {e.kind === "usage" ? <span className="ml-1 break-all font-mono text-xs text-slate-600">{e.ref}</span> : e.reason ? <span className="ml-1 break-all text-xs text-slate-600">{e.reason}</span> : null}
                   </td>
                   <td className={`${td} tabular text-right ${e.amount.startsWith("-") ? "text-slate-900" : "text-green-800"}`}>
                     {e.amount.startsWith("-") ? f.cost(e.amount) : `+${f.cost(e.amount)}`}
@@ -237,7 +237,7 @@ export function BillingPage() {
       <PageHeader title={t("billing.title")} />
       <ReturnFromPayment />
       <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
-        <Stat label={t("billing.balance")} value={<span data-testid="billing-balance">{balance.data ? f.money(balance.data.balance) : "…"}</span>} hint={balance.data ? `${t("overview.available")}: ${f.money(balance.data.available)}` : undefined} />
+        <Stat label={t("billing.balance")} value={<span data-testid="billing-balance">{balance.data ? f.money(balance.data.balance) : <span data-pending>…</span>}</span>} hint={balance.data ? `${t("overview.available")}: ${f.money(balance.data.available)}` : undefined} />
         <Card title={t("billing.yookassa")} className="lg:col-span-2">
           <YooKassaForm />
         </Card>

@@ -192,10 +192,10 @@ export function KeysPage() {
                     </td>
                     <td className={`${td} tabular`}>{k.usage ? f.cost(k.usage.spent) : "—"}</td>
                     <td className={td}>{f.date(k.created_at)}</td>
-                    <td className={td}>{k.last_used_at ? f.dateTime(k.last_used_at) : t("keys.never")}</td>
+                    <td className={td}>{k.last_used_at ? f.when(k.last_used_at) : t("keys.never")}</td>
                     <td className={`${td} text-right`}>
                       {k.status !== "revoked" && (
-                        <div className="flex justify-end gap-1">
+                        <div className="grid grid-cols-2 justify-items-start gap-x-1 [&>button]:min-h-7 [&>button]:px-2 [&>button]:py-1 [&>button]:text-xs">
                           <Button variant="ghost" aria-label={`${t("keys.edit")}: ${k.name}`} onClick={() => (update.reset(), setEditing(k))}>
                             {t("keys.edit")}
                           </Button>

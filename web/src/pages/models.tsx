@@ -30,6 +30,29 @@ export function ModelsPage() {
         />
         <QueryView q={q} empty={t("models.empty")} isEmpty={(d) => !d.data.some((m) => m.id.toLowerCase().includes(deferred))}>
           {(d) => (
+            <>
+            {/* Below 640 px one card per model: a six-column table would hide the prices off-screen. */}
+            <ul className="divide-y divide-slate-100 sm:hidden">
+              {d.data
+                .filter((m) => m.id.toLowerCase().includes(deferred))
+                .map((m) => (
+                  <li key={m.id} className="py-3" data-model-card={m.id}>
+                    <div className="flex items-center justify-between gap-2">
+                      <span className="break-all font-mono text-xs text-slate-900">{m.id}</span>
+                      <CopyButton text={m.id} what={m.id} className="min-h-7 shrink-0 px-2 py-1 text-xs" />
+                    </div>
+                    <dl className="mt-2 grid grid-cols-2 gap-x-3 gap-y-1 text-xs">
+                      <dt className="text-slate-600">{t("models.input")}</dt>
+                      <dd className="tabular text-right text-slate-900">{m.input_per_1m === null ? t("models.notPriced") : f.cost(m.input_per_1m)}</dd>
+                      <dt className="text-slate-600">{t("models.output")}</dt>
+                      <dd className="tabular text-right text-slate-900">{m.output_per_1m === null ? t("models.notPriced") : f.cost(m.output_per_1m)}</dd>
+                      <dt className="text-slate-600">{t("models.context")}</dt>
+                      <dd className="tabular text-right text-slate-900">{m.context_length ? f.number(m.context_length) : "—"}</dd>
+                    </dl>
+                  </li>
+                ))}
+            </ul>
+            <div className="hidden sm:block">
             <TableFrame label={t("models.title")}>
               <thead>
                 <tr>
@@ -48,7 +71,7 @@ export function ModelsPage() {
                       <td className={td}>
                         <div className="flex items-center gap-2">
                           <span className="font-mono text-xs">{m.id}</span>
-                          <CopyButton text={m.id} label={t("models.copyId", { id: m.id })} className="min-h-7 px-2 py-1 text-xs" />
+                          <CopyButton text={m.id} what={m.id} className="min-h-7 px-2 py-1 text-xs" />
                         </div>
                         {m.name && <div className="text-xs text-slate-600">{m.name}</div>}
                       </td>
@@ -60,6 +83,8 @@ export function ModelsPage() {
                   ))}
               </tbody>
             </TableFrame>
+            </div>
+            </>
           )}
         </QueryView>
       </Card>

@@ -53,7 +53,9 @@ export function PlaygroundPage() {
   const [error, setError] = useState<string | null>(null);
   const abort = useRef<AbortController | null>(null);
   const chatModels = (prices.data?.data ?? []).filter((m) => m.type === "chat");
-  const chosen = model || chatModels[0]?.id || "";
+  // Start with the cheapest priced chat model: a first try should cost next to nothing.
+  const cheapest = [...chatModels].sort((a, b) => Number(a.output_per_1m ?? Infinity) - Number(b.output_per_1m ?? Infinity))[0];
+  const chosen = model || cheapest?.id || "";
 
   async function send(e: FormEvent) {
     e.preventDefault();

@@ -79,7 +79,7 @@ export function ReferralsPage() {
                       <tbody className="divide-y divide-slate-100">
                         {r.commissions.map((c) => (
                           <tr key={c.id}>
-                            <td className={td}>{f.dateTime(c.created_at)}</td>
+                            <td className={td}>{f.when(c.created_at)}</td>
                             <td className={`${td} tabular text-right`}>{f.cost(c.amount)}</td>
                           </tr>
                         ))}
