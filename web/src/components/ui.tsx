@@ -44,8 +44,8 @@ export function Card({ title, actions, children, className }: { title?: ReactNod
 export function PageHeader({ title, actions, children }: { title: string; actions?: ReactNode; children?: ReactNode }) {
   return (
     <header className="mb-5 flex flex-wrap items-end justify-between gap-3">
-      <div>
-        <h1 className="text-xl font-semibold text-slate-900 sm:text-2xl">{title}</h1>
+      <div className="min-w-0">
+        <h1 className="text-xl font-semibold text-slate-900 [overflow-wrap:anywhere] sm:text-2xl">{title}</h1>
         {children && <div className="mt-1 text-sm text-slate-600">{children}</div>}
       </div>
       {actions && <div className="flex flex-wrap gap-2">{actions}</div>}
@@ -142,7 +142,7 @@ export function Alert({ tone = "blue", children, action }: { tone?: "blue" | "am
 /** A horizontally scrolling table frame: wide tables stay usable at 375 px. */
 export function TableFrame({ label, children }: { label: string; children: ReactNode }) {
   return (
-    <div className="-mx-4 overflow-x-auto sm:mx-0" role="region" aria-label={label} tabIndex={0}>
+    <div className="relative -mx-4 overflow-x-auto sm:mx-0" role="region" aria-label={label} tabIndex={0}>
       <table className="min-w-full divide-y divide-slate-200 text-sm">{children}</table>
     </div>
   );
