@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { pino } from "pino";
-import type { AuthContext } from "../src/proxy/types.js";
+import type { AuthContext } from "../src/contracts/request.js";
 import { createRateLimiter, type RateLimiter, type RateLimitSettings } from "../src/ratelimit/index.js";
 import { createRedis } from "../src/redis/index.js";
 import { testAuth } from "../test/helpers/auth.js";

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gte, ilike, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gte, ilike, isNotNull, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import { writeAudit } from "../audit/index.js";
 import { formatMoney } from "../core/money.js";
 import type { Db, DbOrTx } from "../db/client.js";
@@ -209,6 +209,8 @@ export interface LogQuery {
   model?: string;
   status?: "pending" | "completed" | "failed" | "cancelled";
   providerId?: string;
+  /** Only rows whose upstream usage was corrected (true) or not (false). */
+  usageAnomaly?: boolean;
   from?: Date;
   to?: Date;
   limit?: number;
@@ -237,6 +239,7 @@ export function logView(r: typeof requestLogs.$inferSelect) {
     ttft_ms: r.ttftMs,
     upstream_status: r.upstreamStatus,
     error_code: r.errorCode,
+    usage_anomaly: r.usageAnomaly,
     cost: r.priceMicros === null ? null : formatMoney(r.priceMicros),
     upstream_cost: r.upstreamCostMicros === null ? null : formatMoney(r.upstreamCostMicros),
     profit: r.profitMicros === null ? null : formatMoney(r.profitMicros),
@@ -254,6 +257,7 @@ export async function listRequestLogs(db: DbOrTx, query: LogQuery = {}) {
   if (query.model) conds.push(or(eq(requestLogs.requestedModel, query.model), eq(requestLogs.servedModel, query.model))!);
   if (query.status) conds.push(eq(requestLogs.status, query.status));
   if (query.providerId) conds.push(eq(requestLogs.providerId, query.providerId));
+  if (query.usageAnomaly !== undefined) conds.push(query.usageAnomaly ? isNotNull(requestLogs.usageAnomaly) : isNull(requestLogs.usageAnomaly));
   if (query.from) conds.push(gte(requestLogs.createdAt, query.from));
   if (query.to) conds.push(lt(requestLogs.createdAt, query.to));
   const ks = keyset(requestLogs.createdAt, requestLogs.id, query.cursor);

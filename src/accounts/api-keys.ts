@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { ipOrCidrProblem } from "../core/ip.js";
 import { and, desc, eq, ilike, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import { writeAudit } from "../audit/index.js";
 import type { Db, DbOrTx } from "../db/client.js";
@@ -129,8 +129,8 @@ export function keyPatchProblem(p: KeyPatch): { param: string; message: string }
     if (bad) return { param: "scopes", message: `unknown scope \`${bad}\` (allowed: ${KEY_SCOPES.join(", ")})` };
   }
   if (p.ipAllowlist) {
-    const bad = p.ipAllowlist.find((ip) => isIP(ip) === 0);
-    if (bad) return { param: "ip_allowlist", message: `\`${bad}\` is not an IP address` };
+    const bad = p.ipAllowlist.find((ip) => ipOrCidrProblem(ip) !== null);
+    if (bad) return { param: "ip_allowlist", message: `\`${bad}\` is not an IP address or CIDR range` };
   }
   if (p.allowedModels && p.allowedModels.some((m) => !m.trim())) return { param: "allowed_models", message: "model ids must not be empty" };
   return null;

@@ -2,15 +2,18 @@ import { sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "../db/client.js";
 
 /**
- * Logical backup of the money-and-identity state as one JSON document, and restore into an empty
- * database. Values round-trip through PostgreSQL's own JSON conversion (`to_jsonb` out,
+ * Logical backup of the whole business as one JSON document, and restore into an empty database.
+ * Values round-trip through PostgreSQL's own JSON conversion (`to_jsonb` out,
  * `jsonb_populate_recordset` in), with int8 columns carried as strings, so bigint micros,
  * microsecond timestamps, jsonb and arrays come back bit-for-bit. The dump is read in one
- * REPEATABLE READ transaction: balances, ledger and holds are from the same instant.
+ * REPEATABLE READ transaction: balances, ledger, holds and logs are from the same instant.
  *
- * Not included on purpose: request logs (volume; not needed to reproduce balances), sessions and
- * one-time auth state (they should die with the old server), routing/provider config and upstream
- * keys (config + ENCRYPTION_KEY material, backed up with the deployment).
+ * Every table is in BACKUP_TABLES or in NOT_BACKED_UP (a test fails when a new table is in
+ * neither). Upstream (master) account keys travel sealed as stored: the restored gateway needs the
+ * same ENCRYPTION_KEY (`encryption_check` comes along, so a wrong key stops start-up instead of
+ * failing requests). Request logs can be left out (`--without-request-logs`): balances and the
+ * ledger don't depend on them, only usage reports of the days not yet folded into
+ * `request_log_daily` do.
  */
 export const BACKUP_FORMAT = "llm-gateway-backup";
 export const BACKUP_VERSION = 1;
@@ -21,17 +24,36 @@ export const BACKUP_TABLES = [
   "model_prices",
   "fx_rates",
   "price_changes",
+  "routing_providers",
+  "encryption_check",
+  "upstream_accounts",
+  "model_routes",
   "accounts",
   "users",
   "api_keys",
   "did_identities",
+  "upstream_customer_keys",
   "ledger_entries",
   "holds",
   "usage_counters",
   "payment_orders",
   "payments",
+  "payment_anomalies",
+  "refund_requests",
+  "payment_receipts",
+  "payment_state",
+  "low_balance_alerts",
   "audit_log",
+  "request_logs",
+  "request_log_daily",
 ] as const;
+
+/**
+ * Left out on purpose: sessions and one-time auth state die with the old server (users log in
+ * again; the JWT secret is regenerated or comes from JWT_SECRET), e-mail links must not outlive it,
+ * and Telegram's update ids are only a redelivery guard.
+ */
+export const NOT_BACKED_UP = ["auth_sessions", "refresh_tokens", "auth_replay_guards", "auth_login_requests", "auth_secrets", "email_tokens", "telegram_updates"] as const;
 
 /** Tables that must be empty for a restore (a fresh `migrate` may seed others, e.g. a default tariff). */
 const MUST_BE_EMPTY = new Set(["accounts", "users", "api_keys", "ledger_entries", "holds", "payments", "payment_orders"]);
@@ -118,14 +140,14 @@ async function primaryKeyOf(db: DbOrTx, table: string): Promise<string[]> {
 }
 
 /** Reads every backup table in one REPEATABLE READ, read-only transaction. */
-export async function createBackup(db: Db, source = "llm-gateway"): Promise<BackupFile> {
+export async function createBackup(db: Db, source = "llm-gateway", opts: { withoutRequestLogs?: boolean } = {}): Promise<BackupFile> {
   return db.transaction(
     async (tx) => {
       const present = await existingTables(tx);
       const tables: Record<string, BackupTable> = {};
       const rows: Record<string, number> = {};
       for (const t of BACKUP_TABLES) {
-        if (!present.has(t)) continue;
+        if (!present.has(t) || (opts.withoutRequestLogs && t === "request_logs")) continue;
         tables[t] = await dumpTable(tx, t);
         rows[t] = tables[t].rows.length;
       }

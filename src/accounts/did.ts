@@ -2,7 +2,7 @@ import { and, eq, isNull, lt, or } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { apiKeys, didIdentities, users } from "../db/schema/index.js";
 import { createApiKey, KeyVerifier } from "../keys/index.js";
-import type { AuthContext } from "../proxy/types.js";
+import type { AuthContext } from "../contracts/request.js";
 import { checkDidSignature, type DidRequestParts } from "./did-crypto.js";
 import { consumeOnce } from "./replay.js";
 import { createAccount, createUser } from "./users.js";

@@ -1,16 +1,24 @@
-import type { Env } from "../config/env.js";
 import type { Clock } from "../core/clock.js";
-import type { Db } from "../db/client.js";
 import type { Logger } from "../core/logger.js";
+import type { Db } from "../db/client.js";
 import { LoginThrottle } from "./login-throttle.js";
 import { pruneAuthState } from "./replay.js";
 import { resolveJwtSecret } from "./secrets.js";
 import type { TokenSettings } from "./sessions.js";
 
+/** What the accounts module reads from settings (mapped from the environment in main/settings.ts). */
+export interface AuthSettings {
+  /** JWT_SECRET; null: a secret is generated once and kept in the database. */
+  jwtSecret: string | null;
+  accessTokenTtlSec: number;
+  refreshTokenTtlSec: number;
+  cookieSecure: boolean;
+  login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSec: number; lockoutSec: number };
+}
+
 /**
  * Per-gateway state of the accounts module: the signing secret (resolved once, lazily, from
- * JWT_SECRET or the database) and the login throttle. Keyed by the gateway's deps object so every
- * router and middleware of one gateway shares it, and two gateways in one process (tests) don't.
+ * JWT_SECRET or the database) and the login throttle. Built once by main/services.ts.
  */
 export interface AuthRuntime {
   tokens(): Promise<TokenSettings>;
@@ -24,25 +32,21 @@ export interface AuthRuntime {
   cookieSecure: boolean;
 }
 
-export interface RuntimeDeps {
+export interface AuthRuntimeDeps {
   db: Db;
-  env: Env;
+  settings: AuthSettings;
   clock: Clock;
   logger?: Logger;
 }
 
 const PRUNE_EVERY_MS = 10 * 60_000;
 
-const runtimes = new WeakMap<object, AuthRuntime>();
-
-export function authRuntime(deps: RuntimeDeps): AuthRuntime {
-  let rt = runtimes.get(deps);
-  if (rt) return rt;
-  const { env } = deps;
-  let settings: Promise<TokenSettings> | null = null;
+export function createAuthRuntime(deps: AuthRuntimeDeps): AuthRuntime {
+  const { settings: cfg } = deps;
+  let tokens: Promise<TokenSettings> | null = null;
   let lastPrune = deps.clock.now();
   let pruning = false;
-  rt = {
+  return {
     maybePrune() {
       const now = deps.clock.now();
       if (pruning || now - lastPrune < PRUNE_EVERY_MS) return;
@@ -55,24 +59,16 @@ export function authRuntime(deps: RuntimeDeps): AuthRuntime {
         });
     },
     tokens() {
-      settings ??= resolveJwtSecret(deps.db, env.JWT_SECRET).then(
-        (s) => ({ secret: s.secret, accessTtlSec: env.ACCESS_TOKEN_TTL_SEC, refreshTtlSec: env.REFRESH_TOKEN_TTL_SEC }),
+      tokens ??= resolveJwtSecret(deps.db, cfg.jwtSecret ?? undefined).then(
+        (s) => ({ secret: s.secret, accessTtlSec: cfg.accessTokenTtlSec, refreshTtlSec: cfg.refreshTokenTtlSec }),
         (e: unknown) => {
-          settings = null; // a database hiccup at first use must not poison every later request
+          tokens = null; // a database hiccup at first use must not poison every later request
           throw e;
         },
       );
-      return settings;
+      return tokens;
     },
-    throttle: new LoginThrottle({
-      clock: deps.clock,
-      maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-      maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
-      windowSec: env.LOGIN_FAILURE_WINDOW_SEC,
-      lockoutSec: env.LOGIN_LOCKOUT_SEC,
-    }),
-    cookieSecure: env.COOKIE_SECURE === "true" || (env.COOKIE_SECURE === "auto" && !!env.PUBLIC_URL?.startsWith("https://")),
+    throttle: new LoginThrottle({ clock: deps.clock, ...cfg.login }),
+    cookieSecure: cfg.cookieSecure,
   };
-  runtimes.set(deps, rt);
-  return rt;
 }

@@ -3,7 +3,7 @@
  * by more than the guard (CATALOG_SYNC_MAX_CHANGE_PCT) — or to/from zero — is not applied but
  * filed as a pending price change for an admin. Rows an admin set (`source = 'admin'`) are pinned.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray } from "drizzle-orm";
 import { writeAudit } from "../audit/index.js";
 import { newId } from "../core/ids.js";
 import type { Db, DbOrTx } from "../db/client.js";
@@ -247,4 +247,43 @@ async function writePrice(tx: DbOrTx, modelId: string, providerId: string, p: Un
     .insert(modelPrices)
     .values({ modelId, providerId, ...flat(p), ...m, source })
     .onConflictDoUpdate({ target: [modelPrices.modelId, modelPrices.providerId], set: { ...flat(p), ...m, source, updatedAt: new Date() } });
+}
+
+/** Where the price book comes from and how far one sync may move a price (main/settings.ts). */
+export interface CatalogSyncSettings {
+  openRouterBaseUrl: string;
+  openRouterApiKey: string | null;
+  /** A price moving more than this percentage waits in price_changes for an admin. */
+  maxChangePct: number;
+  /** The scheduled sync runs this often; 0 = only on demand. */
+  intervalMin: number;
+}
+
+export interface SyncPricesRun {
+  /** Who asked (audit actor); default `system:catalog-sync`. */
+  actor?: string;
+  providerId?: string;
+  /** A models response to apply instead of fetching (tests, air-gapped installs). */
+  body?: unknown;
+  fetchImpl?: typeof fetch;
+}
+
+/**
+ * The one price-sync verb: the scheduled job, `POST /admin/prices/sync` and the CLI all call it.
+ * `onSynced` (the billing service's config cache) runs after every applied sync.
+ */
+export async function syncPrices(db: Db, settings: Omit<CatalogSyncSettings, "intervalMin">, run: SyncPricesRun = {}, onSynced?: () => void): Promise<SyncReport> {
+  const body =
+    run.body ?? (await fetchOpenRouterModels(settings.openRouterBaseUrl, { apiKey: settings.openRouterApiKey ?? undefined, fetchImpl: run.fetchImpl }));
+  const { entries, invalid } = parseOpenRouterModels(body);
+  const report = await applyCatalog(db, entries, { providerId: run.providerId, maxChangePct: settings.maxChangePct, actor: run.actor ?? "system:catalog-sync" }, invalid.length);
+  onSynced?.();
+  return report;
+}
+
+export type PriceChangeStatus = "pending" | "approved" | "rejected" | "superseded";
+
+/** Price changes the sync guard held back (or decided), newest first. */
+export async function listPriceChanges(db: DbOrTx, status: PriceChangeStatus, limit = 1000) {
+  return db.select().from(priceChanges).where(eq(priceChanges.status, status)).orderBy(desc(priceChanges.createdAt)).limit(limit);
 }

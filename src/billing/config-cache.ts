@@ -4,6 +4,7 @@
  * written rarely; this process's own admin writes invalidate at once, other processes' show up
  * within the TTL. A hold snapshots the prices it used, so a refresh never changes a running request.
  */
+import type { MarginRule } from "./margin.js";
 import { desc, eq } from "drizzle-orm";
 import type { Clock } from "../core/clock.js";
 import type { Db } from "../db/client.js";
@@ -23,6 +24,8 @@ export interface TariffInfo {
   allowedModels: string[] | null;
   modelMarkups: Map<string, bigint>;
   rateLimits: Record<string, unknown>;
+  /** Null = the BILLING_MARGIN_RULE default. */
+  marginRule: MarginRule | null;
 }
 
 export interface PriceRow {
@@ -70,6 +73,7 @@ export function toTariffInfo(r: typeof tariffs.$inferSelect): TariffInfo {
     allowedModels: r.allowedModels ?? null,
     modelMarkups: mm,
     rateLimits: r.rateLimits ?? {},
+    marginRule: r.marginRule ?? null,
   };
 }
 
@@ -187,6 +191,7 @@ export class BillingConfig {
       allowedModels: null,
       modelMarkups: new Map(),
       rateLimits: {},
+      marginRule: null,
     };
     const pmap = new Map<string, PriceRow>();
     for (const r of pRows) pmap.set(priceKey(r.modelId, r.providerId), toPriceRow(r));

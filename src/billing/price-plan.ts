@@ -2,8 +2,9 @@
  * Which prices and markup apply to a request, frozen into the hold's snapshot so that settlement
  * (in this process or, after a crash, the sweeper) prices the usage exactly as admission did.
  */
-import type { ResolvedModel, TokenUsage } from "../proxy/types.js";
+import type { ResolvedModel, TokenUsage } from "../contracts/request.js";
 import { priceKey, type BillingSnapshot, type PriceRow, type TariffInfo } from "./config-cache.js";
+import { applyMarginRule, type MarginFlag, type MarginRule } from "./margin.js";
 import {
   cleanUsage,
   holdRates,
@@ -30,6 +31,8 @@ export interface HoldSnapshot {
   worst: RoutePricing | null;
   /** Set when no route had a price and BILLING_UNPRICED_HOLD allowed the request anyway. */
   unpricedHoldMicros: bigint | null;
+  /** The tariff's margin guard (see margin.ts); holds from before it existed keep the list price. */
+  marginRule?: MarginRule;
 }
 
 export interface PricePlan {
@@ -48,6 +51,7 @@ type SnapshotJson = {
   mk: string;
   r: Record<string, [string, string, string | null, string | null, string]>;
   uh: string | null;
+  mg?: MarginRule;
 };
 
 export function encodeSnapshot(s: HoldSnapshot): string {
@@ -64,6 +68,7 @@ export function encodeSnapshot(s: HoldSnapshot): string {
     mk: s.markupPpm.toString(),
     r,
     uh: s.unpricedHoldMicros?.toString() ?? null,
+    mg: s.marginRule,
   };
   return JSON.stringify(j);
 }
@@ -85,6 +90,7 @@ export function decodeSnapshot(raw: unknown): HoldSnapshot {
     routes,
     worst: worstOf([...routes.values()]),
     unpricedHoldMicros: j.uh === null || j.uh === undefined ? null : BigInt(j.uh),
+    ...(j.mg ? { marginRule: j.mg } : {}),
   };
 }
 
@@ -145,7 +151,7 @@ function fromRoute(p: { inputMicrosPerM: bigint; outputMicrosPerM: bigint; cache
  * Prices every route the request may take. The book (sync/admin) overrides the gateway config's
  * route price. Returns a plan with no routes when nothing is priced (the caller decides).
  */
-export function buildPlan(snap: BillingSnapshot, tariff: TariffInfo, model: ResolvedModel, unpricedHoldMicros: bigint | null): PricePlan {
+export function buildPlan(snap: BillingSnapshot, tariff: TariffInfo, model: ResolvedModel, unpricedHoldMicros: bigint | null, defaultMarginRule: MarginRule = "charge_reported"): PricePlan {
   const routes = new Map<string, RoutePricing>();
   let maxOutput = model.maxOutput;
   const candidates = model.routes.length ? model.routes : [{ providerId: "*", upstreamModel: model.id, price: null }];
@@ -166,6 +172,7 @@ export function buildPlan(snap: BillingSnapshot, tariff: TariffInfo, model: Reso
     routes,
     worst: worstOf(list),
     unpricedHoldMicros: list.length === 0 ? unpricedHoldMicros : null,
+    marginRule: tariff.marginRule ?? defaultMarginRule,
   };
   return { snapshot, snapshotJson: encodeSnapshot(snapshot), rates: holdRates(list, snap.rateMicros), maxOutput };
 }
@@ -174,11 +181,14 @@ export interface PricedUsage {
   priceMicros: bigint;
   costMicros: bigint;
   usage: CleanUsage;
+  /** Set when the reported cost exceeded the list price (the margin guard acted). */
+  margin: MarginFlag | null;
 }
 
 /**
  * The usage's sale price and upstream cost, from the hold's snapshot. The upstream-reported cost
- * (OpenRouter `usage.cost`), when present, is the cost; the sale price is always list × rate × markup.
+ * (OpenRouter `usage.cost`), when present, is the cost; the sale price is list × rate × markup unless
+ * the reported cost is above the list cost, where the snapshot's margin rule decides (margin.ts).
  */
 export function priceUsage(s: HoldSnapshot, usage: TokenUsage, providerId: string | null, discountBp: number): PricedUsage {
   const clean = cleanUsage(usage);
@@ -186,15 +196,21 @@ export function priceUsage(s: HoldSnapshot, usage: TokenUsage, providerId: strin
   const route = (providerId !== null ? s.routes.get(providerId) : undefined) ?? s.worst;
   if (!route) {
     if (pico !== null) {
-      return { priceMicros: picoUsdToMicros(pico, s.rateMicros, s.markupPpm), costMicros: picoUsdToMicros(pico, s.rateMicros), usage: clean };
+      return { priceMicros: picoUsdToMicros(pico, s.rateMicros, s.markupPpm), costMicros: picoUsdToMicros(pico, s.rateMicros), usage: clean, margin: null };
     }
     // No price and no reported cost: the operator's fixed hold is the price of such a request.
-    return { priceMicros: s.unpricedHoldMicros ?? 0n, costMicros: 0n, usage: clean };
+    return { priceMicros: s.unpricedHoldMicros ?? 0n, costMicros: 0n, usage: clean, margin: null };
   }
   const w = usageWeight(route.prices, clean);
-  return {
-    priceMicros: salePriceMicros(w, s.rateMicros, route.markupPpm),
-    costMicros: pico !== null ? picoUsdToMicros(pico, s.rateMicros) : upstreamCostMicros(w, s.rateMicros, discountBp),
-    usage: clean,
-  };
+  const listPriceMicros = salePriceMicros(w, s.rateMicros, route.markupPpm);
+  if (pico === null) return { priceMicros: listPriceMicros, costMicros: upstreamCostMicros(w, s.rateMicros, discountBp), usage: clean, margin: null };
+  const reportedCostMicros = picoUsdToMicros(pico, s.rateMicros);
+  const guarded = applyMarginRule({
+    rule: s.marginRule ?? "list_price",
+    listCostMicros: upstreamCostMicros(w, s.rateMicros),
+    listPriceMicros,
+    reportedCostMicros,
+    reportedPriceMicros: picoUsdToMicros(pico, s.rateMicros, route.markupPpm),
+  });
+  return { priceMicros: guarded.priceMicros, costMicros: reportedCostMicros, usage: clean, margin: guarded.flag };
 }

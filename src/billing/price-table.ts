@@ -4,7 +4,7 @@
  * account currency — computed with the same lookup (`findPrice`, `markupFor`) and the same one-step
  * rounding up that requests use, so the table shows what a request is charged.
  */
-import type { ModelPrice } from "../proxy/types.js";
+import type { ModelPrice } from "../contracts/request.js";
 import { priceKey, type BillingSnapshot, type TariffInfo } from "./config-cache.js";
 import { findPrice, markupFor } from "./price-plan.js";
 import { PPM, type UnitPrices } from "./pricing.js";

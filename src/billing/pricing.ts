@@ -8,7 +8,7 @@
  * operator's favour): price = ceil(Σ tokens × price_per_M × rate × markup / 1e18). See README.md.
  */
 import { divCeil, parseMoney } from "../core/money.js";
-import type { TokenUsage } from "../proxy/types.js";
+import type { TokenUsage } from "../contracts/request.js";
 
 export const PPM = 1_000_000n;
 /** 1e6 (per-million tokens) × 1e6 (rate scale) × 1e6 (markup scale). */

@@ -14,12 +14,15 @@ import { parseMoney } from "../core/money.js";
 export const QuotaLimitsSchema = z
   .object({
     daily_tokens: z.number().int().min(0).nullable().optional(),
+    weekly_tokens: z.number().int().min(0).nullable().optional(),
     monthly_tokens: z.number().int().min(0).nullable().optional(),
     total_tokens: z.number().int().min(0).nullable().optional(),
     daily_money: z.union([z.string(), z.number()]).nullable().optional(),
+    weekly_money: z.union([z.string(), z.number()]).nullable().optional(),
     monthly_money: z.union([z.string(), z.number()]).nullable().optional(),
     total_money: z.union([z.string(), z.number()]).nullable().optional(),
     daily_requests: z.number().int().min(0).nullable().optional(),
+    weekly_requests: z.number().int().min(0).nullable().optional(),
     monthly_requests: z.number().int().min(0).nullable().optional(),
     total_requests: z.number().int().min(0).nullable().optional(),
     tariff_id: z.string().nullable().optional(),
@@ -27,8 +30,9 @@ export const QuotaLimitsSchema = z
   .passthrough();
 export type QuotaLimitsJson = z.infer<typeof QuotaLimitsSchema>;
 
-export type Period = "daily" | "monthly" | "total";
-export const PERIODS: readonly Period[] = ["daily", "monthly", "total"];
+/** Windows in the billing time zone: calendar day, ISO week (Monday 00:00 to Monday 00:00), calendar month, all time. */
+export type Period = "daily" | "weekly" | "monthly" | "total";
+export const PERIODS: readonly Period[] = ["daily", "weekly", "monthly", "total"];
 
 export interface WindowLimit {
   tokens: bigint | null;
@@ -38,7 +42,7 @@ export interface WindowLimit {
 export type Limits = Record<Period, WindowLimit>;
 
 const NO_WINDOW: WindowLimit = Object.freeze({ tokens: null, micros: null, requests: null });
-export const NO_LIMITS: Limits = Object.freeze({ daily: NO_WINDOW, monthly: NO_WINDOW, total: NO_WINDOW });
+export const NO_LIMITS: Limits = Object.freeze({ daily: NO_WINDOW, weekly: NO_WINDOW, monthly: NO_WINDOW, total: NO_WINDOW });
 
 function intOrNull(v: unknown): bigint | null {
   if (typeof v === "number" && Number.isInteger(v) && v >= 0) return BigInt(v);
@@ -68,14 +72,13 @@ export function mergeLimits(...layers: ReadonlyArray<Record<string, unknown> | n
     for (const [k, v] of Object.entries(l)) if (v !== undefined) merged[k] = v;
   }
   const w = (p: Period): WindowLimit => {
-    const prefix = p === "daily" ? "daily" : p === "monthly" ? "monthly" : "total";
-    const tokens = intOrNull(merged[`${prefix}_tokens`]);
-    const micros = moneyOrNull(merged[`${prefix}_money`]);
-    const requests = intOrNull(merged[`${prefix}_requests`]);
+    const tokens = intOrNull(merged[`${p}_tokens`]);
+    const micros = moneyOrNull(merged[`${p}_money`]);
+    const requests = intOrNull(merged[`${p}_requests`]);
     return tokens === null && micros === null && requests === null ? NO_WINDOW : { tokens, micros, requests };
   };
-  const out = { daily: w("daily"), monthly: w("monthly"), total: w("total") };
-  return out.daily === NO_WINDOW && out.monthly === NO_WINDOW && out.total === NO_WINDOW ? NO_LIMITS : out;
+  const out: Limits = { daily: w("daily"), weekly: w("weekly"), monthly: w("monthly"), total: w("total") };
+  return PERIODS.every((p) => out[p] === NO_WINDOW) ? NO_LIMITS : out;
 }
 
 export function hasAnyLimit(l: Limits): boolean {
@@ -104,7 +107,20 @@ export interface CounterSpec {
 
 export interface PeriodKeys {
   day: string;
+  /** ISO 8601 week of `day`, e.g. `2026-W49` (weeks start on Monday; week 1 holds the year's first Thursday). */
+  week: string;
   month: string;
+}
+
+/** ISO week of a calendar date `YYYY-MM-DD` (the date is already in the billing time zone). */
+export function isoWeek(day: string): string {
+  const [y, m, d] = day.split("-").map(Number) as [number, number, number];
+  const t = new Date(Date.UTC(y, m - 1, d));
+  const weekday = t.getUTCDay() || 7;
+  t.setUTCDate(t.getUTCDate() + 4 - weekday); // the Thursday of this week decides its year
+  const yearStart = Date.UTC(t.getUTCFullYear(), 0, 1);
+  const week = Math.ceil(((t.getTime() - yearStart) / 86_400_000 + 1) / 7);
+  return `${t.getUTCFullYear()}-W${String(week).padStart(2, "0")}`;
 }
 
 /**
@@ -114,7 +130,7 @@ export interface PeriodKeys {
 export class PeriodClock {
   private readonly fmt: Intl.DateTimeFormat;
   private cachedMinute = -1;
-  private cached: PeriodKeys = { day: "", month: "" };
+  private cached: PeriodKeys = { day: "", week: "", month: "" };
   constructor(readonly timeZone: string) {
     this.fmt = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
   }
@@ -124,7 +140,8 @@ export class PeriodClock {
       const parts = this.fmt.formatToParts(new Date(nowMs));
       const get = (t: string) => parts.find((p) => p.type === t)!.value;
       const month = `${get("year")}-${get("month")}`;
-      this.cached = { day: `${month}-${get("day")}`, month };
+      const day = `${month}-${get("day")}`;
+      this.cached = { day, week: this.cached.day === day ? this.cached.week : isoWeek(day), month };
       this.cachedMinute = minute;
     }
     return this.cached;
@@ -132,7 +149,7 @@ export class PeriodClock {
 }
 
 export function counterId(scope: "k" | "a", id: string, period: Period, keys: PeriodKeys): string {
-  const p = period === "daily" ? `d:${keys.day}` : period === "monthly" ? `m:${keys.month}` : "t";
+  const p = period === "daily" ? `d:${keys.day}` : period === "weekly" ? `w:${keys.week}` : period === "monthly" ? `m:${keys.month}` : "t";
   return `${scope}:${id}|${p}`;
 }
 

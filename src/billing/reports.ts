@@ -52,16 +52,17 @@ const agg = (filter: SQL, p: string) => sql`
   coalesce(sum(coalesce(total_tokens, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))) filter (where ${filter}), 0)::text as ${sql.raw(p)}total,
   coalesce(sum(price_micros) filter (where ${filter}), 0)::text as ${sql.raw(p)}cost`;
 
-/** Today, this calendar month and all time, for an account or one key. */
-export async function usageSummary(db: Db, scope: Scope, now: Date, tz: string): Promise<{ today: UsageFigures; month: UsageFigures; total: UsageFigures }> {
+/** Today, this ISO week (from Monday), this calendar month and all time, for an account or one key. */
+export async function usageSummary(db: Db, scope: Scope, now: Date, tz: string): Promise<{ today: UsageFigures; week: UsageFigures; month: UsageFigures; total: UsageFigures }> {
   const n = now.toISOString();
   const dayStart = sql`(date_trunc('day', ${n}::timestamptz at time zone ${tz}) at time zone ${tz})`;
+  const weekStart = sql`(date_trunc('week', ${n}::timestamptz at time zone ${tz}) at time zone ${tz})`;
   const monthStart = sql`(date_trunc('month', ${n}::timestamptz at time zone ${tz}) at time zone ${tz})`;
   const r = rowsOf(
-    await db.execute(sql`select ${agg(sql`created_at >= ${dayStart}`, "d_")}, ${agg(sql`created_at >= ${monthStart}`, "m_")}, ${agg(sql`true`, "t_")}
+    await db.execute(sql`select ${agg(sql`created_at >= ${dayStart}`, "d_")}, ${agg(sql`created_at >= ${weekStart}`, "w_")}, ${agg(sql`created_at >= ${monthStart}`, "m_")}, ${agg(sql`true`, "t_")}
       from request_logs where ${scopeWhere(scope)}`),
   )[0]!;
-  return { today: figures(r, "d_"), month: figures(r, "m_"), total: figures(r, "t_") };
+  return { today: figures(r, "d_"), week: figures(r, "w_"), month: figures(r, "m_"), total: figures(r, "t_") };
 }
 
 export interface DayFigures extends UsageFigures {

@@ -12,17 +12,23 @@ import type { Db } from "../db/client.js";
 import type {
   AuthContext,
   BillingHooks,
+  PreparedBilling,
+  PrepareInput,
   Reservation,
   ReserveInput,
   ServedBy,
   SettleResult,
   TokenUsage,
-} from "../proxy/types.js";
+} from "../contracts/request.js";
 import { BillingConfig, type BillingSnapshot, type TariffInfo } from "./config-cache.js";
+
+export { effectiveLimits, modelAllowed, resolveTariff } from "./prepare.js";
 import { releaseHold, reserveHold, reserveHolds, settleHold, settleHolds, type ReserveCall, type ReserveOutcome, type SettleCall, type SettleOutcome } from "./holds.js";
+import type { MarginEvent } from "./margin.js";
 import { buildPlan, priceUsage, type HoldSnapshot, type PricePlan } from "./price-plan.js";
 import { holdMicros, parsePositiveMillionths, promptHoldMicros } from "./pricing.js";
-import { counterSpecs, mergeLimits, PeriodClock, type Limits } from "./quotas.js";
+import { counterSpecs, PeriodClock } from "./quotas.js";
+import { effectiveLimits, holdTerms, refuseStateless, type AuthBilling, type HoldTerms } from "./prepare.js";
 import { GroupCommit } from "./settle-queue.js";
 import { ensureBillingDefaults } from "./defaults.js";
 
@@ -33,6 +39,8 @@ export interface BillingDeps {
   env: Env;
   clock: Clock;
   logger?: Logger;
+  /** Told of every settled request the margin guard flagged (metrics, operator alerts). */
+  onMargin?: (e: MarginEvent) => void;
 }
 
 export interface BillingService extends BillingHooks {
@@ -45,54 +53,10 @@ export interface BillingService extends BillingHooks {
   tariffRateLimits(tariffId: string | null): Promise<Record<string, unknown> | null>;
   /** Waits until every settlement submitted so far is committed. */
   flush(): Promise<void>;
+  /** Holds and settlements waiting in the group-commit queues (metrics). */
+  queueDepth(): { holds: number; settlements: number };
   /** Drains settlements; afterwards settle() writes directly and reserve() refuses (shutdown). */
   close(): Promise<void>;
-}
-
-/** Tariff and parsed limits for one AuthContext, cached while both the context and the snapshot live. */
-interface AuthBilling {
-  version: number;
-  tariff: TariffInfo;
-  keyLimits: Limits;
-  accountLimits: Limits;
-}
-
-/** The tariff in force for a key: its own override (`limits.tariff_id`), else its account's, else the default. */
-export function resolveTariff(snap: BillingSnapshot, auth: Pick<AuthContext, "keyLimits" | "tariffId">): { tariff: TariffInfo; keyOverride: boolean } {
-  const kt = auth.keyLimits?.tariff_id;
-  if (typeof kt === "string") {
-    const t = snap.tariffs.get(kt);
-    if (t) return { tariff: t, keyOverride: true };
-  }
-  const at = auth.tariffId ? snap.tariffs.get(auth.tariffId) : undefined;
-  return { tariff: at ?? snap.defaultTariff, keyOverride: false };
-}
-
-const allowance = (t: TariffInfo) => (t.tokenAllowance !== null ? { total_tokens: t.tokenAllowance } : null);
-
-/**
- * Effective limits. Account scope: the account tariff's `limits` (+ `token_allowance` as total
- * tokens), overridden field by field by the account's own `limits`. Key scope: the account
- * tariff's `key_limits`, overridden by the key's `limits`; a key with its own tariff takes that
- * tariff's `limits`/`token_allowance`/`key_limits` instead.
- */
-export function effectiveLimits(snap: BillingSnapshot, auth: Pick<AuthContext, "keyLimits" | "accountLimits" | "tariffId">) {
-  const { tariff, keyOverride } = resolveTariff(snap, auth);
-  const acctTariff = keyOverride ? (auth.tariffId ? snap.tariffs.get(auth.tariffId) : undefined) ?? snap.defaultTariff : tariff;
-  const accountLimits = mergeLimits(acctTariff.limits, allowance(acctTariff), auth.accountLimits);
-  const keyLimits = keyOverride
-    ? mergeLimits(tariff.limits, allowance(tariff), tariff.keyLimits, auth.keyLimits)
-    : mergeLimits(acctTariff.keyLimits, auth.keyLimits);
-  return { tariff, accountTariff: acctTariff, keyLimits, accountLimits };
-}
-
-export function modelAllowed(patterns: readonly string[] | null, modelId: string): boolean {
-  if (patterns === null) return true;
-  for (const p of patterns) {
-    if (p === "*" || p === modelId) return true;
-    if (p.endsWith("*") && modelId.startsWith(p.slice(0, -1))) return true;
-  }
-  return false;
 }
 
 export function createBilling(deps: BillingDeps): BillingService {
@@ -144,7 +108,7 @@ export function createBilling(deps: BillingDeps): BillingService {
     return ab;
   }
 
-  function planFor(snap: BillingSnapshot, tariff: TariffInfo, input: ReserveInput): PricePlan {
+  function planFor(snap: BillingSnapshot, tariff: TariffInfo, input: PrepareInput): PricePlan {
     if (planVersion !== snap.version) {
       planCache.clear();
       planVersion = snap.version;
@@ -154,14 +118,14 @@ export function createBilling(deps: BillingDeps): BillingService {
     for (const r of m.routes) key += `\u0000${r.providerId}\u0001${r.upstreamModel}\u0001${r.price ? `${r.price.inputMicrosPerM}/${r.price.outputMicrosPerM}/${r.price.cachedInputMicrosPerM ?? ""}/${r.price.reasoningMicrosPerM ?? ""}` : ""}`;
     let plan = planCache.get(key);
     if (!plan) {
-      plan = buildPlan(snap, tariff, m, unpricedHold);
+      plan = buildPlan(snap, tariff, m, unpricedHold, env.BILLING_MARGIN_RULE);
       if (planCache.size > 10_000) planCache.clear();
       planCache.set(key, plan);
     }
     return plan;
   }
 
-  function refusal(out: Exclude<ReserveOutcome, { ok: true }>, input: ReserveInput, plan: PricePlan, fixed: number | null, currency: string): AppError {
+  function refusal(out: Exclude<ReserveOutcome, { ok: true }>, promptTokens: number, plan: PricePlan, terms: HoldTerms, currency: string): AppError {
     if (out.reason !== "rejected") {
       if (out.reason === "blocked") return new AppError("account_blocked", "This account is blocked.");
       if (out.reason === "duplicate") return new AppError("conflict", "A request with this id is already being billed.");
@@ -171,9 +135,10 @@ export function createBilling(deps: BillingDeps): BillingService {
     if (out.source === "balance") {
       const avail = formatMoney(out.availableMicros > 0n ? out.availableMicros : 0n);
       let msg = `Insufficient balance: ${avail} ${currency} available`;
-      if (fixed !== null && plan.snapshot.routes.size > 0) {
-        msg += `, this request can cost up to ${formatMoney(holdMicros(input.promptTokens, fixed, plan.rates))} ${currency}`;
-        if (out.affordableMaxTokens !== null && out.affordableMaxTokens > 0) msg += ` (lower max_tokens to ${out.affordableMaxTokens} or top up)`;
+      if (terms.fixed !== null && plan.snapshot.routes.size > 0) {
+        msg += `, this request can cost up to ${formatMoney(holdMicros(promptTokens, terms.fixed, plan.rates))} ${currency}`;
+        const perChoice = out.affordableMaxTokens !== null ? Math.floor(out.affordableMaxTokens / terms.choices) : 0;
+        if (perChoice > 0) msg += ` (lower max_tokens to ${perChoice}${terms.choices > 1 ? ` per choice` : ""} or top up)`;
       }
       return new AppError("insufficient_quota", `${msg}.`, { details });
     }
@@ -181,43 +146,29 @@ export function createBilling(deps: BillingDeps): BillingService {
     return new AppError("quota_exceeded", `The ${scope}'s ${period} ${out.kind} limit does not cover this request.`, { details });
   }
 
-  async function reserve(input: ReserveInput): Promise<Reservation> {
+  async function prepare(input: PrepareInput): Promise<PreparedBilling> {
     if (closed) throw new AppError("service_unavailable", "The gateway is shutting down.");
     await ready();
     const snap = await config.get();
     const ab = authBilling(snap, input.auth);
-    if (!modelAllowed(ab.tariff.allowedModels, input.model.id)) {
-      throw new AppError("model_not_allowed", `Your plan does not include the model ${input.model.id}.`, { param: "model" });
-    }
     const plan = planFor(snap, ab.tariff, input);
+    refuseStateless(input, ab, plan, unpricedHold !== null);
+    return { reserve: (r) => hold({ ...input, ...r }, snap, ab, plan) };
+  }
+
+  async function hold(input: ReserveInput, snap: BillingSnapshot, ab: AuthBilling, plan: PricePlan): Promise<Reservation> {
+    if (closed) throw new AppError("service_unavailable", "The gateway is shutting down.");
     const priced = plan.snapshot.routes.size > 0;
-    if (!priced && unpricedHold === null) {
-      throw new AppError("model_not_priced", `The model ${input.model.id} has no price configured; ask the operator to set one.`, { param: "model" });
-    }
-    const maxOut = plan.maxOutput;
-    const cap = Math.max(1, Math.min(env.BILLING_DEFAULT_MAX_TOKENS, maxOut ?? Number.MAX_SAFE_INTEGER));
-    let fixed: number | null;
-    let inject = false;
-    if (input.endpoint === "embeddings") {
-      fixed = 0;
-    } else if (input.requestedMaxTokens !== null && input.requestedMaxTokens !== undefined) {
-      const req = Math.max(0, Math.floor(input.requestedMaxTokens));
-      fixed = maxOut !== null && req > maxOut ? maxOut : req;
-      inject = fixed !== req;
-    } else {
-      fixed = null;
-      inject = true;
-    }
+    const terms = holdTerms(input, plan.maxOutput, { defaultMaxTokens: env.BILLING_DEFAULT_MAX_TOKENS, minMaxTokens: env.BILLING_MIN_MAX_TOKENS });
     const promptTokens = Math.max(0, Math.floor(input.promptTokens || 0));
     const keys = periods.keys(clock.now());
     const counters = counterSpecs(input.auth.keyId, ab.keyLimits, input.auth.accountId, ab.accountLimits, keys);
     const outNum = priced ? plan.rates.outNum : 0n;
-    if (fixed === null && outNum === 0n && !counters.some((c) => c.limit.tokens !== null)) {
-      // Output costs nothing to hold (free output, or an unpriced model's fixed hold) and no token
-      // quota watches it: there is nothing to cap, so the client's request goes upstream unchanged.
-      fixed = 0;
-      inject = false;
-    }
+    // Output that costs nothing to hold (free output, or an unpriced model's fixed hold) and that no
+    // token quota watches is not bounded: the client's request goes upstream unchanged.
+    const unbounded = terms.fixed === null && outNum === 0n && !counters.some((c) => c.limit.tokens !== null);
+    const fixed = unbounded ? 0 : terms.fixed;
+    const inject = unbounded ? false : terms.inject;
     const out = await holdsQ.submit({
       requestId: input.requestId,
       accountId: input.auth.accountId,
@@ -227,14 +178,20 @@ export function createBilling(deps: BillingDeps): BillingService {
       promptHoldMicros: priced ? promptHoldMicros(promptTokens, plan.rates) : unpricedHold!,
       outNum,
       fixedMaxTokens: fixed,
-      cap,
-      min: Math.min(env.BILLING_MIN_MAX_TOKENS, cap),
+      cap: terms.cap,
+      min: terms.min,
       counters,
-      ttlMs: holdTtlMs,
+      ttlMs: Math.max(holdTtlMs, input.holdTtlMs ?? 0),
       snapshot: plan.snapshotJson,
     });
-    if (!out.ok) throw refusal(out, input, plan, fixed, snap.currency);
-    return new HoldReservation(input.requestId, input.auth.accountId, plan.snapshot, inject ? out.maxTokens : null, out.holdMicros);
+    if (!out.ok) throw refusal(out, promptTokens, plan, terms, snap.currency);
+    const perChoice = inject ? Math.max(1, Math.floor(out.maxTokens / terms.choices)) : null;
+    const covered = unbounded || input.endpoint === "embeddings" ? null : out.maxTokens;
+    return new HoldReservation(input.requestId, input.auth.accountId, plan.snapshot, perChoice, out.holdMicros, covered);
+  }
+
+  async function reserve(input: ReserveInput): Promise<Reservation> {
+    return (await prepare(input)).reserve(input);
   }
 
   class HoldReservation implements Reservation {
@@ -247,6 +204,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       readonly snapshot: HoldSnapshot,
       readonly maxTokens: number | null,
       readonly holdMicros: bigint,
+      readonly outputTokens: number | null,
     ) {
       this.headers = maxTokens !== null ? { [MAX_TOKENS_HEADER]: String(maxTokens) } : {};
     }
@@ -263,10 +221,14 @@ export function createBilling(deps: BillingDeps): BillingService {
 
     private async doSettle(usage: TokenUsage, served: ServedBy): Promise<SettleResult> {
       const p = priceUsage(this.snapshot, usage, served.providerId, served.discountBp);
+      // Never more than the hold: what a lying upstream reports (or an upstream that ignored
+      // max_tokens delivered) beyond it is not the client's to pay. The overdraft bound is zero.
+      const price = p.priceMicros > this.holdMicros ? this.holdMicros : p.priceMicros;
+      if (price < p.priceMicros) logger?.warn({ requestId: this.requestId, price: p.priceMicros.toString(), hold: this.holdMicros.toString() }, "billing: usage priced above its hold; charged the hold");
       const o = await queue.submit({
         requestId: this.requestId,
         accountId: this.accountId,
-        priceMicros: p.priceMicros,
+        priceMicros: price,
         upstreamCostMicros: p.costMicros,
         totalTokens: p.usage.total,
         promptTokens: Number(p.usage.prompt),
@@ -278,7 +240,10 @@ export function createBilling(deps: BillingDeps): BillingService {
       } else if (o.shortfallMicros > 0n) {
         logger?.warn({ requestId: this.requestId, shortfall: o.shortfallMicros.toString() }, "billing: usage exceeded what the balance covers");
       }
-      return { upstreamCostMicros: p.costMicros, priceMicros: o.chargedMicros, costDisplay: formatMoney(o.chargedMicros) };
+      if (p.margin) {
+        deps.onMargin?.({ requestId: this.requestId, accountId: this.accountId, providerId: served.providerId, flag: p.margin, priceMicros: o.chargedMicros, costMicros: p.costMicros, profitMicros: o.chargedMicros - p.costMicros });
+      }
+      return { upstreamCostMicros: p.costMicros, priceMicros: o.chargedMicros, costDisplay: formatMoney(o.chargedMicros), margin: p.margin };
     }
 
     release(): Promise<void> {
@@ -289,6 +254,7 @@ export function createBilling(deps: BillingDeps): BillingService {
   }
 
   return {
+    prepare,
     reserve,
     config,
     periods,
@@ -300,14 +266,11 @@ export function createBilling(deps: BillingDeps): BillingService {
       return Object.keys(t.rateLimits).length ? t.rateLimits : null;
     },
     flush: () => queue.flush(),
+    queueDepth: () => ({ holds: holdsQ.pending, settlements: queue.pending }),
     close: async () => {
       closed = true;
       await holdsQ.close();
       await queue.close();
     },
   };
-}
-
-export function isBillingService(h: BillingHooks): h is BillingService {
-  return typeof (h as Partial<BillingService>).ready === "function" && (h as Partial<BillingService>).config instanceof BillingConfig;
 }

@@ -1,6 +1,6 @@
 import type { ModelConfig } from "../config/gateway-config.js";
 import { usdPerMillionToMicros } from "../core/money.js";
-import type { ModelPrice, ResolvedModel, Route } from "../proxy/types.js";
+import type { ModelPrice, ResolvedModel, Route } from "../contracts/request.js";
 
 export interface CatalogModel {
   id: string;

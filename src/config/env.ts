@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { ConfigError } from "../core/config-error.js";
+import { ipOrCidrProblem } from "../core/ip.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -63,7 +65,7 @@ export const EnvSchema = z.object({
 
   RATE_LIMIT_REQUESTS: int(30),
   RATE_LIMIT_WINDOW: z.coerce.number().int().min(1).default(60),
-  // --- rate limiting (src/ratelimit; issue 4). Requests/tokens are per RATE_LIMIT_WINDOW; 0 = no limit. ---
+  // --- rate limiting (src/ratelimit). Requests/tokens are per RATE_LIMIT_WINDOW; 0 = no limit. ---
   /** Tokens per window per key (prompt estimate at admission, corrected with real usage). */
   RATE_LIMIT_TOKENS: int(1_000_000),
   /** Concurrent requests per key. */
@@ -104,7 +106,7 @@ export const EnvSchema = z.object({
   YOOKASSA_SECRET_KEY: optStr,
   YOOKASSA_API_ROOT: z.string().url().default("https://api.yookassa.ru/v3"),
 
-  // --- payments & Telegram bot (issue 7) ---
+  // --- payments & Telegram bot ---
   /** Account-currency units credited per Telegram Star (price snapshot stored on each order). */
   PAYMENTS_STAR_RATE: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("1.5"),
   /** Star packages offered by /pay, comma-separated whole Stars. */
@@ -133,7 +135,7 @@ export const EnvSchema = z.object({
   YOOKASSA_MIN_AMOUNT: int(100),
   YOOKASSA_MAX_AMOUNT: int(100_000),
 
-  // --- accounts & access (issue 6) ---
+  // --- accounts & access ---
   /** Access-token (JWT) lifetime; refresh tokens rotate on every use and live REFRESH_TOKEN_TTL_SEC. */
   ACCESS_TOKEN_TTL_SEC: z.coerce.number().int().min(30).default(900),
   REFRESH_TOKEN_TTL_SEC: z.coerce.number().int().min(60).default(7 * 24 * 3600),
@@ -154,15 +156,32 @@ export const EnvSchema = z.object({
   DID_TIMESTAMP_WINDOW_SEC: z.coerce.number().int().min(1).default(300),
   DID_AUTO_PROVISION: bool.default(false),
 
-  // --- billing (src/billing; issue 3) ---
+  // --- billing (src/billing) ---
   /** max_tokens the gateway sets when the client sent none (further capped by the model's max output and the hold). */
   BILLING_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(16384),
   /** Smallest max_tokens worth admitting when the gateway picks it from what the balance/limits cover. */
   BILLING_MIN_MAX_TOKENS: z.coerce.number().int().min(1).default(1),
+  /** Most completions one request may ask for (`n`, `best_of`); the hold covers every one. Above → 400. */
+  BILLING_MAX_CHOICES: z.coerce.number().int().min(1).max(128).default(16),
   /** A hold not settled after this long is settled from the request log or released by the sweeper. */
   BILLING_HOLD_TTL_MS: z.coerce.number().int().min(1000).default(15 * 60_000),
   /** Sweeper period; 0 = do not run it in this process. */
   BILLING_SWEEP_INTERVAL_MS: int(30_000),
+  /**
+   * Streams record on their hold, before sending, an upper bound of the output delivered, this many
+   * tokens ahead: a crash bills every stream at least what it delivered and at most this much more.
+   */
+  STREAM_PROGRESS_AHEAD_TOKENS: z.coerce.number().int().min(1).max(100_000).default(64),
+  /** Live streams re-extend their holds this often (a hold never expires while its stream runs). */
+  HOLD_HEARTBEAT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Final request-log rows are journaled to a local file before they are queued (a crash cannot lose them). */
+  REQUEST_LOG_JOURNAL: bool.default(true),
+  /** Where; empty = DATA_DIR/request-log-journal. One directory per process (or per host: files are per process). */
+  REQUEST_LOG_JOURNAL_DIR: z.string().default(""),
+  /** fdatasync period of the journal (power loss); 0 = never (a process crash still loses nothing). */
+  REQUEST_LOG_JOURNAL_FSYNC_MS: int(100),
+  /** A request-log row the database refuses this many times is dropped with an error log line. */
+  REQUEST_LOG_MAX_ROW_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /**
    * A model with no known price (no config price, no price-book row) is admitted with this fixed hold
    * (account currency) and charged the upstream-reported cost × rate × markup, or this amount when the
@@ -181,7 +200,7 @@ export const EnvSchema = z.object({
   CATALOG_SYNC_INTERVAL_MIN: int(0),
   // --- end billing ---
 
-  // --- routing & resilience (src/routing; issue 5) ---
+  // --- routing & resilience (src/routing) ---
   /** Upstream calls per request, the first included (fallbacks to other routes count too). */
   ROUTING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   /** Backoff before re-trying the same upstream: full jitter up to min(max, base·2^n) ms. */
@@ -209,14 +228,93 @@ export const EnvSchema = z.object({
   RESPONSE_CACHE_HIT_PRICE: z.string().regex(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/, "must be a decimal between 0 and 1").default("0"),
   // --- end routing & resilience ---
 
+  // --- operating the business (alerts, e-mail, retention, single-tenant keys, per-customer upstream keys) ---
+  /** Comma-separated `sk-gw-…` keys accepted as if issued (single-tenant bootstrap); they belong to account `acct_allowed`. */
+  ALLOWED_API_KEYS: z
+    .string()
+    .default("")
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .refine((l) => l.every((k) => /^sk-gw-[A-Za-z0-9_-]{32,122}$/.test(k)), { message: "each key must look like sk-gw- followed by 32+ letters/digits" }),
+  /** When the upstream reports a cost above the list price: charge max(list, reported) × markup, or keep the list price (tariffs override). */
+  BILLING_MARGIN_RULE: z.enum(["charge_reported", "list_price"]).default("charge_reported"),
+  /** SMTP for customer e-mail (verification, password reset, receipts, low balance) and operator alerts; unset host = no e-mail. */
+  SMTP_HOST: optStr,
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+  /** true = TLS from the first byte (port 465); false = STARTTLS when the server offers it. */
+  SMTP_SECURE: bool.default(false),
+  SMTP_USER: optStr,
+  SMTP_PASSWORD: optStr,
+  MAIL_FROM: z.string().default("LLM Gateway <no-reply@localhost>"),
+  /** Lifetimes of the one-time links sent by e-mail. */
+  EMAIL_VERIFY_TTL_MIN: z.coerce.number().int().min(1).default(24 * 60),
+  PASSWORD_RESET_TTL_MIN: z.coerce.number().int().min(1).default(30),
+  /** Operator alerts: a Telegram chat (the bot must be a member) and/or an e-mail address; the same alert repeats at most once per interval. */
+  ALERT_TELEGRAM_CHAT_ID: optStr,
+  ALERT_EMAIL_TO: optStr,
+  ALERT_REPEAT_MINUTES: int(60),
+  /** Upstream-account balance (USD) below which an alert is sent; empty = never. */
+  ALERT_UPSTREAM_BALANCE_USD: z.string().regex(/^(\d+(\.\d{1,6})?)?$/, "must be a decimal number").default(""),
+  /** Request-log rows older than this many days are deleted (their daily totals are kept); 0 = keep forever. */
+  REQUEST_LOG_RETENTION_DAYS: int(0),
+  /** Settled or released holds older than this many days are deleted; 0 = keep forever. */
+  HOLD_RETENTION_DAYS: int(7),
+  /** Minutes between retention runs (PGlite is also VACUUMed then); 0 = never. */
+  RETENTION_INTERVAL_MIN: int(60),
+  /** Shown by the bot and in e-mail: where customers ask for help, and the API base URL they use (default PUBLIC_URL + /v1). */
+  SUPPORT_CONTACT: optStr,
+  API_BASE_URL: optStr,
+  /** Seconds after which the bot deletes the message carrying a new API key; 0 = keep it. */
+  BOT_KEY_MESSAGE_TTL_SEC: int(0),
+  /** OpenRouter provisioning key: with OPENROUTER_PER_ACCOUNT_KEYS each account gets its own OpenRouter key. */
+  OPENROUTER_PROVISIONING_KEY: optStr,
+  OPENROUTER_PER_ACCOUNT_KEYS: bool.default(false),
+  // --- end operating the business ---
+
+  // --- hardening (src/http/body-limits.ts, src/http/cors.ts, src/routing/base-url-guard.ts, src/db/availability.ts) ---
+  /** Deepest nesting of objects/arrays accepted in a JSON request body (400 json_too_deep beyond). */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(64),
+  /** Provider base URLs may point at loopback (127.0.0.0/8, ::1, localhost): a LiteLLM on the same box. */
+  UPSTREAM_ALLOW_LOOPBACK: bool.default(true),
+  /** … and at private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): a LiteLLM in the same LAN/Docker network. */
+  UPSTREAM_ALLOW_PRIVATE: bool.default(true),
+  // --- end hardening ---
+
   METRICS_ENABLED: bool.default(true),
+
+  // --- deployment & observability ---
+  /** Reverse proxies (IPs / CIDRs, comma-separated) whose X-Forwarded-For is believed for the client address. */
+  TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .superRefine((list, ctx) => {
+      for (const e of list) {
+        const p = ipOrCidrProblem(e);
+        if (p) ctx.addIssue({ code: "custom", message: `${e}: ${p}` });
+      }
+    }),
+  /** Processes serving HTTP on this box (node:cluster): `auto` = one per CPU core, 1 = no cluster. */
+  WORKERS: z
+    .string()
+    .default("1")
+    .refine((v) => v === "auto" || /^[1-9]\d{0,2}$/.test(v), { message: "must be auto or a number of processes (1-999)" }),
+  /** OpenTelemetry traces over OTLP/HTTP (JSON): base URL of the collector, e.g. http://127.0.0.1:4318. Unset = off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optStr.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: "must be an http(s) URL" }),
+  /** Extra headers for the OTLP exporter: `key=value,key2=value2`. */
+  OTEL_EXPORTER_OTLP_HEADERS: optStr,
+  OTEL_SERVICE_NAME: z.string().default("llm-gateway"),
+  /** Sentry DSN for unexpected errors (5xx). Unset = off. */
+  SENTRY_DSN: optStr.refine((v) => v === undefined || /^https?:\/\/[^@/]+@[^/]+\/.+/.test(v), { message: "must be a DSN like https://<key>@<host>/<project>" }),
+  SENTRY_ENVIRONMENT: z.string().default("production"),
+  /** Langfuse export of generations (model, tokens, cost, latency; no prompt text). Both keys set = on. */
+  LANGFUSE_PUBLIC_KEY: optStr,
+  LANGFUSE_SECRET_KEY: optStr,
+  LANGFUSE_BASE_URL: z.string().url().default("https://cloud.langfuse.com"),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 /** Parse the environment once; a bad value stops start-up with a message naming every bad setting. */
 export function loadEnv(raw: Record<string, string | undefined>): Env {

@@ -5,6 +5,12 @@
 export const ERROR_TABLE = {
   invalid_request: [400, "invalid_request_error"],
   invalid_json: [400, "invalid_request_error"],
+  /** A JSON body nested deeper than MAX_JSON_DEPTH. */
+  json_too_deep: [400, "invalid_request_error"],
+  /** A client field that would choose the upstream or its credentials (api_base, api_key, aws_*, …). */
+  forbidden_parameter: [400, "invalid_request_error"],
+  /** admin: a provider base_url that is not http(s) or points at a refused address (metadata, link-local, …). */
+  upstream_url_not_allowed: [400, "invalid_request_error"],
   missing_api_key: [401, "authentication_error"],
   invalid_api_key: [401, "authentication_error"],
   invalid_token: [401, "authentication_error"],

@@ -6,12 +6,16 @@ import { adminAuth } from "./middleware/admin-auth.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
 import { sessionPlaygroundAuthenticator } from "./middleware/browser-session.js";
 import { didAuthenticator } from "./middleware/did-auth.js";
+import { refusalTrail } from "./middleware/refusal-trail.js";
 import { requestContext } from "./middleware/request-context.js";
+import { serveOpenApiDocument } from "./openapi-document.js";
 import { createRouter } from "./router.js";
 import { createAdminBillingRoutes } from "./routes/admin-billing.js";
 import { createAdminConsoleRoutes } from "./routes/admin-console.js";
 import { createAdminSessionRoutes } from "./routes/admin-session.js";
 import { createAdminSpineRoutes } from "./routes/admin-spine.js";
+import { createAuthEmailRoutes } from "./routes/auth-email.js";
+import { createAdminMarginRoutes } from "./routes/admin-margin.js";
 import { createAuthRoutes } from "./routes/auth.js";
 import { createApiKeyManageRoutes } from "./routes/api-keys-manage.js";
 import { createAdminAccountRoutes } from "./routes/admin-accounts.js";
@@ -28,6 +32,7 @@ import { createClientAccountRoutes } from "./routes/client-account.js";
 import { createWebApiRoutes } from "./routes/web-api.js";
 import { createWebAppRoutes } from "./routes/web-app.js";
 import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
+import { createApiDocsRoutes } from "./routes/api-docs.js";
 
 export type { AppEnv };
 
@@ -38,9 +43,11 @@ export type { AppEnv };
 export function createApp(deps: AppDeps) {
   const app = createRouter();
   app.use("*", requestContext(deps));
-  app.use("*", bodyLimitGuard(deps.env.MAX_BODY_BYTES));
+  app.use("*", bodyLimitGuard(deps.settings.maxBodyBytes));
 
-  // Bearer key, or (seed 004) a DID-signed request that yields the same AuthContext.
+  // Before authentication, so it sees refusals by the key check as well as by limits and balance.
+  for (const p of ["/v1/chat/*", "/v1/completions", "/v1/embeddings"]) app.use(p, refusalTrail(deps));
+  // Bearer key, or a DID-signed request that yields the same AuthContext.
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
   // The dashboard's playground: a session calls chat through its own playground key.
   app.use("/v1/chat/*", apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference"), sessionPlaygroundAuthenticator(deps)] }));
@@ -56,7 +63,6 @@ export function createApp(deps: AppDeps) {
   app.route("/", createSystemRoutes(deps));
   app.route("/", createOpenAIRoutes(deps));
   app.route("/", createAdminSpineRoutes(deps));
-  // --- area routes --- (each area mounts its router here, one line each)
   app.route("/", createRateLimitRoutes(deps));
   app.route("/", createAdminRoutingRoutes(deps));
   app.route("/", createPassthroughRoutes(deps));
@@ -66,6 +72,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", createPaymentsRoutes(deps));
   app.route("/", createAdminPaymentsRoutes(deps));
   app.route("/", createAuthRoutes(deps));
+  app.route("/", createAuthEmailRoutes(deps));
+  app.route("/", createAdminMarginRoutes(deps));
   app.route("/", createApiKeyManageRoutes(deps));
   app.route("/", createAdminAccountRoutes(deps));
   app.route("/", createAdminConsoleRoutes(deps));
@@ -74,14 +82,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", createWebApiRoutes(deps));
   app.route("/", createClientAccountRoutes(deps));
   app.route("/", createAccountSettingsRoutes(deps));
-  // --- end area routes ---
+  app.route("/", createApiDocsRoutes());
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "API key `sk-gw-…`" });
-  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "LLM Gateway API", version: "0.1.0", description: "OpenAI-compatible LLM gateway with prepaid billing. Errors are `{error:{message,type,code,param,request_id}}`." },
-  });
+  serveOpenApiDocument(app, { version: "0.1.0", publicUrl: deps.settings.publicUrl });
   app.notFound(notFound);
   app.onError(onError);
   return app;

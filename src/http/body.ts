@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../core/errors.js";
+import { parseClientJson, type JsonLimits } from "./body-limits.js";
 import type { AppEnv } from "./context.js";
 
 interface NodeBindings {
@@ -40,7 +41,7 @@ export function bodyLimitGuard(maxBytes: number): MiddlewareHandler<AppEnv> {
  * Reads and parses a JSON object body straight from Node's request stream (no web Request), with
  * the size limit enforced while reading. Falls back to the web body outside @hono/node-server.
  */
-export async function readJsonObject(c: Context<AppEnv>, maxBytes: number): Promise<Record<string, unknown>> {
+export async function readJsonObject(c: Context<AppEnv>, maxBytes: number, limits: JsonLimits = { maxDepth: 64 }): Promise<Record<string, unknown>> {
   const incoming = (c.env as NodeBindings | undefined)?.incoming;
   let text: string;
   if (incoming && !incoming.readableEnded && typeof incoming.on === "function") {
@@ -64,12 +65,7 @@ export async function readJsonObject(c: Context<AppEnv>, maxBytes: number): Prom
     text = await c.req.text();
     if (Buffer.byteLength(text) > maxBytes) throw tooLarge(maxBytes);
   }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    throw new AppError("invalid_json", "Malformed JSON in request body");
-  }
+  const v = parseClientJson(text, limits);
   if (!v || typeof v !== "object" || Array.isArray(v)) throw new AppError("invalid_request", "The request body must be a JSON object");
   return v as Record<string, unknown>;
 }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { AppError, isAppError } from "../core/errors.js";
+import { secrets } from "../core/secret-scrubber.js";
 import type { AppEnv } from "./context.js";
 
 /**
@@ -22,13 +23,14 @@ export function toAppError(err: unknown): AppError {
 }
 
 export function errorBody(e: AppError, requestId: string | undefined) {
+  // Messages and details may quote an upstream's answer: no configured secret leaves in them.
   return {
     error: {
-      message: e.message,
+      message: secrets.scrub(e.message),
       type: e.type,
       code: e.code,
       param: e.extra.param ?? null,
-      ...(e.extra.details ?? {}),
+      ...(e.extra.details ? secrets.scrubValue(e.extra.details) : {}),
       request_id: requestId ?? null,
     },
   };

@@ -1,23 +1,3 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-
-export interface Metrics {
-  registry: Registry;
-  requests: Counter<"route" | "status">;
-  latency: Histogram<"route">;
-}
-
-export function createMetrics(): Metrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  return {
-    registry,
-    requests: new Counter({ name: "gateway_http_requests_total", help: "HTTP requests by route and status", labelNames: ["route", "status"], registers: [registry] }),
-    latency: new Histogram({
-      name: "gateway_http_request_duration_seconds",
-      help: "Time to response headers by route",
-      labelNames: ["route"],
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
-      registers: [registry],
-    }),
-  };
-}
+// The metrics live in src/metrics (the request-log writer and gauges feed them too); the HTTP layer
+// serves `/metrics` and counts routes and refusals.
+export { createMetrics, type Metrics } from "../metrics/index.js";

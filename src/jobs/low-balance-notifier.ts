@@ -18,7 +18,10 @@ export interface LowBalanceRun {
  * accounts.low_balance_threshold_micros is told once per crossing; the alert row is the "told"
  * flag and is removed when the balance is back at or above the threshold, re-arming the alert.
  */
-export async function checkLowBalances(db: Db, notify: LowBalanceNotify, logger: Logger): Promise<LowBalanceRun> {
+/** The e-mail channel: sends to the account's confirmed addresses, returns how many were sent. */
+export type LowBalanceMail = (accountId: string, availableMicros: bigint, thresholdMicros: bigint) => Promise<number>;
+
+export async function checkLowBalances(db: Db, notify: LowBalanceNotify | null, logger: Logger, mail?: LowBalanceMail): Promise<LowBalanceRun> {
   const rows = await db
     .select({
       id: accounts.id,
@@ -45,17 +48,26 @@ export async function checkLowBalances(db: Db, notify: LowBalanceNotify, logger:
     // Claim the crossing first so two job instances can't both notify.
     const claimed = await db.insert(lowBalanceAlerts).values({ accountId: r.id, balanceMicros: available }).onConflictDoNothing().returning({ id: lowBalanceAlerts.accountId });
     if (!claimed[0]) continue;
-    const chats = await accountTelegramChats(db, r.id);
+    const chats = notify ? await accountTelegramChats(db, r.id) : [];
     let delivered = 0;
+    let mailed = false;
+    if (mail) {
+      try {
+        mailed = true;
+        delivered += await mail(r.id, available, threshold);
+      } catch (e) {
+        logger.warn({ err: e, accountId: r.id }, "low-balance e-mail not delivered");
+      }
+    }
     for (const c of chats) {
       try {
-        await notify(c.telegramId, c.locale, available, threshold);
+        await notify!(c.telegramId, c.locale, available, threshold);
         delivered++;
       } catch (e) {
         logger.warn({ err: e, accountId: r.id, chatId: c.telegramId }, "low-balance notice not delivered");
       }
     }
-    if (chats.length > 0 && delivered === 0) {
+    if ((chats.length > 0 || mailed) && delivered === 0) {
       // Nobody got it: release the claim so the next run tries again.
       await db.delete(lowBalanceAlerts).where(eq(lowBalanceAlerts.accountId, r.id));
       continue;
@@ -66,12 +78,12 @@ export async function checkLowBalances(db: Db, notify: LowBalanceNotify, logger:
 }
 
 /** Runs `checkLowBalances` every `intervalMs` (no overlap between runs). */
-export function startLowBalanceNotifier(db: Db, notify: LowBalanceNotify, logger: Logger, intervalMs: number): { stop(): void } {
+export function startLowBalanceNotifier(db: Db, notify: LowBalanceNotify | null, logger: Logger, intervalMs: number, mail?: LowBalanceMail): { stop(): void } {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    checkLowBalances(db, notify, logger)
+    checkLowBalances(db, notify, logger, mail)
       .then((r) => {
         if (r.notified || r.rearmed) logger.info(r, "low-balance check");
       })

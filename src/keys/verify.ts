@@ -2,11 +2,12 @@ import { eq, or } from "drizzle-orm";
 import type { Clock } from "../core/clock.js";
 import type { Db } from "../db/client.js";
 import { accounts, apiKeys, users } from "../db/schema/index.js";
-import type { AuthContext } from "../proxy/types.js";
+import type { AuthContext } from "../contracts/request.js";
 import { hashApiKey } from "./hash.js";
 
 export type VerifyFailure = "invalid_api_key" | "key_revoked" | "key_disabled" | "key_expired" | "account_blocked" | "user_blocked";
-export type VerifyResult = { ok: true; auth: AuthContext } | { ok: false; code: VerifyFailure };
+/** A refused key that exists names its owner, so the refusal can be logged against the account. */
+export type VerifyResult = { ok: true; auth: AuthContext } | { ok: false; code: VerifyFailure; owner?: { keyId: string; accountId: string } };
 
 interface CachedKey {
   /** Null: no such key (negative cache). */
@@ -140,10 +141,11 @@ export class KeyVerifier {
 function judge(row: KeyRow | null, now: number): VerifyResult {
   if (!row) return { ok: false, code: "invalid_api_key" };
   if (row.graceUntil !== null && row.graceUntil <= now) return { ok: false, code: "invalid_api_key" };
-  if (row.status === "revoked") return { ok: false, code: "key_revoked" };
-  if (row.status === "disabled") return { ok: false, code: "key_disabled" };
-  if (row.expiresAt !== null && row.expiresAt <= now) return { ok: false, code: "key_expired" };
-  if (row.accountStatus !== "active") return { ok: false, code: "account_blocked" };
-  if (row.userStatus !== null && row.userStatus !== "active") return { ok: false, code: "user_blocked" };
+  const owner = { keyId: row.auth.keyId, accountId: row.auth.accountId };
+  if (row.status === "revoked") return { ok: false, code: "key_revoked", owner };
+  if (row.status === "disabled") return { ok: false, code: "key_disabled", owner };
+  if (row.expiresAt !== null && row.expiresAt <= now) return { ok: false, code: "key_expired", owner };
+  if (row.accountStatus !== "active") return { ok: false, code: "account_blocked", owner };
+  if (row.userStatus !== null && row.userStatus !== "active") return { ok: false, code: "user_blocked", owner };
   return { ok: true, auth: row.auth };
 }

@@ -6,11 +6,11 @@ import { loadGatewayConfig } from "../config/gateway-config.js";
 import type { Clock } from "../core/clock.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { openDatabase, type Database } from "../db/client.js";
-import type { AppDeps } from "../http/deps.js";
 import { createApp } from "../http/app.js";
 import { startMockUpstream, type MockUpstream } from "../mock/server.js";
+import { ensureAllowedKeys } from "../keys/allowed-keys.js";
 import { ensureDataDir, ensureDemoKey, resolveAdminToken } from "./bootstrap.js";
-import { buildServices } from "./services.js";
+import { buildServices, type Services } from "./services.js";
 
 export interface StartOptions {
   env: Env;
@@ -25,8 +25,10 @@ export interface StartOptions {
 export interface RunningGateway {
   url: string;
   port: number;
-  deps: AppDeps;
+  deps: Services;
   adminToken: string;
+  /** True only on the start that generated the admin token (the one time it may be printed). */
+  adminTokenGenerated: boolean;
   /** Set in demo mode: a working key for the demo account. */
   demoKey: string | null;
   mock: MockUpstream | null;
@@ -42,6 +44,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const ownsDatabase = !opts.database;
   const database = opts.database ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir, poolSize: env.DATABASE_POOL_SIZE }));
   await database.migrate();
+  await ensureAllowedKeys(database.db, env.ALLOWED_API_KEYS);
 
   const needsMock = config.providers.some((p) => p.type === "mock" && !p.base_url);
   const mock = needsMock ? await startMockUpstream({ host: "127.0.0.1", port: 0 }) : null;
@@ -50,7 +53,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const services = buildServices({ env, config, database, redis: null, logger, adminToken, mockBaseUrl: mock?.baseUrl ?? null, clock: opts.clock });
   try {
     // Checks ENCRYPTION_KEY against the stored upstream keys (a mismatch stops start-up) and loads the runtime routes.
-    await services.routing?.start();
+    await services.routing.start();
   } catch (e) {
     for (const c of services.closers) await Promise.resolve(c.close()).catch(() => undefined);
     if (mock) await mock.close();
@@ -95,5 +98,5 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   if (config.demo) logger.warn("DEMO MODE: no upstream configured (OPENROUTER_API_KEY, UPSTREAM_BASE_URL or GATEWAY_CONFIG); the built-in mock provider answers every request");
   if (generated) logger.info("generated a new admin token (kept in DATA_DIR/admin-token)");
   logger.info({ url, database: database.kind, providers: config.providers.map((p) => p.id), models: config.models.length, demo: config.demo }, "gateway listening");
-  return { url, port, deps: services, adminToken, demoKey, mock, stop };
+  return { url, port, deps: services, adminToken, adminTokenGenerated: generated, demoKey, mock, stop };
 }

@@ -2,10 +2,10 @@ import type { UserFromGetMe } from "grammy/types";
 import { createBot, lowBalanceMessage } from "../bot/bot.js";
 import { handleTelegramWebhook, setTelegramWebhook, startPolling } from "../bot/webhook.js";
 import { ConfigError } from "../config/env.js";
-import type { AppDeps } from "../http/deps.js";
+import type { Env } from "../config/env.js";
+import type { Services } from "./services.js";
 import { startLowBalanceNotifier } from "../jobs/low-balance-notifier.js";
 import { reconcilePayments, startPaymentsReconciler } from "../jobs/reconcile-payments.js";
-import { attachTelegram, paymentsRuntime } from "../payments/runtime.js";
 
 export interface PaymentsHandle {
   /** Whether a Telegram bot runs in this process. */
@@ -20,15 +20,15 @@ export interface PaymentsHandle {
  * YooKassa reconciliation runs (if YooKassa is configured).
  */
 /** Settings that can't work together, checked before anything starts. */
-export function checkPaymentsSettings(env: AppDeps["env"]): void {
+export function checkPaymentsSettings(env: Env): void {
   if (env.TELEGRAM_BOT_TOKEN && env.TELEGRAM_MODE === "webhook" && !env.TELEGRAM_WEBHOOK_SECRET) {
     throw new ConfigError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook (Telegram sends it in X-Telegram-Bot-Api-Secret-Token)");
   }
 }
 
-export async function startPayments(deps: AppDeps, opts: { botInfo?: UserFromGetMe; jobs?: boolean } = {}): Promise<PaymentsHandle> {
+export async function startPayments(deps: Services, opts: { botInfo?: UserFromGetMe; jobs?: boolean } = {}): Promise<PaymentsHandle> {
   const { env, logger, db, clock } = deps;
-  const rt = paymentsRuntime(deps);
+  const rt = deps.payments;
   const stops: Array<() => void | Promise<void>> = [];
   const jobs = opts.jobs ?? true;
   const token = env.TELEGRAM_BOT_TOKEN;
@@ -38,6 +38,10 @@ export async function startPayments(deps: AppDeps, opts: { botInfo?: UserFromGet
       const r = startPaymentsReconciler({ db, cfg: rt.cfg, clock, logger, stars: null, yookassa: rt.yookassa }, env.PAYMENTS_RECONCILE_INTERVAL_SECONDS * 1000);
       stops.push(r.stop);
     }
+    // Without a bot, low-balance notices still go out by e-mail when SMTP is set.
+    if (jobs && deps.lowBalanceMail && env.LOW_BALANCE_CHECK_INTERVAL_SECONDS > 0) {
+      stops.push(startLowBalanceNotifier(db, null, logger, env.LOW_BALANCE_CHECK_INTERVAL_SECONDS * 1000, deps.lowBalanceMail).stop);
+    }
     if (token && env.TELEGRAM_MODE === "off") logger.info("telegram bot configured but TELEGRAM_MODE=off: not receiving updates");
     return { bot: false, stop: async () => stops.forEach((s) => s()) };
   }
@@ -45,7 +49,7 @@ export async function startPayments(deps: AppDeps, opts: { botInfo?: UserFromGet
 
   const bot = createBot({ db, token, apiRoot: env.TELEGRAM_API_ROOT, botInfo: opts.botInfo, payments: rt.cfg, clock, logger });
   const reconcileDeps = { db, cfg: rt.cfg, clock, logger, stars: bot.api, yookassa: rt.yookassa };
-  attachTelegram(deps, {
+  rt.setTelegram({
     stars: bot.api,
     async webhook(req) {
       if (!bot.isInited()) {
@@ -58,9 +62,9 @@ export async function startPayments(deps: AppDeps, opts: { botInfo?: UserFromGet
       }
       return handleTelegramWebhook(bot, req, { secret: env.TELEGRAM_WEBHOOK_SECRET, logger, db });
     },
-    reconcileNow: () => reconcilePayments(reconcileDeps) as never,
+    reconcileNow: () => reconcilePayments(reconcileDeps),
   });
-  stops.push(() => attachTelegram(deps, null));
+  stops.push(() => rt.setTelegram(null));
 
   if (env.TELEGRAM_MODE === "webhook") {
     if (env.TELEGRAM_SET_WEBHOOK && env.PUBLIC_URL) {
@@ -92,6 +96,7 @@ export async function startPayments(deps: AppDeps, opts: { botInfo?: UserFromGet
         },
         logger,
         env.LOW_BALANCE_CHECK_INTERVAL_SECONDS * 1000,
+        deps.lowBalanceMail ?? undefined,
       );
       stops.push(n.stop);
     }

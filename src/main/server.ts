@@ -1,5 +1,6 @@
 import { ConfigError, loadEnv } from "../config/env.js";
 import { createLogger } from "../core/logger.js";
+import { runClusterPrimary } from "./cluster.js";
 import { startGateway } from "./gateway.js";
 import { checkPaymentsSettings, startPayments } from "./payments.js";
 
@@ -17,6 +18,13 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger({ level: env.LOG_LEVEL });
+  // WORKERS > 1: this process becomes the cluster primary and forks the workers that serve.
+  try {
+    if (await runClusterPrimary(env, process.env, logger)) return;
+  } catch (e) {
+    console.error(e instanceof ConfigError ? e.message : `cluster start-up failed: ${(e as Error).message}`);
+    process.exit(1);
+  }
   let gw;
   try {
     gw = await startGateway({ env, vars: process.env, logger });
@@ -46,7 +54,11 @@ async function main(): Promise<void> {
     lines.push("  Configure OPENROUTER_API_KEY, UPSTREAM_BASE_URL or GATEWAY_CONFIG to use real models.", "");
   }
   lines.push(`  LLM Gateway on ${gw.url}  (database: ${gw.deps.database.kind})`);
-  lines.push(`  Admin token: ${gw.adminToken}`);
+  // The admin token is shown once, on the start that generated it; a token the operator set (or
+  // one generated earlier) is never printed: stdout ends up in journald and CI logs.
+  const tokenShown = gw.adminTokenGenerated ? gw.adminToken : "$ADMIN_TOKEN";
+  if (gw.adminTokenGenerated) lines.push(`  Admin token (generated, shown once; kept in DATA_DIR/admin-token): ${gw.adminToken}`);
+  else lines.push(`  Admin token: ${gw.deps.env.ADMIN_TOKEN ? "ADMIN_TOKEN (as set)" : "in DATA_DIR/admin-token"}`);
   if (gw.demoKey) {
     lines.push("", "  Try it:", "");
     lines.push(
@@ -54,8 +66,8 @@ async function main(): Promise<void> {
     );
   } else {
     lines.push("", "  Create an account and a key:", "");
-    lines.push(`  curl -s ${gw.url}/admin/accounts -H 'Authorization: Bearer ${gw.adminToken}' -H 'Content-Type: application/json' -d '{"name":"My company","initial_balance":"100.00"}'`);
-    lines.push(`  curl -s ${gw.url}/v1/key/generate -H 'Authorization: Bearer ${gw.adminToken}' -H 'Content-Type: application/json' -d '{"account_id":"<id from above>","name":"first key"}'`);
+    lines.push(`  curl -s ${gw.url}/admin/accounts -H "Authorization: Bearer ${tokenShown}" -H 'Content-Type: application/json' -d '{"name":"My company","initial_balance":"100.00"}'`);
+    lines.push(`  curl -s ${gw.url}/v1/key/generate -H "Authorization: Bearer ${tokenShown}" -H 'Content-Type: application/json' -d '{"account_id":"<id from above>","name":"first key"}'`);
   }
   lines.push("");
   process.stdout.write(lines.join("\n") + "\n");

@@ -1,24 +1,36 @@
+import { join } from "node:path";
 import type { Redis } from "ioredis";
+import { createAuthRuntime } from "../accounts/runtime.js";
 import { Catalog } from "../catalog/index.js";
 import type { Env } from "../config/env.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
+import { secrets } from "../core/secret-scrubber.js";
 import type { Database } from "../db/client.js";
 import type { AppDeps } from "../http/deps.js";
 import { HealthRegistry } from "../http/health.js";
 import { createMetrics } from "../http/metrics.js";
+import { createTelemetry } from "../telemetry/index.js";
 import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
-import { toProviderTarget, type ProviderTarget } from "../providers/index.js";
+import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
+import { StreamProgress } from "../billing/stream-progress.js";
+import { addressPolicyFromEnv, toProviderTarget, type ProviderTarget } from "../providers/index.js";
+import { syncPrices } from "../billing/catalog-sync.js";
 import { createBilling } from "../billing/service.js";
 import { startCatalogSync } from "../jobs/catalog-sync.js";
 import { startHoldSweeper } from "../jobs/sweep-holds.js";
+import type { LowBalanceMail } from "../jobs/low-balance-notifier.js";
+import { buildOperator } from "./operator.js";
 import { ProxyService } from "../proxy/service.js";
 import { UpstreamClient } from "../proxy/upstream.js";
-import { createRateLimiter, rateLimitSettingsFromEnv } from "../ratelimit/index.js";
+import { createPaymentsRuntime } from "../payments/runtime.js";
+import { createRateLimiter } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
-import { PassthroughService, RoutingPlanner, RoutingService } from "../routing/index.js";
+import { PassthroughService } from "../proxy/passthrough.js";
+import { RoutingPlanner, RoutingService } from "../routing/index.js";
+import { authSettings, catalogSyncSettings, httpSettings, paymentsSettings, rateLimitSettings, routingSettings, telemetrySettings } from "./settings.js";
 
 export interface ServiceInputs {
   env: Env;
@@ -37,14 +49,18 @@ export interface Closers {
   closers: Array<{ name: string; close: () => Promise<void> | void }>;
 }
 
+/** Every service of one gateway, concrete and required; the HTTP edge sees them as AppDeps. */
+export type Services = AppDeps & Closers & { env: Env; lowBalanceMail: LowBalanceMail | null };
+
 /**
- * Builds every service once. Domain modules plug in here (billing, rate limits, routing, accounts,
- * payments): each replaces a no-op or registers its health check and closer.
+ * The composition root: builds every service once, hands each module its settings slice
+ * (main/settings.ts), registers health checks and closers. Nothing else constructs a service.
  */
-export function buildServices(inp: ServiceInputs): AppDeps & Closers {
+export function buildServices(inp: ServiceInputs): Services {
   const { env, config, database, logger } = inp;
   const clock = inp.clock ?? systemClock;
   const db = database.db;
+  registerSettingSecrets(env, inp.adminToken);
   const providers = new Map<string, ProviderTarget>();
   for (const p of config.providers) providers.set(p.id, toProviderTarget(p, env, inp.mockBaseUrl));
   const catalog = new Catalog(
@@ -53,10 +69,37 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   );
   // The verifier asks billing for a tariff's rate limits on cache misses (billing is built below).
   const keys = new KeyVerifier({ db, clock, ttlMs: env.KEY_CACHE_TTL_MS, tariffRateLimits: (id) => billing.tariffRateLimits(id) });
-  const logs = new RequestLogWriter({ db, logger });
-  const upstream = new UpstreamClient();
+  // durability: final log rows go to a local journal first; rows a crashed process left are replayed.
+  const journalDir = env.REQUEST_LOG_JOURNAL ? env.REQUEST_LOG_JOURNAL_DIR || join(env.DATA_DIR, "request-log-journal") : null;
+  const leftover = journalDir ? RequestLogJournal.recover(journalDir, logger) : null;
+  const journal = journalDir ? new RequestLogJournal({ dir: journalDir, logger, fsyncMs: env.REQUEST_LOG_JOURNAL_FSYNC_MS }) : undefined;
+  const metrics = env.METRICS_ENABLED ? createMetrics({ currency: env.BILLING_CURRENCY }) : null;
+  const telemetry = createTelemetry(telemetrySettings(env), logger);
+  const traced = telemetry?.requestFinished ?? null;
+  // Per-request metrics, traces and generations come from the one finished log row (src/metrics, src/telemetry).
+  const logs = new RequestLogWriter({
+    db,
+    logger,
+    journal,
+    maxRowAttempts: env.REQUEST_LOG_MAX_ROW_ATTEMPTS,
+    observer:
+      metrics || traced
+        ? {
+            finished: (row) => {
+              metrics?.requestFinished(row);
+              traced?.(row);
+            },
+            flushed: (sec, rows, ok) => metrics?.logFlushed(sec, rows, ok),
+          }
+        : undefined,
+  });
+  if (leftover && leftover.rows.length) {
+    for (const row of leftover.rows) logs.finish(reviveLogRow(row));
+    logger.warn({ rows: leftover.rows.length }, "request log: replaying rows a previous process left in its journal");
+  }
+  if (leftover) RequestLogJournal.discard(leftover.files);
+  const upstream = new UpstreamClient({ addressPolicy: addressPolicyFromEnv(env) });
   const health = new HealthRegistry();
-  const metrics = env.METRICS_ENABLED ? createMetrics() : null;
 
   // The one Redis connection of the process (rate limits, breakers, cache) with its health flag:
   // `redisHandle.status()` says whether to use it or the local fallback; `reportFailure(err)` on a
@@ -68,26 +111,19 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
       : null;
   const redis = redisHandle?.client ?? null;
 
-  // --- wiring: billing / rate limits (replace the no-ops) ---
   // Holds, settlement and quotas in PostgreSQL/PGlite (src/billing); the sweeper repairs holds a crash left open.
-  const billing = createBilling({ db, env, clock, logger });
+  // Operating the business: e-mail, alerts, the margin guard's counter, retention (main/operator.ts).
+  const operator = buildOperator({ env, db, clock, logger, registry: metrics?.registry ?? null, isPglite: database.kind === "pglite" });
+  const billing = createBilling({ db, env, clock, logger, onMargin: operator.onMargin });
   const sweeper = env.BILLING_SWEEP_INTERVAL_MS > 0 ? startHoldSweeper(db, env.BILLING_SWEEP_INTERVAL_MS, logger) : null;
-  const catalogSync = startCatalogSync(db, env, logger, () => billing.config.invalidate());
-  const rateLimit = createRateLimiter({ settings: rateLimitSettingsFromEnv(env), redis: redisHandle, logger, clock, keyPrefix: env.REDIS_KEY_PREFIX });
-  // --- end wiring ---
+  const priceSync = catalogSyncSettings(env);
+  const catalogSync = startCatalogSync(db, priceSync, logger, () => billing.config.invalidate());
+  const rateLimit = createRateLimiter({ settings: rateLimitSettings(env), redis: redisHandle, logger, clock, keyPrefix: env.REDIS_KEY_PREFIX });
+  // Streams record what they may have delivered on their hold (and keep it alive).
+  const progress = new StreamProgress({ db, logger, aheadTokens: env.STREAM_PROGRESS_AHEAD_TOKENS, heartbeatMs: env.HOLD_HEARTBEAT_MS, extendMs: env.BILLING_HOLD_TTL_MS });
 
-  // --- wiring: routing (src/routing): routes × upstream accounts, breakers, retries, response cache ---
-  const routing = new RoutingService({
-    env,
-    config,
-    db,
-    redis,
-    redisIsUp: redisHandle ? () => redisHandle.status() === "up" : undefined,
-    redisOnError: redisHandle ? (e) => redisHandle.reportFailure(e) : undefined,
-    redisPrefix: env.REDIS_KEY_PREFIX,
-    logger,
-    clock,
-  });
+  // Routes × upstream accounts, breakers, retries, response cache (src/routing).
+  const routing = new RoutingService({ settings: routingSettings(env), config, db, redis: redisHandle, redisKeyPrefix: env.REDIS_KEY_PREFIX, logger, clock });
   // Admin-made providers join the live targets on every reload (config providers keep priority).
   const adminProviderIds = new Set<string>();
   routing.onReload((snap) => {
@@ -108,11 +144,12 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
   const planner = new RoutingPlanner(routing.router, () => providers, catalog);
   const resilience = { policy: routing.policy, budget: routing.budget, breakers: routing.breakers, rng: routing.rng };
   const cache = { store: routing.cache, hitPriceBp: routing.cacheHitPriceBp };
-  // --- end wiring: routing ---
 
   const inflight = { count: 0 };
-  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache });
-  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock });
+  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress, maxChoices: env.BILLING_MAX_CHOICES });
+  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock, inflight, progress });
+  const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger });
+  const payments = createPaymentsRuntime(paymentsSettings(env));
 
   if (redisHandle) {
     // Degraded, not down: traffic limits fall back to memory and money never depends on Redis.
@@ -139,11 +176,28 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     items: [...providers.values()].map((p) => ({ id: p.id, type: p.type, enabled: p.enabled, host: safeHost(p.baseUrl) })),
   }));
 
+  metrics?.attachGauges({
+    db,
+    currency: env.BILLING_CURRENCY,
+    requestLogQueue: () => logs.queued,
+    billingQueues: () => billing.queueDepth(),
+    circuits: () => routing.circuits(),
+    components: () => health.run(),
+  });
+
+  operator.start(() => routing.breakers.list().filter((b) => b.state === "open"));
+
   const closers: Closers["closers"] = [
+    { name: "operator", close: () => operator.close() },
     // Billing first: queued settlements commit before the request log rows that quote them are flushed.
+    { name: "stream-progress", close: () => progress.close() },
     { name: "billing", close: () => billing.close() },
     { name: "billing-jobs", close: async () => void (await Promise.all([sweeper?.stop(), catalogSync.stop()])) },
-    { name: "request-logs", close: () => logs.close() },
+    { name: "request-logs", close: async () => {
+      await logs.close();
+      journal?.close();
+    } },
+    { name: "telemetry", close: () => telemetry?.flush() },
     { name: "upstream", close: () => upstream.close() },
     { name: "rate-limits", close: () => rateLimit.close() },
     { name: "routing", close: () => routing.stop() },
@@ -153,6 +207,7 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
 
   return {
     env,
+    settings: httpSettings(env),
     config,
     database,
     db,
@@ -169,11 +224,29 @@ export function buildServices(inp: ServiceInputs): AppDeps & Closers {
     logs,
     health,
     metrics,
+    telemetry,
     inflight,
     routing,
     passthrough,
+    auth,
+    payments,
+    operator: operator.services,
+    lowBalanceMail: operator.lowBalanceMail,
+    syncPrices: (run) => syncPrices(db, priceSync, run, () => billing.config.invalidate()),
     closers: [...closers, closeRedis],
   };
+}
+
+/** Secrets from the settings join the scrub list (provider keys register as their targets are built). */
+function registerSettingSecrets(env: Env, adminToken: string): void {
+  for (const v of [env.OPENROUTER_API_KEY, env.UPSTREAM_API_KEY, env.TELEGRAM_BOT_TOKEN, env.TELEGRAM_WEBHOOK_SECRET, env.TELEGRAM_PROVIDER_TOKEN, env.YOOKASSA_SECRET_KEY, env.JWT_SECRET, env.ENCRYPTION_KEY, adminToken]) secrets.add(v);
+  for (const url of [env.DATABASE_URL, env.REDIS_URL]) {
+    try {
+      if (url) secrets.add(decodeURIComponent(new URL(url).password));
+    } catch {
+      /* validated by env.ts; nothing to add */
+    }
+  }
 }
 
 /** Host (and port) only: a base URL may carry credentials or paths that are nobody's business. */

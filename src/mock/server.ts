@@ -157,6 +157,21 @@ export async function startMockUpstream(options: { port?: number; host?: string;
     return out;
   }
 
+  /** A call of the request's first function tool, with arguments made from its JSON schema; null when a tool result is already in. */
+  function toolCallFor(body: Record<string, unknown>) {
+    const tools = Array.isArray(body.tools) ? (body.tools as Array<{ type?: string; function?: { name?: string; parameters?: { properties?: Record<string, { type?: string; enum?: unknown[] }>; required?: string[] } } }>) : [];
+    const messages = Array.isArray(body.messages) ? (body.messages as Array<{ role?: string }>) : [];
+    const tool = tools.find((t) => t.type === "function" && t.function?.name);
+    if (!tool || messages.at(-1)?.role === "tool") return null;
+    const args: Record<string, unknown> = {};
+    const props = tool.function!.parameters?.properties ?? {};
+    for (const name of tool.function!.parameters?.required ?? Object.keys(props)) {
+      const p = props[name] ?? {};
+      args[name] = p.enum?.length ? p.enum[0] : p.type === "number" || p.type === "integer" ? 1 : p.type === "boolean" ? true : "mock";
+    }
+    return { id: "call_mock_1", type: "function" as const, function: { name: tool.function!.name!, arguments: JSON.stringify(args) } };
+  }
+
   function pieces(n: number): string[] {
     return Array.from({ length: n }, (_, i) => WORDS[i % WORDS.length]!);
   }
@@ -167,6 +182,12 @@ export async function startMockUpstream(options: { port?: number; host?: string;
     const parts = pieces(n);
     const created = 1700000000;
     const id = legacy ? "cmpl-mock" : "chatcmpl-mock";
+    const call = legacy ? null : toolCallFor(body);
+    if (body.stream !== true && call) {
+      // Like a real model given tools: call the first one; once a tool result is in, answer in text.
+      const usage = b.omit_usage ? undefined : usageFor(body, call.function.arguments, b);
+      return json(res, 200, { id, object: "chat.completion", created, model, choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [call] }, finish_reason: "tool_calls" }], usage });
+    }
     if (body.stream !== true) {
       const text = parts.join("");
       const usage = b.omit_usage ? undefined : usageFor(body, text, b);

@@ -1,5 +1,4 @@
-import type { Env } from "../config/env.js";
-import { paymentsConfigFromEnv, type PaymentProvider, type PaymentsConfig } from "./config.js";
+import type { PaymentProvider, PaymentsConfig } from "./config.js";
 import { DEFAULT_YOOKASSA_IPS, IpAllowlist } from "./ip-allowlist.js";
 import type { RefundGateway } from "./refunds.js";
 import type { StarsReconcileReport } from "./stars-reconcile.js";
@@ -16,45 +15,41 @@ export interface TelegramHooks {
   webhook(req: { secretHeader: string | null | undefined; body: string }): Promise<TelegramWebhookResult>;
   stars: StarsApi;
   /** One reconciliation pass now (admin "run reconciliation"). */
-  reconcileNow(): Promise<{ stars: StarsReconcileReport | null } & Record<string, unknown>>;
+  reconcileNow(): Promise<{ stars: StarsReconcileReport | null }>;
 }
 
 /**
- * Per-gateway state of the payments module, keyed by the gateway's deps object (as accounts'
- * authRuntime): settings resolved once, the YooKassa client, the notification IP allowlist, and the
- * Telegram hooks when a bot runs.
+ * Per-gateway state of the payments module, built once by main/services.ts: settings resolved
+ * once, the YooKassa client, the notification IP allowlist, and the Telegram hooks while a bot runs.
  */
 export interface PaymentsRuntime {
   cfg: PaymentsConfig;
   yookassa: YooKassaClient | null;
   allowlist: IpAllowlist;
-  telegram: TelegramHooks | null;
+  readonly telegram: TelegramHooks | null;
+  /** main/payments.ts attaches the bot's hooks when it starts one (null when it stops). */
+  setTelegram(hooks: TelegramHooks | null): void;
   refundGateways(): Partial<Record<PaymentProvider, RefundGateway>>;
 }
 
-const runtimes = new WeakMap<object, PaymentsRuntime>();
-
-export function paymentsRuntime(deps: { env: Env }): PaymentsRuntime {
-  let rt = runtimes.get(deps);
-  if (rt) return rt;
-  const cfg = paymentsConfigFromEnv(deps.env);
+export function createPaymentsRuntime(cfg: PaymentsConfig): PaymentsRuntime {
   const yookassa = cfg.yookassa ? new YooKassaClient(cfg.yookassa) : null;
-  const runtime: PaymentsRuntime = {
+  let telegram: TelegramHooks | null = null;
+  return {
     cfg,
     yookassa,
     allowlist: new IpAllowlist(cfg.yookassa?.ipAllowlist ?? DEFAULT_YOOKASSA_IPS),
-    telegram: null,
+    get telegram() {
+      return telegram;
+    },
+    setTelegram(hooks) {
+      telegram = hooks;
+    },
     refundGateways() {
       const g: Partial<Record<PaymentProvider, RefundGateway>> = {};
-      if (runtime.telegram) g.tg_stars = starsRefundGateway(runtime.telegram.stars);
+      if (telegram) g.tg_stars = starsRefundGateway(telegram.stars);
       if (yookassa) g.yookassa = yooKassaRefundGateway(yookassa);
       return g;
     },
   };
-  runtimes.set(deps, runtime);
-  return runtime;
-}
-
-export function attachTelegram(deps: { env: Env }, hooks: TelegramHooks | null): void {
-  paymentsRuntime(deps).telegram = hooks;
 }

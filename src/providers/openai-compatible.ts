@@ -1,41 +1,106 @@
+import type { BuildRequestInput, InferenceEndpoint, OpeningEvent, ProviderAdapter, StreamTranslator } from "./adapter.js";
 import type { ProviderTarget, UpstreamRequest } from "./types.js";
+import { parseUsage } from "./usage.js";
 
-export interface BuildRequestInput {
-  /** Path after the base URL, e.g. `/chat/completions`. */
-  path: string;
-  /** The client's JSON body (unknown fields kept). Not mutated. */
-  body: Record<string, unknown>;
-  upstreamModel: string;
-  stream: boolean;
-  /** Set max_tokens upstream (billing's cap when the client sent none). */
-  maxTokens: number | null;
-  /** Field name the client used for the output cap, so we override the same one. */
-  maxTokensField: "max_tokens" | "max_completion_tokens";
+const PATHS: Record<InferenceEndpoint, string> = { "chat.completions": "/chat/completions", completions: "/completions", embeddings: "/embeddings" };
+
+/**
+ * OpenAI's wire format, as OpenAI, LiteLLM, vLLM, Ollama and the mock speak it. Always asks for the
+ * final usage chunk on streams, so metering never depends on whether the client asked for it.
+ */
+export class OpenAICompatibleAdapter implements ProviderAdapter {
+  buildRequest(target: ProviderTarget, input: BuildRequestInput): UpstreamRequest {
+    const body: Record<string, unknown> = { ...input.body, model: input.upstreamModel };
+    if (input.stream) {
+      const so = (body.stream_options && typeof body.stream_options === "object" ? body.stream_options : {}) as Record<string, unknown>;
+      body.stream_options = { ...so, include_usage: true };
+    }
+    if (input.maxTokens !== null) body[input.maxTokensField] = input.maxTokens;
+    this.addExtras(body);
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: input.stream ? "text/event-stream" : "application/json",
+      ...target.headers,
+    };
+    if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
+    return { url: joinUrl(target.baseUrl, PATHS[input.endpoint]), method: "POST", headers, body: JSON.stringify(body) };
+  }
+
+  translateResponse(json: Record<string, unknown>): Record<string, unknown> {
+    return json;
+  }
+
+  streamTranslator(): StreamTranslator | null {
+    return null;
+  }
+
+  usage(u: unknown) {
+    return parseUsage(u);
+  }
+
+  openingEvent(data: string): OpeningEvent {
+    const out: OpeningEvent = { errorStatus: null, model: null };
+    if (!data.startsWith("{")) return out;
+    try {
+      const j = JSON.parse(data) as { error?: { code?: unknown }; choices?: unknown; model?: unknown };
+      if (typeof j.model === "string" && j.model) out.model = j.model;
+      if (j.error && !Array.isArray(j.choices)) {
+        const code = Number(j.error.code);
+        out.errorStatus = Number.isInteger(code) && code >= 400 && code < 600 ? code : 502;
+      }
+    } catch {
+      /* not JSON: the relay forwards it as it is */
+    }
+    return out;
+  }
+
+  mapError(status: number, body: string) {
+    return { status, body };
+  }
+
+  servedModel(planned: string, _reported: unknown): string {
+    return planned;
+  }
+
+  passthroughBody(json: Record<string, unknown>, upstreamModel: string | null): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...json };
+    if (upstreamModel !== null) out.model = upstreamModel;
+    this.addExtras(out);
+    return out;
+  }
+
+  /** Provider-specific request fields (none for plain OpenAI). */
+  protected addExtras(_body: Record<string, unknown>): void {}
 }
 
 /**
- * OpenAI-compatible request for OpenRouter, LiteLLM, vLLM, Ollama, OpenAI and the mock.
- * Pure: no I/O. Always asks for the final usage chunk on streams, so metering never depends on
- * whether the client asked for it; OpenRouter is also asked to include its cost accounting.
+ * OpenRouter: OpenAI's format plus its cost accounting (`usage: {include: true}`), an answer that
+ * may name another model than asked (the client's `models` list, its own fallbacks), and streams
+ * that open with an error event instead of an HTTP error.
  */
-export function buildUpstreamRequest(target: ProviderTarget, input: BuildRequestInput): UpstreamRequest {
-  const body: Record<string, unknown> = { ...input.body, model: input.upstreamModel };
-  if (input.stream) {
-    const so = (body.stream_options && typeof body.stream_options === "object" ? body.stream_options : {}) as Record<string, unknown>;
-    body.stream_options = { ...so, include_usage: true };
+export class OpenRouterAdapter extends OpenAICompatibleAdapter {
+  override servedModel(planned: string, reported: unknown): string {
+    return typeof reported === "string" && reported ? reported : planned;
   }
-  if (input.maxTokens !== null) body[input.maxTokensField] = input.maxTokens;
-  if (target.type === "openrouter") {
+
+  protected override addExtras(body: Record<string, unknown>): void {
     const u = (body.usage && typeof body.usage === "object" ? body.usage : {}) as Record<string, unknown>;
     body.usage = { ...u, include: true };
   }
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    accept: input.stream ? "text/event-stream" : "application/json",
-    ...target.headers,
-  };
-  if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-  return { url: joinUrl(target.baseUrl, input.path), method: "POST", headers, body: JSON.stringify(body) };
+}
+
+const openai = new OpenAICompatibleAdapter();
+const openrouter = new OpenRouterAdapter();
+
+/** The adapter of a provider type; unknown types speak OpenAI's format. */
+export function adapterFor(target: Pick<ProviderTarget, "type">): ProviderAdapter {
+  return target.type === "openrouter" ? openrouter : openai;
+}
+
+/** One inference request named by its OpenAI path (`/chat/completions`), built by the target's adapter. */
+export function buildUpstreamRequest(target: ProviderTarget, input: Omit<BuildRequestInput, "endpoint"> & { path: string }): UpstreamRequest {
+  const endpoint = (Object.keys(PATHS) as InferenceEndpoint[]).find((e) => PATHS[e] === input.path) ?? "chat.completions";
+  return adapterFor(target).buildRequest(target, { ...input, endpoint });
 }
 
 export function joinUrl(base: string, path: string): string {

@@ -1,5 +1,7 @@
-import type { Env } from "../config/env.js";
+import { ConfigError, type Env } from "../config/env.js";
+import { baseUrlProblem, type AddressPolicy } from "./base-url-guard.js";
 import type { ProviderConfig } from "../config/gateway-config.js";
+import { secrets } from "../core/secret-scrubber.js";
 import type { ProviderTarget } from "./types.js";
 
 const OPENROUTER_DEFAULT = "https://openrouter.ai/api/v1";
@@ -9,6 +11,14 @@ export function toProviderTarget(p: ProviderConfig, env: Env, mockBaseUrl: strin
   let baseUrl = p.base_url ?? (p.type === "openrouter" ? OPENROUTER_DEFAULT : p.type === "mock" ? mockBaseUrl ?? "" : "");
   if (p.type === "mock" && !p.base_url && !mockBaseUrl) throw new Error(`provider ${p.id}: mock upstream not started`);
   baseUrl = baseUrl.replace(/\/+$/, "");
+  // The built-in mock (no base_url) is the gateway's own listener; everything else is checked.
+  if (p.base_url || p.type !== "mock") {
+    const problem = baseUrlProblem(baseUrl, addressPolicyFromEnv(env));
+    if (problem) throw new ConfigError(`provider "${p.id}": base_url ${problem}`);
+  }
+  // The key and credential headers (x-api-key, …) are secrets: never in an error body or a log line.
+  secrets.add(p.api_key);
+  for (const [k, v] of Object.entries(p.headers ?? {})) if (/key|token|auth|secret|password/i.test(k)) secrets.add(v.replace(/^Bearer\s+/i, ""));
   return {
     id: p.id,
     type: p.type,
@@ -24,4 +34,9 @@ export function toProviderTarget(p: ProviderConfig, env: Env, mockBaseUrl: strin
       totalMs: p.timeouts?.total_ms ?? env.UPSTREAM_TOTAL_TIMEOUT_MS,
     },
   };
+}
+
+/** UPSTREAM_ALLOW_LOOPBACK / UPSTREAM_ALLOW_PRIVATE as the guard's policy. */
+export function addressPolicyFromEnv(env: Pick<Env, "UPSTREAM_ALLOW_LOOPBACK" | "UPSTREAM_ALLOW_PRIVATE">): AddressPolicy {
+  return { allowLoopback: env.UPSTREAM_ALLOW_LOOPBACK, allowPrivate: env.UPSTREAM_ALLOW_PRIVATE };
 }

@@ -1,47 +1,56 @@
 import { StringDecoder } from "node:string_decoder";
-import { parseUsage } from "./usage.js";
-import type { TokenUsage } from "./types.js";
-
-const MAX_KEPT_BYTES = 8 * 1024 * 1024;
+import type { TokenUsage } from "../contracts/request.js";
+import type { StreamTranslator } from "../providers/index.js";
+import type { OutputMeter } from "./output-meter.js";
 
 export interface SseTapOptions {
   /** Forward the usage-only chunk to the client (it asked with stream_options.include_usage). */
   clientWantsUsage: boolean;
   /** Called when the usage-only chunk is forwarded, to add fields (e.g. `cost`) to its `usage`. */
   decorateUsage?: (usage: TokenUsage, raw: Record<string, unknown>) => void;
+  /** Reads `usage` out of a chunk (the provider adapter's). */
+  parseUsage: (u: unknown) => TokenUsage | null;
+  /** Counts the output against the hold; the tap stops forwarding when it says so. */
+  meter: OutputMeter;
+  /** Upstreams that do not speak OpenAI's SSE: their events become OpenAI chunks here. */
+  translator?: StreamTranslator | null;
 }
 
 /**
  * Reads an upstream SSE stream frame by frame as it passes through: finds the usage chunk, notices
- * the first content and [DONE], drops the usage chunk a client did not ask for, and keeps the raw
- * data frames so output can be counted locally if the stream ends without usage.
+ * the first content and [DONE], drops the usage chunk a client did not ask for, and meters the
+ * output (for the estimate when the stream ends without usage, and against the hold).
  * Chunks that need no change are forwarded as the same Buffer (no copy).
  */
 export class SseTap {
   usage: TokenUsage | null = null;
   sawDone = false;
   sawContent = false;
-  upstreamError: unknown = null;
+  /** The output reached what the hold covers: nothing more is forwarded. */
+  stopped = false;
   private readonly decoder = new StringDecoder("utf8");
   private pending = "";
-  private readonly kept: string[] = [];
-  private keptBytes = 0;
 
   constructor(private readonly opts: SseTapOptions) {}
 
   /** Returns what to send to the client for this upstream chunk (possibly empty). */
   push(chunk: Buffer): Buffer | string {
+    if (this.stopped) return "";
     const text = this.decoder.write(chunk);
     const startsClean = this.pending.length === 0;
     let buf = this.pending + text;
     let out = "";
-    let changed = !startsClean;
+    let changed = !startsClean || this.opts.translator != null;
     let idx: number;
     while ((idx = frameEnd(buf)) !== -1) {
       const sepLen = buf.startsWith("\r\n\r\n", idx) ? 4 : 2;
       const frame = buf.slice(0, idx);
       buf = buf.slice(idx + sepLen);
-      const replaced = this.onFrame(frame);
+      const replaced = this.opts.translator ? this.translate(frame) : this.onFrame(frame);
+      if (this.stopped) {
+        this.pending = "";
+        return out;
+      }
       if (replaced === null) out += frame + "\n\n";
       else {
         changed = true;
@@ -58,29 +67,33 @@ export class SseTap {
   flush(): string {
     const rest = this.pending + this.decoder.end();
     this.pending = "";
-    if (!rest.trim()) return "";
-    const replaced = this.onFrame(rest);
-    if (replaced === null) return rest + "\n\n";
-    return replaced === "" ? "" : replaced + "\n\n";
+    let out = "";
+    if (rest.trim()) {
+      const replaced = this.opts.translator ? this.translate(rest) : this.onFrame(rest);
+      if (this.stopped) return "";
+      out = replaced === null ? rest + "\n\n" : replaced === "" ? "" : replaced + "\n\n";
+    }
+    if (this.opts.translator) out += this.forward(this.opts.translator.end());
+    return out;
   }
 
-  /** Concatenated generated text of the frames seen so far (for local counting). */
-  producedText(): string {
-    let s = "";
-    for (const data of this.kept) {
-      try {
-        const j = JSON.parse(data) as { choices?: Array<{ delta?: { content?: unknown; reasoning?: unknown; tool_calls?: unknown }; text?: unknown }> };
-        for (const c of j.choices ?? []) {
-          if (typeof c.delta?.content === "string") s += c.delta.content;
-          if (typeof c.delta?.reasoning === "string") s += c.delta.reasoning;
-          if (c.delta?.tool_calls) s += JSON.stringify(c.delta.tool_calls);
-          if (typeof c.text === "string") s += c.text;
-        }
-      } catch {
-        /* a broken frame contributes nothing */
-      }
+  /** An upstream event in another wire format → the OpenAI frames it stands for. */
+  private translate(frame: string): string {
+    const data = dataOf(frame);
+    if (data === null) return "";
+    return this.forward(this.opts.translator!.event({ event: eventOf(frame), data }));
+  }
+
+  private forward(payloads: string[]): string {
+    let out = "";
+    for (const p of payloads) {
+      const frame = `data: ${p}`;
+      const replaced = this.onFrame(frame);
+      if (this.stopped) break;
+      if (replaced === null) out += (out ? "\n\n" : "") + frame;
+      else if (replaced !== "") out += (out ? "\n\n" : "") + replaced;
     }
-    return s;
+    return out;
   }
 
   /** null = forward unchanged; "" = drop; other = replacement frame text. */
@@ -98,7 +111,7 @@ export class SseTap {
       } catch {
         return null;
       }
-      const u = parseUsage(j.usage);
+      const u = this.opts.parseUsage(j.usage);
       if (u) {
         this.usage = u;
         const choices = j.choices;
@@ -113,19 +126,11 @@ export class SseTap {
         }
       }
     }
-    if (data.includes('"error"') && data.startsWith("{")) {
-      try {
-        const j = JSON.parse(data) as Record<string, unknown>;
-        if (j.error) this.upstreamError = j.error;
-      } catch {
-        /* not JSON: pass through */
-      }
+    if (!this.opts.meter.add(data)) {
+      this.stopped = true;
+      return "";
     }
     if (!this.sawContent && (data.includes('"content":"') || data.includes('"text":"') || data.includes('"tool_calls"'))) this.sawContent = true;
-    if (this.keptBytes < MAX_KEPT_BYTES) {
-      this.kept.push(data);
-      this.keptBytes += data.length;
-    }
     return null;
   }
 }
@@ -139,7 +144,7 @@ function frameEnd(buf: string): number {
 }
 
 /** The `data:` payload of one SSE frame (multi-line data joined), or null for comments/other fields. */
-function dataOf(frame: string): string | null {
+export function dataOf(frame: string): string | null {
   if (frame.startsWith("data: ") && frame.indexOf("\n") === -1) return frame.slice(6).trim();
   let data: string | null = null;
   for (const line of frame.split(/\r?\n/)) {
@@ -149,4 +154,9 @@ function dataOf(frame: string): string | null {
     }
   }
   return data === null ? null : data.trim();
+}
+
+function eventOf(frame: string): string | null {
+  for (const line of frame.split(/\r?\n/)) if (line.startsWith("event:")) return line.slice(6).trim();
+  return null;
 }

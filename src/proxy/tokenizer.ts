@@ -58,7 +58,7 @@ export function promptTokenUpperBound(body: Record<string, unknown>): number {
       n += PER_MESSAGE + 1;
       const c = m?.content;
       if (typeof c === "string") n += Buffer.byteLength(c);
-      else if (c !== undefined && c !== null) n += Buffer.byteLength(JSON.stringify(c));
+      else if (c !== undefined && c !== null) n += Buffer.byteLength(JSON.stringify(c)) + mediaAllowance(c);
       if (typeof m?.name === "string") n += Buffer.byteLength(m.name);
       if (m?.tool_calls) n += Buffer.byteLength(JSON.stringify(m.tool_calls));
     }
@@ -69,6 +69,23 @@ export function promptTokenUpperBound(body: Record<string, unknown>): number {
   if (typeof p === "string") return Buffer.byteLength(p);
   if (Array.isArray(p)) return p.reduce<number>((s, x) => s + (typeof x === "string" ? Buffer.byteLength(x) : Array.isArray(x) ? x.length : 1), 0);
   return 0;
+}
+
+/**
+ * Images and audio cost tokens their bytes in the request don't show (a URL is a few dozen bytes,
+ * a high-detail image up to ~1,600 tokens): each media part is allowed this many, so the hold,
+ * which a charge never exceeds, still covers it.
+ */
+const MEDIA_PART_TOKENS = 2000;
+
+function mediaAllowance(content: unknown): number {
+  if (!Array.isArray(content)) return 0;
+  let n = 0;
+  for (const part of content) {
+    const t = part && typeof part === "object" ? (part as { type?: unknown }).type : undefined;
+    if (typeof t === "string" && t !== "text" && t !== "input_text") n += MEDIA_PART_TOKENS;
+  }
+  return n;
 }
 
 /** A typical-case estimate (≈4 bytes per token) for rate-limit admission; corrected after the response. */

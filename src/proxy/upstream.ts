@@ -1,5 +1,6 @@
 import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
-import type { ProviderTimeouts, UpstreamRequest } from "../providers/index.js";
+import type { lookup as dnsLookup } from "node:dns";
+import { connectLookup, DEFAULT_ADDRESS_POLICY, literalHostProblem, type AddressPolicy, type ProviderTimeouts, type UpstreamRequest } from "../providers/index.js";
 
 /** Why an upstream attempt failed before a usable response; drives fallback and the client error. */
 export type UpstreamFailureKind = "connect" | "timeout_connect" | "timeout_first_byte" | "timeout_idle" | "timeout_total" | "aborted" | "network";
@@ -27,15 +28,32 @@ export interface UpstreamResponse {
  * One pooled undici Agent per distinct timeout profile: connections are reused across requests
  * (keep-alive), and the connect/first-byte/idle timeouts are enforced by undici itself.
  */
+export interface UpstreamClientOptions {
+  /** Where connections may go (src/providers/base-url-guard.ts); checked on every new connection. */
+  addressPolicy?: AddressPolicy;
+  /** DNS resolver behind the check (tests). */
+  resolve?: typeof dnsLookup;
+}
+
 export class UpstreamClient {
   private readonly agents = new Map<string, Agent>();
+  private readonly policy: AddressPolicy;
+  private readonly lookup: ReturnType<typeof connectLookup>;
+  /** Verdicts for IP-literal origins, which never pass through `lookup`. */
+  private readonly literalVerdicts = new Map<string, string | null>();
+
+  constructor(opts: UpstreamClientOptions = {}) {
+    this.policy = opts.addressPolicy ?? DEFAULT_ADDRESS_POLICY;
+    this.lookup = connectLookup(this.policy, opts.resolve);
+  }
 
   private agentFor(t: ProviderTimeouts): Agent {
     const key = `${t.connectMs}:${t.firstByteMs}:${t.idleMs}`;
     let a = this.agents.get(key);
     if (!a) {
       a = new Agent({
-        connect: { timeout: t.connectMs },
+        // Resolved addresses are judged at connect time: DNS may have changed since the URL was accepted.
+        connect: { timeout: t.connectMs, lookup: this.lookup },
         headersTimeout: t.firstByteMs,
         bodyTimeout: t.idleMs,
         keepAliveTimeout: 30_000,
@@ -49,6 +67,7 @@ export class UpstreamClient {
 
   /** Sends the request; resolves at response headers. `signal` aborts it (client gone). */
   async send(req: UpstreamRequest, timeouts: ProviderTimeouts, signal?: AbortSignal): Promise<UpstreamResponse> {
+    this.checkLiteralHost(req.url);
     const total = new AbortController();
     const timer = setTimeout(() => total.abort(new UpstreamFailure("timeout_total", "upstream total timeout")), timeouts.totalMs);
     timer.unref();
@@ -76,6 +95,18 @@ export class UpstreamClient {
     }
   }
 
+  private checkLiteralHost(url: string): void {
+    const slash = url.indexOf("/", url.indexOf("//") + 2);
+    const origin = slash === -1 ? url : url.slice(0, slash);
+    let problem = this.literalVerdicts.get(origin);
+    if (problem === undefined) {
+      problem = literalHostProblem(url, this.policy);
+      if (this.literalVerdicts.size > 1000) this.literalVerdicts.clear();
+      this.literalVerdicts.set(origin, problem);
+    }
+    if (problem) throw new UpstreamFailure("connect", `upstream connection refused (${problem})`);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.agents.values()].map((a) => a.close().catch(() => undefined)));
     this.agents.clear();
@@ -90,6 +121,7 @@ export function classifyError(e: unknown, signal?: AbortSignal): UpstreamFailure
   if (e instanceof undiciErrors.HeadersTimeoutError) return new UpstreamFailure("timeout_first_byte", "upstream first-byte timeout", { cause: e });
   if (e instanceof undiciErrors.BodyTimeoutError) return new UpstreamFailure("timeout_idle", "upstream idle timeout", { cause: e });
   const code = (e as { code?: string })?.code;
+  if (code === "EADDRNOTALLOWED") return new UpstreamFailure("connect", `upstream connection refused (${(e as Error).message})`, { cause: e });
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EHOSTUNREACH" || code === "ECONNRESET") {
     return new UpstreamFailure("connect", `upstream connection failed (${code})`, { cause: e });
   }

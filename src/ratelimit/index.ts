@@ -1,7 +1,5 @@
 export {
   createRateLimiter,
-  isRateLimiter,
-  rateLimitSettingsFromEnv,
   type RateLimiter,
   type RateLimiterOptions,
   type RateLimiterStats,

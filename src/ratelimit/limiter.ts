@@ -1,9 +1,9 @@
-import type { Env } from "../config/env.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { AppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import type { AdmitInput, Admission, AuthContext, RateLimitHooks } from "../proxy/types.js";
+import type { AdmitInput, Admission, AuthContext, RateLimitHooks } from "../contracts/request.js";
 import { isConnectivityError, type RedisHandle } from "../redis/client.js";
+import { DEFAULT_REDIS_KEY_PREFIX } from "../redis/keys.js";
 import { buildChecks, effectiveLimits, formatResetDuration, type RateLimitSettings } from "./limits.js";
 import { MemoryLimitStore } from "./memory-store.js";
 import { RedisLimitStore } from "./redis-store.js";
@@ -64,27 +64,6 @@ export interface RateLimiterOptions {
   keyPrefix?: string;
 }
 
-export function rateLimitSettingsFromEnv(env: Env): RateLimitSettings {
-  return {
-    windowSeconds: env.RATE_LIMIT_WINDOW,
-    key: { rpm: env.RATE_LIMIT_REQUESTS, tpm: env.RATE_LIMIT_TOKENS, concurrency: env.RATE_LIMIT_CONCURRENCY },
-    account: {
-      rpm: env.RATE_LIMIT_ACCOUNT_REQUESTS,
-      tpm: env.RATE_LIMIT_ACCOUNT_TOKENS,
-      concurrency: env.RATE_LIMIT_ACCOUNT_CONCURRENCY,
-    },
-    model: { rpm: env.RATE_LIMIT_MODEL_REQUESTS, tpm: env.RATE_LIMIT_MODEL_TOKENS, concurrency: env.RATE_LIMIT_MODEL_CONCURRENCY },
-    provider: {
-      rpm: env.RATE_LIMIT_PROVIDER_REQUESTS,
-      tpm: env.RATE_LIMIT_PROVIDER_TOKENS,
-      concurrency: env.RATE_LIMIT_PROVIDER_CONCURRENCY,
-    },
-    global: { rpm: env.RATE_LIMIT_GLOBAL_REQUESTS, tpm: env.RATE_LIMIT_GLOBAL_TOKENS, concurrency: env.RATE_LIMIT_GLOBAL_CONCURRENCY },
-    leaseMs: env.RATE_LIMIT_LEASE_MS,
-    processes: env.RATE_LIMIT_PROCESSES,
-  };
-}
-
 const MAX_PENDING_SETTLE = 20_000;
 
 const KIND_WORD = { requests: "requests", tokens: "tokens", concurrency: "concurrent requests" } as const;
@@ -103,7 +82,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   const clock = opts.clock ?? systemClock;
   const log = opts.logger.child({ component: "ratelimit" });
   const memory = new MemoryLimitStore();
-  const redisStore = redis ? new RedisLimitStore(redis.client, opts.keyPrefix ?? "llmgw:") : null;
+  const redisStore = redis ? new RedisLimitStore(redis.client, opts.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX) : null;
   const leaseMs = settings.leaseMs;
   const share = Math.max(1, settings.processes);
   const open = new Map<string, OpenLease>();
@@ -348,9 +327,4 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       unsubscribeFlush?.();
     },
   };
-}
-
-/** True when the request-path hooks are this module's limiter (and not the spine's no-op). */
-export function isRateLimiter(h: unknown): h is RateLimiter {
-  return typeof h === "object" && h !== null && typeof (h as RateLimiter).peek === "function" && typeof (h as RateLimiter).health === "function";
 }

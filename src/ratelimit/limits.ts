@@ -1,4 +1,4 @@
-import type { AuthContext } from "../proxy/types.js";
+import type { AuthContext } from "../contracts/request.js";
 import type { Check } from "./types.js";
 
 /** Requests and tokens per window, and concurrent requests; 0 = no limit. */

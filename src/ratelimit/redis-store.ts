@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { ADMIT_LUA, PEEK_LUA, RENEW_LUA, SETTLE_LUA } from "./lua.js";
 import type { AdmitResult, Check, LimitStore, SettleEntry } from "./types.js";
+import { redisKeys } from "../redis/keys.js";
 
 type ScriptFn = (numKeys: number, ...args: Array<string | number>) => Promise<unknown>;
 interface ScriptedRedis {
@@ -36,7 +37,7 @@ export class RedisLimitStore implements LimitStore {
 
   constructor(client: Redis, prefix: string) {
     this.r = scripted(client);
-    this.base = `${prefix}{rl}:`;
+    this.base = redisKeys(prefix).rateLimitBase;
   }
 
   async admit(checks: readonly Check[], id: string, now: number, leaseMs: number): Promise<AdmitResult> {

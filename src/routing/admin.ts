@@ -3,6 +3,7 @@ import { writeAudit } from "../audit/index.js";
 import { AppError } from "../core/errors.js";
 import { newId, randomBase62 } from "../core/ids.js";
 import type { Db } from "../db/client.js";
+import { baseUrlProblem, DEFAULT_ADDRESS_POLICY, type AddressPolicy } from "../providers/base-url-guard.js";
 import { modelRoutes, routingProviders, upstreamAccounts } from "../db/schema/index.js";
 import { maskSecret, type SecretBox } from "./secret-box.js";
 import { accountKeyContext, verifyEncryptionKey } from "./store.js";
@@ -18,6 +19,14 @@ export interface AdminContext {
   ip?: string | null;
   /** Provider ids of the config file (admin providers may not reuse them). */
   configProviderIds: readonly string[];
+  /** Where provider base URLs may point (UPSTREAM_ALLOW_*); default: loopback and private allowed. */
+  addressPolicy?: AddressPolicy;
+}
+
+function checkBaseUrl(ctx: AdminContext, url: string | null | undefined): void {
+  if (!url) return;
+  const problem = baseUrlProblem(url, ctx.addressPolicy ?? DEFAULT_ADDRESS_POLICY);
+  if (problem) throw new AppError("upstream_url_not_allowed", `base_url ${problem}`, { param: "base_url" });
 }
 
 type ProviderRow = typeof routingProviders.$inferSelect;
@@ -83,6 +92,7 @@ export async function createProvider(ctx: AdminContext, input: ProviderInput): P
   if (input.type !== "mock" && input.type !== "openrouter" && !input.baseUrl) {
     throw new AppError("invalid_request", `base_url is required for type ${input.type}`, { param: "base_url" });
   }
+  checkBaseUrl(ctx, input.baseUrl);
   return ctx.db.transaction(async (tx) => {
     const rows = await tx
       .insert(routingProviders)
@@ -105,6 +115,7 @@ export async function createProvider(ctx: AdminContext, input: ProviderInput): P
 }
 
 export async function updateProvider(ctx: AdminContext, id: string, patch: Partial<Omit<ProviderInput, "id">>): Promise<ProviderRow> {
+  checkBaseUrl(ctx, patch.baseUrl);
   return ctx.db.transaction(async (tx) => {
     const [before] = await tx.select().from(routingProviders).where(eq(routingProviders.id, id)).for("update");
     if (!before) throw new AppError("not_found", `provider "${id}" is not an admin-managed provider`);

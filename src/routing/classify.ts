@@ -210,6 +210,9 @@ function classifyHttp(status: number, body: string | undefined, retryAfter: stri
 export function sanitizeUpstreamMessage(m: string): string {
   return m
     .replace(/(sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, "[redacted]")
+    // Google API keys, and keys passed as query parameters (`?key=…`, `api_key=…`).
+    .replace(/AIza[0-9A-Za-z_-]{20,}/g, "[redacted]")
+    .replace(/\b(key|api_key|apikey|access_token|token)=[^&\s"']+/gi, "$1=[redacted]")
     .replace(/Bearer\s+\S+/gi, "Bearer [redacted]")
     .slice(0, 500);
 }

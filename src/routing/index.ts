@@ -11,4 +11,4 @@ export * from "./service.js";
 export * from "./store.js";
 export * from "./weighted.js";
 export * from "./planner.js";
-export * from "./passthrough.js";
+export * from "./attempt.js";

@@ -1,11 +1,11 @@
 import type { Catalog } from "../catalog/index.js";
 import { upstreamModelName, type ProviderTarget } from "../providers/index.js";
-import type { Attempt as ProxyAttempt, AttemptPlanner } from "../proxy/attempts.js";
-import type { ResolvedModel } from "../proxy/types.js";
+import type { ResolvedModel } from "../contracts/request.js";
+import type { AttemptPlanner, UpstreamAttempt } from "./attempt.js";
 import { parseProviderPreferences, type Attempt, type ProviderPreferences, type Router } from "./router.js";
 
 /**
- * The proxy's AttemptPlanner backed by the router: ordered attempts over routes × upstream
+ * The AttemptPlanner backed by the router: ordered attempts over routes × upstream
  * accounts, open circuits skipped, each attempt carrying its account's key and discount.
  *
  * Client routing fields: the body always reaches the upstream untouched, so an OpenRouter route
@@ -23,10 +23,10 @@ export class RoutingPlanner implements AttemptPlanner {
     private readonly maxFallbackModels = 3,
   ) {}
 
-  plan(model: ResolvedModel, body: Record<string, unknown>): ProxyAttempt[] {
+  plan(model: ResolvedModel, body: Record<string, unknown>): UpstreamAttempt[] {
     const targets = this.targets();
     const prefs = this.preferences(body.provider, targets);
-    const out: ProxyAttempt[] = [];
+    const out: UpstreamAttempt[] = [];
     let openrouterPlanned = false;
     const add = (attempts: Attempt[], extra: boolean) => {
       for (const a of attempts) {
@@ -34,7 +34,7 @@ export class RoutingPlanner implements AttemptPlanner {
         if (!t || !t.enabled) continue;
         if (extra && openrouterPlanned && t.type === "openrouter") continue;
         if (t.type === "openrouter") openrouterPlanned = true;
-        out.push(toProxyAttempt(a, t));
+        out.push(toUpstreamAttempt(a, t));
       }
     };
     // Open circuits stay in the list: the executor skips them (and logs the skip) at acquire time.
@@ -71,7 +71,7 @@ export class RoutingPlanner implements AttemptPlanner {
   }
 }
 
-export function toProxyAttempt(a: Attempt, t: ProviderTarget): ProxyAttempt {
+export function toUpstreamAttempt(a: Attempt, t: ProviderTarget): UpstreamAttempt {
   const target = a.account ? { ...t, apiKey: a.account.apiKey } : t;
   return {
     target,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { systemClock, type Clock } from "../core/clock.js";
+import { redisKeys, type RedisKeys } from "../redis/keys.js";
 import {
   DEFAULT_BREAKER_OPTIONS,
   LocalCircuitBreakers,
@@ -111,7 +112,7 @@ export interface RedisBreakerOptions {
 export class RedisCircuitBreakers implements CircuitBreakers {
   readonly local: LocalCircuitBreakers;
   private readonly redis: Redis;
-  private readonly prefix: string;
+  private readonly keys: RedisKeys;
   private readonly opts: BreakerOptions;
   private readonly clock: Clock;
   private readonly mirror = new Map<string, Mirror>();
@@ -131,7 +132,7 @@ export class RedisCircuitBreakers implements CircuitBreakers {
 
   constructor(o: RedisBreakerOptions) {
     this.redis = o.redis;
-    this.prefix = o.prefix;
+    this.keys = redisKeys(o.prefix);
     this.opts = validateBreakerOptions(o.options ?? DEFAULT_BREAKER_OPTIONS);
     this.clock = o.clock ?? systemClock;
     this.local = new LocalCircuitBreakers(this.opts, this.clock);
@@ -149,7 +150,7 @@ export class RedisCircuitBreakers implements CircuitBreakers {
   }
 
   private hashKey(key: string) {
-    return `${this.prefix}cb:{${key}}`;
+    return this.keys.circuitBreaker(key);
   }
 
   private async evalScript(sha: string, script: string, key: string, args: (string | number)[]): Promise<unknown[]> {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { systemClock, type Clock } from "../core/clock.js";
+import { redisKeys, type RedisKeys } from "../redis/keys.js";
 
 /**
  * Opt-in exact-match response cache for non-streaming requests. The key is a hash of endpoint,
@@ -152,15 +153,19 @@ export class RedisResponseCache implements ResponseCacheStore {
   readonly kind = "redis" as const;
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     readonly limits: ResponseCacheLimits = DEFAULT_CACHE_LIMITS,
     private readonly hooks: { isUp?: () => boolean; onError?: (e: unknown) => void } = {},
-  ) {}
+  ) {
+    this.keys = redisKeys(prefix);
+  }
+
+  private readonly keys: RedisKeys;
 
   async get(key: string): Promise<CachedResponse | null> {
     if (this.hooks.isUp && !this.hooks.isUp()) return null;
     try {
-      const raw = await this.redis.get(`${this.prefix}rc:${key}`);
+      const raw = await this.redis.get(this.keys.responseCache(key));
       return raw ? (JSON.parse(raw) as CachedResponse) : null;
     } catch (e) {
       this.hooks.onError?.(e);
@@ -172,7 +177,7 @@ export class RedisResponseCache implements ResponseCacheStore {
     if (entrySize(v) > this.limits.maxEntryBytes) return;
     if (this.hooks.isUp && !this.hooks.isUp()) return;
     try {
-      await this.redis.set(`${this.prefix}rc:${key}`, JSON.stringify(v), "PX", this.limits.ttlMs);
+      await this.redis.set(this.keys.responseCache(key), JSON.stringify(v), "PX", this.limits.ttlMs);
     } catch (e) {
       this.hooks.onError?.(e);
     }

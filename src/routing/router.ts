@@ -1,5 +1,5 @@
 import type { ProviderConfig } from "../config/gateway-config.js";
-import type { ModelPrice, ResolvedModel, Route, ServedBy } from "../proxy/types.js";
+import type { ModelPrice, ResolvedModel, Route, ServedBy } from "../contracts/request.js";
 import { breakerKey, type CircuitBreakers } from "./circuit-breaker.js";
 import { defaultRng, type Rng } from "./rng.js";
 import type { LiveUpstreamAccount, RoutingSnapshot } from "./store.js";
@@ -39,16 +39,6 @@ export interface SkippedUpstream {
 export interface Plan {
   attempts: Attempt[];
   skipped: SkippedUpstream[];
-}
-
-export function servedByOf(a: Attempt): ServedBy {
-  return {
-    providerId: a.providerId,
-    upstreamAccountId: a.account?.id ?? null,
-    upstreamModel: a.upstreamModel,
-    discountBp: a.account?.discountBp ?? 0,
-    price: a.price,
-  };
 }
 
 interface ProviderInfo {

@@ -1,9 +1,9 @@
-import type { Redis } from "ioredis";
-import type { Env } from "../config/env.js";
 import type { GatewayConfig, ProviderConfig } from "../config/gateway-config.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import type { Db } from "../db/client.js";
+import type { RedisHandle } from "../redis/client.js";
+import { DEFAULT_REDIS_KEY_PREFIX } from "../redis/keys.js";
 import { LocalCircuitBreakers, type BreakerOptions, type BreakerSnapshot, type CircuitBreakers } from "./circuit-breaker.js";
 import { RedisCircuitBreakers } from "./redis-circuit-breaker.js";
 import { MemoryResponseCache, RedisResponseCache, type ResponseCacheLimits, type ResponseCacheStore } from "./response-cache.js";
@@ -13,17 +13,29 @@ import { Router } from "./router.js";
 import { createSecretBox, type SecretBox } from "./secret-box.js";
 import { EMPTY_SNAPSHOT, loadRoutingSnapshot, verifyEncryptionKey, type RoutingSnapshot } from "./store.js";
 
+/** What routing reads from settings (mapped from the environment in main/settings.ts). */
+export interface RoutingSettings {
+  /** ENCRYPTION_KEY for upstream-account keys at rest; null: none can be stored. */
+  encryptionKey: string | null;
+  breaker: BreakerOptions;
+  retry: RetryPolicy;
+  /** Retries allowed as a share of requests (0.2 = 20 %), with a floor per 10 s window. */
+  retryBudget: { ratio: number; minPerWindow: number };
+  cache: ResponseCacheLimits;
+  /** Price of a cache hit, in basis points of the full price. */
+  cacheHitPriceBp: number;
+  /** How often the runtime tables are re-read; 0 = never. */
+  reloadMs: number;
+}
+
 export interface RoutingServiceDeps {
-  env: Env;
+  settings: RoutingSettings;
   config: GatewayConfig;
   db: Db;
-  /** Shared ioredis client, or null for in-memory breakers and cache. */
-  redis: Redis | null;
-  /** The shared handle's health flag (src/redis), when there is one. */
-  redisIsUp?: () => boolean;
-  redisOnError?: (e: unknown) => void;
-  /** Prefix of every Redis key the gateway writes. */
-  redisPrefix?: string;
+  /** The process's Redis handle (src/redis), or null for in-memory breakers and cache. */
+  redis: RedisHandle | null;
+  /** Prefix of every Redis key the gateway writes (redis/keys.ts). */
+  redisKeyPrefix?: string;
   logger: Logger;
   clock?: Clock;
   rng?: Rng;
@@ -50,35 +62,6 @@ export interface RoutingHealth {
   /** Upstream accounts whose key could not be opened (not used for requests). */
   broken_upstream_accounts: readonly string[];
   routing_loaded_at: string | null;
-}
-
-export function breakerOptionsFromEnv(env: Env): BreakerOptions {
-  return {
-    windowMs: env.BREAKER_WINDOW_MS,
-    buckets: 10,
-    minRequests: env.BREAKER_MIN_REQUESTS,
-    failureRate: env.BREAKER_FAILURE_PCT / 100,
-    cooldownMs: env.BREAKER_COOLDOWN_MS,
-    probeTimeoutMs: Math.max(env.UPSTREAM_TOTAL_TIMEOUT_MS, env.BREAKER_COOLDOWN_MS),
-  };
-}
-
-export function retryPolicyFromEnv(env: Env): RetryPolicy {
-  return {
-    maxAttempts: env.ROUTING_MAX_ATTEMPTS,
-    baseDelayMs: env.ROUTING_RETRY_BASE_MS,
-    maxDelayMs: env.ROUTING_RETRY_MAX_MS,
-    deadlineMs: env.ROUTING_DEADLINE_MS,
-  };
-}
-
-export function cacheLimitsFromEnv(env: Env): ResponseCacheLimits {
-  return {
-    ttlMs: env.RESPONSE_CACHE_TTL_MS,
-    maxEntries: env.RESPONSE_CACHE_MAX_ENTRIES,
-    maxBytes: env.RESPONSE_CACHE_MAX_BYTES,
-    maxEntryBytes: env.RESPONSE_CACHE_MAX_ENTRY_BYTES,
-  };
 }
 
 /** "0.25" → 2500 basis points. */
@@ -108,24 +91,22 @@ export class RoutingService {
   private readonly listeners = new Set<(s: RoutingSnapshot) => void>();
 
   constructor(private readonly deps: RoutingServiceDeps) {
-    const env = deps.env;
+    const cfg = deps.settings;
     this.clock = deps.clock ?? systemClock;
     this.rng = deps.rng ?? defaultRng;
-    this.box = env.ENCRYPTION_KEY ? createSecretBox(env.ENCRYPTION_KEY) : null;
-    const prefix = deps.redisPrefix ?? "gw:";
-    const opts = breakerOptionsFromEnv(env);
-    this.breakers = deps.redis
-      ? new RedisCircuitBreakers({ redis: deps.redis, prefix, options: opts, clock: this.clock, isUp: deps.redisIsUp, onError: deps.redisOnError })
-      : new LocalCircuitBreakers(opts, this.clock);
-    this.budget = new RetryBudget({ ratio: env.ROUTING_RETRY_BUDGET_PCT / 100, minPerWindow: env.ROUTING_RETRY_BUDGET_MIN, windowMs: 10_000 }, this.clock);
-    this.policy = retryPolicyFromEnv(env);
+    this.box = cfg.encryptionKey ? createSecretBox(cfg.encryptionKey) : null;
+    const prefix = deps.redisKeyPrefix ?? DEFAULT_REDIS_KEY_PREFIX;
+    const redis = deps.redis;
+    const hooks = redis ? { isUp: () => redis.status() === "up", onError: (e: unknown) => redis.reportFailure(e) } : {};
+    this.breakers = redis
+      ? new RedisCircuitBreakers({ redis: redis.client, prefix, options: cfg.breaker, clock: this.clock, ...hooks })
+      : new LocalCircuitBreakers(cfg.breaker, this.clock);
+    this.budget = new RetryBudget({ ...cfg.retryBudget, windowMs: 10_000 }, this.clock);
+    this.policy = cfg.retry;
     this.configProviders = deps.config.providers;
     this.router = new Router({ snapshot: () => this.snap, configProviders: deps.config.providers, breakers: this.breakers, rng: this.rng });
-    const limits = cacheLimitsFromEnv(env);
-    this.cache = deps.redis
-      ? new RedisResponseCache(deps.redis, prefix, limits, { isUp: deps.redisIsUp, onError: deps.redisOnError })
-      : new MemoryResponseCache(limits, this.clock);
-    this.cacheHitPriceBp = fractionToBp(env.RESPONSE_CACHE_HIT_PRICE);
+    this.cache = redis ? new RedisResponseCache(redis.client, prefix, cfg.cache, hooks) : new MemoryResponseCache(cfg.cache, this.clock);
+    this.cacheHitPriceBp = cfg.cacheHitPriceBp;
   }
 
   snapshot(): RoutingSnapshot {
@@ -136,7 +117,7 @@ export class RoutingService {
   async start(): Promise<void> {
     await verifyEncryptionKey(this.deps.db, this.box);
     await this.reload();
-    const every = this.deps.env.ROUTING_RELOAD_MS;
+    const every = this.deps.settings.reloadMs;
     if (every > 0) {
       this.timer = setInterval(() => {
         this.reload().catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "routing reload failed; keeping the previous tables"));

@@ -1,6 +1,7 @@
+import { secrets } from "../core/secret-scrubber.js";
 import { count } from "drizzle-orm";
 import type { ProviderConfig } from "../config/gateway-config.js";
-import { ConfigError } from "../config/env.js";
+import { ConfigError } from "../core/config-error.js";
 import type { Db } from "../db/client.js";
 import { encryptionCheck, modelRoutes, routingProviders, upstreamAccounts } from "../db/schema/index.js";
 import { CHECK_CONTEXT, CHECK_PLAINTEXT, SecretBoxError, type SecretBox } from "./secret-box.js";
@@ -124,6 +125,7 @@ export async function loadRoutingSnapshot(db: Db, box: SecretBox | null, now: nu
     let apiKey: string;
     try {
       apiKey = box.open(a.apiKeyEncrypted, accountKeyContext(a.id));
+      secrets.add(apiKey);
     } catch (e) {
       if (!(e instanceof SecretBoxError)) throw e;
       broken.push(a.id);

@@ -67,7 +67,7 @@ const chatCost = async (key: string) => {
   const r = await fetch(`${gw.url}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: JSON.stringify({ model: "t/mini", max_tokens: 600, messages: [{ role: "user", content: "hi" }], mock: { usage: { prompt_tokens: 1000, completion_tokens: 500 } } }),
+    body: JSON.stringify({ model: "t/mini", max_tokens: 600, messages: [{ role: "user", content: "x".repeat(1000) }], mock: { usage: { prompt_tokens: 1000, completion_tokens: 500 } } }),
   });
   assert.equal(r.status, 200, await r.clone().text());
   return ((await r.json()) as { usage: { cost: number } }).usage.cost;

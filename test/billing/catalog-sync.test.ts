@@ -3,11 +3,11 @@ import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { and, eq } from "drizzle-orm";
 import { upsertPrice } from "../../src/billing/admin.js";
-import { decidePriceChange, parseOpenRouterModels } from "../../src/billing/catalog-sync.js";
+import { decidePriceChange, parseOpenRouterModels, syncPrices } from "../../src/billing/catalog-sync.js";
 import { ensureBillingDefaults } from "../../src/billing/defaults.js";
 import { newRequestId } from "../../src/core/ids.js";
 import { auditLog, modelPrices, priceChanges } from "../../src/db/schema/index.js";
-import { runCatalogSync } from "../../src/jobs/catalog-sync.js";
+import { catalogSyncSettings } from "../../src/main/settings.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { authFor, billingFor, makeAccount, model, served, testEnv, usage } from "./helpers.js";
 
@@ -47,7 +47,7 @@ describeEachDb("catalog sync", (_kind, create) => {
   const row = async (id: string) => (await d.db.select().from(modelPrices).where(and(eq(modelPrices.modelId, id), eq(modelPrices.providerId, "*"))))[0];
 
   test("first sync adds every priced model; the book then prices requests", async () => {
-    const r = await runCatalogSync(d.db, env, { body: FIXTURE, actor: "admin:test" });
+    const r = await syncPrices(d.db, catalogSyncSettings(env), { body: FIXTURE, actor: "admin:test" });
     assert.deepEqual({ ...r }, { seen: 7, added: 7, updated: 0, unchanged: 0, held: 0, pinned: 0, rejectedBefore: 0, invalid: 1 });
     const mini = (await row("openai/gpt-4o-mini"))!;
     assert.equal(mini.inputMicrosPerM, 150_000n);
@@ -77,7 +77,7 @@ describeEachDb("catalog sync", (_kind, create) => {
       m.get("deepseek/deepseek-r1")!.pricing.internal_reasoning = "0.0000029"; // +16 % on one component
       m.get("google/gemini-flash-1.5-8b")!.pricing.prompt = "0.0000001"; // pinned by the admin
     });
-    const r = await runCatalogSync(d.db, env, { body });
+    const r = await syncPrices(d.db, catalogSyncSettings(env), { body });
     assert.equal(r.updated, 2);
     assert.equal(r.held, 2);
     assert.equal(r.pinned, 1);
@@ -92,7 +92,7 @@ describeEachDb("catalog sync", (_kind, create) => {
     assert.equal(pending.find((p) => p.modelId !== "openai/gpt-4o")!.changeBp, null);
 
     // The same sync again files nothing new.
-    const again = await runCatalogSync(d.db, env, { body });
+    const again = await syncPrices(d.db, catalogSyncSettings(env), { body });
     assert.equal(again.held, 2);
     assert.equal((await d.db.select().from(priceChanges)).length, 2);
 
@@ -103,7 +103,7 @@ describeEachDb("catalog sync", (_kind, create) => {
     assert.deepEqual(await decidePriceChange(d.db, big.id, "approve", "admin:test"), { ok: false, reason: "not_pending" });
     assert.equal((await row("openai/gpt-4o"))!.outputMicrosPerM, 20_000_000n);
     assert.deepEqual(await decidePriceChange(d.db, free.id, "reject", "admin:test"), { ok: true, status: "rejected" });
-    const third = await runCatalogSync(d.db, env, { body });
+    const third = await syncPrices(d.db, catalogSyncSettings(env), { body });
     assert.equal(third.rejectedBefore, 1);
     assert.equal(third.held, 0);
     assert.equal((await row("meta-llama/llama-3.1-8b-instruct:free"))!.inputMicrosPerM, 0n);
@@ -119,7 +119,7 @@ describeEachDb("catalog sync", (_kind, create) => {
       m.get("deepseek/deepseek-r1")!.pricing.internal_reasoning = "0.0000029";
       m.get("anthropic/claude-3.5-sonnet")!.pricing.prompt = "0.0000030001";
     });
-    const r = await runCatalogSync(d.db, { ...env, CATALOG_SYNC_MAX_CHANGE_PCT: 0 }, { body });
+    const r = await syncPrices(d.db, { ...catalogSyncSettings(env), maxChangePct: 0 }, { body });
     assert.equal(r.held, 1);
     assert.equal(r.updated, 0);
     const p = await d.db.select().from(priceChanges).where(and(eq(priceChanges.status, "pending"), eq(priceChanges.modelId, "anthropic/claude-3.5-sonnet")));

@@ -7,7 +7,7 @@ import { newId } from "../../src/core/ids.js";
 import { parseMoney } from "../../src/core/money.js";
 import type { Db } from "../../src/db/client.js";
 import { accounts, holds, ledgerEntries } from "../../src/db/schema/index.js";
-import type { AuthContext, ResolvedModel, ServedBy, TokenUsage } from "../../src/proxy/types.js";
+import type { AuthContext, ResolvedModel, ServedBy, TokenUsage } from "../../src/contracts/request.js";
 import { testAuth } from "../helpers/auth.js";
 
 export function testEnv(over: Partial<Env> = {}): Env {

@@ -8,7 +8,7 @@ import { newRequestId } from "../../src/core/ids.js";
 import { openDatabase } from "../../src/db/client.js";
 import { holds, ledgerEntries, modelPrices, requestLogs, usageCounters } from "../../src/db/schema/index.js";
 import { sweepHolds } from "../../src/jobs/sweep-holds.js";
-import type { Reservation } from "../../src/proxy/types.js";
+import type { Reservation } from "../../src/contracts/request.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { account, authFor, billingFor, drift, makeAccount, model, served, settledAll, TestClock, usage } from "./helpers.js";
 
@@ -235,21 +235,20 @@ describeEachDb("billing holds", (kind, create) => {
     assert.equal((await account(d.db, rich)).reservedMicros, 0n);
   });
 
-  test("usage beyond the hold (upstream ignored max_tokens) is charged only up to the balance; the shortfall is recorded", async () => {
+  test("usage beyond the hold (upstream ignored max_tokens, or lied) is charged no more than the hold", async () => {
     const billing = billingFor(d.db);
     const acct = await makeAccount(d.db, "2");
     const res = await billing.reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 100 });
     const quote = res.quote(usage(100, 5000), served());
     assert.equal(quote.priceMicros, 37_500n + 5000n * 1500n);
+    assert.equal(res.holdMicros, 37_500n + 100n * 1500n);
     const s = await res.settle(usage(100, 5000), served());
-    assert.equal(s.priceMicros, 2_000_000n);
+    assert.equal(s.priceMicros, res.holdMicros, "the charge stops at the hold, not at the balance");
     const a = await account(d.db, acct);
-    assert.equal(a.balanceMicros, 0n);
+    assert.equal(a.balanceMicros, 2_000_000n - res.holdMicros);
     assert.equal(a.reservedMicros, 0n);
     const h = (await d.db.select().from(holds).where(eq(holds.accountId, acct)))[0]!;
-    assert.equal(h.shortfallMicros, quote.priceMicros - 2_000_000n);
-    const led = (await d.db.select().from(ledgerEntries).where(and(eq(ledgerEntries.accountId, acct), eq(ledgerEntries.kind, "usage"))))[0]!;
-    assert.equal(led.meta?.shortfall_micros, String(quote.priceMicros - 2_000_000n));
+    assert.equal(h.chargedMicros, res.holdMicros);
     assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
   });
 

@@ -163,7 +163,7 @@ describeEachDb("billing through the gateway", (kind, create) => {
     const b = await gw.createAccountWithKey({ name: "B", balance: "7" });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await chat(gw.url, a.key, { model: "t/mini", max_tokens: 50, mock: { usage: { prompt_tokens: 1000, completion_tokens: 500 } } });
+      const r = await chat(gw.url, a.key, { model: "t/mini", max_tokens: 500, messages: [{ role: "user", content: "x".repeat(1000) }], mock: { usage: { prompt_tokens: 1000, completion_tokens: 500 } } });
       assert.equal(r.status, 200);
       ids.push(r.headers.get("x-request-id")!);
       await r.body?.cancel();

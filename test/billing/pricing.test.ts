@@ -135,7 +135,7 @@ test("quota limits merge field by field and name their windows", () => {
   assert.equal(l.monthly.requests, 7n);
   assert.equal(mergeLimits({}, null, { junk: 1 }), NO_LIMITS);
   const keys = new PeriodClock("UTC").keys(Date.UTC(2026, 0, 31, 23, 59));
-  assert.deepEqual(keys, { day: "2026-01-31", month: "2026-01" });
+  assert.deepEqual(keys, { day: "2026-01-31", week: "2026-W05", month: "2026-01" });
   const specs = counterSpecs("key_1", l, "acct_1", mergeLimits({ daily_money: "1" }), keys);
   assert.deepEqual(
     specs.map((s) => [s.id, s.source]),
@@ -146,5 +146,5 @@ test("quota limits merge field by field and name their windows", () => {
     ],
   );
   // Windows follow the billing time zone: 23:59 UTC on Jan 31 is already Feb 1 in Moscow.
-  assert.deepEqual(new PeriodClock("Europe/Moscow").keys(Date.UTC(2026, 0, 31, 23, 59)), { day: "2026-02-01", month: "2026-02" });
+  assert.deepEqual(new PeriodClock("Europe/Moscow").keys(Date.UTC(2026, 0, 31, 23, 59)), { day: "2026-02-01", week: "2026-W05", month: "2026-02" });
 });

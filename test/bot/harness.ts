@@ -5,7 +5,7 @@ import { createBot } from "../../src/bot/bot.js";
 import { findTelegramAccount } from "../../src/accounts/telegram-user.js";
 import type { Db } from "../../src/db/client.js";
 import { accounts, ledgerEntries, paymentOrders, payments } from "../../src/db/schema/index.js";
-import { paymentsConfigFromEnv } from "../../src/payments/config.js";
+import { paymentsSettings as paymentsConfigFromEnv } from "../../src/main/settings.js";
 import { BOT_INFO, BOT_TOKEN, FakeTelegram, callbackUpdate, type RecordedCall } from "../helpers/fake-telegram.js";
 import type { TestDatabase } from "../helpers/db.js";
 import type { Update, User } from "grammy/types";

@@ -1,4 +1,4 @@
-import type { AuthContext } from "../../src/proxy/types.js";
+import type { AuthContext } from "../../src/contracts/request.js";
 
 /** An AuthContext as the key verifier would give it: inference scope, no limits; `over` sets the rest. */
 export function testAuth(over: Partial<AuthContext> & Pick<AuthContext, "keyId" | "accountId">): AuthContext {

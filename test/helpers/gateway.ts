@@ -100,7 +100,8 @@ export interface GatewayProcess {
  * A gateway as a separate OS process (`node --import tsx src/main/server.ts`), for multi-process
  * tests (shared PostgreSQL/Redis) and shutdown tests. Resolves once it listens.
  */
-export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
+export async function spawnGateway(env: Record<string, string>, opts: { startTimeoutMs?: number } = {}): Promise<GatewayProcess> {
+  const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), "gw-proc-"));
   const child = spawn(process.execPath, ["--import", "tsx", "src/main/server.ts"], {
     cwd: new URL("../..", import.meta.url).pathname,
@@ -113,8 +114,8 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`gateway did not start in 30 s:\n${out}`));
-    }, 30_000);
+      reject(new Error(`gateway did not start in ${startTimeoutMs / 1000} s:\n${out}`));
+    }, startTimeoutMs);
     const check = () => {
       // The start banner is printed at any log level, after the server listens.
       const m = /LLM Gateway on (http:\/\/\S+)/.exec(out);

@@ -4,7 +4,7 @@ import { connect, createServer } from "node:net";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import type { Logger } from "../../src/core/logger.js";
-import type { AuthContext } from "../../src/proxy/types.js";
+import type { AuthContext } from "../../src/contracts/request.js";
 import type { LimitTriple, RateLimitSettings } from "../../src/ratelimit/index.js";
 import { testAuth } from "../helpers/auth.js";
 

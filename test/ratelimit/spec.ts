@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { AppError } from "../../src/core/errors.js";
-import type { AdmitInput, Admission, AuthContext } from "../../src/proxy/types.js";
+import type { AdmitInput, Admission, AuthContext } from "../../src/contracts/request.js";
 import type { RateLimiter, RateLimitSettings } from "../../src/ratelimit/index.js";
 import { auth, FakeClock, reqId, settings } from "./helpers.js";
 

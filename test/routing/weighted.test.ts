@@ -5,7 +5,7 @@ import { seededRng } from "../../src/routing/rng.js";
 import { Router } from "../../src/routing/router.js";
 import { EMPTY_SNAPSHOT } from "../../src/routing/store.js";
 import { tieredOrder, weightedOrder } from "../../src/routing/weighted.js";
-import type { ResolvedModel, Route } from "../../src/proxy/types.js";
+import type { ResolvedModel, Route } from "../../src/contracts/request.js";
 
 const route = (providerId: string, priority: number, weight: number): Route => ({
   providerId,

@@ -46,6 +46,8 @@ export const users = pgTable(
     telegramId: bigint({ mode: "number" }).unique(),
     did: text().unique(),
     locale: text(),
+    /** When the user confirmed `email` through the link sent to it; null = not confirmed. */
+    emailVerifiedAt: ts(),
     createdAt: createdAt(),
     lastLoginAt: ts(),
   },

@@ -37,6 +37,8 @@ export const tariffs = pgTable(
     /** Per-model markup overrides for this tariff: `{"openai/gpt-4o": "1.2"}`. */
     modelMarkups: jsonb().$type<Record<string, string>>().notNull().default({}),
     rateLimits: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    /** Margin guard (billing/margin.ts): charge_reported | list_price; null = BILLING_MARGIN_RULE. */
+    marginRule: text({ enum: ["charge_reported", "list_price"] }),
     createdAt: createdAt(),
     updatedAt: ts().notNull().defaultNow(),
   },
@@ -138,6 +140,15 @@ export const holds = pgTable(
     promptTokens: integer(),
     completionTokens: integer(),
     providerId: text(),
+    /**
+     * Stream progress, written while the response is streaming (src/billing/stream-progress.ts):
+     * the prompt count and an upper bound of the completion tokens the client may have received —
+     * recorded before they are sent. After a crash the sweeper charges for this, never less than
+     * what was delivered.
+     */
+    progressPromptTokens: integer(),
+    progressCompletionTokens: integer(),
+    progressAt: ts(),
     createdAt: createdAt(),
     expiresAt: ts().notNull(),
     settledAt: ts(),

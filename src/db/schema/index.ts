@@ -7,3 +7,4 @@ export * from "./auth.js";
 export * from "./payments.js";
 export * from "./routing.js";
 export * from "./billing.js";
+export * from "./operator.js";

@@ -1,4 +1,5 @@
-import { boolean, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { bigint, boolean, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
 import { createdAt, micros, ts } from "../columns.js";
 
 /** One row per proxied request: written `pending` at admission and completed once the response ends. */
@@ -14,17 +15,21 @@ export const requestLogs = pgTable(
     providerId: text(),
     upstreamAccountId: text(),
     stream: boolean().notNull().default(false),
-    status: text({ enum: ["pending", "completed", "failed", "cancelled"] }).notNull().default("pending"),
-    promptTokens: integer(),
-    completionTokens: integer(),
-    cachedTokens: integer(),
-    reasoningTokens: integer(),
-    totalTokens: integer(),
+    /** `interrupted`: the process serving it died; closed by the hold sweeper with what was billed. */
+    status: text({ enum: ["pending", "completed", "failed", "cancelled", "interrupted"] }).notNull().default("pending"),
+    // bigint: an upstream may report any count (the writer also clamps what it stores).
+    promptTokens: bigint({ mode: "number" }),
+    completionTokens: bigint({ mode: "number" }),
+    cachedTokens: bigint({ mode: "number" }),
+    reasoningTokens: bigint({ mode: "number" }),
+    totalTokens: bigint({ mode: "number" }),
     estimated: boolean().notNull().default(false),
     latencyMs: integer(),
     ttftMs: integer(),
     upstreamStatus: integer(),
     errorCode: text(),
+    /** Set when the upstream's usage report was corrected before billing (proxy/usage-check.ts names the reasons). */
+    usageAnomaly: text(),
     /** Upstream cost and price charged, both in account-currency micros; profit = price - cost. */
     upstreamCostMicros: micros(),
     priceMicros: micros(),
@@ -39,5 +44,7 @@ export const requestLogs = pgTable(
     index("request_logs_account_created_idx").on(t.accountId, t.createdAt),
     index("request_logs_key_created_idx").on(t.apiKeyId, t.createdAt),
     index("request_logs_status_idx").on(t.status),
+    // Negative-margin requests for GET /admin/margin (few rows: a partial index).
+    index("request_logs_negative_margin_idx").on(t.createdAt).where(sql`${t.profitMicros} < 0`),
   ],
 );

@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../../core/errors.js";
 import { looksLikeApiKey } from "../../keys/index.js";
+import { ipAllowed } from "../../core/ip.js";
+import { clientIp } from "../client-ip.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 
@@ -32,22 +34,21 @@ export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?:
     if (!header) throw new AppError("missing_api_key", "You didn't provide an API key. Send it as `Authorization: Bearer <key>`");
     if (!secret || !looksLikeApiKey(secret)) throw new AppError("invalid_api_key", MESSAGES.invalid_api_key);
     const r = await deps.keys.verify(secret);
-    if (!r.ok) throw new AppError(r.code, MESSAGES[r.code]);
+    if (!r.ok) {
+      if (r.owner) c.set("refusedKey", r.owner);
+      throw new AppError(r.code, MESSAGES[r.code]);
+    }
     if (opts.scope && !r.auth.scopes.includes(opts.scope)) {
       throw new AppError("forbidden", `This API key lacks the \`${opts.scope}\` scope`);
     }
     if (r.auth.ipAllowlist && r.auth.ipAllowlist.length) {
       const ip = clientIp(c);
-      if (!ip || !r.auth.ipAllowlist.includes(ip)) throw new AppError("ip_not_allowed", "This API key may not be used from this IP address");
+      if (!ipAllowed(r.auth.ipAllowlist, ip)) throw new AppError("ip_not_allowed", "This API key may not be used from this IP address");
     }
     c.set("auth", r.auth);
     return next();
   };
 }
 
-/** The socket's peer address (proxies in front should be configured to connect from a fixed address). */
-export function clientIp(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string | null {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  const a = env?.incoming?.socket?.remoteAddress ?? null;
-  return a?.startsWith("::ffff:") ? a.slice(7) : a;
-}
+// One client-address function for every caller (behind TRUSTED_PROXIES it is the real client).
+export { clientIp } from "../client-ip.js";

@@ -4,7 +4,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { AppError } from "../../core/errors.js";
 import { accounts, apiKeys } from "../../db/schema/index.js";
 import { createApiKey } from "../../keys/index.js";
-import type { AuthContext } from "../../proxy/types.js";
+import type { AuthContext } from "../../contracts/request.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import type { AltAuthenticator } from "./api-key-auth.js";

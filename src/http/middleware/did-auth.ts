@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { authRuntime } from "../../accounts/runtime.js";
 import { authenticateDid, type DidAuthResult, type DidIdentity } from "../../accounts/did.js";
 import { AppError } from "../../core/errors.js";
-import type { AuthContext } from "../../proxy/types.js";
+import type { AuthContext } from "../../contracts/request.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
+import { ipAllowed } from "../../core/ip.js";
 import { clientIp } from "./api-key-auth.js";
 
 /**
@@ -42,8 +42,8 @@ export function hasDidHeaders(c: Context): boolean {
  * (Hono caches it, so the route's JSON validator still sees it).
  */
 export async function authenticateDidRequest(deps: AppDeps, c: Context): Promise<{ auth: AuthContext; identity: DidIdentity; provisioned: boolean }> {
-  if (!deps.env.DID_AUTH_ENABLED) throw new AppError("invalid_signature", "DID authentication is disabled on this gateway");
-  authRuntime(deps).maybePrune();
+  if (!deps.settings.did.enabled) throw new AppError("invalid_signature", "DID authentication is disabled on this gateway");
+  deps.auth.maybePrune();
   const url = new URL(c.req.url);
   const method = c.req.method.toUpperCase();
   const body = method === "GET" || method === "HEAD" ? new Uint8Array() : new Uint8Array(await c.req.arrayBuffer());
@@ -58,8 +58,8 @@ export async function authenticateDidRequest(deps: AppDeps, c: Context): Promise
       body,
     },
     {
-      windowSec: deps.env.DID_TIMESTAMP_WINDOW_SEC,
-      autoProvision: deps.env.DID_AUTO_PROVISION,
+      windowSec: deps.settings.did.timestampWindowSec,
+      autoProvision: deps.settings.did.autoProvision,
       nowMs: deps.clock.now(),
       // The gateway's key verifier: cached like Bearer keys, and it adds the tariff's rate limits.
       resolveKey: (id) => deps.keys.verifyKeyId(id),
@@ -70,8 +70,8 @@ export async function authenticateDidRequest(deps: AppDeps, c: Context): Promise
     throw new AppError("invalid_signature", FAILURE[r.reason]);
   }
   if (r.auth.ipAllowlist?.length) {
-    const ip = clientIp(c as Context<AppEnv>);
-    if (!ip || !r.auth.ipAllowlist.includes(ip)) throw new AppError("ip_not_allowed", "This DID's key may not be used from this IP address");
+    const ip = clientIp(c);
+    if (!ipAllowed(r.auth.ipAllowlist, ip)) throw new AppError("ip_not_allowed", "This DID's key may not be used from this IP address");
   }
   return r;
 }

@@ -1,34 +1,18 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
-import { authRuntime } from "../../accounts/runtime.js";
+import { createMiddleware } from "hono/factory";
 import { checkCsrfToken, principalFromAccessToken } from "../../accounts/sessions.js";
 import { AppError } from "../../core/errors.js";
 import { looksLikeApiKey } from "../../keys/index.js";
-import type { AppEnv } from "../context.js";
+import type { AppEnv, Principal } from "../context.js";
 import type { AppDeps } from "../deps.js";
+import { ipAllowed } from "../../core/ip.js";
 import { clientIp } from "./api-key-auth.js";
 
-/**
- * Who is calling a dashboard/management route. Sessions come from the login endpoints (a Bearer
- * JWT, or the `lg_at` cookie in the browser); management keys are API keys with the `manage`
- * scope; the ADMIN_TOKEN is an admin without a user.
- */
-export interface Principal {
-  kind: "session" | "key" | "admin_token";
-  userId: string | null;
-  /** The caller's own account; null only for the ADMIN_TOKEN. */
-  accountId: string | null;
-  role: "client" | "admin";
-  /** For audit rows: `user:<id>`, `admin:<userId>`, `admin:token`, `key:<id>`. */
-  actor: string;
-  sessionId: string | null;
-  keyId: string | null;
-  viaCookie: boolean;
-}
+export type { Principal };
 
-export type AccountsEnv = { Variables: AppEnv["Variables"] & { principal: Principal } };
-type AnyCtx = Context<AppEnv> | Context<AccountsEnv>;
+type AnyCtx = Context<AppEnv>;
 
 export const COOKIES = { access: "lg_at", refresh: "lg_rt", csrf: "lg_csrf", tgLogin: "lg_tg" } as const;
 export const CSRF_HEADER = "x-csrf-token";
@@ -66,12 +50,11 @@ export async function sessionPrincipal(deps: AppDeps, c: AnyCtx): Promise<Princi
   let viaCookie = false;
   if (b && JWT_SHAPE.test(b)) token = b;
   else if (!b) {
-    token = getCookie(c as Context, COOKIES.access) ?? null;
+    token = getCookie(c, COOKIES.access) ?? null;
     viaCookie = token !== null;
   }
   if (!token) return null;
-  const rt = authRuntime(deps);
-  const s = await rt.tokens();
+  const s = await deps.auth.tokens();
   const r = await principalFromAccessToken(deps.db, s, token, deps.clock.now());
   if (!r.ok) {
     if (r.reason === "user_blocked") throw new AppError("user_blocked", REASONS.user_blocked);
@@ -81,7 +64,7 @@ export async function sessionPrincipal(deps: AppDeps, c: AnyCtx): Promise<Princi
   const p = r.principal;
   if (viaCookie && !SAFE_METHODS.has(c.req.method)) {
     const header = c.req.header(CSRF_HEADER);
-    const cookie = getCookie(c as Context, COOKIES.csrf);
+    const cookie = getCookie(c, COOKIES.csrf);
     if (!header || header !== cookie || !checkCsrfToken(s.secret, p.sessionId, header)) {
       throw new AppError("csrf_failed", `Missing or wrong CSRF token: send the \`${COOKIES.csrf}\` cookie's value in the \`${CSRF_HEADER}\` header`);
     }
@@ -100,21 +83,21 @@ export async function sessionPrincipal(deps: AppDeps, c: AnyCtx): Promise<Princi
 }
 
 /** Routes for logged-in users only (dashboard session). */
-export function sessionAuth(deps: AppDeps): MiddlewareHandler<AccountsEnv> {
-  return async (c, next) => {
+export function sessionAuth(deps: AppDeps) {
+  return createMiddleware<AppEnv>(async function sessionAuth(c, next) {
     const p = await sessionPrincipal(deps, c);
     if (!p) throw new AppError("missing_api_key", "Log in first: send `Authorization: Bearer <access_token>` or the session cookie");
     c.set("principal", p);
     return next();
-  };
+  });
 }
 
 /**
  * Session, or an API key with the `manage` scope (acts for its own account only), or the
  * ADMIN_TOKEN (any account). Used by the key-management routes.
  */
-export function principalAuth(deps: AppDeps): MiddlewareHandler<AccountsEnv> {
-  return async (c, next) => {
+export function principalAuth(deps: AppDeps) {
+  return createMiddleware<AppEnv>(async function principalAuth(c, next) {
     const b = bearer(c);
     if (b && sameSecret(b, deps.adminToken)) {
       c.set("principal", { kind: "admin_token", userId: null, accountId: null, role: "admin", actor: "admin:token", sessionId: null, keyId: null, viaCookie: false });
@@ -125,8 +108,8 @@ export function principalAuth(deps: AppDeps): MiddlewareHandler<AccountsEnv> {
       if (!r.ok) throw new AppError(r.code, r.code === "invalid_api_key" ? "Incorrect API key provided" : `API key rejected: ${r.code}`);
       if (!r.auth.scopes.includes("manage")) throw new AppError("forbidden", "This API key lacks the `manage` scope");
       if (r.auth.ipAllowlist?.length) {
-        const ip = clientIp(c as unknown as Context<AppEnv>);
-        if (!ip || !r.auth.ipAllowlist.includes(ip)) throw new AppError("ip_not_allowed", "This API key may not be used from this IP address");
+        const ip = clientIp(c);
+        if (!ipAllowed(r.auth.ipAllowlist, ip)) throw new AppError("ip_not_allowed", "This API key may not be used from this IP address");
       }
       c.set("principal", {
         kind: "key",
@@ -147,7 +130,7 @@ export function principalAuth(deps: AppDeps): MiddlewareHandler<AccountsEnv> {
     }
     c.set("principal", p);
     return next();
-  };
+  });
 }
 
 /**
@@ -161,4 +144,11 @@ export function adminSessionAuthenticator(deps: AppDeps): (c: Context<AppEnv>) =
     if (p.role !== "admin") throw new AppError("forbidden", "This route needs an admin");
     return p.actor;
   };
+}
+
+/** The principal the session / principal middleware set; a route mounted without one is a wiring bug. */
+export function principalOf(c: Context<AppEnv>): Principal {
+  const p = c.get("principal");
+  if (!p) throw new AppError("internal_error", "route has no principal middleware");
+  return p;
 }

@@ -7,7 +7,7 @@ import { AppError } from "../../core/errors.js";
 import { authSessions, users } from "../../db/schema/index.js";
 import type { AppDeps } from "../deps.js";
 import { clientIp } from "../middleware/api-key-auth.js";
-import { sessionAuth } from "../middleware/session-auth.js";
+import { principalOf, sessionAuth } from "../middleware/session-auth.js";
 import { accountsRouter, err, json, UserSchema } from "./accounts-schemas.js";
 
 const Profile = z
@@ -38,7 +38,7 @@ export function createAccountSettingsRoutes(deps: AppDeps) {
       responses: { 200: json(UserSchema, "The user"), 400: err("Invalid"), 401: err("Not logged in") },
     }),
     async (c) => {
-      const p = c.get("principal");
+      const p = principalOf(c);
       const body = c.req.valid("json");
       const set: Partial<typeof users.$inferInsert> = {};
       if (body.name !== undefined) set.name = body.name || null;
@@ -61,7 +61,7 @@ export function createAccountSettingsRoutes(deps: AppDeps) {
       responses: { 200: json(z.object({ ok: z.boolean(), other_sessions_ended: z.number().int() }), "Changed"), 400: err("Weak password"), 401: err("Wrong current password") },
     }),
     async (c) => {
-      const p = c.get("principal");
+      const p = principalOf(c);
       const body = c.req.valid("json");
       const u = await getUser(deps.db, p.userId!);
       if (!u) throw new AppError("not_found", "User not found");

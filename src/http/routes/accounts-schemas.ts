@@ -1,13 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { AccountsEnv } from "../middleware/session-auth.js";
+import type { AppEnv } from "../context.js";
 import { validationError } from "../router.js";
 import { ErrorResponse } from "../schemas.js";
 
 /** Shared pieces of the accounts-and-access routes (auth, key management, admin). */
 
-export function accountsRouter(): OpenAPIHono<AccountsEnv> {
-  return new OpenAPIHono<AccountsEnv>({
+export function accountsRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error.issues, result.target);
     },

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { eq } from "drizzle-orm";
 import {
   accountView,
@@ -23,6 +24,7 @@ import { AppError } from "../../core/errors.js";
 import { formatMoney, parseMoney } from "../../core/money.js";
 import { accounts, apiKeys } from "../../db/schema/index.js";
 import { hashApiKey, looksLikeApiKey } from "../../keys/index.js";
+import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import { adminAuth } from "../middleware/admin-auth.js";
 import { clientIp } from "../middleware/api-key-auth.js";
@@ -86,6 +88,7 @@ const LogQuery = z.object({
   model: z.string().max(200).optional(),
   status: z.enum(["pending", "completed", "failed", "cancelled"]).optional(),
   provider_id: z.string().max(100).optional(),
+  usage_anomaly: z.enum(["true", "false"]).optional().openapi({ description: "Only rows whose upstream usage report was corrected before billing (true), or only the others" }),
   from: DateQ,
   to: DateQ,
 });
@@ -97,10 +100,10 @@ function date(s: string | undefined): Date | undefined {
 export function createAdminAccountRoutes(deps: AppDeps) {
   const app = accountsRouter();
   // /admin/* is guarded by the app-level admin middleware; the seed paths get it here.
-  app.use("/v1/admin/*", adminAuth(deps) as never);
-  const cur = deps.env.BILLING_CURRENCY;
-  const who = (c: { get(k: "actor"): string }, cc: unknown) => ({ actor: c.get("actor"), ip: clientIp(cc as never) });
-  const adminScope = (c: { get(k: "actor"): string }, cc: unknown): Scope => ({ accountId: null, ...who(c, cc) });
+  app.use("/v1/admin/*", adminAuth(deps));
+  const cur = deps.settings.currency;
+  const who = (c: Context<AppEnv>) => ({ actor: c.get("actor"), ip: clientIp(c) });
+  const adminScope = (c: Context<AppEnv>): Scope => ({ accountId: null, ...who(c) });
 
   async function invalidateUserKeys(userId: string) {
     const ks = await deps.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.userId, userId));
@@ -163,7 +166,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
       }
       let threshold: bigint | null | undefined;
       if (body.low_balance_threshold !== undefined) threshold = body.low_balance_threshold === null ? null : parseMoney(body.low_balance_threshold);
-      const r = await updateAccount(deps.db, who(c, c), id, { name: body.name, status: body.status, limits: body.limits, lowBalanceThresholdMicros: threshold });
+      const r = await updateAccount(deps.db, who(c), id, { name: body.name, status: body.status, limits: body.limits, lowBalanceThresholdMicros: threshold });
       if (!r) throw new AppError("not_found", `No account ${id}`);
       deps.keys.invalidate({ accountId: id });
       return c.json(accountView(r.after, cur), 200);
@@ -184,7 +187,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
       const { id } = c.req.valid("param");
       const [a] = await deps.db.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, id));
       if (!a) throw new AppError("not_found", `No account ${id}`);
-      return c.json(await listKeys(deps.db, adminScope(c, c), { ...c.req.valid("query"), accountId: id }), 200);
+      return c.json(await listKeys(deps.db, adminScope(c), { ...c.req.valid("query"), accountId: id }), 200);
     },
   );
 
@@ -233,7 +236,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
       const [a] = await deps.db.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, body.account_id));
       if (!a) throw new AppError("not_found", `No account ${body.account_id}`, { param: "account_id" });
       if (await findUserByEmail(deps.db, body.email)) throw new AppError("conflict", "This email is already registered", { param: "email" });
-      const actor = who(c, c);
+      const actor = who(c);
       const u = await deps.db.transaction(async (tx) => {
         const created = await createUser(tx, { accountId: body.account_id, email: body.email, password: body.password ?? null, name: body.name ?? null, role: body.role });
         await writeAudit(tx, { ...actor, action: "user.create", targetType: "user", targetId: created.id, after: { account_id: created.accountId, email: created.email, role: created.role } });
@@ -274,7 +277,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const r = await updateUser(deps.db, who(c, c), id, c.req.valid("json"));
+      const r = await updateUser(deps.db, who(c), id, c.req.valid("json"));
       if (!r) throw new AppError("not_found", `No user ${id}`);
       await invalidateUserKeys(id);
       return c.json(userView(r.after), 200);
@@ -307,7 +310,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
       } catch {
         throw new AppError("conflict", "This DID is already linked (or the user has another DID)", { param: "did" });
       }
-      await writeAudit(deps.db, { ...who(c, c), action: "user.link_did", targetType: "user", targetId: id, after: { did: body.did, key_id: k.id } });
+      await writeAudit(deps.db, { ...who(c), action: "user.link_did", targetType: "user", targetId: id, after: { did: body.did, key_id: k.id } });
       return c.json(userView((await getUser(deps.db, id))!), 200);
     },
   );
@@ -334,7 +337,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const res = await listKeys(deps.db, adminScope(c, c), { accountId: q.account_id, status: q.status, q: q.q, limit: q.limit, cursor: q.cursor });
+      const res = await listKeys(deps.db, adminScope(c), { accountId: q.account_id, status: q.status, q: q.q, limit: q.limit, cursor: q.cursor });
       if (q.include_stats !== "true") return c.json(res, 200);
       const stats = await keyUsageStats(deps.db, res.data.map((k) => k.id));
       return c.json(
@@ -365,7 +368,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
       const [a] = await deps.db.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, body.account_id));
       if (!a) throw new AppError("not_found", `No account ${body.account_id}`, { param: "account_id" });
       const p = toPatch(body, true, null);
-      const r = await issueKey(deps.db, adminScope(c, c), newKeyInput(body.account_id, p));
+      const r = await issueKey(deps.db, adminScope(c), newKeyInput(body.account_id, p));
       return c.json({ ...keyView(r.row), secret: r.key }, 201);
     },
   );
@@ -401,7 +404,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const k = await getKey(deps.db, adminScope(c, c), id);
+      const k = await getKey(deps.db, adminScope(c), id);
       if (!k) throw new AppError("not_found", `No API key ${id}`);
       return c.json(keyView(k), 200);
     },
@@ -419,7 +422,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const r = await updateKey(deps.db, adminScope(c, c), id, toPatch(c.req.valid("json"), true, null));
+      const r = await updateKey(deps.db, adminScope(c), id, toPatch(c.req.valid("json"), true, null));
       if (!r.ok) throw r.reason === "not_found" ? new AppError("not_found", `No API key ${id}`) : new AppError("conflict", "This key is revoked");
       deps.keys.invalidate({ keyId: id });
       return c.json(keyView(r.after), 200);
@@ -438,7 +441,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const r = await revokeKey(deps.db, adminScope(c, c), id);
+      const r = await revokeKey(deps.db, adminScope(c), id);
       if (!r.ok) throw new AppError("not_found", `No API key ${id}`);
       deps.keys.invalidate({ keyId: id });
       return c.json(keyView(r.after), 200);
@@ -459,7 +462,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
       const { id } = c.req.valid("param");
       let grace = 3600;
       if ((c.req.header("content-type") ?? "").includes("json")) grace = c.req.valid("json")?.grace_seconds ?? 3600;
-      const r = await rotateKey(deps.db, adminScope(c, c), id, grace, new Date(deps.clock.now()));
+      const r = await rotateKey(deps.db, adminScope(c), id, grace, new Date(deps.clock.now()));
       if (!r.ok) throw r.reason === "not_found" ? new AppError("not_found", `No API key ${id}`) : new AppError("conflict", "This key is revoked");
       deps.keys.invalidate({ keyId: id });
       return c.json({ ...keyView(r.after), secret: r.key }, 200);
@@ -488,6 +491,7 @@ export function createAdminAccountRoutes(deps: AppDeps) {
             model: q.model,
             status: q.status,
             providerId: q.provider_id,
+            usageAnomaly: q.usage_anomaly === undefined ? undefined : q.usage_anomaly === "true",
             from: date(q.from),
             to: date(q.to),
             limit: q.limit,

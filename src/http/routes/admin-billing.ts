@@ -24,18 +24,16 @@ import { accountLedger, platformByModel, platformDaily, platformSummary, type Pl
 import { AppError } from "../../core/errors.js";
 import { formatMoney, parseMoney } from "../../core/money.js";
 import { accounts, priceChanges } from "../../db/schema/index.js";
-import { runCatalogSync } from "../../jobs/catalog-sync.js";
 import type { AppDeps } from "../deps.js";
 import { createRouter } from "../router.js";
 import { ErrorResponse } from "../schemas.js";
-import { billingOf } from "./client-usage.js";
 
 const SignedMoney = z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/, 'a decimal amount such as "150.00"');
 const Decimal6 = z.string().regex(/^\d{1,9}(\.\d{1,6})?$/, 'a non-negative decimal with up to 6 places, e.g. "1.5"');
 const PositiveDecimal = Decimal6.refine((s) => parseMoney(s) > 0n, "must be greater than zero");
 
 const Limits = QuotaLimitsSchema.superRefine((v, ctx) => {
-  for (const k of ["daily_money", "monthly_money", "total_money"] as const) {
+  for (const k of ["daily_money", "weekly_money", "monthly_money", "total_money"] as const) {
     const x = v[k];
     if (x === undefined || x === null) continue;
     try {
@@ -46,7 +44,7 @@ const Limits = QuotaLimitsSchema.superRefine((v, ctx) => {
   }
 }).openapi("QuotaLimits", {
   description:
-    "Quota limits: daily_/monthly_/total_ × tokens (integers), money (decimal strings in the account currency), requests (integers). Omitted or null = no limit. On a key, tariff_id overrides the account's tariff.",
+    "Quota limits: daily_/weekly_/monthly_/total_ × tokens (integers), money (decimal strings in the account currency), requests (integers). Omitted or null = no limit. Windows are calendar day, ISO week (from Monday) and calendar month in BILLING_TIMEZONE. On a key, tariff_id overrides the account's tariff.",
 });
 
 const RateLimits = z
@@ -227,8 +225,8 @@ const priceMicros = (s: string) => parseMoney(s);
  */
 export function createAdminBillingRoutes(deps: AppDeps) {
   const app = createRouter();
-  const svc = () => billingOf(deps);
-  const cur = deps.env.BILLING_CURRENCY;
+  const svc = () => deps.billing;
+  const cur = deps.settings.currency;
 
   // ---------- accounts: adjustments, ledger, tariff ----------
   app.openapi(
@@ -370,7 +368,7 @@ export function createAdminBillingRoutes(deps: AppDeps) {
     async (c) => {
       const b = c.req.valid("json");
       const input = tariffInput(b);
-      const row = await createTariff(deps.db, { ...input, name: b.name, markupPpm: input.markupPpm ?? parsePositiveMillionths(deps.env.DEFAULT_MARKUP, "DEFAULT_MARKUP") }, c.get("actor"));
+      const row = await createTariff(deps.db, { ...input, name: b.name, markupPpm: input.markupPpm ?? deps.settings.defaultMarkupPpm }, c.get("actor"));
       svc().config.invalidate();
       return c.json(tariffJson(row), 201);
     },
@@ -524,12 +522,11 @@ export function createAdminBillingRoutes(deps: AppDeps) {
       }
       let report;
       try {
-        report = await runCatalogSync(deps.db, deps.env, { actor: c.get("actor"), providerId });
+        report = await deps.syncPrices({ actor: c.get("actor"), providerId });
       } catch (e) {
         if (e instanceof AppError) throw e;
         throw new AppError("upstream_error", `Catalog sync failed: ${(e as Error).message}`, { cause: e });
       }
-      svc().config.invalidate();
       return c.json(report, 200);
     },
   );
@@ -619,7 +616,7 @@ export function createAdminBillingRoutes(deps: AppDeps) {
       const s = svc();
       await s.ready();
       const rows = await listFxRates(deps.db, cur);
-      const current = rows[0]?.rateMicros ?? parsePositiveMillionths(deps.env.USD_RATE, "USD_RATE");
+      const current = rows[0]?.rateMicros ?? deps.settings.usdRateMicros;
       return c.json(
         {
           currency: cur,
@@ -690,7 +687,7 @@ export function createAdminBillingRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const rows = await platformDaily(deps.db, period(q), deps.env.BILLING_TIMEZONE, q.account_id);
+      const rows = await platformDaily(deps.db, period(q), deps.settings.billingTimezone, q.account_id);
       return c.json({ currency: cur, data: rows.map((r) => ({ date: r.date, ...statsJson(r) })) }, 200);
     },
   );

@@ -15,7 +15,6 @@ import {
 } from "../../payments/admin.js";
 import { refundPayment } from "../../payments/refunds.js";
 import { formatKopecks } from "../../payments/rub.js";
-import { paymentsRuntime } from "../../payments/runtime.js";
 import { lastStarsReconcileReport } from "../../payments/stars-reconcile.js";
 import type { AppDeps } from "../deps.js";
 import { createRouter, validationError } from "../router.js";
@@ -138,7 +137,7 @@ const RefundOut = z
 /** Admin: orders and payments, refunds (manual and /paysupport requests), reconciliation report. */
 export function createAdminPaymentsRoutes(deps: AppDeps) {
   const app = createRouter();
-  const rt = () => paymentsRuntime(deps);
+  const rt = () => deps.payments;
 
   app.openapi(
     createRoute({

@@ -176,6 +176,7 @@ export function createAdminRoutingRoutes(deps: AppDeps) {
     actor: c.get("actor"),
     ip: clientIp(c),
     configProviderIds: deps.config.providers.map((p) => p.id),
+    addressPolicy: deps.settings.addressPolicy,
   });
   const circuitOf = (providerId: string, accountId: string | null) => {
     const key = accountId ? `ua:${accountId}` : `prv:${providerId}`;

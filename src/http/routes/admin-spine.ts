@@ -75,7 +75,7 @@ export function createAdminSpineRoutes(deps: AppDeps) {
         return a!;
       });
       return c.json(
-        { id: row.id, name: row.name, status: row.status, balance: formatMoney(row.balanceMicros), currency: deps.env.BILLING_CURRENCY, tariff_id: row.tariffId, created_at: row.createdAt.toISOString() },
+        { id: row.id, name: row.name, status: row.status, balance: formatMoney(row.balanceMicros), currency: deps.settings.currency, tariff_id: row.tariffId, created_at: row.createdAt.toISOString() },
         201,
       );
     },

@@ -21,7 +21,7 @@ import { formatMoney } from "../../core/money.js";
 import { accounts } from "../../db/schema/index.js";
 import type { AppDeps } from "../deps.js";
 import { clientIp } from "../middleware/api-key-auth.js";
-import { principalAuth, type Principal } from "../middleware/session-auth.js";
+import { principalAuth, principalOf, type Principal } from "../middleware/session-auth.js";
 import { accountsRouter, ApiKeySchema, err, json, KeySettings, NewApiKeySchema, page, PageQuery } from "./accounts-schemas.js";
 
 /**
@@ -109,7 +109,7 @@ export function createApiKeyManageRoutes(deps: AppDeps) {
   const app = accountsRouter();
   app.use("/v1/auth/api-keys", principalAuth(deps));
   app.use("/v1/auth/api-keys/*", principalAuth(deps));
-  const ip = (c: unknown) => clientIp(c as never);
+  const ip = clientIp;
   const notFound = (id: string) => new AppError("not_found", `No API key ${id}`, { param: "id" });
 
   app.openapi(
@@ -123,7 +123,7 @@ export function createApiKeyManageRoutes(deps: AppDeps) {
       responses: { 200: json(page(ApiKeySchema, "ApiKeyPage"), "Keys"), 401: err("Not authenticated") },
     }),
     async (c) => {
-      const p = c.get("principal");
+      const p = principalOf(c);
       const q = c.req.valid("query");
       // Another account's id is "not found" to a client: no hint that it exists.
       if (q.account_id && !isAdmin(p) && q.account_id !== p.accountId) throw new AppError("not_found", `No account ${q.account_id}`, { param: "account_id" });
@@ -159,7 +159,7 @@ export function createApiKeyManageRoutes(deps: AppDeps) {
       responses: { 201: json(NewApiKeySchema, "Created"), 400: err("Invalid"), 403: err("Not allowed"), 404: err("No such account") },
     }),
     async (c) => {
-      const p = c.get("principal");
+      const p = principalOf(c);
       const body = c.req.valid("json");
       if (body.account_id && !isAdmin(p) && body.account_id !== p.accountId) throw new AppError("not_found", `No account ${body.account_id}`, { param: "account_id" });
       const accountId = (isAdmin(p) ? body.account_id : undefined) ?? p.accountId;
@@ -184,7 +184,7 @@ export function createApiKeyManageRoutes(deps: AppDeps) {
       responses: { 200: json(ApiKeySchema, "The key"), 404: err("No such key in this account") },
     }),
     async (c) => {
-      const p = c.get("principal");
+      const p = principalOf(c);
       const { id } = c.req.valid("param");
       const k = await getKey(deps.db, scopeOf(p, ip(c)), id);
       if (!k) throw notFound(id);
@@ -203,7 +203,7 @@ export function createApiKeyManageRoutes(deps: AppDeps) {
       responses: { 200: json(ApiKeySchema, "Updated"), 400: err("Invalid"), 403: err("Not allowed"), 404: err("No such key in this account"), 409: err("Revoked") },
     }),
     async (c) => {
-      const p = c.get("principal");
+      const p = principalOf(c);
       const { id } = c.req.valid("param");
       const scope = scopeOf(p, ip(c));
       const current = await getKey(deps.db, scope, id);
@@ -226,7 +226,7 @@ export function createApiKeyManageRoutes(deps: AppDeps) {
       responses: { 200: json(ApiKeySchema, "Revoked"), 404: err("No such key in this account") },
     }),
     async (c) => {
-      const p = c.get("principal");
+      const p = principalOf(c);
       const { id } = c.req.valid("param");
       const r = await revokeKey(deps.db, scopeOf(p, ip(c)), id);
       if (!r.ok) throw notFound(id);
@@ -246,7 +246,7 @@ export function createApiKeyManageRoutes(deps: AppDeps) {
       responses: { 200: json(NewApiKeySchema, "Rotated"), 404: err("No such key in this account"), 409: err("Revoked") },
     }),
     async (c) => {
-      const p = c.get("principal");
+      const p = principalOf(c);
       const { id } = c.req.valid("param");
       let grace = 3600;
       if ((c.req.header("content-type") ?? "").includes("json")) grace = c.req.valid("json")?.grace_seconds ?? 3600;

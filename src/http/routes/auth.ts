@@ -3,7 +3,6 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { accountView, listRequestLogs } from "../../accounts/admin.js";
 import { hashPassword, needsRehash, passwordProblem } from "../../accounts/password.js";
-import { authRuntime } from "../../accounts/runtime.js";
 import {
   checkCsrfToken,
   createSession,
@@ -21,13 +20,14 @@ import { accounts, requestLogs, users } from "../../db/schema/index.js";
 import { resolveReferralCode } from "../../payments/referrals.js";
 import { formatMoney } from "../../core/money.js";
 import { didAuth } from "../middleware/did-auth.js";
+import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import { clientIp } from "../middleware/api-key-auth.js";
-import { COOKIES, CSRF_HEADER, principalAuth, sessionAuth, sessionPrincipal, type AccountsEnv } from "../middleware/session-auth.js";
+import { COOKIES, CSRF_HEADER, principalAuth, principalOf, sessionAuth, sessionPrincipal } from "../middleware/session-auth.js";
 import { AccountSchema, accountsRouter, err, json, SessionSchema, UserSchema } from "./accounts-schemas.js";
 import { and, eq, gte, lt, sql } from "drizzle-orm";
 
-type Ctx = Context<AccountsEnv>;
+type Ctx = Context<AppEnv>;
 
 const SessionMode = z
   .enum(["token", "cookie", "web"])
@@ -97,7 +97,7 @@ const security = [{ bearerAuth: [] }];
 /** Email/password, refresh, logout, me, and Telegram login (widget and bot deep link). */
 export function createAuthRoutes(deps: AppDeps) {
   const app = accountsRouter();
-  const rt = authRuntime(deps);
+  const rt = deps.auth;
   const now = () => deps.clock.now();
   const cookieBase = { httpOnly: true, sameSite: "Lax" as const, secure: rt.cookieSecure };
 
@@ -123,11 +123,11 @@ export function createAuthRoutes(deps: AppDeps) {
 
   function sessionBody(c: Ctx, t: IssuedTokens, user: UserRow, account: AccountRow, mode: "token" | "cookie" | "web") {
     const base = {
-      expires_in: deps.env.ACCESS_TOKEN_TTL_SEC,
-      refresh_expires_in: deps.env.REFRESH_TOKEN_TTL_SEC,
+      expires_in: deps.settings.accessTokenTtlSec,
+      refresh_expires_in: deps.settings.refreshTokenTtlSec,
       csrf_token: t.csrfToken,
       user: userView(user),
-      account: accountView(account, deps.env.BILLING_CURRENCY),
+      account: accountView(account, deps.settings.currency),
     };
     if (mode === "cookie") {
       setSessionCookies(c, t);
@@ -145,7 +145,7 @@ export function createAuthRoutes(deps: AppDeps) {
   async function openSession(c: Ctx, user: UserRow, method: SessionMethod) {
     rt.maybePrune();
     const s = await rt.tokens();
-    return createSession(deps.db, s, user, { method, ip: clientIp(c as never), userAgent: c.req.header("user-agent") }, now());
+    return createSession(deps.db, s, user, { method, ip: clientIp(c), userAgent: c.req.header("user-agent") }, now());
   }
 
   /** Cookie-carried refresh/logout are unsafe methods: same double-submit rule as other cookie sessions. */
@@ -170,7 +170,7 @@ export function createAuthRoutes(deps: AppDeps) {
       responses: { 201: json(SessionSchema, "Registered and logged in"), 400: err("Invalid"), 403: err("Registration closed"), 409: err("Email taken") },
     }),
     async (c) => {
-      if (!deps.env.REGISTRATION_ENABLED) throw new AppError("forbidden", "Self-registration is disabled on this gateway");
+      if (!deps.settings.registrationEnabled) throw new AppError("forbidden", "Self-registration is disabled on this gateway");
       const body = c.req.valid("json");
       const problem = passwordProblem(body.password);
       if (problem) throw new AppError("invalid_request", problem, { param: "password" });
@@ -185,13 +185,15 @@ export function createAuthRoutes(deps: AppDeps) {
           if (inviter) await tx.update(accounts).set({ referredBy: inviter }).where(eq(accounts.id, account.id));
           const user = await createUser(tx, { accountId: account.id, email, name: body.name ?? null, role: "client" });
           await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
-          await writeAudit(tx, { actor: `user:${user.id}`, action: "user.register", targetType: "user", targetId: user.id, after: { email, account_id: account.id }, ip: clientIp(c as never) });
+          await writeAudit(tx, { actor: `user:${user.id}`, action: "user.register", targetType: "user", targetId: user.id, after: { email, account_id: account.id }, ip: clientIp(c) });
           return { user, account };
         });
       } catch (e) {
         if (await findUserByEmail(deps.db, email)) throw new AppError("conflict", "This email is already registered", { param: "email" });
         throw e;
       }
+      // The verification e-mail goes out after the answer (no SMTP time on the request path).
+      void deps.operator.accountEmail.sendVerification(created.user.id).catch((e) => deps.logger.error({ err: (e as Error).message }, "verification e-mail failed"));
       const t = await openSession(c, created.user, "password");
       return c.json(sessionBody(c, t, created.user, created.account, body.session), 201);
     },
@@ -212,7 +214,7 @@ export function createAuthRoutes(deps: AppDeps) {
     async (c) => {
       const body = c.req.valid("json");
       const email = normalizeEmail(body.email);
-      const ip = clientIp(c as never);
+      const ip = clientIp(c);
       const tooMany = (retryAfterSec: number) =>
         new AppError("too_many_attempts", `Too many failed logins; try again in ${retryAfterSec} s`, { headers: { "retry-after": String(retryAfterSec) } });
       const gate = rt.throttle.check(email, ip);
@@ -320,7 +322,7 @@ export function createAuthRoutes(deps: AppDeps) {
       responses: { 200: json(Me, "The caller"), 401: err("Not logged in") },
     }),
     async (c) => {
-      const p = c.get("principal");
+      const p = principalOf(c);
       const user = p.userId ? await deps.db.select().from(users).where(eq(users.id, p.userId)).limit(1) : [];
       const account = p.accountId ? await getAccount(deps.db, p.accountId) : null;
       return c.json(
@@ -328,7 +330,7 @@ export function createAuthRoutes(deps: AppDeps) {
           kind: p.kind,
           role: p.role,
           user: user[0] ? userView(user[0]) : null,
-          account: account ? accountView(account, deps.env.BILLING_CURRENCY) : null,
+          account: account ? accountView(account, deps.settings.currency) : null,
         },
         200,
       );
@@ -338,19 +340,19 @@ export function createAuthRoutes(deps: AppDeps) {
   // ------------------------------------------------------------ Telegram
 
   function telegramConfigured(): string {
-    const t = deps.env.TELEGRAM_BOT_TOKEN;
+    const t = deps.settings.telegram.botToken;
     if (!t) throw new AppError("service_unavailable", "Telegram login is not configured on this gateway (TELEGRAM_BOT_TOKEN)");
     return t;
   }
 
   function deepLinkUrl(startParam: string): string | null {
-    // The Telegram engineer's setting, when this build has it; without it the client builds the link.
-    const bot = (deps.env as { TELEGRAM_BOT_USERNAME?: string }).TELEGRAM_BOT_USERNAME?.replace(/^@/, "");
+    // Without the bot's username the client builds the link.
+    const bot = deps.settings.telegram.botUsername?.replace(/^@/, "");
     return bot ? `https://t.me/${bot}?start=${startParam}` : null;
   }
 
   async function widgetLogin(c: Ctx, data: Record<string, unknown>) {
-    const r = await loginWithTelegramWidget(deps.db, data, { botToken: telegramConfigured(), maxAgeSec: deps.env.TELEGRAM_LOGIN_MAX_AGE_SEC, nowMs: now() });
+    const r = await loginWithTelegramWidget(deps.db, data, { botToken: telegramConfigured(), maxAgeSec: deps.settings.telegram.loginMaxAgeSec, nowMs: now() });
     if (!r.ok) {
       if (r.reason === "user_blocked" || r.reason === "account_blocked") throw new AppError(r.reason, "Blocked");
       const msg = {
@@ -391,7 +393,7 @@ export function createAuthRoutes(deps: AppDeps) {
     const r = await widgetLogin(c, data);
     const t = await openSession(c, r.user, "telegram_widget");
     setSessionCookies(c, t);
-    return c.redirect(`${deps.env.PUBLIC_URL?.replace(/\/+$/, "") ?? ""}/dashboard`, 302);
+    return c.redirect(`${deps.settings.publicUrl?.replace(/\/+$/, "") ?? ""}/dashboard`, 302);
   });
 
   app.openapi(
@@ -405,8 +407,8 @@ export function createAuthRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const mode = c.req.valid("query").session;
-      const st = await startDeepLinkLogin(deps.db, { ttlSec: deps.env.TELEGRAM_DEEP_LINK_TTL_SEC, nowMs: now(), ip: clientIp(c as never), userAgent: c.req.header("user-agent") });
-      setCookie(c, COOKIES.tgLogin, st.browserSecret!, { ...cookieBase, path: "/v1/auth/telegram", maxAge: deps.env.TELEGRAM_DEEP_LINK_TTL_SEC });
+      const st = await startDeepLinkLogin(deps.db, { ttlSec: deps.settings.telegram.deepLinkTtlSec, nowMs: now(), ip: clientIp(c), userAgent: c.req.header("user-agent") });
+      setCookie(c, COOKIES.tgLogin, st.browserSecret!, { ...cookieBase, path: "/v1/auth/telegram", maxAge: deps.settings.telegram.deepLinkTtlSec });
       return c.json(
         {
           nonce: st.nonce,
@@ -456,15 +458,15 @@ export function createAuthRoutes(deps: AppDeps) {
       responses: { 201: json(DeepLink.omit({ browser_secret: true }), "Started"), 401: err("Not logged in") },
     }),
     async (c) => {
-      const p = c.get("principal");
-      const st = await startTelegramLink(deps.db, p.userId!, { ttlSec: deps.env.TELEGRAM_DEEP_LINK_TTL_SEC, nowMs: now() });
+      const p = principalOf(c);
+      const st = await startTelegramLink(deps.db, p.userId!, { ttlSec: deps.settings.telegram.deepLinkTtlSec, nowMs: now() });
       return c.json({ nonce: st.nonce, start_param: st.startParam, deep_link: deepLinkUrl(st.startParam), expires_at: st.expiresAt.toISOString() }, 201);
     },
   );
 
   // ------------------------------------------------------------ seed 004: usage for a DID caller
 
-  app.use("/api/v1/usage", didAuth(deps) as never);
+  app.use("/api/v1/usage", didAuth(deps));
   app.openapi(
     createRoute({
       method: "get",
@@ -500,7 +502,7 @@ export function createAuthRoutes(deps: AppDeps) {
           account_id: auth.accountId,
           key_id: auth.keyId,
           balance: account ? formatMoney(account.balanceMicros - account.reservedMicros) : null,
-          currency: deps.env.BILLING_CURRENCY,
+          currency: deps.settings.currency,
           requests: byModel.reduce((s, r) => s + r.requests, 0),
           input_tokens: Number(sum((r) => r.prompt)),
           output_tokens: Number(sum((r) => r.completion)),

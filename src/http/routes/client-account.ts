@@ -10,14 +10,12 @@ import { orderHistory } from "../../payments/order-history.js";
 import { referralStats } from "../../payments/referrals.js";
 import { invitees } from "../../payments/referral-history.js";
 import { formatKopecks } from "../../payments/rub.js";
-import { paymentsRuntime } from "../../payments/runtime.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import { apiKeyAuth } from "../middleware/api-key-auth.js";
 import { sessionAccountAuthenticator } from "../middleware/browser-session.js";
 import { createRouter } from "../router.js";
 import { ErrorResponse } from "../schemas.js";
-import { billingOf } from "./client-usage.js";
 import { WEB_APP_BASE } from "./web-app.js";
 
 /**
@@ -162,7 +160,7 @@ export function createClientAccountRoutes(deps: AppDeps) {
   // /v1/client/* may already be authenticated by the usage routes' middleware: verify once.
   const once = async (c: Context<AppEnv>, next: () => Promise<void>) => (c.get("auth") ? next() : auth(c, next));
   for (const p of ["/v1/client/requests", "/v1/client/requests.csv", "/v1/client/prices", "/v1/client/ledger", "/v1/client/payments", "/v1/client/referrals"]) app.use(p, once);
-  const cur = deps.env.BILLING_CURRENCY;
+  const cur = deps.settings.currency;
 
   function logQuery(c: Context<AppEnv>, f: z.infer<typeof RequestFilters>): LogQuery {
     const from = f.from ? new Date(f.from) : undefined;
@@ -228,8 +226,7 @@ export function createClientAccountRoutes(deps: AppDeps) {
       responses: { 200: json(z.object({ currency: z.string(), tariff: z.object({ id: z.string(), name: z.string() }), data: z.array(PriceItem) }).openapi("CustomerPrices"), "Prices"), 401: err("Not authenticated") },
     }),
     async (c) => {
-      const svc = billingOf(deps);
-      await svc.ready();
+      const svc = deps.billing;
       const snap = await svc.config.get();
       const tariff = effectiveLimits(snap, c.get("auth")).tariff;
       const models = deps.catalog.models();
@@ -336,9 +333,9 @@ export function createClientAccountRoutes(deps: AppDeps) {
     async (c) => {
       const accountId = c.get("auth").accountId;
       const [stats, invited, ledger] = await Promise.all([referralStats(deps.db, accountId), invitees(deps.db, accountId), ledgerHistory(deps.db, accountId, { limit: 200, kinds: ["referral_bonus", "referral_reversal"] })]);
-      const bps = paymentsRuntime(deps).cfg.referralBasisPoints;
-      const bot = (deps.env as { TELEGRAM_BOT_USERNAME?: string }).TELEGRAM_BOT_USERNAME?.replace(/^@/, "");
-      const origin = deps.env.PUBLIC_URL?.replace(/\/+$/, "") ?? "";
+      const bps = deps.payments.cfg.referralBasisPoints;
+      const bot = deps.settings.telegram.botUsername?.replace(/^@/, "");
+      const origin = deps.settings.publicUrl?.replace(/\/+$/, "") ?? "";
       return c.json(
         {
           code: stats.code,

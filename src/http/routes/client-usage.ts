@@ -1,13 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { createBilling, effectiveLimits, isBillingService, type BillingService } from "../../billing/service.js";
+import { effectiveLimits, type BillingService } from "../../billing/service.js";
 import { counterId, PERIODS, type Limits, type Period, type WindowLimit } from "../../billing/quotas.js";
 import { counterRows, generation, recentRequests, usageByModel, usageDaily, usageSummary, type RequestRow, type UsageFigures } from "../../billing/reports.js";
 import { AppError } from "../../core/errors.js";
 import { formatMoney } from "../../core/money.js";
 import { accounts } from "../../db/schema/index.js";
 import { maskKey } from "../../keys/index.js";
-import type { AuthContext } from "../../proxy/types.js";
+import type { AuthContext } from "../../contracts/request.js";
+import { RateLimitSection, rateLimitSection } from "../views/rate-limit-section.js";
 import type { AppDeps } from "../deps.js";
 import { apiKeyAuth } from "../middleware/api-key-auth.js";
 import { sessionAccountAuthenticator } from "../middleware/browser-session.js";
@@ -40,8 +41,10 @@ const Usage = z
     currency: z.string(),
     tariff: z.object({ id: z.string(), name: z.string() }),
     today: Figures,
+    week: Figures,
     month: Figures,
     total: Figures,
+    rate_limit: RateLimitSection,
   })
   .openapi("Usage");
 
@@ -72,7 +75,7 @@ const RecentRequests = z.object({ data: z.array(RequestItem), next_cursor: z.str
 
 const Gauge = z.object({ limit: z.string().or(z.number()), used: z.string().or(z.number()), reserved: z.string().or(z.number()), remaining: z.string().or(z.number()) }).nullable();
 const WindowState = z.object({ window: z.string(), tokens: Gauge, money: Gauge, requests: Gauge }).nullable();
-const ScopeLimits = z.object({ daily: WindowState, monthly: WindowState, total: WindowState }).openapi("QuotaState");
+const ScopeLimits = z.object({ daily: WindowState, weekly: WindowState, monthly: WindowState, total: WindowState }).openapi("QuotaState");
 const LimitsResponse = z
   .object({ currency: z.string(), tariff: z.object({ id: z.string(), name: z.string() }), key: ScopeLimits.extend({ key_id: z.string() }), account: ScopeLimits.extend({ account_id: z.string() }) })
   .openapi("Limits");
@@ -102,6 +105,7 @@ const KeyInfo = z
       limit_remaining: Money.nullable(),
       usage: Money.openapi({ description: "All-time spend of this key" }),
       usage_daily: Money,
+      usage_weekly: Money,
       usage_monthly: Money,
       is_free_tier: z.boolean(),
       currency: z.string(),
@@ -146,18 +150,6 @@ const PageQuery = z.object({
 const security = [{ bearerAuth: [] }];
 const err = (d: string) => ({ content: { "application/json": { schema: ErrorResponse } }, description: d });
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
-
-const fallbacks = new WeakMap<AppDeps, BillingService>();
-/** The billing service the app runs with (or, when billing hooks are no-ops, a read-only one for these views). */
-export function billingOf(deps: AppDeps): BillingService {
-  if (isBillingService(deps.billing)) return deps.billing;
-  let b = fallbacks.get(deps);
-  if (!b) {
-    b = createBilling({ db: deps.db, env: deps.env, clock: deps.clock, logger: deps.logger });
-    fallbacks.set(deps, b);
-  }
-  return b;
-}
 
 const figuresJson = (f: UsageFigures) => ({
   requests: f.requests,
@@ -211,12 +203,13 @@ async function quotaState(deps: AppDeps, svc: BillingService, auth: AuthContext)
   const snap = await svc.config.get();
   const e = effectiveLimits(snap, auth);
   const keys = svc.periods.keys(deps.clock.now());
-  const label = (p: Period) => (p === "daily" ? keys.day : p === "monthly" ? keys.month : "all");
+  const label = (p: Period) => (p === "daily" ? keys.day : p === "weekly" ? keys.week : p === "monthly" ? keys.month : "all");
   const ids: string[] = [];
   for (const p of PERIODS) ids.push(counterId("k", auth.keyId, p, keys), counterId("a", auth.accountId, p, keys));
   const ctr = await counterRows(deps.db, ids);
   const scope = (s: "k" | "a", id: string, l: Limits) => ({
     daily: windowState(l.daily, counterId(s, id, "daily", keys), ctr.get(counterId(s, id, "daily", keys)), label("daily")),
+    weekly: windowState(l.weekly, counterId(s, id, "weekly", keys), ctr.get(counterId(s, id, "weekly", keys)), label("weekly")),
     monthly: windowState(l.monthly, counterId(s, id, "monthly", keys), ctr.get(counterId(s, id, "monthly", keys)), label("monthly")),
     total: windowState(l.total, counterId(s, id, "total", keys), ctr.get(counterId(s, id, "total", keys)), label("total")),
   });
@@ -234,8 +227,8 @@ export function createClientUsageRoutes(deps: AppDeps) {
   const keyOrSession = apiKeyAuth(deps, { alternatives: [sessionAccountAuthenticator(deps)] });
   for (const p of ["/v1/client/*", "/usage", "/limits", "/v1/generation"]) app.use(p, keyOrSession);
   for (const p of ["/tariff", "/v1/key"]) app.use(p, auth);
-  const svc = () => billingOf(deps);
-  const tz = () => deps.env.BILLING_TIMEZONE;
+  const svc = () => deps.billing;
+  const tz = () => deps.settings.billingTimezone;
 
   app.openapi(
     createRoute({
@@ -250,7 +243,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
       const a = c.get("auth");
       const row = (await deps.db.select({ b: accounts.balanceMicros, r: accounts.reservedMicros }).from(accounts).where(eq(accounts.id, a.accountId)))[0];
       if (!row) throw new AppError("not_found", "Account not found");
-      return c.json({ balance: formatMoney(row.b), currency: deps.env.BILLING_CURRENCY, reserved: formatMoney(row.r), available: formatMoney(row.b - row.r) }, 200);
+      return c.json({ balance: formatMoney(row.b), currency: deps.settings.currency, reserved: formatMoney(row.r), available: formatMoney(row.b - row.r) }, 200);
     },
   );
 
@@ -262,9 +255,10 @@ export function createClientUsageRoutes(deps: AppDeps) {
       createRoute({ method: "get", path, tags: ["Client"], summary, security, responses: { 200: json(Usage, "Usage"), 401: err("Missing or invalid API key") } }),
       async (c) => {
         const a = c.get("auth");
-        const [u, snap] = await Promise.all([usageSummary(deps.db, { accountId: a.accountId }, new Date(deps.clock.now()), tz()), svc().config.get()]);
+        const [u, snap, rateLimit] = await Promise.all([usageSummary(deps.db, { accountId: a.accountId }, new Date(deps.clock.now()), tz()), svc().config.get(), rateLimitSection(deps, a)]);
         const t = effectiveLimits(snap, a).tariff;
-        return c.json({ currency: deps.env.BILLING_CURRENCY, tariff: { id: t.id, name: t.name }, today: figuresJson(u.today), month: figuresJson(u.month), total: figuresJson(u.total) }, 200);
+        const figures = { today: figuresJson(u.today), week: figuresJson(u.week), month: figuresJson(u.month), total: figuresJson(u.total) };
+        return c.json({ currency: deps.settings.currency, tariff: { id: t.id, name: t.name }, ...figures, rate_limit: rateLimit }, 200);
       },
     );
   }
@@ -282,7 +276,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
     async (c) => {
       const { days } = c.req.valid("query");
       const rows = await usageDaily(deps.db, { accountId: c.get("auth").accountId }, new Date(deps.clock.now()), tz(), days);
-      return c.json({ currency: deps.env.BILLING_CURRENCY, days, data: rows.map((r) => ({ date: r.date, ...figuresJson(r) })) }, 200);
+      return c.json({ currency: deps.settings.currency, days, data: rows.map((r) => ({ date: r.date, ...figuresJson(r) })) }, 200);
     },
   );
 
@@ -299,7 +293,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
     async (c) => {
       const { days } = c.req.valid("query");
       const rows = await usageByModel(deps.db, { accountId: c.get("auth").accountId }, new Date(deps.clock.now()), tz(), days);
-      return c.json({ currency: deps.env.BILLING_CURRENCY, days, data: rows.map((r) => ({ model: r.model, ...figuresJson(r) })) }, 200);
+      return c.json({ currency: deps.settings.currency, days, data: rows.map((r) => ({ model: r.model, ...figuresJson(r) })) }, 200);
     },
   );
 
@@ -334,7 +328,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
       const q = await quotaState(deps, svc(), a);
       return c.json(
         {
-          currency: deps.env.BILLING_CURRENCY,
+          currency: deps.settings.currency,
           tariff: { id: q.e.tariff.id, name: q.e.tariff.name },
           key: { key_id: a.keyId, ...q.key },
           account: { account_id: a.accountId, ...q.account },
@@ -411,9 +405,10 @@ export function createClientUsageRoutes(deps: AppDeps) {
             limit_remaining: remaining === null ? null : formatMoney(remaining > 0n ? remaining : 0n),
             usage: formatMoney(u.total.costMicros),
             usage_daily: formatMoney(u.today.costMicros),
+            usage_weekly: formatMoney(u.week.costMicros),
             usage_monthly: formatMoney(u.month.costMicros),
             is_free_tier: false,
-            currency: deps.env.BILLING_CURRENCY,
+            currency: deps.settings.currency,
             limits: q.key,
             rate_limits: a.keyRateLimits ?? a.tariffRateLimits ?? null,
           },
@@ -454,7 +449,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
             tokens_reasoning: g.reasoningTokens,
             estimated: g.estimated,
             total_cost: g.costMicros === null ? null : formatMoney(g.costMicros),
-            currency: deps.env.BILLING_CURRENCY,
+            currency: deps.settings.currency,
             latency: g.latencyMs,
             ttft: g.ttftMs,
             error_code: g.errorCode,

@@ -3,45 +3,8 @@ import { UpstreamModelList } from "../../catalog/index.js";
 import { AppError } from "../../core/errors.js";
 import type { AppDeps } from "../deps.js";
 import { ErrorResponse } from "../schemas.js";
-import type { Context } from "hono";
-import { clientGoneSignal, nodeResponse, readJsonObject } from "../body.js";
-import type { AppEnv } from "../context.js";
-import { createRouter, validationError } from "../router.js";
-
-const Message = z.looseObject({
-  role: z.string().min(1),
-  content: z.union([z.string(), z.array(z.any()), z.null()]).optional(),
-});
-
-const maxTokens = z.number().int().positive().optional();
-
-export const ChatCompletionRequest = z
-  .looseObject({
-    model: z.string().min(1),
-    messages: z.array(Message).min(1),
-    stream: z.boolean().optional(),
-    max_tokens: maxTokens,
-    max_completion_tokens: maxTokens,
-    temperature: z.number().min(0).max(2).optional(),
-    stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
-  })
-  .openapi("ChatCompletionRequest");
-
-export const CompletionRequest = z
-  .looseObject({
-    model: z.string().min(1),
-    prompt: z.union([z.string(), z.array(z.string()), z.array(z.number()), z.array(z.array(z.number()))]),
-    stream: z.boolean().optional(),
-    max_tokens: maxTokens,
-  })
-  .openapi("CompletionRequest");
-
-export const EmbeddingRequest = z
-  .looseObject({
-    model: z.string().min(1),
-    input: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number()), z.array(z.array(z.number()))]),
-  })
-  .openapi("EmbeddingRequest");
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, inferenceEntry } from "../inference-entry.js";
+import { createRouter } from "../router.js";
 
 const Model = z
   .object({
@@ -150,34 +113,12 @@ export function createOpenAIRoutes(deps: AppDeps) {
     };
   };
 
-  const schemas = { "chat.completions": ChatCompletionRequest, completions: CompletionRequest, embeddings: EmbeddingRequest } as const;
-  // The inference routes read the body from Node's stream and validate it here instead of through
-  // the route validator: hono's path builds a web Request per call, the costliest step of the
-  // request path. The OpenAPI registry still documents them from the same schemas.
-  const handle = (endpoint: "chat.completions" | "completions" | "embeddings") => async (c: Context<AppEnv>) => {
-    const raw = await readJsonObject(c, deps.env.MAX_BODY_BYTES);
-    const parsed = schemas[endpoint].safeParse(raw);
-    if (!parsed.success) throw validationError(parsed.error.issues, "json");
-    const res = await deps.proxy.handle({
-      requestId: c.get("requestId"),
-      auth: c.get("auth"),
-      endpoint,
-      body: parsed.data as Record<string, unknown>,
-      signal: clientGoneSignal(c),
-      startedAt: c.get("startedAt"),
-      cacheControl: c.req.header("x-gateway-cache") ?? null,
-      sink: nodeResponse(c),
-    });
-    c.set("requestIdSent", true);
-    return res;
-  };
-
   app.openAPIRegistry.registerPath(chatRoute);
   app.openAPIRegistry.registerPath(completionRoute);
   app.openAPIRegistry.registerPath(embeddingsRoute);
-  app.post("/v1/chat/completions", handle("chat.completions"));
-  app.post("/v1/completions", handle("completions"));
-  app.post("/v1/embeddings", handle("embeddings"));
+  app.post("/v1/chat/completions", inferenceEntry(deps, "chat.completions"));
+  app.post("/v1/completions", inferenceEntry(deps, "completions"));
+  app.post("/v1/embeddings", inferenceEntry(deps, "embeddings"));
   // Without a `models` list every model passes through to the first provider, so its own list is
   // the honest answer (e.g. OPENROUTER_API_KEY alone lists OpenRouter's models).
   const upstreamList = new UpstreamModelList({
@@ -195,7 +136,8 @@ export function createOpenAIRoutes(deps: AppDeps) {
   // and the OpenAPI registry documents it.
   app.openAPIRegistry.registerPath(getModelRoute);
   app.get("/v1/models/:id{.+}", (c) => {
-    const id = decodeURIComponent(c.req.param("id"));
+    // hono has already percent-decoded the segment once; decoding again would turn `%25` into a URIError (500).
+    const id = c.req.param("id");
     const m = modelView(id);
     if (!m) throw new AppError("model_not_found", `The model \`${id}\` does not exist`, { param: "id" });
     return c.json(m, 200);

@@ -1,18 +1,23 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { AppError } from "../../core/errors.js";
+import { parseClientJson } from "../body-limits.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import { apiKeyAuth } from "../middleware/api-key-auth.js";
 import { didAuthenticator } from "../middleware/did-auth.js";
+import { clientGoneSignal, nodeResponse } from "../body.js";
+import { inferenceEntry } from "../inference-entry.js";
 import { createRouter } from "../router.js";
 import { ErrorResponse } from "../schemas.js";
 
 /**
  * OpenAI-compatible endpoints the gateway forwards as they are (images, audio, moderations,
- * rerank, responses), and seed 004's generic OpenRouter proxy `<METHOD> /api/v1/openrouter/*`.
- * The chat/completions/embeddings paths of the generic proxy take the full pipeline
- * (routing, metering, billing); everything else goes through routing/passthrough.ts.
+ * rerank, responses), and the OpenRouter-compatible proxy `<METHOD> /api/v1/openrouter/*`.
+ * The chat/completions/embeddings paths of that proxy take the inference pipeline; the other
+ * allowed paths go through proxy/passthrough.ts. Nothing else is forwarded: the upstream key is
+ * the operator's, and OpenRouter's account paths (`/key`, `/credits`, `/keys`, `/generation`, …)
+ * would hand the operator's account to any client.
  */
 const ENDPOINTS = [
   ["/v1/images/generations", "Image generation"],
@@ -28,6 +33,17 @@ const ENDPOINTS = [
 
 const PROXIED = { "chat/completions": "chat.completions", completions: "completions", embeddings: "embeddings" } as const;
 
+/** Inference paths the OpenRouter-compatible proxy forwards (POST), besides PROXIED. */
+const FORWARDED_POST = new Set(["responses", "images/generations", "audio/speech", "audio/transcriptions", "moderations", "rerank"]);
+/** Public catalogue reads (GET): the same for every key, nothing of the operator's account. */
+const FORWARDED_GET = [/^models$/, /^models\/[^/]+\/[^/]+\/endpoints$/, /^providers$/];
+
+function forwardedPath(method: string, sub: string): boolean {
+  if (method === "POST") return FORWARDED_POST.has(sub);
+  if (method === "GET") return FORWARDED_GET.some((r) => r.test(sub));
+  return false;
+}
+
 const err = (d: string) => ({ content: { "application/json": { schema: ErrorResponse } }, description: d });
 const security = [{ bearerAuth: [] }];
 
@@ -42,6 +58,10 @@ export function createPassthroughRoutes(deps: AppDeps) {
     if (method !== "GET" && method !== "POST" && method !== "DELETE") throw new AppError("invalid_request", `Method ${method} is not forwarded`);
     const hasBody = method !== "GET" && method !== "DELETE";
     const body = hasBody ? new Uint8Array(await c.req.arrayBuffer()) : null;
+    // JSON bodies go out almost as they came: the same depth and steering-field limits as the chat path.
+    if (body && body.length && (c.req.header("content-type") ?? "").includes("json")) {
+      parseClientJson(Buffer.from(body).toString("utf8"), { maxDepth: deps.settings.maxJsonDepth });
+    }
     const q = new URL(c.req.url).search;
     return svc.handle({
       requestId: c.get("requestId"),
@@ -51,9 +71,10 @@ export function createPassthroughRoutes(deps: AppDeps) {
       contentType: c.req.header("content-type") ?? null,
       accept: c.req.header("accept") ?? null,
       body,
-      signal: c.req.raw.signal,
+      signal: clientGoneSignal(c),
       startedAt: c.get("startedAt"),
       preferOpenRouter,
+      sink: nodeResponse(c),
     });
   };
 
@@ -80,36 +101,25 @@ export function createPassthroughRoutes(deps: AppDeps) {
       method: "post",
       path: "/api/v1/openrouter/{path}",
       tags: ["Inference (pass-through)"],
-      summary: "Generic OpenRouter proxy (seed 004): any OpenRouter API path, GET or POST",
+      summary: "OpenRouter-compatible proxy: the inference paths (POST) and the public model list (GET)",
       description:
-        "`chat/completions`, `completions` and `embeddings` go through the gateway's own pipeline (routing, fallback, metering, billing); other paths are forwarded to the OpenRouter provider with `usage: {include: true}` and billed when it reports usage or cost. API key or DID authentication.",
+        "`chat/completions`, `completions` and `embeddings` go through the gateway's own pipeline (routing, fallback, metering, billing); `responses`, `images/generations`, `audio/speech`, `audio/transcriptions`, `moderations` and `rerank` (POST) and `models`, `models/{author}/{slug}/endpoints`, `providers` (GET) are forwarded to the OpenRouter provider and billed from the usage it reports (streams: from what was delivered when it reports none). Any other path or method: 404. API key or DID authentication.",
       security,
       request: { params: z.object({ path: z.string().openapi({ example: "chat/completions" }) }) },
-      responses: { 200: { description: "The upstream's answer" }, 401: err("Missing or invalid credentials") },
+      responses: { 200: { description: "The upstream's answer" }, 401: err("Missing or invalid credentials"), 404: err("Path not forwarded") },
     }),
   );
+  const entries = {
+    "chat.completions": inferenceEntry(deps, "chat.completions"),
+    completions: inferenceEntry(deps, "completions"),
+    embeddings: inferenceEntry(deps, "embeddings"),
+  };
   app.all("/api/v1/openrouter/*", async (c) => {
-    const sub = c.req.path.slice("/api/v1/openrouter/".length).replace(/^\/+/, "");
-    if (!sub || sub.split("/").some((s) => s === ".." || s === ".")) throw new AppError("not_found", "No such OpenRouter path");
+    const sub = c.req.path.slice("/api/v1/openrouter/".length).replace(/^\/+|\/+$/g, "");
+    const method = c.req.method.toUpperCase();
     const endpoint = PROXIED[sub as keyof typeof PROXIED];
-    if (endpoint && c.req.method === "POST") {
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch {
-        throw new AppError("invalid_json", "Request body is not valid JSON");
-      }
-      if (!body || typeof body !== "object" || Array.isArray(body)) throw new AppError("invalid_request", "The body must be a JSON object");
-      return deps.proxy.handle({
-        requestId: c.get("requestId"),
-        auth: c.get("auth"),
-        endpoint,
-        body: body as Record<string, unknown>,
-        signal: c.req.raw.signal,
-        startedAt: c.get("startedAt"),
-        cacheControl: c.req.header("x-gateway-cache") ?? null,
-      });
-    }
+    if (endpoint && method === "POST") return entries[endpoint](c);
+    if (!forwardedPath(method, sub)) throw new AppError("not_found", "This path is not forwarded by the gateway");
     return forward(c, `/${sub}`, true);
   });
   return app;

@@ -6,12 +6,11 @@ import { formatMoney } from "../../core/money.js";
 import { accounts, paymentOrders } from "../../db/schema/index.js";
 import { sourceIp } from "../../payments/ip-allowlist.js";
 import { formatKopecks, parseKopecks } from "../../payments/rub.js";
-import { paymentsRuntime } from "../../payments/runtime.js";
 import { createWebTopup, handleYooKassaNotification } from "../../payments/yookassa.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import { clientIp } from "../middleware/api-key-auth.js";
-import { principalAuth, type AccountsEnv } from "../middleware/session-auth.js";
+import { principalAuth, principalOf } from "../middleware/session-auth.js";
 import { createRouter } from "../router.js";
 import { ErrorResponse } from "../schemas.js";
 
@@ -52,9 +51,9 @@ const Order = z
 /** Dashboard top-up through YooKassa and its notification endpoint. */
 export function createPaymentsRoutes(deps: AppDeps) {
   const app = createRouter();
-  const rt = () => paymentsRuntime(deps);
+  const rt = () => deps.payments;
 
-  app.use("/v1/payments/*", principalAuth(deps) as never);
+  app.use("/v1/payments/*", principalAuth(deps));
 
   app.openapi(
     createRoute({
@@ -73,7 +72,7 @@ export function createPaymentsRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid("json");
-      const p = (c as unknown as Context<AccountsEnv>).get("principal");
+      const p = principalOf(c);
       const r = rt();
       if (!r.yookassa) throw new AppError("service_unavailable", "Web top-up is not configured (YOOKASSA_SHOP_ID / YOOKASSA_SECRET_KEY)");
       let accountId = p.accountId;
@@ -103,7 +102,7 @@ export function createPaymentsRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const p = (c as unknown as Context<AccountsEnv>).get("principal");
+      const p = principalOf(c);
       const cond = p.role === "admin" && p.accountId === null ? eq(paymentOrders.id, id) : and(eq(paymentOrders.id, id), eq(paymentOrders.accountId, p.accountId ?? ""));
       const [o] = await deps.db.select().from(paymentOrders).where(cond);
       if (!o) throw new AppError("not_found", `No order ${id}`);
@@ -140,7 +139,8 @@ export function createPaymentsRoutes(deps: AppDeps) {
     async (c) => {
       const r = rt();
       if (!r.yookassa) throw new AppError("not_found", "Web top-up is not configured");
-      const ip = sourceIp(clientIp(c as unknown as Context<AppEnv>), c.req.header("x-forwarded-for"), r.cfg.yookassa!.trustedProxyHops);
+      // Behind TRUSTED_PROXIES clientIp() already is the notifier's address; the hop count is the older way.
+      const ip = sourceIp(clientIp(c as unknown as Context<AppEnv>), c.req.header("x-forwarded-for"), deps.settings.trustedProxies.length ? 0 : r.cfg.yookassa!.trustedProxyHops);
       // Authenticate before reading the body.
       if (!r.allowlist.has(ip)) {
         c.get("logger").warn({ ip }, "yookassa notification from a foreign address refused");

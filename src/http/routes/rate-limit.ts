@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { maskKey } from "../../keys/index.js";
-import { isRateLimiter, type UsageFigure } from "../../ratelimit/index.js";
+import type { UsageFigure } from "../../ratelimit/index.js";
 import type { AppDeps } from "../deps.js";
 import { apiKeyAuth } from "../middleware/api-key-auth.js";
 import { createRouter } from "../router.js";
@@ -54,24 +54,6 @@ export function createRateLimitRoutes(deps: AppDeps) {
       const secret = /^Bearer\s+(\S+)/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
       const apiKey = maskKey(secret);
       const rl = deps.rateLimit;
-      if (!isRateLimiter(rl)) {
-        // Rate limiting is not wired (no-op hooks): say so instead of inventing numbers.
-        return c.json(
-          {
-            api_key: apiKey,
-            limit: null,
-            window_seconds: deps.env.RATE_LIMIT_WINDOW,
-            current_count: 0,
-            remaining: null,
-            storage: "memory" as const,
-            redis: !deps.redis ? ("not_configured" as const) : deps.redis.status === "ready" ? ("up" as const) : ("down" as const),
-            tokens: null,
-            concurrency: null,
-            account: { window_seconds: deps.env.RATE_LIMIT_WINDOW, requests: null, tokens: null, concurrency: null },
-          },
-          200,
-        );
-      }
       const s = await rl.peek(auth);
       const req: UsageFigure | null = s.key.requests;
       return c.json(

@@ -1,6 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.js";
-import { paymentsRuntime } from "../../payments/runtime.js";
 import type { AppDeps } from "../deps.js";
 import { createRouter } from "../router.js";
 import { ErrorResponse } from "../schemas.js";
@@ -30,7 +29,7 @@ export function createTelegramRoutes(deps: AppDeps) {
       },
     }),
     async (c) => {
-      const tg = paymentsRuntime(deps).telegram;
+      const tg = deps.payments.telegram;
       if (!tg) throw new AppError("not_found", "Telegram bot is not enabled");
       const r = await tg.webhook({ secretHeader: c.req.header(SECRET_HEADER), body: await c.req.text() });
       if (r.status === 401) throw new AppError("invalid_token", "Wrong or missing X-Telegram-Bot-Api-Secret-Token");

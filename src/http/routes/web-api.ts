@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { formatMoney } from "../../core/money.js";
-import { paymentsRuntime } from "../../payments/runtime.js";
 import type { AppDeps } from "../deps.js";
 import { createRouter } from "../router.js";
 import { WEB_APP_BASE } from "./web-app.js";
@@ -31,8 +30,7 @@ const WebConfig = z
   .openapi("WebConfig");
 
 function botUsername(deps: AppDeps): string | null {
-  // Read defensively: the setting belongs to the Telegram module and may not exist in this build.
-  return (deps.env as { TELEGRAM_BOT_USERNAME?: string }).TELEGRAM_BOT_USERNAME?.replace(/^@/, "") ?? null;
+  return deps.settings.telegram.botUsername?.replace(/^@/, "") ?? null;
 }
 
 /** What the web app needs before anyone logs in: no secrets, nothing per account. */
@@ -47,19 +45,19 @@ export function createWebApiRoutes(deps: AppDeps) {
       responses: { 200: { content: { "application/json": { schema: WebConfig } }, description: "Settings" } },
     }),
     (c) => {
-      const cfg = paymentsRuntime(deps).cfg;
+      const cfg = deps.payments.cfg;
       const yk = cfg.yookassa;
       return c.json(
         {
           base_path: WEB_APP_BASE,
-          currency: deps.env.BILLING_CURRENCY,
-          timezone: deps.env.BILLING_TIMEZONE,
-          registration_enabled: deps.env.REGISTRATION_ENABLED,
-          telegram: { login: Boolean(deps.env.TELEGRAM_BOT_TOKEN), bot_username: botUsername(deps) },
+          currency: deps.settings.currency,
+          timezone: deps.settings.billingTimezone,
+          registration_enabled: deps.settings.registrationEnabled,
+          telegram: { login: Boolean(deps.settings.telegram.botToken), bot_username: botUsername(deps) },
           payments: {
             yookassa: { enabled: yk !== null, min_amount: yk ? formatMoney(yk.minAmountMinor * 10_000n) : null, max_amount: yk ? formatMoney(yk.maxAmountMinor * 10_000n) : null },
             stars: {
-              enabled: Boolean(deps.env.TELEGRAM_BOT_TOKEN),
+              enabled: Boolean(deps.settings.telegram.botToken),
               packages: [...cfg.starPackages, ...cfg.rubPackages].map((p) => ({
                 id: p.id,
                 provider: p.provider,

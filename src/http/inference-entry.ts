@@ -1,0 +1,70 @@
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { InferenceEndpoint } from "../proxy/service.js";
+import { clientGoneSignal, nodeResponse, readJsonObject } from "./body.js";
+import type { AppEnv } from "./context.js";
+import type { AppDeps } from "./deps.js";
+import { validationError } from "./router.js";
+
+const Message = z.looseObject({
+  role: z.string().min(1),
+  content: z.union([z.string(), z.array(z.any()), z.null()]).optional(),
+});
+
+const maxTokens = z.number().int().positive().optional();
+
+export const ChatCompletionRequest = z
+  .looseObject({
+    model: z.string().min(1),
+    messages: z.array(Message).min(1),
+    stream: z.boolean().optional(),
+    max_tokens: maxTokens,
+    max_completion_tokens: maxTokens,
+    temperature: z.number().min(0).max(2).optional(),
+    stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  })
+  .openapi("ChatCompletionRequest");
+
+export const CompletionRequest = z
+  .looseObject({
+    model: z.string().min(1),
+    prompt: z.union([z.string(), z.array(z.string()), z.array(z.number()), z.array(z.array(z.number()))]),
+    stream: z.boolean().optional(),
+    max_tokens: maxTokens,
+  })
+  .openapi("CompletionRequest");
+
+export const EmbeddingRequest = z
+  .looseObject({
+    model: z.string().min(1),
+    input: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number()), z.array(z.array(z.number()))]),
+  })
+  .openapi("EmbeddingRequest");
+const schemas = { "chat.completions": ChatCompletionRequest, completions: CompletionRequest, embeddings: EmbeddingRequest } as const;
+
+/**
+ * The one way into the inference pipeline from HTTP (`/v1/chat/completions` and friends, and the
+ * same paths under `/api/v1/openrouter/`). It reads the body from Node's stream and validates it
+ * here instead of through the route validator: hono's path builds a web Request per call, the
+ * costliest step of the request path. The OpenAPI registry still documents the routes from the
+ * same schemas.
+ */
+export function inferenceEntry(deps: AppDeps, endpoint: InferenceEndpoint) {
+  return async (c: Context<AppEnv>) => {
+    const raw = await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth });
+    const parsed = schemas[endpoint].safeParse(raw);
+    if (!parsed.success) throw validationError(parsed.error.issues, "json");
+    const res = await deps.proxy.handle({
+      requestId: c.get("requestId"),
+      auth: c.get("auth"),
+      endpoint,
+      body: parsed.data as Record<string, unknown>,
+      signal: clientGoneSignal(c),
+      startedAt: c.get("startedAt"),
+      cacheControl: c.req.header("x-gateway-cache") ?? null,
+      sink: nodeResponse(c),
+    });
+    c.set("requestIdSent", true);
+    return res;
+  };
+}

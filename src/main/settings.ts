@@ -1,0 +1,172 @@
+import type { TelemetrySettings } from "../telemetry/index.js";
+/**
+ * Env → the typed settings slice of each module. Only main/ and config/ read `Env`; every module
+ * declares the slice it needs (its `…Settings` type) and gets exactly that from here.
+ */
+import type { AuthSettings } from "../accounts/runtime.js";
+import type { CatalogSyncSettings } from "../billing/catalog-sync.js";
+import { parsePositiveMillionths } from "../billing/pricing.js";
+import type { Env } from "../config/env.js";
+import { addressPolicyFromEnv } from "../providers/index.js";
+import { parseMoney } from "../core/money.js";
+import type { HttpSettings } from "../http/deps.js";
+import { creditsForKopecks, creditsForStars, percentToBasisPoints, type PaymentsConfig, type TopupPackage, type YooKassaSettings } from "../payments/config.js";
+import { DEFAULT_YOOKASSA_IPS } from "../payments/ip-allowlist.js";
+import type { RateLimitSettings } from "../ratelimit/index.js";
+import { fractionToBp, type RoutingSettings } from "../routing/service.js";
+
+const trimSlash = (url: string) => url.replace(/\/+$/, "");
+
+export function httpSettings(env: Env): HttpSettings {
+  return {
+    currency: env.BILLING_CURRENCY,
+    billingTimezone: env.BILLING_TIMEZONE,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    maxJsonDepth: env.MAX_JSON_DEPTH,
+    addressPolicy: addressPolicyFromEnv(env),
+    publicUrl: env.PUBLIC_URL ?? null,
+    trustedProxies: env.TRUSTED_PROXIES,
+    registrationEnabled: env.REGISTRATION_ENABLED,
+    accessTokenTtlSec: env.ACCESS_TOKEN_TTL_SEC,
+    refreshTokenTtlSec: env.REFRESH_TOKEN_TTL_SEC,
+    defaultMarkupPpm: parsePositiveMillionths(env.DEFAULT_MARKUP, "DEFAULT_MARKUP"),
+    usdRateMicros: parsePositiveMillionths(env.USD_RATE, "USD_RATE"),
+    telegram: {
+      botToken: env.TELEGRAM_BOT_TOKEN ?? null,
+      // Read when the environment schema has it (not every build does); without it deep links are built by the client.
+      botUsername: (env as { TELEGRAM_BOT_USERNAME?: string }).TELEGRAM_BOT_USERNAME ?? null,
+      loginMaxAgeSec: env.TELEGRAM_LOGIN_MAX_AGE_SEC,
+      deepLinkTtlSec: env.TELEGRAM_DEEP_LINK_TTL_SEC,
+    },
+    did: { enabled: env.DID_AUTH_ENABLED, autoProvision: env.DID_AUTO_PROVISION, timestampWindowSec: env.DID_TIMESTAMP_WINDOW_SEC },
+  };
+}
+
+export function authSettings(env: Env): AuthSettings {
+  return {
+    jwtSecret: env.JWT_SECRET ?? null,
+    accessTokenTtlSec: env.ACCESS_TOKEN_TTL_SEC,
+    refreshTokenTtlSec: env.REFRESH_TOKEN_TTL_SEC,
+    cookieSecure: env.COOKIE_SECURE === "true" || (env.COOKIE_SECURE === "auto" && !!env.PUBLIC_URL?.startsWith("https://")),
+    login: {
+      maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
+      windowSec: env.LOGIN_FAILURE_WINDOW_SEC,
+      lockoutSec: env.LOGIN_LOCKOUT_SEC,
+    },
+  };
+}
+
+export function rateLimitSettings(env: Env): RateLimitSettings {
+  return {
+    windowSeconds: env.RATE_LIMIT_WINDOW,
+    key: { rpm: env.RATE_LIMIT_REQUESTS, tpm: env.RATE_LIMIT_TOKENS, concurrency: env.RATE_LIMIT_CONCURRENCY },
+    account: { rpm: env.RATE_LIMIT_ACCOUNT_REQUESTS, tpm: env.RATE_LIMIT_ACCOUNT_TOKENS, concurrency: env.RATE_LIMIT_ACCOUNT_CONCURRENCY },
+    model: { rpm: env.RATE_LIMIT_MODEL_REQUESTS, tpm: env.RATE_LIMIT_MODEL_TOKENS, concurrency: env.RATE_LIMIT_MODEL_CONCURRENCY },
+    provider: { rpm: env.RATE_LIMIT_PROVIDER_REQUESTS, tpm: env.RATE_LIMIT_PROVIDER_TOKENS, concurrency: env.RATE_LIMIT_PROVIDER_CONCURRENCY },
+    global: { rpm: env.RATE_LIMIT_GLOBAL_REQUESTS, tpm: env.RATE_LIMIT_GLOBAL_TOKENS, concurrency: env.RATE_LIMIT_GLOBAL_CONCURRENCY },
+    leaseMs: env.RATE_LIMIT_LEASE_MS,
+    processes: env.RATE_LIMIT_PROCESSES,
+  };
+}
+
+export function routingSettings(env: Env): RoutingSettings {
+  return {
+    encryptionKey: env.ENCRYPTION_KEY ?? null,
+    breaker: {
+      windowMs: env.BREAKER_WINDOW_MS,
+      buckets: 10,
+      minRequests: env.BREAKER_MIN_REQUESTS,
+      failureRate: env.BREAKER_FAILURE_PCT / 100,
+      cooldownMs: env.BREAKER_COOLDOWN_MS,
+      // A half-open probe may take as long as the longest upstream call.
+      probeTimeoutMs: Math.max(env.UPSTREAM_TOTAL_TIMEOUT_MS, env.BREAKER_COOLDOWN_MS),
+    },
+    retry: { maxAttempts: env.ROUTING_MAX_ATTEMPTS, baseDelayMs: env.ROUTING_RETRY_BASE_MS, maxDelayMs: env.ROUTING_RETRY_MAX_MS, deadlineMs: env.ROUTING_DEADLINE_MS },
+    retryBudget: { ratio: env.ROUTING_RETRY_BUDGET_PCT / 100, minPerWindow: env.ROUTING_RETRY_BUDGET_MIN },
+    cache: {
+      ttlMs: env.RESPONSE_CACHE_TTL_MS,
+      maxEntries: env.RESPONSE_CACHE_MAX_ENTRIES,
+      maxBytes: env.RESPONSE_CACHE_MAX_BYTES,
+      maxEntryBytes: env.RESPONSE_CACHE_MAX_ENTRY_BYTES,
+    },
+    cacheHitPriceBp: fractionToBp(env.RESPONSE_CACHE_HIT_PRICE),
+    reloadMs: env.ROUTING_RELOAD_MS,
+  };
+}
+
+export function catalogSyncSettings(env: Env): CatalogSyncSettings {
+  return {
+    openRouterBaseUrl: env.OPENROUTER_BASE_URL,
+    openRouterApiKey: env.OPENROUTER_API_KEY ?? null,
+    maxChangePct: env.CATALOG_SYNC_MAX_CHANGE_PCT,
+    intervalMin: env.CATALOG_SYNC_INTERVAL_MIN,
+  };
+}
+
+function intList(s: string): bigint[] {
+  return [...new Set(s.split(",").map((x) => BigInt(x.trim())))].filter((x) => x > 0n).sort((a, b) => (a < b ? -1 : 1));
+}
+
+export function paymentsSettings(env: Env): PaymentsConfig {
+  const starRateMicros = parseMoney(env.PAYMENTS_STAR_RATE);
+  const rubRateMicros = parseMoney(env.PAYMENTS_RUB_RATE);
+  const providerToken = env.TELEGRAM_PROVIDER_TOKEN ?? null;
+  const starPackages: TopupPackage[] = intList(env.PAYMENTS_STAR_PACKAGES).map((stars) => ({
+    id: `s${stars}`,
+    provider: "tg_stars",
+    currency: "XTR",
+    amountMinor: stars,
+    creditsMicros: creditsForStars(stars, starRateMicros),
+  }));
+  const rubPackages: TopupPackage[] = providerToken
+    ? intList(env.PAYMENTS_RUB_PACKAGES).map((rub) => ({
+        id: `r${rub}`,
+        provider: "tg_provider",
+        currency: "RUB",
+        amountMinor: rub * 100n,
+        creditsMicros: creditsForKopecks(rub * 100n, rubRateMicros),
+      }))
+    : [];
+  const yookassa: YooKassaSettings | null =
+    env.YOOKASSA_SHOP_ID && env.YOOKASSA_SECRET_KEY
+      ? {
+          shopId: env.YOOKASSA_SHOP_ID,
+          secretKey: env.YOOKASSA_SECRET_KEY,
+          apiRoot: trimSlash(env.YOOKASSA_API_ROOT),
+          returnUrl: env.YOOKASSA_RETURN_URL ?? (env.PUBLIC_URL ? `${trimSlash(env.PUBLIC_URL)}/dashboard/billing` : null),
+          ipAllowlist: env.YOOKASSA_IP_ALLOWLIST
+            ? env.YOOKASSA_IP_ALLOWLIST.split(",")
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : DEFAULT_YOOKASSA_IPS,
+          trustedProxyHops: env.YOOKASSA_TRUSTED_PROXY_HOPS,
+          minAmountMinor: BigInt(env.YOOKASSA_MIN_AMOUNT) * 100n,
+          maxAmountMinor: BigInt(env.YOOKASSA_MAX_AMOUNT) * 100n,
+        }
+      : null;
+  return {
+    accountCurrency: env.BILLING_CURRENCY,
+    starRateMicros,
+    rubRateMicros,
+    starPackages,
+    rubPackages,
+    providerToken,
+    orderTtlMs: env.PAYMENTS_ORDER_TTL_MINUTES * 60_000,
+    referralBasisPoints: percentToBasisPoints(env.REFERRAL_PERCENT),
+    yookassa,
+  };
+}
+
+/** Tracing, error reporting and generation export (src/telemetry); each off until configured. */
+export function telemetrySettings(env: Env): TelemetrySettings {
+  return {
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
+    otlpHeaders: env.OTEL_EXPORTER_OTLP_HEADERS ?? null,
+    serviceName: env.OTEL_SERVICE_NAME,
+    sentryDsn: env.SENTRY_DSN ?? null,
+    sentryEnvironment: env.SENTRY_ENVIRONMENT,
+    langfuse: env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY ? { baseUrl: env.LANGFUSE_BASE_URL, publicKey: env.LANGFUSE_PUBLIC_KEY, secretKey: env.LANGFUSE_SECRET_KEY } : null,
+    currency: env.BILLING_CURRENCY,
+  };
+}

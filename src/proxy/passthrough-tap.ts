@@ -1,0 +1,84 @@
+import { StringDecoder } from "node:string_decoder";
+import type { TokenUsage } from "../contracts/request.js";
+import { usageOf } from "../providers/index.js";
+import { OutputMeter, outputText } from "./output-meter.js";
+import type { RelayTap } from "./stream-relay.js";
+import { dataOf } from "./sse-tap.js";
+
+/** Usage of a pass-through JSON answer: top level, or the responses API's `response.usage`. */
+export function usageOfJson(buf: Buffer | string): TokenUsage | null {
+  try {
+    const j = JSON.parse(typeof buf === "string" ? buf : buf.toString("utf8")) as { usage?: unknown; response?: { usage?: unknown } };
+    return usageOf(j.usage) ?? usageOf(j.response?.usage);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Reads a pass-through SSE stream (e.g. the responses API) without changing a byte: keeps the last
+ * `usage` seen (`response.completed`) and meters the text deltas, so a stream that ends without
+ * usage is billed from what was delivered, and one that outgrows its hold is ended.
+ */
+export class PassthroughTap implements RelayTap {
+  usage: TokenUsage | null = null;
+  sawContent = false;
+  stopped = false;
+  readonly meter: OutputMeter;
+  private pending = "";
+  private readonly decoder = new StringDecoder("utf8");
+
+  constructor(coveredOutput: number | null, countEachFrame = false) {
+    this.meter = new OutputMeter(coveredOutput, deltaText, countEachFrame);
+  }
+
+  push(chunk: Buffer): Buffer | string {
+    if (this.stopped) return "";
+    this.pending += this.decoder.write(chunk);
+    let i: number;
+    while ((i = this.pending.indexOf("\n\n")) !== -1) {
+      const frame = this.pending.slice(0, i);
+      this.pending = this.pending.slice(i + 2);
+      if (!this.onFrame(frame)) {
+        // Bytes are forwarded as they came, so the chunk holding the frame that went over is
+        // dropped whole (what it held before that frame is counted: billed, within the hold).
+        this.stopped = true;
+        return "";
+      }
+    }
+    // A frame never needs more than this much look-back; bound the buffer against a hostile upstream.
+    if (this.pending.length > 1_000_000) this.pending = this.pending.slice(-1_000_000);
+    return chunk;
+  }
+
+  flush(): string {
+    const rest = this.pending + this.decoder.end();
+    this.pending = "";
+    if (rest.trim()) this.onFrame(rest);
+    return "";
+  }
+
+  /** false = the frame would take the output past the hold. */
+  private onFrame(frame: string): boolean {
+    const data = dataOf(frame);
+    if (data === null || data === "[DONE]") return true;
+    if (data.includes('"usage"')) {
+      const u = usageOfJson(data);
+      if (u) this.usage = u;
+    }
+    if (!data.includes('"delta"') && !data.includes('"text"')) return true;
+    this.sawContent = true;
+    return this.meter.add(data);
+  }
+}
+
+/** A responses-API delta event carries its text in `delta`; anything else is read as a chat chunk. */
+function deltaText(data: string): string {
+  try {
+    const j = JSON.parse(data) as { delta?: unknown };
+    if (typeof j.delta === "string") return j.delta;
+  } catch {
+    return "";
+  }
+  return outputText(data);
+}

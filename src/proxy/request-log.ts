@@ -1,0 +1,90 @@
+import type { Endpoint, ServedBy, SettleResult, TokenUsage } from "../contracts/request.js";
+import type { RequestLogRow } from "../logs/request-log-writer.js";
+
+/** What a request's log row says from the start (the `pending` row) and keeps saying. */
+export interface LogBase {
+  id: string;
+  accountId: string;
+  apiKeyId: string;
+  endpoint: Endpoint;
+  requestedModel: string;
+  stream: boolean;
+  startedAt: number;
+  /** Fixed facts of the request (a pass-through path, a cache hit's price). */
+  meta?: Record<string, unknown>;
+}
+
+export type RequestStatus = "completed" | "cancelled" | "failed";
+
+/** How the request ended. */
+export interface LogOutcome {
+  status: RequestStatus;
+  served: ServedBy | null;
+  usage: TokenUsage | null;
+  settled: SettleResult | null;
+  completedAt: number;
+  ttftMs?: number | null;
+  upstreamStatus?: number | null;
+  errorCode?: string | null;
+  attempts: number;
+  cacheHit?: boolean;
+  /** Why the upstream's usage was not believed as reported (see usage-check.ts). */
+  usageAnomaly?: string | null;
+  /** Extra facts learnt on the way (billing errors, fallback tries). */
+  meta?: Record<string, unknown>;
+}
+
+export function pendingRow(b: LogBase): RequestLogRow {
+  return {
+    id: b.id,
+    accountId: b.accountId,
+    apiKeyId: b.apiKeyId,
+    endpoint: b.endpoint,
+    requestedModel: b.requestedModel,
+    // The log writer completes rows without touching `stream`: it is said up front.
+    stream: b.stream,
+    status: "pending",
+    ...(b.meta ? { meta: b.meta } : {}),
+    createdAt: new Date(b.startedAt),
+  };
+}
+
+/** The one builder of a final request-log row. */
+export function finalRow(b: LogBase, o: LogOutcome): RequestLogRow {
+  const u = o.usage;
+  const s = o.settled;
+  // A cache hit costs the upstream nothing, also when the client pays nothing for it.
+  const noCharge = o.cacheHit ? 0n : null;
+  const meta = b.meta || o.meta ? { ...b.meta, ...o.meta } : null;
+  return {
+    id: b.id,
+    accountId: b.accountId,
+    apiKeyId: b.apiKeyId,
+    endpoint: b.endpoint,
+    requestedModel: b.requestedModel,
+    servedModel: o.served?.upstreamModel || null,
+    providerId: o.served?.providerId ?? null,
+    upstreamAccountId: o.served?.upstreamAccountId ?? null,
+    stream: b.stream,
+    status: o.status,
+    promptTokens: u?.promptTokens ?? null,
+    completionTokens: u?.completionTokens ?? null,
+    cachedTokens: u?.cachedTokens ?? null,
+    reasoningTokens: u?.reasoningTokens ?? null,
+    totalTokens: u?.totalTokens ?? null,
+    estimated: u?.estimated ?? false,
+    latencyMs: o.completedAt - b.startedAt,
+    ttftMs: o.ttftMs ?? null,
+    upstreamStatus: o.upstreamStatus ?? null,
+    errorCode: o.errorCode ?? null,
+    usageAnomaly: o.usageAnomaly ?? null,
+    upstreamCostMicros: s?.upstreamCostMicros ?? noCharge,
+    priceMicros: s?.priceMicros ?? noCharge,
+    profitMicros: s ? s.priceMicros - s.upstreamCostMicros : noCharge,
+    cacheHit: o.cacheHit ?? false,
+    attempts: o.attempts,
+    meta,
+    createdAt: new Date(b.startedAt),
+    completedAt: new Date(o.completedAt),
+  };
+}

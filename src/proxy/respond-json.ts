@@ -1,0 +1,77 @@
+import { adapterFor, estimatedUsage } from "../providers/index.js";
+import type { UpstreamAttempt } from "../routing/attempt.js";
+import { servedAs, type InferenceRun } from "./inference-run.js";
+import { countPromptTokens, countTokens } from "./tokenizer.js";
+import type { UpstreamResponse } from "./upstream.js";
+
+/**
+ * A reported count this far under the answer's size is re-counted locally: natural text runs at
+ * 2-5 bytes per token, so fewer than one token per 8 bytes is an under-report worth the tokenizer.
+ * (Counting every answer would cost more CPU than the rest of the request path.)
+ */
+const SUSPICIOUS_BYTES_PER_TOKEN = 8;
+
+/** A complete JSON answer: settled and logged before it is sent, `usage.cost` set to what was charged. */
+export async function respondJson(
+  run: InferenceRun,
+  attempt: UpstreamAttempt,
+  res: UpstreamResponse,
+  upstreamJson: Record<string, unknown>,
+  settleBreaker: (ok: boolean) => Promise<void>,
+): Promise<Response> {
+  void settleBreaker(true);
+  const { req, d, metered } = run;
+  const adapter = adapterFor(attempt.target);
+  const json = adapter.translateResponse(upstreamJson, req.endpoint);
+  const reported = adapter.usage(json.usage);
+  let delivered: number | null = null;
+  let usage = reported;
+  if (!usage) usage = estimatedUsage(countPromptTokens(req.body), countTokens(completionText(json)));
+  else if (req.endpoint !== "embeddings") {
+    const text = completionText(json);
+    if (usage.completionTokens * SUSPICIOUS_BYTES_PER_TOKEN < Buffer.byteLength(text)) delivered = countTokens(text);
+  }
+  const served = servedAs(attempt, json.model);
+  const settled = await metered.finish({
+    status: "completed",
+    served,
+    usage,
+    deliveredCompletion: delivered,
+    localPrompt: reported && req.endpoint !== "embeddings" ? () => countPromptTokens(req.body) : null,
+    upstreamStatus: res.status,
+  });
+  if (json.usage && typeof json.usage === "object") {
+    const u = json.usage as Record<string, unknown>;
+    delete u.cost_details;
+    if (settled) u.cost = Number(settled.costDisplay);
+  } else if (settled && req.endpoint !== "embeddings") {
+    json.usage = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens, cost: Number(settled.costDisplay), estimated: true };
+  }
+  const text = JSON.stringify(json);
+  const headers = run.headers(served, "application/json");
+  if (run.opts.cacheKey && d.cache) {
+    headers["x-gateway-cache"] = "MISS";
+    const u = reported ?? usage;
+    void d.cache.store.set(run.opts.cacheKey, {
+      status: 200,
+      body: text,
+      contentType: "application/json",
+      usage: { promptTokens: u.promptTokens, completionTokens: u.completionTokens, totalTokens: u.totalTokens, cachedTokens: u.cachedTokens, reasoningTokens: u.reasoningTokens },
+      providerId: served.providerId,
+      upstreamModel: served.upstreamModel,
+      storedAt: d.clock.now(),
+    });
+  }
+  return new Response(text, { status: 200, headers });
+}
+
+function completionText(json: Record<string, unknown>): string {
+  const choices = json.choices as Array<{ message?: { content?: unknown; reasoning?: unknown }; text?: unknown }> | undefined;
+  if (!Array.isArray(choices)) return "";
+  let s = "";
+  for (const c of choices) {
+    if (typeof c.message?.content === "string") s += c.message.content;
+    if (typeof c.text === "string") s += c.text;
+  }
+  return s;
+}

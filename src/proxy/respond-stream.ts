@@ -1,0 +1,91 @@
+import type { ServedBy } from "../contracts/request.js";
+import { AppError } from "../core/errors.js";
+import { adapterFor, estimatedUsage } from "../providers/index.js";
+import type { UpstreamAttempt } from "../routing/attempt.js";
+import type { InferenceRun } from "./inference-run.js";
+import { OutputMeter } from "./output-meter.js";
+import { SseTap } from "./sse-tap.js";
+import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
+import { countPromptTokens } from "./tokenizer.js";
+import { classifyError, type UpstreamResponse } from "./upstream.js";
+import { failureToError } from "./upstream-errors.js";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+
+/**
+ * A committed stream: relayed as it comes, metered against the hold (the stream is ended with an
+ * error event when its output reaches what the hold covers), and settled when it ends, from the
+ * upstream's usage chunk or, failing that, from what was delivered.
+ */
+export function respondStream(
+  run: InferenceRun,
+  attempt: UpstreamAttempt,
+  res: UpstreamResponse,
+  iterator: AsyncIterator<Buffer>,
+  head: Buffer[],
+  served: ServedBy,
+  settleBreaker: (ok: boolean) => Promise<void>,
+): Response {
+  const { req, d, metered } = run;
+  const adapter = adapterFor(attempt.target);
+  const reservation = metered.reservation;
+  const progress = d.progress;
+  const meter = new OutputMeter(reservation?.outputTokens ?? null, undefined, progress !== undefined);
+  const tap = new SseTap({
+    clientWantsUsage: (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+    parseUsage: (u) => adapter.usage(u),
+    meter,
+    translator: adapter.streamTranslator(req.endpoint),
+    decorateUsage: reservation
+      ? (usage, raw) => {
+          delete raw.cost_details;
+          raw.cost = Number(reservation.quote(usage, served).costDisplay);
+        }
+      : undefined,
+  });
+  let ttftMs: number | null = null;
+  d.inflight.count++;
+  // Progress is recorded on the hold before output goes out: a crash bills at least what was delivered.
+  void progress?.start(req.requestId, { promptTokens: countPromptTokens(req.body), maxTokens: reservation?.outputTokens ?? null }).catch(() => undefined);
+  const hooks: RelayHooks = {
+    requestId: req.requestId,
+    signal: req.signal,
+    onFirstContent: () => (ttftMs = d.clock.now() - req.startedAt),
+    errorOf: (e) => failureToError(classifyError(e), attempt.target.id, true),
+    stoppedError: () => new AppError("insufficient_quota", "The output reached what this request's hold covers; the stream was ended and what was delivered is billed."),
+    beforeSend: progress ? () => progress.report(req.requestId, meter.tokens()) : undefined,
+    onEnd: (outcome, errorCode) => {
+      progress?.end(req.requestId);
+      d.inflight.count--;
+      // A client going away says nothing about the upstream; a mid-stream break does (a cut by the meter does not).
+      void settleBreaker(outcome !== "failed" || tap.stopped);
+      const delivered = meter.tokens();
+      const usage = tap.usage && !tap.stopped ? tap.usage : estimatedUsage(countPromptTokens(req.body), delivered);
+      void metered
+        .finish({
+          status: outcome,
+          served,
+          usage,
+          deliveredCompletion: delivered,
+          localPrompt: () => countPromptTokens(req.body),
+          ttftMs,
+          errorCode,
+          upstreamStatus: res.status,
+        })
+        .catch((e) => d.logger.error({ requestId: req.requestId, err: (e as Error).message }, "stream finalization failed"));
+    },
+  };
+  const src: RelaySource = {
+    head,
+    iterator,
+    close: (abort) => {
+      res.finish();
+      if (abort) res.body.destroy();
+    },
+  };
+  const headers = run.headers(served, "text/event-stream; charset=utf-8");
+  if (req.sink) {
+    relayToNode(req.sink, 200, headers, src, tap, hooks);
+    return RESPONSE_ALREADY_SENT;
+  }
+  return relayToWeb(200, headers, src, tap, hooks);
+}
