@@ -15,7 +15,6 @@ import type { AppDeps } from "../deps.js";
 import { clientIp } from "../middleware/api-key-auth.js";
 import { createRouter } from "../router.js";
 import { ErrorResponse } from "../schemas.js";
-import { billingOf } from "./client-usage.js";
 
 /**
  * Read models and actions the admin panel needs beyond the per-area admin APIs: the overview,
@@ -136,7 +135,7 @@ function figures(f: MoneyFigures) {
 
 export function createAdminConsoleRoutes(deps: AppDeps) {
   const app = createRouter();
-  const cur = deps.env.BILLING_CURRENCY;
+  const cur = deps.settings.currency;
 
   app.openapi(
     createRoute({
@@ -155,13 +154,13 @@ export function createAdminConsoleRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const o = await adminOverview(deps.db, { now: new Date(deps.clock.now()), tz: deps.env.BILLING_TIMEZONE, days: q.days, top: 10 });
+      const o = await adminOverview(deps.db, { now: new Date(deps.clock.now()), tz: deps.settings.billingTimezone, days: q.days, top: 10 });
       const threshold = parseMoney(q.low_balance_usd);
       const upstreams = (await listUpstreamAccounts(deps.db)).filter((a) => a.balanceMicros !== null && a.balanceMicros < threshold);
       return c.json(
         {
           currency: cur,
-          timezone: deps.env.BILLING_TIMEZONE,
+          timezone: deps.settings.billingTimezone,
           days: q.days,
           periods: { today: figures(o.periods.today), d7: figures(o.periods.d7), d30: figures(o.periods.d30) },
           daily: o.daily.map((d) => ({ date: d.date, ...figures(d) })),
@@ -215,7 +214,7 @@ export function createAdminConsoleRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const svc = billingOf(deps);
+      const svc = deps.billing;
       await svc.ready();
       const snap = await svc.config.get();
       const tariff = q.tariff_id ? snap.tariffs.get(q.tariff_id) : snap.defaultTariff;

@@ -3,7 +3,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { setCookie } from "hono/cookie";
 import { accountView } from "../../accounts/admin.js";
 import { ensureOperator } from "../../accounts/operator.js";
-import { authRuntime } from "../../accounts/runtime.js";
 import { createSession } from "../../accounts/sessions.js";
 import { userView } from "../../accounts/users.js";
 import { writeAudit } from "../../audit/index.js";
@@ -33,7 +32,7 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
  */
 export function createAdminSessionRoutes(deps: AppDeps) {
   const app = accountsRouter();
-  const rt = authRuntime(deps);
+  const rt = deps.auth;
   const expected = digest(deps.adminToken);
 
   app.openapi(
@@ -67,11 +66,11 @@ export function createAdminSessionRoutes(deps: AppDeps) {
       const t = await createSession(deps.db, s, op.user, { method: "admin_token", ip, userAgent: c.req.header("user-agent") }, deps.clock.now());
       await writeAudit(deps.db, { actor: "admin:token", action: "admin.session.create", targetType: "session", targetId: t.sessionId, after: { user_id: op.user.id, method: "admin_token", mode: body.session }, ip });
       const base = {
-        expires_in: deps.env.ACCESS_TOKEN_TTL_SEC,
-        refresh_expires_in: deps.env.REFRESH_TOKEN_TTL_SEC,
+        expires_in: deps.settings.accessTokenTtlSec,
+        refresh_expires_in: deps.settings.refreshTokenTtlSec,
         csrf_token: t.csrfToken,
         user: userView(op.user),
-        account: accountView(op.account, deps.env.BILLING_CURRENCY),
+        account: accountView(op.account, deps.settings.currency),
       };
       if (body.session === "token") return c.json({ token_type: "Bearer" as const, access_token: t.accessToken, refresh_token: t.refreshToken, ...base }, 200);
       // Same cookies as POST /v1/auth/login (session-auth.ts reads them; refresh/logout work unchanged).
