@@ -28,7 +28,7 @@ export interface paths {
         /** List/search accounts (name, id, or a user's email/name/Telegram id) */
         get: operations["getAdminAccounts"];
         put?: never;
-        /** Create an account */
+        /** Create an account (optionally with an opening balance, credited through the ledger) */
         post: operations["postAdminAccounts"];
         delete?: never;
         options?: never;
@@ -125,6 +125,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The operator alerts this process raised (newest last; the last 200) */
+        get: operations["getAdminAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/audit-log": {
         parameters: {
             query?: never;
@@ -167,10 +184,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List/search keys of every account (masked) */
+        /** List API keys (masked) */
         get: operations["getAdminKeys"];
         put?: never;
-        /** Create a key in any account, with every setting (secret shown once) */
+        /** Create an API key (the secret is in the response, once) */
         post: operations["postAdminKeys"];
         delete?: never;
         options?: never;
@@ -185,15 +202,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One key (masked) */
+        /** One API key (masked) */
         get: operations["getAdminKeysById"];
         put?: never;
         post?: never;
-        /** Revoke a key */
+        /** Revoke an API key (permanent) */
         delete: operations["deleteAdminKeysById"];
         options?: never;
         head?: never;
-        /** Update any setting of a key, including limits, rate limits and options */
+        /** Update name, status (enable/disable), scopes, models, IP allowlist, limits, expiry */
         patch: operations["patchAdminKeysById"];
         trace?: never;
     };
@@ -206,7 +223,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rotate a key's secret with a grace period for the old one */
+        /** Rotate: a new secret for the same key; the old one works for grace_seconds */
         post: operations["postAdminKeysByIdRotate"];
         delete?: never;
         options?: never;
@@ -240,6 +257,57 @@ export interface paths {
         };
         /** Request logs, newest first, with filters */
         get: operations["getAdminLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/logs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One request-log row with its account and routing details (tries, skipped upstreams) */
+        get: operations["getAdminLogsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/margin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Requests charged less than their upstream cost (negative margin), newest first */
+        get: operations["getAdminMargin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Revenue, upstream cost, profit and margin (today / 7 / 30 days), per day, model, provider and account; open holds; low upstream balances; anomalous requests */
+        get: operations["getAdminOverview"];
         put?: never;
         post?: never;
         delete?: never;
@@ -418,6 +486,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/price-table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Upstream list price, markup and customer price side by side, for one tariff (default: the default tariff) */
+        get: operations["getAdminPriceTable"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/prices": {
         parameters: {
             query?: never;
@@ -448,6 +533,23 @@ export interface paths {
         put?: never;
         /** Sync the price book from OpenRouter's /models now (large moves wait in /admin/price-changes) */
         post: operations["postAdminPricesSync"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/referral-commissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Referral commissions and their reversals (from the ledger), newest first */
+        get: operations["getAdminReferralCommissions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -597,6 +699,26 @@ export interface paths {
         patch: operations["patchAdminRoutingUpstreamAccountsById"];
         trace?: never;
     };
+    "/admin/routing/upstream-test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test this upstream: one tiny chat request (max_tokens 1) to a provider, optionally with one upstream account's key
+         * @description No routing, fallback, billing or circuit-breaker bookkeeping; audited as `routing.upstream.test`. Without `model`, the provider's first configured route's model is used.
+         */
+        post: operations["postAdminRoutingUpstreamTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/stats/daily": {
         parameters: {
             query?: never;
@@ -741,6 +863,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Health of the gateway and each component (database, Redis, rate limits, routing, providers) */
+        get: operations["getApiV1Health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openrouter/{path}": {
         parameters: {
             query?: never;
@@ -751,8 +890,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Generic OpenRouter proxy (seed 004): any OpenRouter API path, GET or POST
-         * @description `chat/completions`, `completions` and `embeddings` go through the gateway's own pipeline (routing, fallback, metering, billing); other paths are forwarded to the OpenRouter provider with `usage: {include: true}` and billed when it reports usage or cost. API key or DID authentication.
+         * OpenRouter-compatible proxy: the inference paths (POST) and the public model list (GET)
+         * @description `chat/completions`, `completions` and `embeddings` go through the gateway's own pipeline (routing, fallback, metering, billing); `responses`, `images/generations`, `audio/speech`, `audio/transcriptions`, `moderations` and `rerank` (POST) and `models`, `models/{author}/{slug}/endpoints`, `providers` (GET) are forwarded to the OpenRouter provider and billed from the usage it reports (streams: from what was delivered when it reports none). Any other path or method: 404. API key or DID authentication.
          */
         post: operations["postApiV1OpenrouterByPath"];
         delete?: never;
@@ -961,7 +1100,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Master accounts (seed 002 alias of /admin/routing/upstream-accounts) */
+        /** Master accounts (alias of /admin/routing/upstream-accounts) */
         get: operations["getV1AdminMasterAccounts"];
         put?: never;
         post?: never;
@@ -1048,6 +1187,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/admin-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange the ADMIN_TOKEN for an admin session (the admin panel's token login)
+         * @description Rate limited per IP like password logins: after too many wrong tokens, 429 `too_many_attempts` with Retry-After.
+         */
+        post: operations["postV1AuthAdminToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/api-keys": {
         parameters: {
             query?: never;
@@ -1055,7 +1214,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the account's API keys (masked) */
+        /** List API keys (masked) */
         get: operations["getV1AuthApiKeys"];
         put?: never;
         /** Create an API key (the secret is in the response, once) */
@@ -1102,6 +1261,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The same, for the link opened straight from the e-mail */
+        get: operations["getV1AuthEmailVerify"];
+        put?: never;
+        /** Confirm an e-mail address with the link's token (single use) */
+        post: operations["postV1AuthEmailVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/login": {
         parameters: {
             query?: never;
@@ -1113,7 +1290,7 @@ export interface paths {
         put?: never;
         /**
          * Log in with email and password
-         * @description Rate limited per account and per IP: after too many failures, 429 `too_many_attempts` with Retry-After until the lock-out ends.
+         * @description Slowed down per account and client address, per address and per account: past the free failures each attempt waits 1, 2, 4 … s (429 `too_many_attempts` with Retry-After); never a hard lock, so guesses from elsewhere do not lock the owner out.
          */
         post: operations["postV1AuthLogin"];
         delete?: never;
@@ -1154,6 +1331,74 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change the password; every other session of the user ends */
+        post: operations["postV1AuthPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask for a password-reset link by e-mail (same answer whether or not the address exists) */
+        post: operations["postV1AuthPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password/reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with the link's token (single use; ends every session of the user) */
+        post: operations["postV1AuthPasswordResetConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the logged-in user's name or language */
+        patch: operations["patchV1AuthProfile"];
         trace?: never;
     };
     "/v1/auth/refresh": {
@@ -1295,6 +1540,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/client/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every balance change of the account with its reason, newest first */
+        get: operations["getV1ClientLedger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/client/models/usage": {
         parameters: {
             query?: never;
@@ -1312,6 +1574,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/client/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's top-up orders (YooKassa, Telegram Stars) with their statuses, newest first */
+        get: operations["getV1ClientPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Models as this account pays for them: price per 1M tokens in the account currency with the tariff's markup
+         * @description When a model has several priced routes the highest price is shown: a request is never charged more than that.
+         */
+        get: operations["getV1ClientPrices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/client/recent-requests": {
         parameters: {
             query?: never;
@@ -1321,6 +1620,57 @@ export interface paths {
         };
         /** The account's requests, newest first (keyset pagination) */
         get: operations["getV1ClientRecentRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The invite link, invited accounts and commissions earned */
+        get: operations["getV1ClientReferrals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's request log with filters (key, model, status, date range), newest first */
+        get: operations["getV1ClientRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/client/requests.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The filtered request log as CSV (at most 50000 rows, newest first) */
+        get: operations["getV1ClientRequestsCsv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1406,6 +1756,23 @@ export interface paths {
         };
         /** One request of the calling account: tokens, cost, provider, latency (OpenRouter's GET /api/v1/generation) */
         get: operations["getV1Generation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Health of the gateway and each component (database, Redis, rate limits, routing, providers) */
+        get: operations["getV1Health"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1636,6 +2003,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/web/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public settings the web app reads at start (currency, time zone, login and top-up options) */
+        get: operations["getV1WebConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1709,30 +2093,56 @@ export interface components {
             entry_id: string;
             reserved: string;
         };
-        AdminCreateKeyRequest: {
-            account_id: string;
-            allowed_models?: string[] | null;
-            /** Format: date-time */
-            expires_at?: string | null;
-            ip_allowlist?: string[] | null;
-            /** @description Quotas: daily/monthly/total _tokens, _money, _requests (billing's QuotaLimits) */
-            limits?: {
-                [key: string]: unknown;
-            };
-            name?: string;
-            /** @description Admins only, e.g. {cache: true} */
-            options?: {
-                [key: string]: unknown;
-            };
-            /** @description Admins only */
-            rate_limits?: {
-                [key: string]: unknown;
-            } | null;
-            scopes?: ("inference" | "manage")[];
-        };
-        AdminKeyPage: {
+        AdminkeysKeyPage: {
             data: components["schemas"]["ApiKey"][];
             next_cursor: string | null;
+        };
+        AdminOverview: {
+            anomalies: components["schemas"]["OverviewAnomaly"][];
+            anomaly_counts: {
+                estimated: number;
+                failed: number;
+                loss: number;
+                unpriced: number;
+            };
+            by_model: (components["schemas"]["OverviewFigures"] & {
+                model: string;
+            })[];
+            by_provider: (components["schemas"]["OverviewFigures"] & {
+                provider_id: string;
+            })[];
+            currency: string;
+            daily: (components["schemas"]["OverviewFigures"] & {
+                date: string;
+            })[];
+            days: number;
+            holds: {
+                amount: string;
+                expired: number;
+                oldest_at: string | null;
+                open: number;
+            };
+            low_balance_threshold_usd: string;
+            low_balance_upstreams: {
+                api_key: string;
+                balance: string | null;
+                balance_checked_at: string | null;
+                enabled: boolean;
+                id: string;
+                name: string;
+                provider_id: string;
+            }[];
+            open_circuits: number;
+            periods: {
+                d7: components["schemas"]["OverviewFigures"];
+                d30: components["schemas"]["OverviewFigures"];
+                today: components["schemas"]["OverviewFigures"];
+            };
+            timezone: string;
+            top_accounts: (components["schemas"]["OverviewFigures"] & {
+                account_id: string;
+                name: string | null;
+            })[];
         };
         AdminPayment: {
             account_id: string;
@@ -1783,27 +2193,14 @@ export interface components {
             payment: components["schemas"]["AdminPayment"] & (Record<string, never> | null);
             status: string;
         };
-        AdminUpdateKeyRequest: {
-            allowed_models?: string[] | null;
-            /** Format: date-time */
-            expires_at?: string | null;
-            ip_allowlist?: string[] | null;
-            /** @description Quotas: daily/monthly/total _tokens, _money, _requests (billing's QuotaLimits) */
-            limits?: {
-                [key: string]: unknown;
-            };
-            name?: string;
-            /** @description Admins only, e.g. {cache: true} */
-            options?: {
-                [key: string]: unknown;
-            };
-            /** @description Admins only */
-            rate_limits?: {
-                [key: string]: unknown;
-            } | null;
-            scopes?: ("inference" | "manage")[];
-            /** @enum {string} */
-            status?: "active" | "disabled";
+        AdminTokenLoginRequest: {
+            /**
+             * @description As for POST /v1/auth/login: `cookie` (the default), `web` (access token in the body, refresh token as an httpOnly cookie: the web app) or `token`
+             * @default cookie
+             * @enum {string}
+             */
+            session?: "token" | "cookie" | "web";
+            token: string;
         };
         ApiKey: {
             account_id: string;
@@ -1840,7 +2237,7 @@ export interface components {
             };
             user_id: string | null;
         };
-        ApiKeyPage: {
+        APIkeysKeyPage: {
             data: components["schemas"]["ApiKey"][];
             next_cursor: string | null;
         };
@@ -1881,6 +2278,37 @@ export interface components {
              */
             reserved: string;
         };
+        ChatCompletion: {
+            choices: ({
+                /** @enum {string|null} */
+                finish_reason: "stop" | "length" | "tool_calls" | "content_filter" | "function_call" | null;
+                index: number;
+                logprobs?: unknown;
+                message: components["schemas"]["ChatCompletionResponseMessage"];
+            } & {
+                [key: string]: unknown;
+            })[];
+            created: number;
+            id: string;
+            model: string;
+            /** @enum {string} */
+            object: "chat.completion";
+            system_fingerprint?: string | null;
+            usage?: components["schemas"]["CompletionUsage"];
+        } & {
+            [key: string]: unknown;
+        };
+        ChatCompletionMessageToolCall: {
+            function: {
+                arguments: string;
+                name: string;
+            };
+            id: string;
+            /** @enum {string} */
+            type: "function";
+        } & {
+            [key: string]: unknown;
+        };
         ChatCompletionRequest: {
             max_completion_tokens?: number;
             max_tokens?: number;
@@ -1898,6 +2326,15 @@ export interface components {
                 [key: string]: unknown;
             }) | null;
             temperature?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        ChatCompletionResponseMessage: {
+            content: string | null;
+            refusal?: string | null;
+            /** @enum {string} */
+            role: "assistant";
+            tool_calls?: components["schemas"]["ChatCompletionMessageToolCall"][];
         } & {
             [key: string]: unknown;
         };
@@ -1921,11 +2358,47 @@ export interface components {
             }[];
             next_cursor: string | null;
         };
+        Completion: {
+            choices: ({
+                /** @enum {string|null} */
+                finish_reason: "stop" | "length" | "tool_calls" | "content_filter" | "function_call" | null;
+                index: number;
+                logprobs?: unknown;
+                text: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            created: number;
+            id: string;
+            model: string;
+            /** @enum {string} */
+            object: "text_completion";
+            usage?: components["schemas"]["CompletionUsage"];
+        } & {
+            [key: string]: unknown;
+        };
         CompletionRequest: {
             max_tokens?: number;
             model: string;
             prompt: string | string[] | number[] | number[][];
             stream?: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        CompletionUsage: {
+            completion_tokens: number;
+            completion_tokens_details?: {
+                reasoning_tokens?: number;
+            } & {
+                [key: string]: unknown;
+            };
+            prompt_tokens: number;
+            prompt_tokens_details?: {
+                cached_tokens?: number;
+            } & {
+                [key: string]: unknown;
+            };
+            total_tokens: number;
         } & {
             [key: string]: unknown;
         };
@@ -1982,7 +2455,7 @@ export interface components {
             rate_limits?: components["schemas"]["TariffRateLimits"];
             /** @enum {string} */
             status?: "active" | "archived";
-            /** @description All-time tokens (seed 001's max_tokens), at the scope the tariff is attached to */
+            /** @description All-time tokens (a tariff's token allowance), at the scope the tariff is attached to */
             token_allowance?: number | null;
         };
         CreateTopupRequest: {
@@ -2008,6 +2481,68 @@ export interface components {
              */
             role?: "client" | "admin";
         };
+        CustomerPrice: {
+            context_length: number | null;
+            id: string;
+            input_modalities: string[];
+            /**
+             * @description What the account pays per 1M input tokens (tariff markup applied); null = not priced
+             * @example 12.50
+             */
+            input_per_1m: string | null;
+            max_output: number | null;
+            name: string | null;
+            output_modalities: string[];
+            /**
+             * @description Decimal amount in the account currency
+             * @example 12.50
+             */
+            output_per_1m: string | null;
+            /**
+             * @description What the model is called through: chat/completions or embeddings
+             * @enum {string}
+             */
+            type: "chat" | "embedding";
+        };
+        CustomerPrices: {
+            currency: string;
+            data: components["schemas"]["CustomerPrice"][];
+            tariff: {
+                id: string;
+                name: string;
+            };
+        };
+        CustomerRequest: {
+            api_key_id: string | null;
+            cache_hit: boolean;
+            cached_tokens: number | null;
+            completed_at: string | null;
+            completion_tokens: number | null;
+            /**
+             * @description Decimal amount in the account currency
+             * @example 12.50
+             */
+            cost: string | null;
+            created_at: string;
+            endpoint: string;
+            error_code: string | null;
+            estimated: boolean;
+            id: string;
+            latency_ms: number | null;
+            model: string | null;
+            prompt_tokens: number | null;
+            provider_id: string | null;
+            reasoning_tokens: number | null;
+            served_model: string | null;
+            status: string;
+            stream: boolean;
+            total_tokens: number | null;
+            ttft_ms: number | null;
+        };
+        CustomerRequests: {
+            data: components["schemas"]["CustomerRequest"][];
+            next_cursor: string | null;
+        };
         DailyUsage: {
             currency: string;
             data: (components["schemas"]["UsageFigures"] & {
@@ -2025,6 +2560,40 @@ export interface components {
             source: "config" | "admin";
             upstream_model: string;
             weight: number;
+        };
+        EmailRequestAccepted: {
+            message: string;
+            /** @enum {string} */
+            status: "accepted";
+        };
+        EmailVerified: {
+            email: string;
+            /** @enum {string} */
+            status: "verified";
+        };
+        EmailVerifyConfirm: {
+            token: string;
+        };
+        EmbeddingList: {
+            data: ({
+                embedding: number[] | string;
+                index: number;
+                /** @enum {string} */
+                object: "embedding";
+            } & {
+                [key: string]: unknown;
+            })[];
+            model: string;
+            /** @enum {string} */
+            object: "list";
+            usage: {
+                prompt_tokens: number;
+                total_tokens: number;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
         };
         EmbeddingRequest: {
             input: string | string[] | number[] | number[][];
@@ -2143,10 +2712,20 @@ export interface components {
                  * @example 123.45
                  */
                 usage_monthly: string;
+                /**
+                 * @description Decimal amount in the account currency
+                 * @example 123.45
+                 */
+                usage_weekly: string;
             };
         };
         KeyLookupRequest: {
             key: string;
+        };
+        Ledger: {
+            currency: string;
+            data: components["schemas"]["LedgerEntry"][];
+            next_cursor: string | null;
         };
         LedgerEntry: {
             actor: string;
@@ -2182,11 +2761,11 @@ export interface components {
             email: string;
             password: string;
             /**
-             * @description `token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers).
+             * @description `token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers). `web`: the access token in the body (the page keeps it in memory), the refresh token only as an httpOnly cookie + a CSRF token (the dashboard).
              * @default token
              * @enum {string}
              */
-            session?: "token" | "cookie";
+            session?: "token" | "cookie" | "web";
         };
         Me: {
             account: components["schemas"]["AccountDetail"] & (Record<string, never> | null);
@@ -2241,9 +2820,79 @@ export interface components {
             })[];
             days: number;
         };
+        NegativeMarginList: {
+            currency: string;
+            data: components["schemas"]["NegativeMarginRequest"][];
+            total_loss: string;
+        };
+        NegativeMarginRequest: {
+            account_id: string;
+            created_at: string;
+            id: string;
+            /** @description What the margin guard did: charged_reported | kept_list (null: no reported cost above list) */
+            margin: string | null;
+            model: string | null;
+            price: string;
+            profit: string;
+            provider_id: string | null;
+            upstream_cost: string;
+        };
         NewApiKey: components["schemas"]["ApiKey"] & {
             /** @description The full key: shown once */
             secret: string;
+        };
+        OperatorAlert: {
+            at: string;
+            delivered: string[];
+            kind: string;
+            subject: string;
+            text: string;
+        };
+        OperatorAlerts: {
+            channels: boolean;
+            data: components["schemas"]["OperatorAlert"][];
+        };
+        OverviewAnomaly: {
+            account_id: string;
+            created_at: string;
+            error_code: string | null;
+            id: string;
+            model: string | null;
+            price: string | null;
+            profit: string | null;
+            provider_id: string | null;
+            /** @enum {string} */
+            reason: "loss" | "failed" | "unpriced";
+            status: string;
+            upstream_cost: string | null;
+        };
+        OverviewFigures: {
+            /** @description failed / requests, 0..1 */
+            error_rate: number;
+            failed: number;
+            /** @description profit / revenue, null without revenue */
+            margin: number | null;
+            profit: string;
+            requests: number;
+            revenue: string;
+            tokens: number;
+            upstream_cost: string;
+        };
+        PasswordChange: {
+            /** @description Required when the user has a password */
+            current_password?: string;
+            new_password: string;
+        };
+        PasswordChanged: {
+            /** @enum {string} */
+            status: "password_changed";
+        };
+        PasswordResetConfirm: {
+            password: string;
+            token: string;
+        };
+        PasswordResetRequest: {
+            email: string;
         };
         PaymentOrder: {
             amount: string;
@@ -2254,6 +2903,25 @@ export interface components {
             paid_at: string | null;
             provider: string;
             status: string;
+        };
+        PaymentOrderItem: {
+            /** @description Rubles for RUB, whole Stars for XTR */
+            amount: string;
+            created_at: string;
+            /**
+             * @description Decimal amount in the account currency
+             * @example 12.50
+             */
+            credits: string;
+            currency: string;
+            id: string;
+            paid_at: string | null;
+            provider: string;
+            status: string;
+        };
+        PaymentOrders: {
+            data: components["schemas"]["PaymentOrderItem"][];
+            next_cursor: string | null;
         };
         PaymentsReconciliationReport: {
             anomalies: {
@@ -2340,7 +3008,41 @@ export interface components {
             provider_id?: string;
             reasoning?: string | null;
         };
-        /** @description Quota limits: daily_/monthly_/total_ × tokens (integers), money (decimal strings in the account currency), requests (integers). Omitted or null = no limit. On a key, tariff_id overrides the account's tariff. */
+        PriceTableRow: {
+            /** @enum {string|null} */
+            book_source: "admin" | "sync" | null;
+            /** @description Account currency per 1M tokens: what the tariff's customers pay */
+            customer_price: {
+                input: string;
+                output: string;
+            };
+            markup: string;
+            model_id: string;
+            provider_id: string;
+            /** @enum {string} */
+            source: "book" | "config";
+            /** @description Account currency per 1M tokens at the FX rate in force */
+            upstream_cost: {
+                input: string;
+                output: string;
+            };
+            /** @description USD per 1M tokens (list price) */
+            upstream_usd: {
+                cached_input: string | null;
+                input: string;
+                output: string;
+                reasoning: string | null;
+            };
+        };
+        ProfileUpdate: {
+            /**
+             * @description The user's language (the bot and the web app use it)
+             * @enum {string|null}
+             */
+            locale?: "ru" | "en" | null;
+            name?: string | null;
+        };
+        /** @description Quota limits: daily_/weekly_/monthly_/total_ × tokens (integers), money (decimal strings in the account currency), requests (integers). Omitted or null = no limit. Windows are calendar day, ISO week (from Monday) and calendar month in BILLING_TIMEZONE. On a key, tariff_id overrides the account's tariff. */
         QuotaLimits: {
             daily_money?: string | number | null;
             daily_requests?: number | null;
@@ -2352,6 +3054,9 @@ export interface components {
             total_money?: string | number | null;
             total_requests?: number | null;
             total_tokens?: number | null;
+            weekly_money?: string | number | null;
+            weekly_requests?: number | null;
+            weekly_tokens?: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -2419,6 +3124,27 @@ export interface components {
                 } | null;
                 window: string;
             } | null;
+            weekly: {
+                money: {
+                    limit: string | number;
+                    remaining: string | number;
+                    reserved: string | number;
+                    used: string | number;
+                } | null;
+                requests: {
+                    limit: string | number;
+                    remaining: string | number;
+                    reserved: string | number;
+                    used: string | number;
+                } | null;
+                tokens: {
+                    limit: string | number;
+                    remaining: string | number;
+                    reserved: string | number;
+                    used: string | number;
+                } | null;
+                window: string;
+            } | null;
         };
         /** @description Tokens of this key in the window (real usage once requests finish) */
         RateLimitFigure: {
@@ -2463,22 +3189,72 @@ export interface components {
             data: components["schemas"]["RequestSummary"][];
             next_cursor: string | null;
         };
+        ReferralCommission: {
+            amount: string;
+            created_at: string;
+            id: string;
+            invitee_account_id: string | null;
+            inviter_account_id: string;
+            inviter_name: string | null;
+            /** @enum {string} */
+            kind: "referral_bonus" | "referral_reversal";
+            payment_id: string | null;
+        };
+        Referrals: {
+            bot_link: string | null;
+            code: string;
+            commissions: components["schemas"]["LedgerEntry"][];
+            currency: string;
+            /**
+             * @description Decimal amount in the account currency
+             * @example 12.50
+             */
+            earned: string;
+            invited: {
+                account_id: string;
+                /**
+                 * @description Decimal amount in the account currency
+                 * @example 12.50
+                 */
+                earned: string;
+                joined_at: string;
+                label: string;
+            }[];
+            invitees: number;
+            /**
+             * @description Commission on each payment of an invitee
+             * @example 10
+             */
+            percent: string;
+            /** @description Sign-up link with the code (relative when PUBLIC_URL is unset) */
+            web_link: string;
+        };
         RefreshRequest: {
             refresh_token?: string;
+            /**
+             * @description With the refresh cookie: answer as `cookie` (default) or `web` (access token in the body)
+             * @enum {string}
+             */
+            session?: "cookie" | "web";
         };
         RegisterRequest: {
             /** Format: email */
             email: string;
             name?: string;
             password: string;
+            /** @description An inviter's code (the web app's ?ref= link); an unknown code is ignored */
+            referral_code?: string;
             /**
-             * @description `token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers).
+             * @description `token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers). `web`: the access token in the body (the page keeps it in memory), the refresh token only as an httpOnly cookie + a CSRF token (the dashboard).
              * @default token
              * @enum {string}
              */
-            session?: "token" | "cookie";
+            session?: "token" | "cookie" | "web";
         };
         RequestLog: {
+            [key: string]: unknown;
+        };
+        RequestLogDetail: {
             [key: string]: unknown;
         };
         RequestLogPage: {
@@ -2669,11 +3445,11 @@ export interface components {
             browser_secret?: string;
             nonce: string;
             /**
-             * @description `token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers).
+             * @description `token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers). `web`: the access token in the body (the page keeps it in memory), the refresh token only as an httpOnly cookie + a CSRF token (the dashboard).
              * @default token
              * @enum {string}
              */
-            session?: "token" | "cookie";
+            session?: "token" | "cookie" | "web";
         };
         TelegramWidgetData: {
             auth_date: number | string;
@@ -2738,7 +3514,7 @@ export interface components {
             rate_limits?: components["schemas"]["TariffRateLimits"];
             /** @enum {string} */
             status?: "active" | "archived";
-            /** @description All-time tokens (seed 001's max_tokens), at the scope the tariff is attached to */
+            /** @description All-time tokens (a tariff's token allowance), at the scope the tariff is attached to */
             token_allowance?: number | null;
         };
         UpstreamAccount: {
@@ -2780,15 +3556,36 @@ export interface components {
             name?: string;
             weight?: number;
         };
+        UpstreamTestRequest: {
+            model?: string;
+            provider_id: string;
+            upstream_account_id?: string;
+        };
+        UpstreamTestResult: {
+            error: string | null;
+            latency_ms: number;
+            ok: boolean;
+            provider_id: string;
+            reply: string | null;
+            status: number | null;
+            upstream_account_id: string | null;
+            upstream_model: string;
+            usage: {
+                completion_tokens: number | null;
+                prompt_tokens: number | null;
+            } | null;
+        };
         Usage: {
             currency: string;
             month: components["schemas"]["UsageFigures"];
+            rate_limit: components["schemas"]["UsageRateLimit"];
             tariff: {
                 id: string;
                 name: string;
             };
             today: components["schemas"]["UsageFigures"];
             total: components["schemas"]["UsageFigures"];
+            week: components["schemas"]["UsageFigures"];
         };
         UsageFigures: {
             completion_tokens: number;
@@ -2800,6 +3597,26 @@ export interface components {
             prompt_tokens: number;
             requests: number;
             total_tokens: number;
+        };
+        UsageRateLimit: {
+            concurrency: {
+                current: number;
+                limit: number;
+                remaining: number;
+            } | null;
+            requests: {
+                current: number;
+                limit: number;
+                remaining: number;
+            } | null;
+            /** @enum {string} */
+            storage: "redis" | "memory";
+            tokens: {
+                current: number;
+                limit: number;
+                remaining: number;
+            } | null;
+            window_seconds: number;
         };
         User: {
             account_id: string;
@@ -2826,6 +3643,43 @@ export interface components {
             role?: "client" | "admin";
             /** @enum {string} */
             status?: "active" | "blocked";
+        };
+        WebConfig: {
+            base_path: string;
+            /** @example RUB */
+            currency: string;
+            payments: {
+                stars: {
+                    enabled: boolean;
+                    packages: {
+                        /** @description Whole Stars for XTR, rubles for RUB */
+                        amount: string;
+                        /** @description What it adds to the balance, in the account currency */
+                        credits: string;
+                        /** @enum {string} */
+                        currency: "XTR" | "RUB";
+                        id: string;
+                        /** @enum {string} */
+                        provider: "tg_stars" | "tg_provider";
+                    }[];
+                };
+                yookassa: {
+                    enabled: boolean;
+                    max_amount: string | null;
+                    min_amount: string | null;
+                };
+            };
+            registration_enabled: boolean;
+            telegram: {
+                bot_username: string | null;
+                /** @description Telegram login is configured (bot token present) */
+                login: boolean;
+            };
+            /**
+             * @description The time zone days and months are counted in (BILLING_TIMEZONE)
+             * @example Europe/Moscow
+             */
+            timezone: string;
         };
     };
     responses: never;
@@ -2879,6 +3733,24 @@ export interface operations {
                     "application/json": components["schemas"]["AccountPage"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     postAdminAccounts: {
@@ -2903,7 +3775,7 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description Invalid */
+            /** @description Invalid request (`invalid_request`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2912,8 +3784,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not admin */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2941,6 +3822,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AccountWithUsers"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No such account */
@@ -2980,6 +3879,24 @@ export interface operations {
             };
             /** @description Invalid */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3031,6 +3948,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such account */
             404: {
                 headers: {
@@ -3075,6 +4010,24 @@ export interface operations {
                     "application/json": components["schemas"]["AccountKeyPage"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such account */
             404: {
                 headers: {
@@ -3116,6 +4069,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such account */
             404: {
                 headers: {
@@ -3154,6 +4125,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such account or tariff */
             404: {
                 headers: {
@@ -3165,6 +4154,44 @@ export interface operations {
             };
             /** @description Tariff archived */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Alerts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorAlerts"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3202,6 +4229,24 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getAdminFxRates: {
@@ -3224,6 +4269,24 @@ export interface operations {
                         history: components["schemas"]["FxRate"][];
                         rate: string;
                     };
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -3259,11 +4322,30 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getAdminKeys: {
         parameters: {
             query?: {
+                /** @description Admins only */
                 account_id?: string;
                 cursor?: string;
                 include_stats?: "true" | "false";
@@ -3283,7 +4365,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AdminKeyPage"];
+                    "application/json": components["schemas"]["AdminkeysKeyPage"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -3297,7 +4397,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AdminCreateKeyRequest"];
+                "application/json": components["schemas"]["CreateApiKeyRequest"];
             };
         };
         responses: {
@@ -3310,7 +4410,7 @@ export interface operations {
                     "application/json": components["schemas"]["NewApiKey"];
                 };
             };
-            /** @description Invalid */
+            /** @description Invalid request (`invalid_request`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3319,7 +4419,25 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such account */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3350,7 +4468,25 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description No such key */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3381,7 +4517,25 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description No such key */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3403,7 +4557,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AdminUpdateKeyRequest"];
+                "application/json": components["schemas"]["UpdateApiKeyRequest"];
             };
         };
         responses: {
@@ -3416,7 +4570,34 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description No such key */
+            /** @description Invalid request (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3425,7 +4606,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Revoked */
+            /** @description Conflict with the current state (`conflict`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3447,10 +4628,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": {
-                    /** @default 3600 */
-                    grace_seconds?: number;
-                };
+                "application/json": components["schemas"]["RotateApiKeyRequest"];
             };
         };
         responses: {
@@ -3463,7 +4641,25 @@ export interface operations {
                     "application/json": components["schemas"]["NewApiKey"];
                 };
             };
-            /** @description No such key */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3472,7 +4668,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Revoked */
+            /** @description Conflict with the current state (`conflict`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3505,7 +4701,25 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description No such key */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3528,6 +4742,8 @@ export interface operations {
                 provider_id?: string;
                 status?: "pending" | "completed" | "failed" | "cancelled";
                 to?: string;
+                /** @description Only rows whose upstream usage report was corrected before billing (true), or only the others */
+                usage_anomaly?: "true" | "false";
             };
             header?: never;
             path?: never;
@@ -3542,6 +4758,130 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RequestLogPage"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminLogsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestLogDetail"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminMargin: {
+        parameters: {
+            query?: {
+                days?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Negative-margin requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NegativeMarginList"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminOverview: {
+        parameters: {
+            query?: {
+                /** @description Window of the per-day/model/provider/account parts */
+                days?: number;
+                /** @description Upstream accounts with a known balance below this are listed */
+                low_balance_usd?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Overview */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminOverview"];
+                };
+            };
+            /** @description Admin authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -3857,6 +5197,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     postAdminPriceChangesByIdApprove: {
@@ -3880,6 +5238,24 @@ export interface operations {
                         id: string;
                         status: string;
                     };
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found */
@@ -3925,6 +5301,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -3936,6 +5330,48 @@ export interface operations {
             };
             /** @description Not pending */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminPriceTable: {
+        parameters: {
+            query?: {
+                /** @description substring of the model id */
+                model?: string;
+                tariff_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Price table */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        currency: string;
+                        data: components["schemas"]["PriceTableRow"][];
+                        fx_rate: string;
+                        tariff: {
+                            id: string;
+                            markup: string;
+                            name: string;
+                        };
+                    };
+                };
+            };
+            /** @description No such tariff */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3972,6 +5408,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     putAdminPrices: {
@@ -4005,6 +5459,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     deleteAdminPrices: {
@@ -4031,6 +5503,24 @@ export interface operations {
                         model_id: string;
                         provider_id: string;
                     };
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found */
@@ -4068,6 +5558,24 @@ export interface operations {
                     "application/json": components["schemas"]["SyncReport"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description OpenRouter unreachable */
             502: {
                 headers: {
@@ -4075,6 +5583,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminReferralCommissions: {
+        parameters: {
+            query?: {
+                /** @description The inviter */
+                account_id?: string;
+                /** @description Page: rows created before this instant (the last row's created_at) */
+                before?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Commissions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        currency: string;
+                        data: components["schemas"]["ReferralCommission"][];
+                    };
                 };
             };
         };
@@ -4883,6 +6420,48 @@ export interface operations {
             };
         };
     };
+    postAdminRoutingUpstreamTest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpstreamTestRequest"];
+            };
+        };
+        responses: {
+            /** @description The result (ok or not) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpstreamTestResult"];
+                };
+            };
+            /** @description No model to test with */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown provider or upstream account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getAdminStatsDaily: {
         parameters: {
             query?: {
@@ -4910,6 +6489,24 @@ export interface operations {
                             date: string;
                         })[];
                     };
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -4943,6 +6540,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getAdminStatsSummary: {
@@ -4973,6 +6588,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getAdminTariffs: {
@@ -4993,6 +6626,24 @@ export interface operations {
                     "application/json": {
                         data: components["schemas"]["Tariff"][];
                     };
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -5021,6 +6672,24 @@ export interface operations {
             };
             /** @description Invalid */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5059,6 +6728,24 @@ export interface operations {
                     "application/json": components["schemas"]["Tariff"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -5092,6 +6779,24 @@ export interface operations {
                         deleted: true;
                         id: string;
                     };
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found */
@@ -5147,6 +6852,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -5192,6 +6915,24 @@ export interface operations {
                     "application/json": components["schemas"]["UserPage"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     postAdminUsers: {
@@ -5218,6 +6959,24 @@ export interface operations {
             };
             /** @description Invalid */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5265,6 +7024,24 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such user */
             404: {
                 headers: {
@@ -5298,6 +7075,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No such user */
@@ -5344,6 +7139,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description No such user or key */
             404: {
                 headers: {
@@ -5360,6 +7173,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getApiV1Health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Up (status ok or degraded) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Down: the database does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
@@ -5384,6 +7226,15 @@ export interface operations {
             };
             /** @description Missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Path not forwarded */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5703,6 +7554,24 @@ export interface operations {
                     "application/json": components["schemas"]["ClientPage"];
                 };
             };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getV1AdminLogs: {
@@ -5717,6 +7586,8 @@ export interface operations {
                 provider_id?: string;
                 status?: "pending" | "completed" | "failed" | "cancelled";
                 to?: string;
+                /** @description Only rows whose upstream usage report was corrected before billing (true), or only the others */
+                usage_anomaly?: "true" | "false";
             };
             header?: never;
             path?: never;
@@ -5731,6 +7602,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SeedRequestLogPage"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -5785,6 +7674,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PlatformStats"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -5978,6 +7885,57 @@ export interface operations {
             };
         };
     };
+    postV1AuthAdminToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminTokenLoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged in as the operator */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description Wrong token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Operator user blocked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many attempts */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1AuthApiKeys: {
         parameters: {
             query?: {
@@ -6001,11 +7959,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyPage"];
+                    "application/json": components["schemas"]["APIkeysKeyPage"];
                 };
             };
-            /** @description Not authenticated */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6037,7 +8004,7 @@ export interface operations {
                     "application/json": components["schemas"]["NewApiKey"];
                 };
             };
-            /** @description Invalid */
+            /** @description Invalid request (`invalid_request`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6046,7 +8013,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not allowed */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6055,7 +8031,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such account */
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6086,7 +8062,25 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description No such key in this account */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6117,7 +8111,25 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description No such key in this account */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6152,7 +8164,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description Invalid */
+            /** @description Invalid request (`invalid_request`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6161,7 +8173,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not allowed */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6170,7 +8191,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such key in this account */
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6179,7 +8200,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Revoked */
+            /** @description Conflict with the current state (`conflict`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6214,7 +8235,25 @@ export interface operations {
                     "application/json": components["schemas"]["NewApiKey"];
                 };
             };
-            /** @description No such key in this account */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6223,8 +8262,72 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Revoked */
+            /** @description Conflict with the current state (`conflict`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1AuthEmailVerify: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Address confirmed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailVerified"];
+                };
+            };
+            /** @description Invalid request (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AuthEmailVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailVerifyConfirm"];
+            };
+        };
+        responses: {
+            /** @description Address confirmed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailVerified"];
+                };
+            };
+            /** @description Invalid request (`invalid_request`) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6310,6 +8413,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getV1AuthMe: {
@@ -6328,6 +8440,159 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AuthPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ok: boolean;
+                        other_sessions_ended: number;
+                    };
+                };
+            };
+            /** @description Weak password */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong current password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AuthPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailRequestAccepted"];
+                };
+            };
+            /** @description Invalid request (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1AuthPasswordResetConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirm"];
+            };
+        };
+        responses: {
+            /** @description Password changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordChanged"];
+                };
+            };
+            /** @description Invalid request (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    patchV1AuthProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileUpdate"];
+            };
+        };
+        responses: {
+            /** @description The user */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not logged in */
@@ -6437,8 +8702,8 @@ export interface operations {
     postV1AuthTelegramDeepLink: {
         parameters: {
             query?: {
-                /** @description `token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers). */
-                session?: "token" | "cookie";
+                /** @description `token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers). `web`: the access token in the body (the page keeps it in memory), the refresh token only as an httpOnly cookie + a CSRF token (the dashboard). */
+                session?: "token" | "cookie" | "web";
             };
             header?: never;
             path?: never;
@@ -6453,6 +8718,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TelegramDeepLink"];
+                };
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -6539,8 +8813,8 @@ export interface operations {
     postV1AuthTelegramWidget: {
         parameters: {
             query?: {
-                /** @description `token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers). */
-                session?: "token" | "cookie";
+                /** @description `token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers). `web`: the access token in the body (the page keeps it in memory), the refresh token only as an httpOnly cookie + a CSRF token (the dashboard). */
+                session?: "token" | "cookie" | "web";
             };
             header?: never;
             path?: never;
@@ -6594,19 +8868,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A chat completion, or an SSE stream of chunks */
+            /** @description A chat completion, or an SSE stream of ChatCompletionChunk frames */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        choices: unknown[];
-                        id: string;
-                        usage?: unknown;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ChatCompletion"];
                     "text/event-stream": string;
                 };
             };
@@ -6722,6 +8990,39 @@ export interface operations {
             };
         };
     };
+    getV1ClientLedger: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ledger"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1ClientModelsUsage: {
         parameters: {
             query?: {
@@ -6752,6 +9053,71 @@ export interface operations {
                 };
             };
             /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1ClientPayments: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentOrders"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1ClientPrices: {
+        parameters: {
+            query?: {
+                /** @description Substring of the model id */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prices */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerPrices"];
+                };
+            };
+            /** @description Not authenticated */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6794,6 +9160,132 @@ export interface operations {
                 };
             };
             /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1ClientReferrals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Referrals */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Referrals"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1ClientRequests: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Inclusive */
+                from?: string;
+                key_id?: string;
+                limit?: number;
+                /** @description Requested or served model id */
+                model?: string;
+                status?: "pending" | "completed" | "failed" | "cancelled";
+                /** @description Exclusive */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerRequests"];
+                };
+            };
+            /** @description Invalid filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1ClientRequestsCsv: {
+        parameters: {
+            query?: {
+                /** @description Inclusive */
+                from?: string;
+                key_id?: string;
+                /** @description Requested or served model id */
+                model?: string;
+                status?: "pending" | "completed" | "failed" | "cancelled";
+                /** @description Exclusive */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV with a header row */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6892,9 +9384,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Completion"];
+                    "text/event-stream": string;
                 };
             };
             /** @description Invalid request */
@@ -6999,9 +9490,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["EmbeddingList"];
                 };
             };
             /** @description Invalid request */
@@ -7123,6 +9612,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1Health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Up (status ok or degraded) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Down: the database does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
@@ -7367,7 +9885,7 @@ export interface operations {
                     "application/json": components["schemas"]["GeneratedKey"];
                 };
             };
-            /** @description Invalid */
+            /** @description Invalid request (`invalid_request`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7376,7 +9894,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not admin */
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7385,7 +9903,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such account */
+            /** @description Not allowed for this caller (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7745,6 +10272,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1WebConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebConfig"];
                 };
             };
         };

@@ -24,7 +24,7 @@ export interface IssuedTokens {
   csrfToken: string;
 }
 
-export type SessionMethod = "password" | "telegram_widget" | "telegram_deeplink";
+export type SessionMethod = "password" | "telegram_widget" | "telegram_deeplink" | "admin_token";
 
 const REFRESH_PREFIX = "rt_";
 

@@ -6,6 +6,7 @@ import type { AppDeps } from "./deps.js";
 import { notFound, onError } from "./errors.js";
 import { adminAuth } from "./middleware/admin-auth.js";
 import { apiKeyAuth } from "./middleware/api-key-auth.js";
+import { sessionPlaygroundAuthenticator } from "./middleware/browser-session.js";
 import { didAuthenticator } from "./middleware/did-auth.js";
 import { refusalTrail } from "./middleware/refusal-trail.js";
 import { requestContext } from "./middleware/request-context.js";
@@ -17,6 +18,8 @@ import { createAdminFxRateRoutes } from "./routes/admin/fx-rates.js";
 import { createAdminPriceRoutes } from "./routes/admin/prices.js";
 import { createAdminStatsRoutes } from "./routes/admin/stats.js";
 import { createAdminTariffRoutes } from "./routes/admin/tariffs.js";
+import { createAdminConsoleRoutes } from "./routes/admin-console.js";
+import { createAdminSessionRoutes } from "./routes/admin-session.js";
 import { createAuthEmailRoutes } from "./routes/auth-email.js";
 import { createAdminMarginRoutes } from "./routes/admin-margin.js";
 import { createAuthRoutes } from "./routes/auth.js";
@@ -34,6 +37,10 @@ import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
 import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
+import { createAccountSettingsRoutes } from "./routes/account-settings.js";
+import { createClientAccountRoutes } from "./routes/client-account.js";
+import { createWebApiRoutes } from "./routes/web-api.js";
+import { createWebAppRoutes } from "./routes/web-app.js";
 import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
 import { createApiDocsRoutes } from "./routes/api-docs.js";
 
@@ -54,7 +61,8 @@ export function createApp(deps: AppDeps) {
   for (const p of ["/v1/chat/*", "/v1/completions", "/v1/embeddings"]) app.use(p, refusalTrail(deps));
   // Bearer key, or a DID-signed request that yields the same AuthContext.
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
-  app.use("/v1/chat/*", inference);
+  // The dashboard's playground: a session calls chat through its own playground key.
+  app.use("/v1/chat/*", apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference"), sessionPlaygroundAuthenticator(deps)] }));
   app.use("/v1/completions", inference);
   app.use("/v1/embeddings", inference);
   app.use("/v1/models", inference);
@@ -87,6 +95,12 @@ export function createApp(deps: AppDeps) {
   for (const routes of [createAdminAccountRoutes, createAdminUserRoutes, createAdminLogRoutes, createAdminPlatformRoutes]) app.route("/", routes(deps));
   app.route("/", createAuthEmailRoutes(deps));
   app.route("/", createAdminMarginRoutes(deps));
+  app.route("/", createAdminConsoleRoutes(deps));
+  app.route("/", createAdminSessionRoutes(deps));
+  app.route("/", createWebAppRoutes());
+  app.route("/", createWebApiRoutes(deps));
+  app.route("/", createClientAccountRoutes(deps));
+  app.route("/", createAccountSettingsRoutes(deps));
   app.route("/", createApiDocsRoutes());
 
   serveOpenApiDocument(app, { version: "0.1.0", publicUrl: deps.settings.publicUrl });

@@ -44,6 +44,7 @@ const PUBLIC = new Set([
   "GET /openapi.json",
   "POST /v1/auth/register",
   "POST /v1/auth/login",
+  "POST /v1/auth/admin-token",
   "POST /v1/auth/refresh",
   "POST /v1/auth/logout",
   "POST /v1/auth/telegram/widget",

@@ -15,7 +15,7 @@ export const authSessions = pgTable(
     userId: text()
       .notNull()
       .references(() => users.id),
-    /** password | telegram_widget | telegram_deeplink */
+    /** password | telegram_widget | telegram_deeplink | admin_token */
     method: text().notNull(),
     ip: text(),
     userAgent: text(),

@@ -25,12 +25,13 @@ const MESSAGES = {
 export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?: AltAuthenticator[] } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization");
-    if (!header) {
-      for (const alt of opts.alternatives ?? []) if (await alt(c)) return next();
-      throw new AppError("missing_api_key", "You didn't provide an API key. Send it as `Authorization: Bearer <key>`");
-    }
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     const secret = m?.[1];
+    // Alternatives (DID headers, a dashboard session's JWT) get every request that carries no API key.
+    if (!secret || !looksLikeApiKey(secret)) {
+      for (const alt of opts.alternatives ?? []) if (await alt(c)) return next();
+    }
+    if (!header) throw new AppError("missing_api_key", "You didn't provide an API key. Send it as `Authorization: Bearer <key>`");
     if (!secret || !looksLikeApiKey(secret)) throw new AppError("invalid_api_key", MESSAGES.invalid_api_key);
     const r = await deps.keys.verify(secret);
     if (!r.ok) {

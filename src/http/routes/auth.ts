@@ -16,7 +16,8 @@ import { exchangeDeepLinkLogin, loginWithTelegramWidget, startDeepLinkLogin, sta
 import { checkPassword, createAccount, createUser, findUserByEmail, getAccount, normalizeEmail, userView, type AccountRow, type UserRow } from "../../accounts/users.js";
 import { writeAudit } from "../../audit/index.js";
 import { AppError } from "../../core/errors.js";
-import { requestLogs, users } from "../../db/schema/index.js";
+import { accounts, requestLogs, users } from "../../db/schema/index.js";
+import { resolveReferralCode } from "../../payments/referrals.js";
 import { formatMoney } from "../../core/money.js";
 import { didAuth } from "../middleware/did-auth.js";
 import type { AppEnv } from "../context.js";
@@ -30,15 +31,19 @@ import { and, eq, gte, lt, sql } from "drizzle-orm";
 type Ctx = Context<AppEnv>;
 
 const SessionMode = z
-  .enum(["token", "cookie"])
+  .enum(["token", "cookie", "web"])
   .default("token")
-  .openapi({ description: "`token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers)." });
+  .openapi({
+    description:
+      "`token`: tokens in the body (API clients). `cookie`: httpOnly cookies + a CSRF token (browsers). `web`: the access token in the body (the page keeps it in memory), the refresh token only as an httpOnly cookie + a CSRF token (the dashboard).",
+  });
 
 const Register = z
   .object({
     email: z.string().trim().max(254).email(),
     password: z.string().min(1).max(256),
     name: z.string().trim().max(200).optional(),
+    referral_code: z.string().max(64).optional().openapi({ description: "An inviter's code (the web app's ?ref= link); an unknown code is ignored" }),
     session: SessionMode,
   })
   .openapi("RegisterRequest");
@@ -47,7 +52,12 @@ const Login = z
   .object({ email: z.string().trim().min(1).max(254), password: z.string().min(1).max(256), session: SessionMode })
   .openapi("LoginRequest");
 
-const Refresh = z.object({ refresh_token: z.string().max(200).optional() }).openapi("RefreshRequest");
+const Refresh = z
+  .object({
+    refresh_token: z.string().max(200).optional(),
+    session: z.enum(["cookie", "web"]).optional().openapi({ description: "With the refresh cookie: answer as `cookie` (default) or `web` (access token in the body)" }),
+  })
+  .openapi("RefreshRequest");
 
 const Me = z
   .object({
@@ -94,8 +104,12 @@ export function createAuthRoutes(deps: AppDeps) {
 
   function setSessionCookies(c: Ctx, t: IssuedTokens) {
     const accessAge = Math.max(1, Math.floor((t.accessExpiresAt.getTime() - now()) / 1000));
-    const refreshAge = Math.max(1, Math.floor((t.refreshExpiresAt.getTime() - now()) / 1000));
     setCookie(c, COOKIES.access, t.accessToken, { ...cookieBase, path: "/", maxAge: accessAge });
+    setRefreshCookies(c, t);
+  }
+
+  function setRefreshCookies(c: Ctx, t: IssuedTokens) {
+    const refreshAge = Math.max(1, Math.floor((t.refreshExpiresAt.getTime() - now()) / 1000));
     // The refresh cookie travels only to the auth endpoints.
     setCookie(c, COOKIES.refresh, t.refreshToken, { ...cookieBase, path: "/v1/auth", maxAge: refreshAge });
     // Readable by the page's JS: it echoes it in x-csrf-token (double submit).
@@ -108,7 +122,7 @@ export function createAuthRoutes(deps: AppDeps) {
     deleteCookie(c, COOKIES.csrf, { path: "/", secure: rt.cookieSecure });
   }
 
-  function sessionBody(c: Ctx, t: IssuedTokens, user: UserRow, account: AccountRow, mode: "token" | "cookie") {
+  function sessionBody(c: Ctx, t: IssuedTokens, user: UserRow, account: AccountRow, mode: "token" | "cookie" | "web") {
     const base = {
       expires_in: deps.settings.accessTokenTtlSec,
       refresh_expires_in: deps.settings.refreshTokenTtlSec,
@@ -119,6 +133,12 @@ export function createAuthRoutes(deps: AppDeps) {
     if (mode === "cookie") {
       setSessionCookies(c, t);
       return { token_type: "cookie" as const, ...base };
+    }
+    if (mode === "web") {
+      // No access cookie: the page holds the access token in memory and sends it as Bearer, so
+      // only the refresh/logout calls ride on cookies (and those need the CSRF header).
+      setRefreshCookies(c, t);
+      return { token_type: "Bearer" as const, access_token: t.accessToken, ...base };
     }
     return { token_type: "Bearer" as const, access_token: t.accessToken, refresh_token: t.refreshToken, ...base };
   }
@@ -162,6 +182,8 @@ export function createAuthRoutes(deps: AppDeps) {
       try {
         created = await deps.db.transaction(async (tx) => {
           const account = await createAccount(tx, { name: body.name || email });
+          const inviter = body.referral_code ? await resolveReferralCode(tx, body.referral_code) : null;
+          if (inviter) await tx.update(accounts).set({ referredBy: inviter }).where(eq(accounts.id, account.id));
           const user = await createUser(tx, { accountId: account.id, email, name: body.name ?? null, role: "client" });
           await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
           await writeAudit(tx, { actor: `user:${user.id}`, action: "user.register", targetType: "user", targetId: user.id, after: { email, account_id: account.id }, ip: clientIp(c) });
@@ -230,7 +252,7 @@ export function createAuthRoutes(deps: AppDeps) {
       responses: { 200: json(SessionSchema, "New tokens"), 401: err("Invalid, expired, reused or revoked"), 403: err("CSRF") },
     }),
     async (c) => {
-      let body: { refresh_token?: string } = {};
+      let body: { refresh_token?: string; session?: "cookie" | "web" } = {};
       if ((c.req.header("content-type") ?? "").includes("json")) body = c.req.valid("json") ?? {};
       const cookieToken = getCookie(c, COOKIES.refresh);
       const token = body.refresh_token ?? cookieToken;
@@ -252,7 +274,7 @@ export function createAuthRoutes(deps: AppDeps) {
         throw new AppError("invalid_token", msg);
       }
       const account = await getAccount(deps.db, r.user.accountId);
-      return c.json(sessionBody(c, r.tokens, r.user, account!, viaCookie ? "cookie" : "token"), 200);
+      return c.json(sessionBody(c, r.tokens, r.user, account!, viaCookie ? (body.session ?? "cookie") : "token"), 200);
     },
   );
 
@@ -372,7 +394,7 @@ export function createAuthRoutes(deps: AppDeps) {
     const r = await widgetLogin(c, data);
     const t = await openSession(c, r.user, "telegram_widget");
     setSessionCookies(c, t);
-    return c.redirect(`${deps.settings.publicUrl?.replace(/\/+$/, "") ?? ""}/`, 302);
+    return c.redirect(`${deps.settings.publicUrl?.replace(/\/+$/, "") ?? ""}/dashboard`, 302);
   });
 
   app.openapi(

@@ -11,6 +11,7 @@ import type { AuthContext } from "../../contracts/request.js";
 import { RateLimitSection, rateLimitSection } from "../views/rate-limit-section.js";
 import type { AppDeps } from "../deps.js";
 import { apiKeyAuth } from "../middleware/api-key-auth.js";
+import { sessionAccountAuthenticator } from "../middleware/browser-session.js";
 import { createRouter } from "../router.js";
 import { ErrorResponse } from "../schemas.js";
 
@@ -222,7 +223,10 @@ async function quotaState(deps: AppDeps, svc: BillingService, auth: AuthContext)
 export function createClientUsageRoutes(deps: AppDeps) {
   const app = createRouter();
   const auth = apiKeyAuth(deps);
-  for (const p of ["/v1/client/*", "/usage", "/limits", "/tariff", "/v1/key", "/v1/generation"]) app.use(p, auth);
+  // The dashboard's session reads the same account views (not /tariff and /v1/key: they describe the calling key).
+  const keyOrSession = apiKeyAuth(deps, { alternatives: [sessionAccountAuthenticator(deps)] });
+  for (const p of ["/v1/client/*", "/usage", "/limits", "/v1/generation"]) app.use(p, keyOrSession);
+  for (const p of ["/tariff", "/v1/key"]) app.use(p, auth);
   const svc = () => deps.billing;
   const tz = () => deps.settings.billingTimezone;
 

@@ -1,0 +1,3 @@
+import { describeAdminPages } from "./admin-pages.js";
+
+describeAdminPages("ru");

@@ -1,0 +1,315 @@
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { Link, useSearchParams } from "react-router";
+import { api, unwrap, type Schemas } from "../../api/client";
+import { Dialog } from "../../components/dialog";
+import { QueryView } from "../../components/states";
+import { Alert, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
+import { FilterBar, Id, SignedMoney, StatusBadge } from "../../features/admin/components";
+import { adminKey, errorText, useAdminMutation } from "../../features/admin/hooks";
+import { useI18n } from "../../i18n/context";
+import { useFormat } from "../../i18n/format";
+
+type Payment = Schemas["AdminPayment"];
+type Provider = "tg_stars" | "tg_provider" | "yookassa" | "stripe";
+const PAGE = 50;
+
+/** Pages of newest-first lists paged by `before` = the last row's created_at. */
+function useBeforePages() {
+  const [stack, setStack] = useState<(string | undefined)[]>([undefined]);
+  return { before: stack[stack.length - 1], page: stack.length, next: (b: string) => setStack((s) => [...s, b]), prev: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)), reset: () => setStack([undefined]) };
+}
+
+function BeforePager({ p, rows }: { p: ReturnType<typeof useBeforePages>; rows: { created_at: string }[] }) {
+  const { t } = useI18n();
+  if (p.page === 1 && rows.length < PAGE) return null;
+  return (
+    <nav aria-label={t("admin.pager")} className="mt-3 flex items-center gap-2">
+      <Button variant="secondary" onClick={p.prev} disabled={p.page === 1}>
+        {t("admin.prevPage")}
+      </Button>
+      <span className="text-sm text-slate-600">{t("admin.pageN", { n: p.page })}</span>
+      <Button variant="secondary" onClick={() => p.next(rows[rows.length - 1]!.created_at)} disabled={rows.length < PAGE}>
+        {t("common.next")}
+      </Button>
+    </nav>
+  );
+}
+
+function RefundDialog({ payment, onClose }: { payment: Payment; onClose: () => void }) {
+  const { t } = useI18n();
+  const fmt = useFormat();
+  const refund = useAdminMutation((b: { reason?: string; require_unspent_balance: boolean }) =>
+    unwrap(api.POST("/admin/payments/{id}/refund", { params: { path: { id: payment.id } }, body: { ...b, retry_stuck: payment.status === "refunding" } })),
+  );
+  return (
+    <Dialog open title={t("admin.payments.refundTitle")} onClose={onClose}>
+      {refund.data ? (
+        <div className="space-y-4">
+          <Alert tone={refund.data.status === "refunded" ? "green" : "amber"}>
+            {t("admin.payments.refundResult", { status: refund.data.status, debited: fmt.cost(refund.data.debited), balance: fmt.cost(refund.data.balance_after) })}
+          </Alert>
+          <div className="flex justify-end">
+            <Button onClick={onClose}>{t("common.close")}</Button>
+          </div>
+        </div>
+      ) : (
+        <form
+          className="space-y-4"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const f = new FormData(e.currentTarget);
+            refund.mutate({ reason: String(f.get("reason") ?? "").trim() || undefined, require_unspent_balance: f.get("unspent") === "on" });
+          }}
+        >
+          <p className="text-sm text-slate-700">{t("admin.payments.refundText", { amount: `${payment.amount} ${payment.currency}`, credits: fmt.cost(payment.credits), account: payment.account_id })}</p>
+          <Field label={t("admin.account.reason")} name="reason" maxLength={500} />
+          <label className="flex items-center gap-2 text-sm text-slate-800">
+            <input type="checkbox" name="unspent" className="h-4 w-4" />
+            {t("admin.payments.requireUnspent")}
+          </label>
+          {refund.error && <Alert tone="red">{errorText(refund.error)}</Alert>}
+          <div className="flex justify-end gap-2">
+            <Button variant="secondary" onClick={onClose}>
+              {t("common.cancel")}
+            </Button>
+            <Button type="submit" className="bg-red-700 hover:bg-red-800" disabled={refund.isPending}>
+              {t("admin.payments.refund")}
+            </Button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}
+
+function PaymentsCard({ filters }: { filters: { account_id?: string; provider?: Provider; status?: string } }) {
+  const { t } = useI18n();
+  const fmt = useFormat();
+  const p = useBeforePages();
+  const [refunding, setRefunding] = useState<Payment | null>(null);
+  const q = useQuery({ queryKey: adminKey("payments", filters, p.before), queryFn: () => unwrap(api.GET("/admin/payments", { params: { query: { ...filters, before: p.before, limit: PAGE } } })) });
+  return (
+    <Card title={t("admin.payments.payments")}>
+      <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.payments.emptyPayments")}>
+        {(d) => (
+          <>
+            <TableFrame label={t("admin.payments.payments")}>
+              <thead>
+                <tr>
+                  <th className={th}>{t("admin.time")}</th>
+                  <th className={th}>{t("admin.account")}</th>
+                  <th className={th}>{t("admin.payments.provider")}</th>
+                  <th className={`${th} text-right`}>{t("admin.payments.amount")}</th>
+                  <th className={`${th} text-right`}>{t("admin.payments.credits")}</th>
+                  <th className={th}>{t("admin.status")}</th>
+                  <th className={`${th} text-right`}>{t("admin.payments.commission")}</th>
+                  <th className={th}>
+                    <span className="sr-only">{t("admin.actions")}</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {d.data.map((x) => (
+                  <tr key={x.id} data-testid="payment-row" data-id={x.id} data-status={x.status}>
+                    <td className={td}>{fmt.dateTime(x.created_at)}</td>
+                    <td className={td}>
+                      <Link to={`/admin/accounts/${x.account_id}`} className="text-indigo-700 underline">
+                        <Id id={x.account_id} />
+                      </Link>
+                    </td>
+                    <td className={td}>{t(`admin.payments.provider.${x.provider}`)}</td>
+                    <td className={`${td} tabular text-right`}>
+                      {x.amount} {x.currency}
+                    </td>
+                    <td className={`${td} tabular text-right`}>{fmt.cost(x.credits)}</td>
+                    <td className={td}>
+                      <StatusBadge status={x.status} />
+                      {x.refunded_by && <div className="text-xs text-slate-600">{x.refunded_by}</div>}
+                    </td>
+                    <td className={`${td} tabular text-right`}>{x.commission ? fmt.cost(x.commission) : "—"}</td>
+                    <td className={td}>
+                      {(x.status === "credited" || x.status === "refunding") && (
+                        <Button variant="danger" onClick={() => setRefunding(x)}>
+                          {t("admin.payments.refund")}
+                        </Button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </TableFrame>
+            <BeforePager p={p} rows={d.data} />
+          </>
+        )}
+      </QueryView>
+      {refunding && <RefundDialog payment={refunding} onClose={() => setRefunding(null)} />}
+    </Card>
+  );
+}
+
+function OrdersCard({ filters }: { filters: { account_id?: string; provider?: Provider; status?: string } }) {
+  const { t } = useI18n();
+  const fmt = useFormat();
+  const p = useBeforePages();
+  const q = useQuery({ queryKey: adminKey("orders", filters, p.before), queryFn: () => unwrap(api.GET("/admin/payments/orders", { params: { query: { ...filters, before: p.before, limit: PAGE } } })) });
+  return (
+    <Card title={t("admin.payments.orders")}>
+      <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.payments.emptyOrders")}>
+        {(d) => (
+          <>
+            <TableFrame label={t("admin.payments.orders")}>
+              <thead>
+                <tr>
+                  <th className={th}>{t("admin.time")}</th>
+                  <th className={th}>{t("admin.payments.order")}</th>
+                  <th className={th}>{t("admin.account")}</th>
+                  <th className={th}>{t("admin.payments.provider")}</th>
+                  <th className={`${th} text-right`}>{t("admin.payments.amount")}</th>
+                  <th className={`${th} text-right`}>{t("admin.payments.credits")}</th>
+                  <th className={th}>{t("admin.status")}</th>
+                  <th className={th}>{t("admin.payments.paidAt")}</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {d.data.map((o) => (
+                  <tr key={o.id}>
+                    <td className={td}>{fmt.dateTime(o.created_at)}</td>
+                    <td className={td}>
+                      <Id id={o.id} />
+                    </td>
+                    <td className={td}>
+                      <Link to={`/admin/accounts/${o.account_id}`} className="text-indigo-700 underline">
+                        <Id id={o.account_id} />
+                      </Link>
+                    </td>
+                    <td className={td}>{t(`admin.payments.provider.${o.provider}`)}</td>
+                    <td className={`${td} tabular text-right`}>
+                      {o.amount} {o.currency}
+                    </td>
+                    <td className={`${td} tabular text-right`}>{fmt.cost(o.credits)}</td>
+                    <td className={td}>
+                      <StatusBadge status={o.status} />
+                    </td>
+                    <td className={td}>{fmt.dateTime(o.paid_at)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </TableFrame>
+            <BeforePager p={p} rows={d.data} />
+          </>
+        )}
+      </QueryView>
+    </Card>
+  );
+}
+
+function RefundRequestsCard() {
+  const { t } = useI18n();
+  const fmt = useFormat();
+  const q = useQuery({ queryKey: adminKey("refund-requests"), queryFn: () => unwrap(api.GET("/admin/payments/refund-requests", { params: { query: { status: "requested" } } })) });
+  const reject = useAdminMutation((id: string) => unwrap(api.POST("/admin/payments/refund-requests/{id}/reject", { params: { path: { id } }, body: {} })));
+  return (
+    <Card title={t("admin.payments.refundRequests")}>
+      <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.payments.noRefundRequests")}>
+        {(d) => (
+          <ul className="divide-y divide-slate-100 text-sm">
+            {d.data.map((r) => (
+              <li key={r.id} className="flex flex-wrap items-center justify-between gap-3 py-2">
+                <span>
+                  {fmt.dateTime(r.created_at)} · <Id id={r.payment_id} /> · <Id id={r.account_id} />{r.note ? ` · ${r.note}` : ""}
+                </span>
+                <span className="flex items-center gap-2">
+                  <StatusBadge status={r.status} />
+                  <Button variant="secondary" onClick={() => reject.mutate(r.id)} disabled={reject.isPending}>
+                    {t("admin.prices.reject")}
+                  </Button>
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </QueryView>
+      {reject.error && <Alert tone="red">{errorText(reject.error)}</Alert>}
+    </Card>
+  );
+}
+
+function CommissionsCard({ accountId }: { accountId?: string }) {
+  const { t } = useI18n();
+  const fmt = useFormat();
+  const p = useBeforePages();
+  const q = useQuery({ queryKey: adminKey("commissions", accountId, p.before), queryFn: () => unwrap(api.GET("/admin/referral-commissions", { params: { query: { account_id: accountId, before: p.before, limit: PAGE } } })) });
+  return (
+    <Card title={t("admin.payments.commissions")}>
+      <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.payments.noCommissions")}>
+        {(d) => (
+          <>
+            <TableFrame label={t("admin.payments.commissions")}>
+              <thead>
+                <tr>
+                  <th className={th}>{t("admin.time")}</th>
+                  <th className={th}>{t("admin.payments.inviter")}</th>
+                  <th className={th}>{t("admin.payments.invitee")}</th>
+                  <th className={th}>{t("admin.account.kind")}</th>
+                  <th className={`${th} text-right`}>{t("admin.account.amountCol")}</th>
+                  <th className={th}>{t("admin.payments.payment")}</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {d.data.map((c) => (
+                  <tr key={c.id}>
+                    <td className={td}>{fmt.dateTime(c.created_at)}</td>
+                    <td className={td}>
+                      <Link to={`/admin/accounts/${c.inviter_account_id}`} className="text-indigo-700 underline">
+                        {c.inviter_name ?? c.inviter_account_id}
+                      </Link>
+                    </td>
+                    <td className={td}><Id id={c.invitee_account_id} /></td>
+                    <td className={td}>{t(`admin.ledger.${c.kind}`)}</td>
+                    <td className={`${td} tabular text-right`}>
+                      <SignedMoney value={c.amount} format={fmt.cost} />
+                    </td>
+                    <td className={td}><Id id={c.payment_id} /></td>
+                  </tr>
+                ))}
+              </tbody>
+            </TableFrame>
+            <BeforePager p={p} rows={d.data} />
+          </>
+        )}
+      </QueryView>
+    </Card>
+  );
+}
+
+/** Orders and payments (Stars, YooKassa) with statuses, refunds, referral commissions. */
+export function AdminPaymentsPage() {
+  const { t } = useI18n();
+  const [params, setParams] = useSearchParams();
+  const filters = { account_id: params.get("account_id") || undefined, provider: (params.get("provider") || undefined) as Provider | undefined, status: params.get("status") || undefined };
+  const [draft, setDraft] = useState({ account_id: filters.account_id ?? "", provider: filters.provider ?? "", status: filters.status ?? "" });
+  return (
+    <>
+      <PageHeader title={t("admin.nav.payments")}>{t("admin.payments.subtitle")}</PageHeader>
+      <FilterBar onSubmit={() => setParams(Object.fromEntries(Object.entries(draft).filter(([, v]) => v)))}>
+        <Field label={t("admin.account")} value={draft.account_id} onChange={(e) => setDraft({ ...draft, account_id: e.target.value.trim() })} placeholder="acct_…" className="w-52" />
+        <Select label={t("admin.payments.provider")} value={draft.provider} onChange={(e) => setDraft({ ...draft, provider: e.target.value })} className="w-48">
+          <option value="">{t("common.all")}</option>
+          {(["tg_stars", "tg_provider", "yookassa"] as const).map((p) => (
+            <option key={p} value={p}>
+              {t(`admin.payments.provider.${p}`)}
+            </option>
+          ))}
+        </Select>
+        <Field label={t("admin.status")} value={draft.status} onChange={(e) => setDraft({ ...draft, status: e.target.value.trim() })} className="w-40" />
+      </FilterBar>
+      <div className="space-y-5">
+        <PaymentsCard key={`p${params}`} filters={filters} />
+        <OrdersCard key={`o${params}`} filters={filters} />
+        <RefundRequestsCard />
+        <CommissionsCard key={`c${params}`} accountId={filters.account_id} />
+      </div>
+    </>
+  );
+}
