@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { listRequestLogs, logView, type LogQuery } from "../../accounts/admin.js";
+import { getKey } from "../../accounts/api-keys.js";
 import { ledgerHistory } from "../../billing/ledger-history.js";
 import { priceTable } from "../../billing/price-table.js";
 import { effectiveLimits, modelAllowed } from "../../billing/service.js";
@@ -162,11 +163,14 @@ export function createClientAccountRoutes(deps: AppDeps) {
   for (const p of ["/v1/client/requests", "/v1/client/requests.csv", "/v1/client/prices", "/v1/client/ledger", "/v1/client/payments", "/v1/client/referrals"]) app.use(p, once);
   const cur = deps.settings.currency;
 
-  function logQuery(c: Context<AppEnv>, f: z.infer<typeof RequestFilters>): LogQuery {
+  async function logQuery(c: Context<AppEnv>, f: z.infer<typeof RequestFilters>): Promise<LogQuery> {
+    const accountId = c.get("auth").accountId;
+    // Another account's key id answers as an unknown one (404), never as an empty page that confirms it exists.
+    if (f.key_id && !(await getKey(deps.db, { accountId, actor: "client" }, f.key_id))) throw new AppError("not_found", "No such API key", { param: "key_id" });
     const from = f.from ? new Date(f.from) : undefined;
     const to = f.to ? new Date(f.to) : undefined;
     if (from && to && from >= to) throw new AppError("invalid_request", "`from` must be before `to`", { param: "from" });
-    return { accountId: c.get("auth").accountId, keyId: f.key_id, model: f.model, status: f.status, from, to };
+    return { accountId, keyId: f.key_id, model: f.model, status: f.status, from, to };
   }
 
   app.openapi(
@@ -177,11 +181,11 @@ export function createClientAccountRoutes(deps: AppDeps) {
       summary: "The account's request log with filters (key, model, status, date range), newest first",
       security,
       request: { query: RequestFilters.extend(Page) },
-      responses: { 200: json(z.object({ data: z.array(CustomerRequest), next_cursor: z.string().nullable() }).openapi("CustomerRequests"), "A page"), 400: err("Invalid filter"), 401: err("Not authenticated") },
+      responses: { 200: json(z.object({ data: z.array(CustomerRequest), next_cursor: z.string().nullable() }).openapi("CustomerRequests"), "A page"), 400: err("Invalid filter"), 401: err("Not authenticated"), 404: err("Unknown key_id") },
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const page = await listRequestLogs(deps.db, { ...logQuery(c, q), limit: q.limit, cursor: q.cursor });
+      const page = await listRequestLogs(deps.db, { ...(await logQuery(c, q)), limit: q.limit, cursor: q.cursor });
       return c.json({ data: page.data.map(customerRequest), next_cursor: page.next_cursor }, 200);
     },
   );
@@ -197,7 +201,7 @@ export function createClientAccountRoutes(deps: AppDeps) {
       responses: { 200: { content: { "text/csv": { schema: z.string() } }, description: "CSV with a header row" }, 400: err("Invalid filter"), 401: err("Not authenticated") },
     }),
     async (c) => {
-      const base = logQuery(c, c.req.valid("query"));
+      const base = await logQuery(c, c.req.valid("query"));
       const lines = [CSV_COLUMNS.join(",")];
       let cursor: string | undefined;
       let n = 0;
