@@ -12,6 +12,7 @@ import { accounts, fxRates, ledgerEntries, modelPrices, tariffs } from "../db/sc
 import { decidePriceChange } from "./catalog-sync.js";
 import { postLedgerEntry } from "./ledger.js";
 import type { UnitPrices } from "./pricing.js";
+import type { MarginRule } from "./margin.js";
 
 // ---------- adjustments ----------
 
@@ -86,6 +87,8 @@ export interface TariffInput {
   allowedModels?: string[] | null;
   modelMarkups?: Record<string, string>;
   rateLimits?: Record<string, unknown>;
+  /** Margin guard rule; null = BILLING_MARGIN_RULE. */
+  marginRule?: MarginRule | null;
 }
 
 export async function listTariffs(db: Db): Promise<Array<TariffRow & { accounts: number }>> {
@@ -123,6 +126,7 @@ export async function createTariff(db: Db, input: TariffInput & { name: string; 
           allowedModels: input.allowedModels ?? null,
           modelMarkups: input.modelMarkups ?? {},
           rateLimits: input.rateLimits ?? {},
+          marginRule: input.marginRule ?? null,
         })
         .returning();
       await writeAudit(tx, { actor, action: "tariff.create", targetType: "tariff", targetId: row!.id, after: row });
@@ -158,6 +162,7 @@ export async function updateTariff(db: Db, id: string, input: TariffInput, actor
       if (input.allowedModels !== undefined) set.allowedModels = input.allowedModels;
       if (input.modelMarkups !== undefined) set.modelMarkups = input.modelMarkups;
       if (input.rateLimits !== undefined) set.rateLimits = input.rateLimits;
+      if (input.marginRule !== undefined) set.marginRule = input.marginRule;
       const [row] = await tx.update(tariffs).set(set).where(eq(tariffs.id, id)).returning();
       await writeAudit(tx, { actor, action: "tariff.update", targetType: "tariff", targetId: id, before, after: row });
       return row!;

@@ -45,11 +45,28 @@ const figures = (r: Row, p = ""): UsageFigures => ({
   costMicros: big(r[`${p}cost`]),
 });
 
+/**
+ * The usage rows every report reads: the request log, plus the daily totals the retention job
+ * folded old rows into (jobs/retention.ts). A row is in exactly one of the two (retention deletes
+ * what it folds in the same statement), so totals stay exact after retention. A daily row stands
+ * at its day's start in the billing time zone: windows starting on a day boundary (today, week,
+ * month, the last N days) count it whole; a range starting mid-day counts it from its start.
+ * Folded rows are grouped by the served model (the requested one when none was served).
+ */
+const usageRows = (tz: string) => sql`(
+  select account_id, api_key_id, requested_model, created_at, 1::bigint as n, prompt_tokens, completion_tokens,
+         coalesce(total_tokens, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)) as total_tokens, price_micros, upstream_cost_micros
+  from request_logs
+  union all
+  select account_id, nullif(api_key_id, ''), nullif(model, ''), (day::date::timestamp at time zone ${tz}), requests, prompt_tokens, completion_tokens,
+         total_tokens, price_micros, upstream_cost_micros
+  from request_log_daily) as u`;
+
 const agg = (filter: SQL, p: string) => sql`
-  count(*) filter (where ${filter}) as ${sql.raw(p)}requests,
+  coalesce(sum(n) filter (where ${filter}), 0) as ${sql.raw(p)}requests,
   coalesce(sum(prompt_tokens) filter (where ${filter}), 0)::text as ${sql.raw(p)}prompt,
   coalesce(sum(completion_tokens) filter (where ${filter}), 0)::text as ${sql.raw(p)}completion,
-  coalesce(sum(coalesce(total_tokens, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))) filter (where ${filter}), 0)::text as ${sql.raw(p)}total,
+  coalesce(sum(total_tokens) filter (where ${filter}), 0)::text as ${sql.raw(p)}total,
   coalesce(sum(price_micros) filter (where ${filter}), 0)::text as ${sql.raw(p)}cost`;
 
 /** Today, this ISO week (from Monday), this calendar month and all time, for an account or one key. */
@@ -60,7 +77,7 @@ export async function usageSummary(db: Db, scope: Scope, now: Date, tz: string):
   const monthStart = sql`(date_trunc('month', ${n}::timestamptz at time zone ${tz}) at time zone ${tz})`;
   const r = rowsOf(
     await db.execute(sql`select ${agg(sql`created_at >= ${dayStart}`, "d_")}, ${agg(sql`created_at >= ${weekStart}`, "w_")}, ${agg(sql`created_at >= ${monthStart}`, "m_")}, ${agg(sql`true`, "t_")}
-      from request_logs where ${scopeWhere(scope)}`),
+      from ${usageRows(tz)} where ${scopeWhere(scope)}`),
   )[0]!;
   return { today: figures(r, "d_"), week: figures(r, "w_"), month: figures(r, "m_"), total: figures(r, "t_") };
 }
@@ -74,7 +91,7 @@ export async function usageDaily(db: Db, scope: Scope, now: Date, tz: string, da
   const from = sql`(date_trunc('day', ${now.toISOString()}::timestamptz at time zone ${tz}) at time zone ${tz}) - ${days - 1} * interval '1 day'`;
   const rows = rowsOf(
     await db.execute(sql`select to_char(created_at at time zone ${tz}, 'YYYY-MM-DD') as date, ${agg(sql`true`, "")}
-      from request_logs where ${scopeWhere(scope)} and created_at >= ${from} group by 1 order by 1`),
+      from ${usageRows(tz)} where ${scopeWhere(scope)} and created_at >= ${from} group by 1 order by 1`),
   );
   return rows.map((r) => ({ date: String(r.date), ...figures(r) }));
 }
@@ -87,7 +104,7 @@ export async function usageByModel(db: Db, scope: Scope, now: Date, tz: string, 
   const from = sql`(date_trunc('day', ${now.toISOString()}::timestamptz at time zone ${tz}) at time zone ${tz}) - ${days - 1} * interval '1 day'`;
   const rows = rowsOf(
     await db.execute(sql`select coalesce(requested_model, '') as model, ${agg(sql`true`, "")}
-      from request_logs where ${scopeWhere(scope)} and created_at >= ${from} group by 1 order by sum(price_micros) desc nulls last, 1`),
+      from ${usageRows(tz)} where ${scopeWhere(scope)} and created_at >= ${from} group by 1 order by sum(price_micros) desc nulls last, 1`),
   );
   return rows.map((r) => ({ model: String(r.model), ...figures(r) }));
 }
@@ -178,9 +195,9 @@ export async function generation(db: Db, accountId: string, id: string): Promise
 
 // ---------- platform statistics (admin) ----------
 
-const platformAgg = sql`count(*) as requests,
+const platformAgg = sql`coalesce(sum(n), 0) as requests,
   coalesce(sum(prompt_tokens), 0)::text as prompt, coalesce(sum(completion_tokens), 0)::text as completion,
-  coalesce(sum(coalesce(total_tokens, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))), 0)::text as total,
+  coalesce(sum(total_tokens), 0)::text as total,
   coalesce(sum(price_micros), 0)::text as cost, coalesce(sum(upstream_cost_micros), 0)::text as ucost,
   coalesce(sum(price_micros), 0)::text as revenue`;
 
@@ -195,9 +212,9 @@ export interface Period {
   to: Date;
 }
 
-export async function platformSummary(db: Db, p: Period, accountId?: string): Promise<PlatformFigures> {
+export async function platformSummary(db: Db, p: Period, tz: string, accountId?: string): Promise<PlatformFigures> {
   const r = rowsOf(
-    await db.execute(sql`select ${platformAgg} from request_logs where created_at >= ${p.from.toISOString()}::timestamptz and created_at < ${p.to.toISOString()}::timestamptz
+    await db.execute(sql`select ${platformAgg} from ${usageRows(tz)} where created_at >= ${p.from.toISOString()}::timestamptz and created_at < ${p.to.toISOString()}::timestamptz
       ${accountId ? sql`and account_id = ${accountId}` : sql``}`),
   )[0]!;
   return platform(r);
@@ -205,16 +222,16 @@ export async function platformSummary(db: Db, p: Period, accountId?: string): Pr
 
 export async function platformDaily(db: Db, p: Period, tz: string, accountId?: string): Promise<Array<PlatformFigures & { date: string }>> {
   const rows = rowsOf(
-    await db.execute(sql`select to_char(created_at at time zone ${tz}, 'YYYY-MM-DD') as date, ${platformAgg} from request_logs
+    await db.execute(sql`select to_char(created_at at time zone ${tz}, 'YYYY-MM-DD') as date, ${platformAgg} from ${usageRows(tz)}
       where created_at >= ${p.from.toISOString()}::timestamptz and created_at < ${p.to.toISOString()}::timestamptz
       ${accountId ? sql`and account_id = ${accountId}` : sql``} group by 1 order by 1`),
   );
   return rows.map((r) => ({ date: String(r.date), ...platform(r) }));
 }
 
-export async function platformByModel(db: Db, p: Period, accountId?: string): Promise<Array<PlatformFigures & { model: string }>> {
+export async function platformByModel(db: Db, p: Period, tz: string, accountId?: string): Promise<Array<PlatformFigures & { model: string }>> {
   const rows = rowsOf(
-    await db.execute(sql`select coalesce(requested_model, '') as model, ${platformAgg} from request_logs
+    await db.execute(sql`select coalesce(requested_model, '') as model, ${platformAgg} from ${usageRows(tz)}
       where created_at >= ${p.from.toISOString()}::timestamptz and created_at < ${p.to.toISOString()}::timestamptz
       ${accountId ? sql`and account_id = ${accountId}` : sql``} group by 1 order by sum(price_micros) desc nulls last, 1`),
   );

@@ -122,7 +122,8 @@ describeEachDb("margin guard and operator alerts", (_kind, createDb) => {
   });
 
   test("a tariff with margin_rule charge_reported bills max(list, reported) × markup: no loss", async () => {
-    mock.configure({ usage: { prompt_tokens: 1000, completion_tokens: 1000, cost: 0.01 } });
+    // Above the 0.45 RUB list price but below the request's ~0.60 RUB hold, which caps any charge.
+    mock.configure({ usage: { prompt_tokens: 1000, completion_tokens: 1000, cost: 0.0035 } });
     await db.db.insert(tariffs).values({ id: "trf_pass", name: "pass-through", markupPpm: 1_500_000n, marginRule: "charge_reported" });
     const { key, accountId } = await gw.createAccountWithKey({ balance: "100" });
     const assigned = await gw.admin(`/admin/accounts/${accountId}/tariff`, { method: "PUT", body: { tariff_id: "trf_pass" } });
@@ -130,9 +131,9 @@ describeEachDb("margin guard and operator alerts", (_kind, createDb) => {
     const id = await ask(key);
     await gw.gateway.deps.logs.flush();
     const [row] = await db.db.select().from(requestLogs).where(eq(requestLogs.id, id));
-    // reported $0.01 × 100 × 1.5 = 1.50 RUB (above the 0.45 list price)
-    assert.equal(row!.priceMicros, 1_500_000n);
-    assert.equal(row!.upstreamCostMicros, 1_000_000n);
+    // reported $0.0035 × 100 × 1.5 = 0.525 RUB (above the 0.45 list price)
+    assert.equal(row!.priceMicros, 525_000n);
+    assert.equal(row!.upstreamCostMicros, 350_000n);
     assert.equal(row!.meta?.margin, "charged_reported");
     assert.ok(row!.profitMicros! > 0n);
   });

@@ -110,7 +110,7 @@ export const KeySettings = {
   scopes: z.array(z.enum(["inference", "manage"])).min(1).optional(),
   allowed_models: z.array(z.string().min(1).max(200)).max(500).nullable().optional(),
   ip_allowlist: z.array(z.string().max(64)).max(100).nullable().optional(),
-  limits: z.record(z.string(), z.unknown()).optional().openapi({ description: "Quotas: daily/monthly/total _tokens, _money, _requests (billing's QuotaLimits)" }),
+  limits: z.record(z.string(), z.unknown()).optional().openapi({ description: "Quotas (billing's QuotaLimits): daily_/weekly_/monthly_/total_ × tokens, money, requests; windows are the calendar day, ISO week from Monday and calendar month in BILLING_TIMEZONE" }),
   rate_limits: z.record(z.string(), z.unknown()).nullable().optional().openapi({ description: "Admins only" }),
   options: z.record(z.string(), z.unknown()).optional().openapi({ description: "Admins only, e.g. {cache: true}" }),
   expires_at: z.iso.datetime({ offset: true }).nullable().optional(),

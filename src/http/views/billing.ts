@@ -1,6 +1,7 @@
 /** Request schemas and JSON views of the admin billing routes (tariffs, prices, stats). */
 import { z } from "@hono/zod-openapi";
 import { type PriceBookRow, type TariffInput, type TariffRow } from "../../billing/admin.js";
+import { MARGIN_RULES, type MarginRule } from "../../billing/margin.js";
 import { microsPerMToDecimal, parsePositiveMillionths } from "../../billing/pricing.js";
 import { QuotaLimitsSchema } from "../../billing/quotas.js";
 import { type PlatformFigures } from "../../billing/reports.js";
@@ -58,6 +59,10 @@ export const TariffBody = z
     allowed_models: z.array(z.string().min(1)).nullable().openapi({ description: "Model ids or prefixes ending in *; null = all" }),
     model_markups: z.record(z.string().min(1), PositiveDecimal),
     rate_limits: RateLimits,
+    margin_rule: z
+      .enum(MARGIN_RULES as [MarginRule, ...MarginRule[]])
+      .nullable()
+      .openapi({ description: "When the upstream reports a cost above list: charge_reported = max(list, reported) × markup, list_price = keep the list price; null = BILLING_MARGIN_RULE" }),
   })
   .partial();
 export const CreateTariff = TariffBody.required({ name: true }).openapi("CreateTariff");
@@ -77,6 +82,7 @@ export const Tariff = z
     allowed_models: z.array(z.string()).nullable(),
     model_markups: z.record(z.string(), z.string()),
     rate_limits: z.record(z.string(), z.unknown()),
+    margin_rule: z.string().nullable().openapi({ description: "null = the BILLING_MARGIN_RULE default" }),
     accounts: z.number().int().optional(),
     created_at: z.string(),
     updated_at: z.string(),
@@ -144,6 +150,7 @@ export function tariffJson(t: TariffRow & { accounts?: number }) {
     allowed_models: t.allowedModels ?? null,
     model_markups: t.modelMarkups,
     rate_limits: t.rateLimits,
+    margin_rule: t.marginRule ?? null,
     ...(t.accounts !== undefined ? { accounts: t.accounts } : {}),
     created_at: t.createdAt.toISOString(),
     updated_at: t.updatedAt.toISOString(),
@@ -163,6 +170,7 @@ export function tariffInput(b: z.infer<typeof TariffBody>): TariffInput {
   if (b.allowed_models !== undefined) i.allowedModels = b.allowed_models;
   if (b.model_markups !== undefined) i.modelMarkups = b.model_markups;
   if (b.rate_limits !== undefined) i.rateLimits = b.rate_limits;
+  if (b.margin_rule !== undefined) i.marginRule = b.margin_rule;
   return i;
 }
 

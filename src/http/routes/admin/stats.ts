@@ -52,7 +52,7 @@ export function createAdminStatsRoutes(deps: AppDeps) {
     async (c) => {
       const q = c.req.valid("query");
       const p = period(q);
-      const f = await platformSummary(deps.db, p, q.account_id);
+      const f = await platformSummary(deps.db, p, deps.settings.billingTimezone, q.account_id);
       return c.json({ currency: cur, from: p.from.toISOString(), to: p.to.toISOString(), ...statsJson(f) }, 200);
     },
   );
@@ -80,7 +80,7 @@ export function createAdminStatsRoutes(deps: AppDeps) {
     },
     async (c) => {
       const q = c.req.valid("query");
-      const rows = await platformByModel(deps.db, period(q), q.account_id);
+      const rows = await platformByModel(deps.db, period(q), deps.settings.billingTimezone, q.account_id);
       return c.json({ currency: cur, data: rows.map((r) => ({ model: r.model, ...statsJson(r) })) }, 200);
     },
   );
