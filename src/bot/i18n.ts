@@ -199,7 +199,7 @@ const en: Texts = {
   keysCreateButton: "Create a key",
   keyCreated: (k, c) =>
     lines(
-      `Your new API key (shown only once — save it now):\n<code>${k}</code>`,
+      `Your new API key (shown only once, store it now):\n<code>${k}</code>`,
       c.apiBase && `API base URL: <code>${c.apiBase}</code>`,
       c.support && `Questions: ${c.support}`,
     ),
