@@ -205,7 +205,8 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
           ...(email ? { customer: { email } } : {}),
           items: [
             {
-              description: tx.receiptItem(credits).slice(0, 128),
+              // Fiscal printers want plain text: no-break spaces from Intl become ordinary spaces.
+              description: tx.receiptItem(credits).replace(/[\u00a0\u202f]/g, " ").slice(0, 128),
               quantity: "1.00",
               amount,
               vat_code: deps.receiptVatCode ?? 1,
