@@ -158,3 +158,9 @@ export async function listAccountKeys(db: DbOrTx, accountId: string, limit = 20)
     .orderBy(desc(apiKeys.createdAt))
     .limit(limit);
 }
+
+/** The confirmed e-mail of a user, for fiscal receipts (54-FZ); null when none is confirmed. */
+export async function confirmedEmail(db: DbOrTx, userId: string): Promise<string | null> {
+  const r = (await db.select({ email: users.email, at: users.emailVerifiedAt }).from(users).where(eq(users.id, userId)))[0];
+  return r?.email && r.at ? r.email : null;
+}

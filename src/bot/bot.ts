@@ -1,18 +1,18 @@
-import { Bot, InlineKeyboard, type Context } from "grammy";
+import { Api, Bot, InlineKeyboard, type Context } from "grammy";
 import type { User, UserFromGetMe } from "grammy/types";
 import { confirmDeepLinkLogin, confirmTelegramLink, parseStartPayload, type TelegramIdentity } from "../accounts/telegram-login.js";
-import { findOrCreateTelegramAccount, listAccountKeys, type TelegramAccount, type TelegramUserInfo } from "../accounts/telegram-user.js";
+import { accountTelegramChats, confirmedEmail, findOrCreateTelegramAccount, listAccountKeys, type TelegramAccount, type TelegramUserInfo } from "../accounts/telegram-user.js";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import type { Db } from "../db/client.js";
 import { createApiKey as defaultCreateApiKey, maskKey } from "../keys/index.js";
 import { findPackage, type PaymentsConfig, type TopupPackage } from "../payments/config.js";
-import { creditPayment } from "../payments/credit.js";
-import { createTelegramOrder, validatePreCheckout, type PreCheckoutResult } from "../payments/orders.js";
+import { creditPayment, type ReferralCommissionNotice } from "../payments/credit.js";
+import { cancelOrder, createTelegramOrder, validatePreCheckout, type PreCheckoutResult } from "../payments/orders.js";
 import { referralStats } from "../payments/referrals.js";
 import { applyRefund } from "../payments/refunds.js";
 import { balanceSummary, refundablePayments, requestRefund, usageSummary } from "../payments/statements.js";
-import { money, paid, pickLang, t, type Lang } from "./i18n.js";
+import { day, money as formatMoney, paid as formatPaid, pickLang, t, TEXTS, type Contacts, type Lang } from "./i18n.js";
 
 export type BotContext = Context;
 
@@ -33,6 +33,11 @@ export interface BotDeps {
   preCheckoutTimeoutMs?: number;
   maxKeysPerAccount?: number;
   usageDays?: number;
+  /** API_BASE_URL (or PUBLIC_URL + /v1) and SUPPORT_CONTACT, shown in /help, hints and after key creation. */
+  apiBaseUrl?: string | null;
+  supportContact?: string | null;
+  /** YooKassa vat_code for 54-FZ receipts on RUB provider invoices (1 = no VAT). */
+  receiptVatCode?: number;
 }
 
 /** The updates the bot handles; set explicitly on setWebhook/getUpdates (omitting it keeps an old, possibly narrower list). */
@@ -63,7 +68,25 @@ const identity = (u: User): TelegramIdentity => ({
   languageCode: u.language_code ?? null,
 });
 const langOf = (ctx: Context): Lang => pickLang(ctx.from?.language_code);
-const dateOf = (d: Date) => d.toISOString().slice(0, 10);
+
+/** The command menu per language (ru, en) and a default (English) for every other language. */
+export async function registerCommands(api: Api): Promise<void> {
+  await api.setMyCommands(TEXTS.en.menu);
+  for (const lang of ["ru", "en"] as const) await api.setMyCommands(TEXTS[lang].menu, { language_code: lang });
+}
+
+/** Sends the referral-commission notice to every linked Telegram chat of the inviter. */
+export function referralCommissionNotifier(db: Db, api: Api, currency: string, logger: Logger): (n: ReferralCommissionNotice) => Promise<void> {
+  return async (n) => {
+    const balance = (await balanceSummary(db, n.inviterAccountId, new Date()))?.balanceMicros ?? 0n;
+    for (const chat of await accountTelegramChats(db, n.inviterAccountId)) {
+      const lang = pickLang(chat.locale);
+      await api
+        .sendMessage(chat.telegramId, t(lang).commission(formatMoney(n.commissionMicros, currency, lang), formatMoney(balance, currency, lang)))
+        .catch((e: unknown) => logger.warn({ err: e, accountId: n.inviterAccountId }, "referral commission notice not delivered"));
+    }
+  };
+}
 
 /**
  * The Telegram front end. Like an HTTP route it only parses, calls payments/accounts/keys verbs and
@@ -73,6 +96,9 @@ const dateOf = (d: Date) => d.toISOString().slice(0, 10);
 export function createBot(deps: BotDeps): Bot<BotContext> {
   const { db, payments: cfg, clock, logger } = deps;
   const cur = cfg.accountCurrency;
+  const contacts: Contacts = { apiBase: deps.apiBaseUrl ?? null, support: deps.supportContact ?? null };
+  const money = (micros: bigint, currency: string, ctx: Context) => formatMoney(micros, currency, langOf(ctx));
+  const paid = (amount: bigint | number, currency: string, ctx: Context) => formatPaid(amount, currency, langOf(ctx));
   const makeKey = deps.createApiKey ?? ((d, i) => defaultCreateApiKey(d, i));
   const bot = new Bot<BotContext>(deps.token, {
     botInfo: deps.botInfo,
@@ -114,12 +140,12 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
         amountMinor: BigInt(sp.total_amount),
         source: "update",
       },
-      { referralBasisPoints: cfg.referralBasisPoints },
+      { referralBasisPoints: cfg.referralBasisPoints, onReferralCommission: referralCommissionNotifier(db, ctx.api, cur, logger) },
     );
     const tx = t(langOf(ctx));
     if (r.status === "credited") {
       logger.info({ paymentId: r.paymentId, orderId: r.orderId, accountId: r.accountId, credits: r.creditsMicros.toString() }, "telegram payment credited");
-      await ctx.reply(tx.paymentCredited(money(r.creditsMicros, cur), money(r.balanceAfterMicros, cur)));
+      await ctx.reply(tx.paymentCredited(money(r.creditsMicros, cur, ctx), money(r.balanceAfterMicros, cur, ctx)));
     } else if (r.status === "rejected") {
       logger.warn({ chargeId: sp.telegram_payment_charge_id, orderId: sp.invoice_payload, reason: r.reason }, "telegram payment not credited");
       await ctx.reply(tx.paymentUnmatched);
@@ -136,7 +162,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
       source: "update",
     });
     if (r.status === "refunded") {
-      await ctx.reply(t(langOf(ctx)).refunded(paid(rp.total_amount, rp.currency), money(r.debitedMicros, cur), money(r.balanceAfterMicros ?? 0n, cur)));
+      await ctx.reply(t(langOf(ctx)).refunded(paid(rp.total_amount, rp.currency, ctx), money(r.debitedMicros, cur, ctx), money(r.balanceAfterMicros ?? 0n, cur, ctx)));
     }
   });
 
@@ -154,13 +180,81 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   };
 
   const packages = (): TopupPackage[] => [...cfg.starPackages, ...cfg.rubPackages];
-  const sendPayMenu = async (ctx: Context) => {
+  /** The package keyboard; `prefix` "pay" sends an invoice, "link" makes a payment link. */
+  const sendPayMenu = async (ctx: Context, prefix: "pay" | "link" = "pay") => {
     const tx = t(langOf(ctx));
     const list = packages();
     if (list.length === 0) return void (await ctx.reply(tx.payNothing));
     const kb = new InlineKeyboard();
-    for (const [i, p] of list.entries()) (i ? kb.row() : kb).text(tx.packageButton(paid(p.amountMinor, p.currency), money(p.creditsMicros, cur)), `pay:${p.id}`);
-    await ctx.reply(tx.payChoose, { reply_markup: kb });
+    for (const [i, p] of list.entries()) (i ? kb.row() : kb).text(tx.packageButton(paid(p.amountMinor, p.currency, ctx), money(p.creditsMicros, cur, ctx)), `${prefix}:${p.id}`);
+    await ctx.reply(prefix === "pay" ? tx.payChoose : tx.payLinkChoose, { reply_markup: kb });
+  };
+
+  /** The invoice fields shared by sendInvoice and createInvoiceLink, with a 54-FZ receipt for RUB provider invoices. */
+  const invoiceFor = async (ctx: Context, a: TelegramAccount, pkg: TopupPackage) => {
+    const tx = t(langOf(ctx));
+    const credits = money(pkg.creditsMicros, cur, ctx);
+    const other: Record<string, unknown> = {};
+    if (pkg.provider === "tg_provider") {
+      const email = await confirmedEmail(db, a.userId);
+      // YooKassa reads `receipt` from provider_data (its own API shape); without a known e-mail
+      // Telegram asks for one and passes it to the provider.
+      const amount = { value: `${pkg.amountMinor / 100n}.${(pkg.amountMinor % 100n).toString().padStart(2, "0")}`, currency: pkg.currency };
+      other.provider_data = JSON.stringify({
+        receipt: {
+          ...(email ? { customer: { email } } : {}),
+          items: [
+            {
+              // Fiscal printers want plain text: no-break spaces from Intl become ordinary spaces.
+              description: tx.receiptItem(credits).replace(/[\u00a0\u202f]/g, " ").slice(0, 128),
+              quantity: "1.00",
+              amount,
+              vat_code: deps.receiptVatCode ?? 1,
+              payment_subject: "service",
+              payment_mode: "full_payment",
+            },
+          ],
+        },
+      });
+      if (!email) Object.assign(other, { need_email: true, send_email_to_provider: true });
+    }
+    return {
+      title: tx.invoiceTitle,
+      description: tx.invoiceDescription(credits, paid(pkg.amountMinor, pkg.currency, ctx)),
+      prices: [{ label: tx.invoiceLabel, amount: Number(pkg.amountMinor) }],
+      providerToken: pkg.provider === "tg_provider" && cfg.providerToken ? cfg.providerToken : "",
+      other,
+    };
+  };
+
+  /**
+   * One package button press: the callback is always answered (with the reason on failure) and the
+   * chat always gets a next step; an order whose invoice could not be made is canceled.
+   */
+  const packageButton = async (ctx: Context, pkgId: string, deliver: (a: TelegramAccount, pkg: TopupPackage, orderId: string) => Promise<void>) => {
+    const tx = t(langOf(ctx));
+    const pkg = findPackage(cfg, pkgId);
+    if (!pkg) {
+      await ctx.answerCallbackQuery({ text: tx.orderExpired }).catch(() => undefined);
+      return void (await ctx.reply(tx.orderExpired));
+    }
+    let orderId: string | null = null;
+    try {
+      const a = await findOrCreateTelegramAccount(db, userInfo(ctx.from!));
+      if (a.accountStatus !== "active" || a.userStatus !== "active") {
+        await ctx.answerCallbackQuery({ text: tx.blocked }).catch(() => undefined);
+        return void (await ctx.reply(tx.blocked));
+      }
+      const order = await createTelegramOrder(db, cfg, { accountId: a.accountId, userId: a.userId, telegramId: ctx.from!.id, pkg }, clock);
+      orderId = order.id;
+      await deliver(a, pkg, order.id);
+      await ctx.answerCallbackQuery().catch(() => undefined);
+    } catch (e) {
+      logger.error({ err: e, orderId, packageId: pkg.id }, "package button failed");
+      if (orderId) await cancelOrder(db, orderId, clock).catch((ce: unknown) => logger.error({ err: ce, orderId }, "cancel after failed invoice failed"));
+      await ctx.answerCallbackQuery({ text: tx.tryLater }).catch(() => undefined);
+      await ctx.reply(tx.invoiceFailed(contacts)).catch(() => undefined);
+    }
   };
 
   pm.command("start", async (ctx) => {
@@ -188,7 +282,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
 
   pm.command("help", async (ctx) => {
     const tx = t(langOf(ctx));
-    await ctx.reply(`${tx.help}\n\n${tx.commands}`);
+    await ctx.reply(`${tx.help(contacts)}\n\n${tx.commands}`);
   });
 
   pm.command("balance", async (ctx) => {
@@ -198,11 +292,11 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     if (!s) return;
     await ctx.reply(
       t(langOf(ctx)).balance({
-        balance: money(s.balanceMicros, cur),
-        available: money(s.availableMicros, cur),
-        reserved: money(s.reservedMicros, cur),
-        today: money(s.todaySpendMicros, cur),
-        month: money(s.monthSpendMicros, cur),
+        balance: money(s.balanceMicros, cur, ctx),
+        available: money(s.availableMicros, cur, ctx),
+        reserved: money(s.reservedMicros, cur, ctx),
+        today: money(s.todaySpendMicros, cur, ctx),
+        month: money(s.monthSpendMicros, cur, ctx),
       }),
     );
   });
@@ -214,28 +308,32 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   });
 
   pm.callbackQuery(/^pay:([a-z0-9]{1,16})$/, async (ctx) => {
-    await ctx.answerCallbackQuery();
-    const tx = t(langOf(ctx));
-    const pkg = findPackage(cfg, ctx.match[1]!);
-    if (!pkg) return void (await ctx.reply(tx.orderExpired));
-    const a = await accountOf(ctx);
-    if (!a) return;
-    const order = await createTelegramOrder(db, cfg, { accountId: a.accountId, userId: a.userId, telegramId: ctx.from.id, pkg }, clock);
-    const price = paid(pkg.amountMinor, pkg.currency);
-    await ctx.api.sendInvoice(
-      ctx.chat.id,
-      tx.invoiceTitle,
-      tx.invoiceDescription(money(pkg.creditsMicros, cur), price),
-      order.id,
-      pkg.currency,
-      [{ label: tx.invoiceLabel, amount: Number(pkg.amountMinor) }],
-      {
+    await packageButton(ctx, ctx.match[1]!, async (a, pkg, orderId) => {
+      const inv = await invoiceFor(ctx, a, pkg);
+      await ctx.api.sendInvoice(ctx.chat.id, inv.title, inv.description, orderId, pkg.currency, inv.prices, {
         // Non-empty: a forwarded copy of the invoice gets a deep link instead of a Pay button.
         start_parameter: "topup",
         protect_content: true,
-        ...(pkg.provider === "tg_provider" && cfg.providerToken ? { provider_token: cfg.providerToken } : {}),
-      },
-    );
+        ...(inv.providerToken ? { provider_token: inv.providerToken } : {}),
+        ...inv.other,
+      });
+    });
+  });
+
+  pm.command("paylink", async (ctx) => {
+    const a = await accountOf(ctx);
+    if (!a) return;
+    await sendPayMenu(ctx, "link");
+  });
+
+  // A t.me/$… link to pay later or on another device; the order stays payable only by this
+  // Telegram user (pre-checkout refuses anyone else) and only until it expires.
+  pm.callbackQuery(/^link:([a-z0-9]{1,16})$/, async (ctx) => {
+    await packageButton(ctx, ctx.match[1]!, async (a, pkg, orderId) => {
+      const inv = await invoiceFor(ctx, a, pkg);
+      const link = await ctx.api.createInvoiceLink(inv.title, inv.description, orderId, inv.providerToken, pkg.currency, inv.prices, inv.other);
+      await ctx.reply(t(langOf(ctx)).payLink(link, day(new Date(clock.now() + cfg.orderTtlMs), langOf(ctx))));
+    });
   });
 
   pm.command("invite", async (ctx) => {
@@ -248,7 +346,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
       t(langOf(ctx)).invite({
         link: `https://t.me/${ctx.me.username}?start=ref_${s.code}`,
         invitees: s.invitees,
-        earned: money(s.earnedMicros, cur),
+        earned: money(s.earnedMicros, cur, ctx),
         percent,
       }),
     );
@@ -259,7 +357,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     if (!a) return;
     const tx = t(langOf(ctx));
     const keys = await listAccountKeys(db, a.accountId);
-    const text = keys.length === 0 ? tx.keysNone : tx.keysList(keys.map((k) => `• ${k.name || "—"}: ${maskKey(k.start)} (${k.status}, ${dateOf(k.createdAt)})`));
+    const text = keys.length === 0 ? tx.keysNone : tx.keysList(keys.map((k) => `• ${k.name || "—"}: ${maskKey(k.start)} (${tx.keyStatus[k.status] ?? k.status}, ${day(k.createdAt, langOf(ctx))})`));
     await ctx.reply(text, { reply_markup: new InlineKeyboard().text(tx.keysCreateButton, "keys:new") });
   });
 
@@ -273,7 +371,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     const k = await makeKey(db, { accountId: a.accountId, name: "telegram", userId: a.userId });
     logger.info({ accountId: a.accountId, keyId: k.id, start: k.start }, "api key created from telegram");
     // Copyable (no protect_content: some clients then can't copy it at all); removed after a while if configured.
-    const sent = await ctx.reply(tx.keyCreated(k.key), { parse_mode: "HTML" });
+    const sent = await ctx.reply(tx.keyCreated(k.key, contacts), { parse_mode: "HTML" });
     if (deps.keyMessageTtlSec) {
       const t = setTimeout(() => void ctx.api.deleteMessage(sent.chat.id, sent.message_id).catch(() => undefined), deps.keyMessageTtlSec * 1000);
       t.unref();
@@ -293,8 +391,8 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
         requests: u.requests,
         prompt: u.promptTokens,
         completion: u.completionTokens,
-        spent: money(u.spendMicros, cur),
-        models: u.models.map((m) => `• ${m.model}: ${m.requests} / ${money(m.spendMicros, cur)}`),
+        spent: money(u.spendMicros, cur, ctx),
+        models: u.models.map((m) => `• ${m.model}: ${m.requests} / ${money(m.spendMicros, cur, ctx)}`),
       }),
     );
   });
@@ -306,7 +404,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     const list = await refundablePayments(db, a.accountId, 5);
     if (list.length === 0) return void (await ctx.reply(tx.paysupportNone));
     const kb = new InlineKeyboard();
-    for (const [i, p] of list.entries()) (i ? kb.row() : kb).text(tx.paysupportButton(paid(p.amountMinor, p.currency), dateOf(p.createdAt)), `ps:${p.id}`);
+    for (const [i, p] of list.entries()) (i ? kb.row() : kb).text(tx.paysupportButton(paid(p.amountMinor, p.currency, ctx), day(p.createdAt, langOf(ctx))), `ps:${p.id}`);
     await ctx.reply(tx.paysupportIntro, { reply_markup: kb });
   });
 
@@ -317,13 +415,15 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     const tx = t(langOf(ctx));
     const r = await requestRefund(db, { accountId: a.accountId, paymentId: ctx.match[1]!, telegramId: ctx.from.id });
     logger.info({ accountId: a.accountId, paymentId: ctx.match[1], status: r.status }, "refund requested via /paysupport");
-    if (r.status === "requested") await ctx.reply(tx.paysupportRequested(r.requestId));
+    if (r.status === "requested") await ctx.reply(tx.paysupportRequested);
     else if (r.status === "already_requested") await ctx.reply(tx.paysupportAlready);
     else await ctx.reply(tx.paysupportNotRefundable);
   });
 
   pm.on("message:text", async (ctx) => {
-    await ctx.reply(t(langOf(ctx)).unknown);
+    const tx = t(langOf(ctx));
+    // "/something" we don't know vs. ordinary text: the latter gets a hint of what the bot does.
+    await ctx.reply(ctx.message.text.startsWith("/") ? tx.unknown : tx.hint(contacts));
   });
 
   bot.catch((err) => {
@@ -334,5 +434,6 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
 
 /** The message the low-balance job sends to each linked chat. */
 export function lowBalanceMessage(locale: string | null, availableMicros: bigint, thresholdMicros: bigint, currency: string): string {
-  return t(pickLang(locale)).lowBalance(money(availableMicros, currency), money(thresholdMicros, currency));
+  const lang = pickLang(locale);
+  return t(lang).lowBalance(formatMoney(availableMicros, currency, lang), formatMoney(thresholdMicros, currency, lang));
 }

@@ -1,21 +1,65 @@
-import { formatMoney } from "../core/money.js";
 import type { PreCheckoutReason } from "../payments/orders.js";
 
 export type Lang = "ru" | "en";
 
-/** Russian for Russian-speaking CIS locales, English for everyone else. */
+/**
+ * Russian for `ru`, English for everyone else. Ukrainian, Belarusian and Kazakh speakers get English
+ * (we have no texts in their languages, and imposing Russian on them is not our call); any missing or
+ * odd language_code also lands on English, never on an undefined text.
+ */
 export function pickLang(languageCode: string | null | undefined): Lang {
   const c = (languageCode ?? "").toLowerCase().slice(0, 2);
-  return ["ru", "uk", "be", "kk", "ky", "tg"].includes(c) ? "ru" : "en";
+  return c === "ru" ? "ru" : "en";
 }
 
-const SYMBOL: Record<string, string> = { RUB: "₽", USD: "$", EUR: "€" };
+const LOCALE: Record<Lang, string> = { ru: "ru-RU", en: "en-US" };
+const formatters = new Map<string, Intl.NumberFormat>();
+function currencyFormat(lang: Lang, currency: string, maxDecimals: number): Intl.NumberFormat {
+  const k = `${lang}:${currency}:${maxDecimals}`;
+  let f = formatters.get(k);
+  if (!f) {
+    f = new Intl.NumberFormat(LOCALE[lang], {
+      style: "currency",
+      currency,
+      currencyDisplay: "narrowSymbol",
+      minimumFractionDigits: 2,
+      maximumFractionDigits: maxDecimals,
+    });
+    formatters.set(k, f);
+  }
+  return f;
+}
 
-/** 150_000_000n → "150.00 ₽" in the account currency. */
-export function money(micros: bigint, currency: string): string {
-  const s = formatMoney(micros, 2);
-  const sym = SYMBOL[currency];
-  return sym ? `${s} ${sym}` : `${s} ${currency}`;
+/** Rounds micros to `decimals` places, half away from zero, as an exact decimal string. */
+function microsToDecimal(micros: bigint, decimals: number): string {
+  const step = 10n ** BigInt(6 - decimals);
+  const neg = micros < 0n;
+  const abs = neg ? -micros : micros;
+  const q = (abs + step / 2n) / step;
+  const unit = 10n ** BigInt(decimals);
+  const frac = decimals ? `.${(q % unit).toString().padStart(decimals, "0")}` : "";
+  return `${neg && q > 0n ? "-" : ""}${q / unit}${frac}`;
+}
+
+/** 1_500_000_000n → "1 500,00 ₽" (ru) / "₽1,500.00" (en): balances and payments, always two decimals. */
+export function money(micros: bigint, currency: string, lang: Lang = "en"): string {
+  // The decimal string keeps the exact value (Intl accepts numeric strings without float rounding).
+  return currencyFormat(lang, currency, 2).format(microsToDecimal(micros, 2) as unknown as number);
+}
+
+/** Per-token prices keep up to six decimals ("0,000150 ₽" would be "0,00 ₽" with two). */
+export function unitPrice(micros: bigint, currency: string, lang: Lang = "en"): string {
+  return currencyFormat(lang, currency, 6).format(microsToDecimal(micros, 6) as unknown as number);
+}
+
+/** 12345 → "12 345" (ru) / "12,345" (en). */
+export function count(n: number, lang: Lang): string {
+  return new Intl.NumberFormat(LOCALE[lang]).format(n);
+}
+
+/** A calendar date for customers ("1 декабря 2026 г." / "Dec 1, 2026"), never an ISO timestamp. */
+export function day(d: Date, lang: Lang): string {
+  return new Intl.DateTimeFormat(LOCALE[lang], { dateStyle: "medium", timeZone: "UTC" }).format(d);
 }
 
 const RU_FORMS: Record<string, [string, string, string]> = {
@@ -28,16 +72,16 @@ export function plural(lang: Lang, n: number, word: "request" | "day"): string {
   const f = new Intl.PluralRules(lang).select(n);
   if (lang === "ru") {
     const [one, few, many] = RU_FORMS[word]!;
-    return `${n} ${f === "one" ? one : f === "few" ? few : many}`;
+    return `${count(n, lang)} ${f === "one" ? one : f === "few" ? few : many}`;
   }
-  return `${n} ${f === "one" ? word : `${word}s`}`;
+  return `${count(n, lang)} ${f === "one" ? word : `${word}s`}`;
 }
 
-/** A payment amount in its own unit: whole Stars or kopecks. */
-export function paid(amountMinor: bigint | number, currency: string): string {
+/** A payment amount in its own unit: whole Stars, or kopecks/cents shown with two decimals. */
+export function paid(amountMinor: bigint | number, currency: string, lang: Lang = "en"): string {
   const a = BigInt(amountMinor);
-  if (currency === "XTR") return `${a} ⭐`;
-  return `${a / 100n}.${(a % 100n).toString().padStart(2, "0")} ${SYMBOL[currency] ?? currency}`;
+  if (currency === "XTR") return `${count(Number(a), lang)} ⭐`;
+  return money(a * 10_000n, currency, lang);
 }
 
 /** Texts exist for exactly the reasons pre-checkout can give (src/payments/orders.ts). */
@@ -48,7 +92,9 @@ interface Texts {
   welcomeBack: (name: string) => string;
   invitedBy: string;
   commands: string;
-  help: string;
+  help: (c: Contacts) => string;
+  /** The command menu (setMyCommands) in this language. */
+  menu: { command: string; description: string }[];
   blocked: string;
   balance: (b: { balance: string; available: string; reserved: string; today: string; month: string }) => string;
   payChoose: string;
@@ -66,14 +112,15 @@ interface Texts {
   keysNone: string;
   keysList: (lines: string[]) => string;
   keysCreateButton: string;
-  keyCreated: (key: string) => string;
+  keyCreated: (key: string, c: Contacts) => string;
+  keyStatus: Record<string, string>;
   keysLimit: string;
   usage: (u: { days: number; requests: number; prompt: number; completion: number; spent: string; models: string[] }) => string;
   usageEmpty: (days: number) => string;
   paysupportIntro: string;
   paysupportNone: string;
   paysupportButton: (price: string, date: string) => string;
-  paysupportRequested: (id: string) => string;
+  paysupportRequested: string;
   paysupportAlready: string;
   paysupportNotRefundable: string;
   loginOk: string;
@@ -82,16 +129,46 @@ interface Texts {
   linkFailed: Record<"not_found" | "expired" | "already_used" | "already_linked" | "user_has_other_telegram", string>;
   lowBalance: (available: string, threshold: string) => string;
   unknown: string;
+  /** Ordinary text (not a command): what the bot can do instead of "unknown command". */
+  hint: (c: Contacts) => string;
   tryLater: string;
+  invoiceFailed: (c: Contacts) => string;
+  payLinkChoose: string;
+  payLink: (link: string, validUntil: string) => string;
+  commission: (amount: string, balance: string) => string;
+  receiptItem: (credits: string) => string;
 }
+
+/** Settings shown to customers (API_BASE_URL, SUPPORT_CONTACT); either may be unset. */
+export interface Contacts {
+  apiBase: string | null;
+  support: string | null;
+}
+
+const lines = (...l: (string | null | false)[]) => l.filter((x): x is string => typeof x === "string").join("\n");
 
 const en: Texts = {
   welcomeNew: (n) => `Welcome, ${n}! Your account is ready. Top up with /pay and create an API key with /keys.`,
   welcomeBack: (n) => `Welcome back, ${n}!`,
   invitedBy: "You joined through an invite link.",
   commands:
-    "/balance — balance and spending\n/pay — top up\n/keys — API keys\n/usage — usage for the last 7 days\n/invite — invite friends\n/paysupport — payment support and refunds\n/help — this help",
-  help: "LLM Gateway bot: an OpenAI-compatible API with a prepaid balance.",
+    "/balance — balance and spending\n/pay — top up\n/paylink — payment link\n/keys — API keys\n/usage — usage for the last 7 days\n/invite — invite friends\n/paysupport — payment support and refunds\n/help — this help",
+  help: (c) =>
+    lines(
+      "LLM Gateway bot: an OpenAI-compatible API with a prepaid balance.",
+      c.apiBase && `API base URL: ${c.apiBase} (use it as base_url in the OpenAI SDK).`,
+      c.support && `Support: ${c.support}`,
+    ),
+  menu: [
+    { command: "balance", description: "Balance and spending" },
+    { command: "pay", description: "Top up" },
+    { command: "paylink", description: "Payment link to share or open later" },
+    { command: "keys", description: "API keys" },
+    { command: "usage", description: "Usage for 7 days" },
+    { command: "invite", description: "Invite friends" },
+    { command: "paysupport", description: "Payment questions and refunds" },
+    { command: "help", description: "Help" },
+  ],
   blocked: "Your account is blocked. Contact support.",
   balance: (b) =>
     `Balance: ${b.balance}\nAvailable: ${b.available} (reserved ${b.reserved})\nSpent today: ${b.today}\nSpent this month: ${b.month}`,
@@ -120,7 +197,13 @@ const en: Texts = {
   keysNone: "You have no API keys yet.",
   keysList: (l) => `Your API keys:\n${l.join("\n")}`,
   keysCreateButton: "Create a key",
-  keyCreated: (k) => `Your new API key (shown only once, store it now):\n<code>${k}</code>`,
+  keyCreated: (k, c) =>
+    lines(
+      `Your new API key (shown only once, store it now):\n<code>${k}</code>`,
+      c.apiBase && `API base URL: <code>${c.apiBase}</code>`,
+      c.support && `Questions: ${c.support}`,
+    ),
+  keyStatus: { active: "active", disabled: "disabled", revoked: "revoked", expired: "expired" },
   keysLimit: "Key limit reached: revoke a key in the dashboard first.",
   usage: (u) =>
     `Last ${plural("en", u.days, "day")}: ${plural("en", u.requests, "request")}, ${u.prompt} prompt + ${u.completion} completion tokens, spent ${u.spent}.` +
@@ -129,7 +212,7 @@ const en: Texts = {
   paysupportIntro: "Payment support. Choose a payment to request a refund of its unspent credit:",
   paysupportNone: "You have no payments that can be refunded.",
   paysupportButton: (p, d) => `Refund ${p} (${d})`,
-  paysupportRequested: (id) => `Refund request ${id} received. Support will review it shortly.`,
+  paysupportRequested: "Refund request received. Support will review it soon.",
   paysupportAlready: "A refund request for this payment is already open.",
   paysupportNotRefundable: "This payment can no longer be refunded.",
   loginOk: "Login confirmed. Return to your browser.",
@@ -150,7 +233,17 @@ const en: Texts = {
   },
   lowBalance: (a, t) => `Low balance: ${a} left (alert threshold ${t}). Top up with /pay.`,
   unknown: "Unknown command. /help lists what I can do.",
-  tryLater: "Something went wrong. Please try again later.",
+  hint: (c) =>
+    lines(
+      "I work with commands: /pay to top up, /keys for API keys, /balance for the balance, /help for the rest.",
+      c.support ? `For anything else write to ${c.support}.` : "Payment questions: /paysupport.",
+    ),
+  tryLater: "Something went wrong. Please try again in a minute.",
+  invoiceFailed: (c) => lines("Could not create the invoice. Nothing was charged — try /pay again in a minute.", c.support && `If it keeps failing, write to ${c.support}.`),
+  payLinkChoose: "Choose a package for a payment link:",
+  payLink: (l, until) => `Payment link (for your account, valid until ${until}):\n${l}`,
+  commission: (a, b) => `Referral commission: +${a} from a friend's top-up. Balance: ${b}.`,
+  receiptItem: (c) => `API balance top-up, ${c}`,
 };
 
 const ru: Texts = {
@@ -158,8 +251,23 @@ const ru: Texts = {
   welcomeBack: (n) => `С возвращением, ${n}!`,
   invitedBy: "Вы пришли по приглашению.",
   commands:
-    "/balance — баланс и расходы\n/pay — пополнить\n/keys — API-ключи\n/usage — расход за 7 дней\n/invite — пригласить друзей\n/paysupport — вопросы по оплате и возвраты\n/help — помощь",
-  help: "Бот LLM Gateway: OpenAI-совместимый API с предоплаченным балансом.",
+    "/balance — баланс и расходы\n/pay — пополнить\n/paylink — ссылка на оплату\n/keys — API-ключи\n/usage — расход за 7 дней\n/invite — пригласить друзей\n/paysupport — вопросы по оплате и возвраты\n/help — помощь",
+  help: (c) =>
+    lines(
+      "Бот LLM Gateway: OpenAI-совместимый API с предоплаченным балансом.",
+      c.apiBase && `Адрес API: ${c.apiBase} (укажите его как base_url в OpenAI SDK).`,
+      c.support && `Поддержка: ${c.support}`,
+    ),
+  menu: [
+    { command: "balance", description: "Баланс и расходы" },
+    { command: "pay", description: "Пополнить" },
+    { command: "paylink", description: "Ссылка на оплату, чтобы открыть позже" },
+    { command: "keys", description: "API-ключи" },
+    { command: "usage", description: "Расход за 7 дней" },
+    { command: "invite", description: "Пригласить друзей" },
+    { command: "paysupport", description: "Вопросы по оплате и возвраты" },
+    { command: "help", description: "Помощь" },
+  ],
   blocked: "Ваш аккаунт заблокирован. Обратитесь в поддержку.",
   balance: (b) =>
     `Баланс: ${b.balance}\nДоступно: ${b.available} (в резерве ${b.reserved})\nПотрачено сегодня: ${b.today}\nПотрачено в этом месяце: ${b.month}`,
@@ -188,7 +296,13 @@ const ru: Texts = {
   keysNone: "У вас пока нет API-ключей.",
   keysList: (l) => `Ваши API-ключи:\n${l.join("\n")}`,
   keysCreateButton: "Создать ключ",
-  keyCreated: (k) => `Ваш новый API-ключ (показывается один раз, сохраните его сейчас):\n<code>${k}</code>`,
+  keyCreated: (k, c) =>
+    lines(
+      `Ваш новый API-ключ (показывается один раз, сохраните его сейчас):\n<code>${k}</code>`,
+      c.apiBase && `Адрес API: <code>${c.apiBase}</code>`,
+      c.support && `Вопросы: ${c.support}`,
+    ),
+  keyStatus: { active: "активен", disabled: "отключён", revoked: "отозван", expired: "истёк" },
   keysLimit: "Достигнут лимит ключей: сначала отзовите ключ в личном кабинете.",
   usage: (u) =>
     `За ${plural("ru", u.days, "day")}: ${plural("ru", u.requests, "request")}, ${u.prompt} входных + ${u.completion} выходных токенов, потрачено ${u.spent}.` +
@@ -197,7 +311,7 @@ const ru: Texts = {
   paysupportIntro: "Поддержка по оплате. Выберите платёж, чтобы запросить возврат неизрасходованного баланса:",
   paysupportNone: "Нет платежей, которые можно вернуть.",
   paysupportButton: (p, d) => `Вернуть ${p} (${d})`,
-  paysupportRequested: (id) => `Запрос на возврат ${id} принят. Поддержка скоро его рассмотрит.`,
+  paysupportRequested: "Запрос на возврат принят. Поддержка скоро его рассмотрит.",
   paysupportAlready: "Запрос на возврат этого платежа уже открыт.",
   paysupportNotRefundable: "Этот платёж уже нельзя вернуть.",
   loginOk: "Вход подтверждён. Вернитесь в браузер.",
@@ -218,7 +332,17 @@ const ru: Texts = {
   },
   lowBalance: (a, t) => `Низкий баланс: осталось ${a} (порог уведомления ${t}). Пополните через /pay.`,
   unknown: "Неизвестная команда. Список команд — /help.",
-  tryLater: "Что-то пошло не так. Попробуйте позже.",
+  hint: (c) =>
+    lines(
+      "Я понимаю команды: /pay — пополнить, /keys — API-ключи, /balance — баланс, /help — остальное.",
+      c.support ? `По другим вопросам пишите: ${c.support}.` : "Вопросы по оплате — /paysupport.",
+    ),
+  tryLater: "Что-то пошло не так. Попробуйте ещё раз через минуту.",
+  invoiceFailed: (c) => lines("Не удалось выставить счёт. Деньги не списаны — повторите /pay через минуту.", c.support && `Если не получается, напишите: ${c.support}.`),
+  payLinkChoose: "Выберите пакет для ссылки на оплату:",
+  payLink: (l, until) => `Ссылка на оплату (для вашего аккаунта, действует до ${until}):\n${l}`,
+  commission: (a, b) => `Реферальное вознаграждение: +${a} с пополнения друга. Баланс: ${b}.`,
+  receiptItem: (c) => `Пополнение баланса API, ${c}`,
 };
 
 export const TEXTS: Record<Lang, Texts> = { en, ru };

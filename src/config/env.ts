@@ -267,6 +267,8 @@ export const EnvSchema = z.object({
   API_BASE_URL: optStr,
   /** Seconds after which the bot deletes the message carrying a new API key; 0 = keep it. */
   BOT_KEY_MESSAGE_TTL_SEC: int(0),
+  /** YooKassa vat_code on 54-FZ receipts of RUB provider invoices in the bot (1 = без НДС … 6 = 20/120). */
+  PAYMENTS_RECEIPT_VAT_CODE: z.coerce.number().int().min(1).max(12).default(1),
   /** OpenRouter provisioning key: with OPENROUTER_PER_ACCOUNT_KEYS each account gets its own OpenRouter key. */
   OPENROUTER_PROVISIONING_KEY: optStr,
   OPENROUTER_PER_ACCOUNT_KEYS: bool.default(false),

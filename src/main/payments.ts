@@ -1,5 +1,5 @@
 import type { UserFromGetMe } from "grammy/types";
-import { createBot, lowBalanceMessage } from "../bot/bot.js";
+import { createBot, lowBalanceMessage, registerCommands } from "../bot/bot.js";
 import { handleTelegramWebhook, setTelegramWebhook, startPolling } from "../bot/webhook.js";
 import { ConfigError } from "../config/env.js";
 import type { Env } from "../config/env.js";
@@ -47,7 +47,21 @@ export async function startPayments(deps: Services, opts: { botInfo?: UserFromGe
   }
   checkPaymentsSettings(env);
 
-  const bot = createBot({ db, token, apiRoot: env.TELEGRAM_API_ROOT, botInfo: opts.botInfo, payments: rt.cfg, clock, logger, keyMessageTtlSec: env.BOT_KEY_MESSAGE_TTL_SEC });
+  const bot = createBot({
+    db,
+    token,
+    apiRoot: env.TELEGRAM_API_ROOT,
+    botInfo: opts.botInfo,
+    payments: rt.cfg,
+    clock,
+    logger,
+    keyMessageTtlSec: env.BOT_KEY_MESSAGE_TTL_SEC,
+    apiBaseUrl: env.API_BASE_URL ?? (env.PUBLIC_URL ? `${env.PUBLIC_URL.replace(/\/+$/, "")}/v1` : null),
+    supportContact: env.SUPPORT_CONTACT ?? null,
+    receiptVatCode: env.PAYMENTS_RECEIPT_VAT_CODE,
+  });
+  // The command menu in the client, per language; a failure only costs the menu, not the bot.
+  registerCommands(bot.api).catch((e) => logger.warn({ err: e }, "telegram setMyCommands failed"));
   const reconcileDeps = { db, cfg: rt.cfg, clock, logger, stars: bot.api, yookassa: rt.yookassa };
   rt.setTelegram({
     stars: bot.api,

@@ -59,11 +59,31 @@ class AlreadyInLedger extends Error {}
  * `payments` row (UNIQUE provider+payment id — the exactly-once anchor), post the ledger credit,
  * mark the order paid and pay the referral commission. A replay finds the row and changes nothing.
  */
-export async function creditPayment(db: Db, input: CreditInput, opts: { referralBasisPoints: bigint }): Promise<CreditResult> {
+export interface CreditOptions {
+  referralBasisPoints: bigint;
+  /**
+   * Told after the commit when a referral commission was paid (the bot messages the inviter, the
+   * way low-balance notices go out). A failing notice never undoes or repeats the credit.
+   */
+  onReferralCommission?: (n: ReferralCommissionNotice) => Promise<void>;
+}
+
+export interface ReferralCommissionNotice {
+  inviterAccountId: string;
+  inviteeAccountId: string;
+  commissionMicros: bigint;
+  paymentId: string;
+}
+
+export async function creditPayment(db: Db, input: CreditInput, opts: CreditOptions): Promise<CreditResult> {
   const fast = await findPayment(db, input.provider, input.providerPaymentId);
   if (fast) return { status: "duplicate", paymentId: fast.id, orderId: fast.orderId, accountId: fast.accountId };
   try {
-    return await db.transaction(async (tx) => creditInTx(tx, input, opts));
+    const r = await db.transaction(async (tx) => creditInTx(tx, input, opts));
+    if (r.status === "credited" && r.inviterAccountId && r.commissionMicros > 0n && opts.onReferralCommission) {
+      await opts.onReferralCommission({ inviterAccountId: r.inviterAccountId, inviteeAccountId: r.accountId, commissionMicros: r.commissionMicros, paymentId: r.paymentId }).catch(() => undefined);
+    }
+    return r;
   } catch (e) {
     if (!(e instanceof AlreadyInLedger)) throw e;
     const p = await findPayment(db, input.provider, input.providerPaymentId);

@@ -91,3 +91,11 @@ export async function getOrder(db: DbOrTx, id: string): Promise<PaymentOrder | n
   const rows = await db.select().from(paymentOrders).where(eq(paymentOrders.id, id)).limit(1);
   return rows[0] ?? null;
 }
+
+/** An order whose invoice could not be sent is canceled at once, so no unpaid order is left waiting. */
+export async function cancelOrder(db: DbOrTx, orderId: string, clock: Clock): Promise<void> {
+  await db
+    .update(paymentOrders)
+    .set({ status: "canceled", updatedAt: new Date(clock.now()) })
+    .where(and(eq(paymentOrders.id, orderId), eq(paymentOrders.status, "created")));
+}

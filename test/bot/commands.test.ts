@@ -13,50 +13,52 @@ const EXPECT: Record<L, Record<string, RegExp>> = {
   en: {
     welcomeNew: /^Welcome, Ann! Your account is ready\. Top up with \/pay and create an API key with \/keys\.\n\n\/balance — balance and spending\n/,
     welcomeBack: /^Welcome back, Ann!\n\n\/balance/,
-    help: /^LLM Gateway bot: an OpenAI-compatible API with a prepaid balance\.\n\n\/balance — balance and spending\n\/pay — top up\n\/keys — API keys\n\/usage — usage for the last 7 days\n\/invite — invite friends\n\/paysupport — payment support and refunds\n\/help — this help$/,
-    balance0: /^Balance: 0\.00 ₽\nAvailable: 0\.00 ₽ \(reserved 0\.00 ₽\)\nSpent today: 0\.00 ₽\nSpent this month: 0\.00 ₽$/,
-    balance: /^Balance: 148\.75 ₽\nAvailable: 148\.75 ₽ \(reserved 0\.00 ₽\)\nSpent today: 1\.25 ₽\nSpent this month: 1\.25 ₽$/,
+    help: /^LLM Gateway bot: an OpenAI-compatible API with a prepaid balance\.\n\n\/balance — balance and spending\n\/pay — top up\n\/paylink — payment link\n\/keys — API keys\n\/usage — usage for the last 7 days\n\/invite — invite friends\n\/paysupport — payment support and refunds\n\/help — this help$/,
+    balance0: /^Balance: ₽0\.00\nAvailable: ₽0\.00 \(reserved ₽0\.00\)\nSpent today: ₽0\.00\nSpent this month: ₽0\.00$/,
+    balance: /^Balance: ₽148\.75\nAvailable: ₽148\.75 \(reserved ₽0\.00\)\nSpent today: ₽1\.25\nSpent this month: ₽1\.25$/,
     pay: /^Choose a top-up:$/,
-    invite: /^Your invite link:\nhttps:\/\/t\.me\/gateway_test_bot\?start=ref_[A-Za-z0-9]{8}\n\nYou get 10% of your friends' paid top-ups\.\nInvited: 0\nEarned: 0\.00 ₽$/,
+    invite: /^Your invite link:\nhttps:\/\/t\.me\/gateway_test_bot\?start=ref_[A-Za-z0-9]{8}\n\nYou get 10% of your friends' paid top-ups\.\nInvited: 0\nEarned: ₽0\.00$/,
     keysNone: /^You have no API keys yet\.$/,
     keyCreated: /^Your new API key \(shown only once, store it now\):\n<code>sk-gw-[A-Za-z0-9]{40}<\/code>$/,
-    keysList: /^Your API keys:\n• telegram: sk-gw-[A-Za-z0-9]{4}… \(active, \d{4}-\d\d-\d\d\)$/,
+    keysList: /^Your API keys:\n• telegram: sk-gw-[A-Za-z0-9]{4}… \(active, [A-Z][a-z]{2} \d{1,2}, \d{4}\)$/,
     usageEmpty: /^No requests in the last 7 days\.$/,
-    usage: /^Last 7 days: 2 requests, 30 prompt \+ 12 completion tokens, spent 1\.25 ₽\.\nTop models:\n• openai\/gpt-4o-mini: 2 \/ 1\.25 ₽$/,
+    usage: /^Last 7 days: 2 requests, 30 prompt \+ 12 completion tokens, spent ₽1\.25\.\nTop models:\n• openai\/gpt-4o-mini: 2 \/ ₽1\.25$/,
     paysupportNone: /^You have no payments that can be refunded\.$/,
     paysupport: /^Payment support\. Choose a payment to request a refund of its unspent credit:$/,
-    paid: /^Payment received: \+150\.00 ₽\. Balance: 150\.00 ₽\.$/,
+    paid: /^Payment received: \+₽150\.00\. Balance: ₽150\.00\.$/,
     unknown: /^Unknown command\. \/help lists what I can do\.$/,
+    hint: /^I work with commands: \/pay to top up, \/keys for API keys, \/balance for the balance, \/help for the rest\.\nPayment questions: \/paysupport\.$/,
     loginOk: /^Login confirmed\. Return to your browser\.$/,
     loginUsed: /^This login link was already used\.$/,
     blocked: /^Your account is blocked\. Contact support\.$/,
-    buttons: /^100 ⭐ → 150\.00 ₽$/,
+    buttons: /^100 ⭐ → ₽150\.00$/,
     invoiceTitle: /^Balance top-up$/,
-    invoiceDescription: /^150\.00 ₽ of API credit for 100 ⭐\.$/,
+    invoiceDescription: /^₽150\.00 of API credit for 100 ⭐\.$/,
   },
   ru: {
     welcomeNew: /^Добро пожаловать, Ann! Аккаунт создан\. Пополните баланс через \/pay и создайте API-ключ через \/keys\.\n\n\/balance — баланс и расходы\n/,
     welcomeBack: /^С возвращением, Ann!\n\n\/balance/,
-    help: /^Бот LLM Gateway: OpenAI-совместимый API с предоплаченным балансом\.\n\n\/balance — баланс и расходы\n\/pay — пополнить\n\/keys — API-ключи\n\/usage — расход за 7 дней\n\/invite — пригласить друзей\n\/paysupport — вопросы по оплате и возвраты\n\/help — помощь$/,
-    balance0: /^Баланс: 0\.00 ₽\nДоступно: 0\.00 ₽ \(в резерве 0\.00 ₽\)\nПотрачено сегодня: 0\.00 ₽\nПотрачено в этом месяце: 0\.00 ₽$/,
-    balance: /^Баланс: 148\.75 ₽\nДоступно: 148\.75 ₽ \(в резерве 0\.00 ₽\)\nПотрачено сегодня: 1\.25 ₽\nПотрачено в этом месяце: 1\.25 ₽$/,
+    help: /^Бот LLM Gateway: OpenAI-совместимый API с предоплаченным балансом\.\n\n\/balance — баланс и расходы\n\/pay — пополнить\n\/paylink — ссылка на оплату\n\/keys — API-ключи\n\/usage — расход за 7 дней\n\/invite — пригласить друзей\n\/paysupport — вопросы по оплате и возвраты\n\/help — помощь$/,
+    balance0: /^Баланс: 0,00\s₽\nДоступно: 0,00\s₽ \(в резерве 0,00\s₽\)\nПотрачено сегодня: 0,00\s₽\nПотрачено в этом месяце: 0,00\s₽$/,
+    balance: /^Баланс: 148,75\s₽\nДоступно: 148,75\s₽ \(в резерве 0,00\s₽\)\nПотрачено сегодня: 1,25\s₽\nПотрачено в этом месяце: 1,25\s₽$/,
     pay: /^Выберите пакет пополнения:$/,
-    invite: /^Ваша ссылка-приглашение:\nhttps:\/\/t\.me\/gateway_test_bot\?start=ref_[A-Za-z0-9]{8}\n\nВы получаете 10% от оплаченных пополнений друзей\.\nПриглашено: 0\nЗаработано: 0\.00 ₽$/,
+    invite: /^Ваша ссылка-приглашение:\nhttps:\/\/t\.me\/gateway_test_bot\?start=ref_[A-Za-z0-9]{8}\n\nВы получаете 10% от оплаченных пополнений друзей\.\nПриглашено: 0\nЗаработано: 0,00\s₽$/,
     keysNone: /^У вас пока нет API-ключей\.$/,
     keyCreated: /^Ваш новый API-ключ \(показывается один раз, сохраните его сейчас\):\n<code>sk-gw-[A-Za-z0-9]{40}<\/code>$/,
-    keysList: /^Ваши API-ключи:\n• telegram: sk-gw-[A-Za-z0-9]{4}… \(active, \d{4}-\d\d-\d\d\)$/,
+    keysList: /^Ваши API-ключи:\n• telegram: sk-gw-[A-Za-z0-9]{4}… \(активен, \d{1,2} [а-я]{3,4}\.? \d{4}\sг\.\)$/,
     usageEmpty: /^За последние 7 дней запросов не было\.$/,
-    usage: /^За 7 дней: 2 запроса, 30 входных \+ 12 выходных токенов, потрачено 1\.25 ₽\.\nМодели:\n• openai\/gpt-4o-mini: 2 \/ 1\.25 ₽$/,
+    usage: /^За 7 дней: 2 запроса, 30 входных \+ 12 выходных токенов, потрачено 1,25\s₽\.\nМодели:\n• openai\/gpt-4o-mini: 2 \/ 1,25\s₽$/,
     paysupportNone: /^Нет платежей, которые можно вернуть\.$/,
     paysupport: /^Поддержка по оплате\. Выберите платёж, чтобы запросить возврат неизрасходованного баланса:$/,
-    paid: /^Оплата получена: \+150\.00 ₽\. Баланс: 150\.00 ₽\.$/,
+    paid: /^Оплата получена: \+150,00\s₽\. Баланс: 150,00\s₽\.$/,
     unknown: /^Неизвестная команда\. Список команд — \/help\.$/,
+    hint: /^Я понимаю команды: \/pay — пополнить, \/keys — API-ключи, \/balance — баланс, \/help — остальное\.\nВопросы по оплате — \/paysupport\.$/,
     loginOk: /^Вход подтверждён\. Вернитесь в браузер\.$/,
     loginUsed: /^Эта ссылка для входа уже использована\.$/,
     blocked: /^Ваш аккаунт заблокирован\. Обратитесь в поддержку\.$/,
-    buttons: /^100 ⭐ → 150\.00 ₽$/,
+    buttons: /^100 ⭐ → 150,00\s₽$/,
     invoiceTitle: /^Пополнение баланса$/,
-    invoiceDescription: /^150\.00 ₽ на баланс API за 100 ⭐\.$/,
+    invoiceDescription: /^150,00\s₽ на баланс API за 100 ⭐\.$/,
   },
 };
 
@@ -130,7 +132,7 @@ describeEachDb("bot commands", (kind, create) => {
       assert.match(ps.text, E.paysupport!);
       assert.equal(ps.reply_markup.inline_keyboard.length, 1);
       assert.match((await say("/whatever")).text, E.unknown!);
-      assert.match((await say("hello")).text, E.unknown!);
+      assert.match((await say("hello")).text, E.hint!);
       await h.db.update(accounts).set({ balanceMicros: 150_000_000n }).where(eq(accounts.id, acct));
     });
 
@@ -206,11 +208,14 @@ describeEachDb("bot commands", (kind, create) => {
     await Promise.all([0, 1, 2].map(() => h.send(paymentUpdate(invitee, { payload: orderId, amount: 1000, chargeId }))));
     const bal = async (a: string) => (await h.db.select().from(accounts).where(eq(accounts.id, a)))[0]!.balanceMicros;
     assert.equal(await bal(inviterAcct), 150_000_000n, "10% of 1500 ₽, once");
+    // The inviter is told once, in the inviter's own language, with the new balance.
+    const notices = h.tg.callsOf("sendMessage").filter((c) => c.payload.chat_id === inviter.id && /^Referral commission/.test(String(c.payload.text)));
+    assert.deepEqual(notices.map((c) => c.payload.text), ["Referral commission: +₽150.00 from a friend's top-up. Balance: ₽150.00."]);
     const own = await requestInvoice(h, inviter, "s100");
     await h.send(paymentUpdate(inviter, { payload: own.orderId, amount: 100, chargeId: `ch_${kind}_t21own` }));
     assert.equal(await bal(inviterAcct), 300_000_000n, "own payment: 150 ₽ credited, no commission to anyone");
     await h.send(textUpdate(inviter, "/invite"));
-    assert.match(String(h.tg.callsOf("sendMessage").at(-1)!.payload.text), /Invited: 1\nEarned: 150\.00 ₽$/);
+    assert.match(String(h.tg.callsOf("sendMessage").at(-1)!.payload.text), /Invited: 1\nEarned: ₽150\.00$/);
 
     const { refundPayment } = await import("../../src/payments/refunds.js");
     const { starsRefundGateway } = await import("../../src/payments/telegram-stars.js");
@@ -222,6 +227,6 @@ describeEachDb("bot commands", (kind, create) => {
     assert.equal(r.status === "refunded" && r.commissionReversedMicros, 150_000_000n);
     assert.equal(await bal(inviterAcct), 150_000_000n, "commission reversed");
     await h.send(textUpdate(inviter, "/invite"));
-    assert.match(String(h.tg.callsOf("sendMessage").at(-1)!.payload.text), /Invited: 1\nEarned: 0\.00 ₽$/);
+    assert.match(String(h.tg.callsOf("sendMessage").at(-1)!.payload.text), /Invited: 1\nEarned: ₽0\.00$/);
   });
 });

@@ -23,7 +23,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(create: () => Promise<TestDatabase>, env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  create: () => Promise<TestDatabase>,
+  env: Record<string, string> = {},
+  botOpts: Partial<Parameters<typeof createBot>[0]> = {},
+): Promise<Harness> {
   const database = await create();
   const tg = new FakeTelegram();
   await tg.start();
@@ -36,7 +40,7 @@ export async function startHarness(create: () => Promise<TestDatabase>, env: Rec
   };
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: "debug", base: undefined }, { write: (s: string) => void logs.push(JSON.parse(s)) });
-  const bot = createBot({ db: database.db, token: BOT_TOKEN, apiRoot: tg.apiRoot, botInfo: BOT_INFO, payments: cfg, clock, logger });
+  const bot = createBot({ db: database.db, token: BOT_TOKEN, apiRoot: tg.apiRoot, botInfo: BOT_INFO, payments: cfg, clock, logger, ...botOpts });
   return {
     database,
     db: database.db,

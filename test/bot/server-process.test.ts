@@ -54,7 +54,12 @@ describeEachDb("server.ts starts the bot (real process)", (kind, create) => {
       await waitFor("confirmation", () => tg.callsOf("sendMessage").find((c) => String(c.payload.text).startsWith("Payment received")));
       tg.queueUpdate(textUpdate(u, "/balance", 5));
       const bal = await waitFor("balance", () => tg.callsOf("sendMessage").find((c) => String(c.payload.text).startsWith("Balance:")));
-      assert.match(String(bal.payload.text), /^Balance: 150\.00 ₽/);
+      assert.match(String(bal.payload.text), /^Balance: ₽150\.00/);
+      // The command menu was registered at start-up: a default (English) one and one per language.
+      assert.deepEqual(
+        tg.callsOf("setMyCommands").map((c) => [c.payload.language_code ?? "", c.payload.commands[0].description]),
+        [["", "Balance and spending"], ["ru", "Баланс и расходы"], ["en", "Balance and spending"]],
+      );
     } finally {
       const code = await gw.stop();
       assert.equal(code, 0, gw.output());

@@ -143,6 +143,8 @@ export class FakeTelegram {
           ok: true,
           result: { message_id: this.nextMessageId++, date, chat: { id: p.chat_id, type: "private" }, ...(p.text ? { text: p.text } : {}) },
         };
+      case "createInvoiceLink":
+        return { ok: true, result: `https://t.me/$fakeInvoice${this.nextMessageId++}` };
       case "getStarTransactions": {
         const offset = Number(p.offset ?? 0);
         const limit = Number(p.limit ?? 100);

@@ -10,8 +10,8 @@ import { checkLowBalances } from "../../src/jobs/low-balance-notifier.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 
 test("low-balance message in both languages", () => {
-  assert.equal(lowBalanceMessage("en", 4_500_000n, 10_000_000n, "RUB"), "Low balance: 4.50 ₽ left (alert threshold 10.00 ₽). Top up with /pay.");
-  assert.equal(lowBalanceMessage("ru", 4_500_000n, 10_000_000n, "RUB"), "Низкий баланс: осталось 4.50 ₽ (порог уведомления 10.00 ₽). Пополните через /pay.");
+  assert.equal(lowBalanceMessage("en", 4_500_000n, 10_000_000n, "RUB"), "Low balance: ₽4.50 left (alert threshold ₽10.00). Top up with /pay.");
+  assert.equal(lowBalanceMessage("ru", 4_500_000n, 10_000_000n, "RUB"), "Низкий баланс: осталось 4,50\u00a0₽ (порог уведомления 10,00\u00a0₽). Пополните через /pay.");
 });
 
 describeEachDb("low-balance notifier", (_kind, create) => {
@@ -44,7 +44,7 @@ describeEachDb("low-balance notifier", (_kind, create) => {
     await checkLowBalances(db, notify, logger);
     await setBal(3_000_000n);
     await checkLowBalances(db, notify, logger);
-    assert.deepEqual(sent, [{ chat: 5001, text: "Низкий баланс: осталось 5.00 ₽ (порог уведомления 10.00 ₽). Пополните через /pay." }]);
+    assert.deepEqual(sent, [{ chat: 5001, text: "Низкий баланс: осталось 5,00\u00a0₽ (порог уведомления 10,00\u00a0₽). Пополните через /pay." }]);
     await setBal(20_000_000n);
     const r = await checkLowBalances(db, notify, logger);
     assert.equal(r.rearmed, 1);
