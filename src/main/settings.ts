@@ -174,7 +174,10 @@ export function telemetrySettings(env: Env): TelemetrySettings {
     serviceName: env.OTEL_SERVICE_NAME,
     sentryDsn: env.SENTRY_DSN ?? null,
     sentryEnvironment: env.SENTRY_ENVIRONMENT,
-    langfuse: env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY ? { baseUrl: env.LANGFUSE_BASE_URL, publicKey: env.LANGFUSE_PUBLIC_KEY, secretKey: env.LANGFUSE_SECRET_KEY } : null,
+    langfuse:
+      env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY
+        ? { baseUrl: env.LANGFUSE_BASE_URL, publicKey: env.LANGFUSE_PUBLIC_KEY, secretKey: env.LANGFUSE_SECRET_KEY }
+        : null,
     currency: env.BILLING_CURRENCY,
   };
 }

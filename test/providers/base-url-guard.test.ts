@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { LookupAddress } from "node:dns";
 import { baseUrlProblem, classifyAddress, DEFAULT_ADDRESS_POLICY } from "../../src/providers/base-url-guard.js";
 import { UpstreamClient, UpstreamFailure } from "../../src/proxy/upstream.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startMockUpstream } from "../../src/mock/server.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { loadEnv } from "../../src/config/env.js";
