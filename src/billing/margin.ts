@@ -11,7 +11,6 @@
  * whose price ends below its cost is a negative-margin request listed at `GET /admin/margin`.
  */
 export type MarginRule = "charge_reported" | "list_price";
-export const MARGIN_RULES: readonly MarginRule[] = ["charge_reported", "list_price"];
 
 /** What happened to one priced request; null when the reported cost was within the list price. */
 export type MarginFlag = "charged_reported" | "kept_list";
@@ -44,8 +43,4 @@ export interface MarginEvent {
   costMicros: bigint;
   /** price − cost; below zero = the operator lost money on this request. */
   profitMicros: bigint;
-}
-
-export function isMarginRule(v: unknown): v is MarginRule {
-  return v === "charge_reported" || v === "list_price";
 }

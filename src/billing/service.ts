@@ -21,7 +21,7 @@ import type {
 } from "../contracts/request.js";
 import { BillingConfig, type BillingSnapshot, type TariffInfo } from "./config-cache.js";
 
-export { effectiveLimits, modelAllowed, resolveTariff } from "./prepare.js";
+export { effectiveLimits } from "./prepare.js";
 import { releaseHold, reserveHold, reserveHolds, settleHold, settleHolds, type ReserveCall, type ReserveOutcome, type SettleCall, type SettleOutcome } from "./holds.js";
 import type { MarginEvent, MarginRule } from "./margin.js";
 import { buildPlan, priceUsage, type HoldSnapshot, type PricePlan } from "./price-plan.js";
@@ -31,7 +31,7 @@ import { effectiveLimits, holdTerms, refuseStateless, type AuthBilling, type Hol
 import { GroupCommit } from "./settle-queue.js";
 import { ensureBillingDefaults, type BillingDefaults } from "./defaults.js";
 
-export const MAX_TOKENS_HEADER = "x-gateway-max-tokens";
+const MAX_TOKENS_HEADER = "x-gateway-max-tokens";
 
 /** Billing's slice of the settings (mapped from Env in main/settings.ts). */
 export interface BillingSettings extends BillingDefaults {

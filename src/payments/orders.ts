@@ -86,8 +86,3 @@ export async function expireStaleOrders(db: Db, clock: Clock): Promise<number> {
     .returning({ id: paymentOrders.id });
   return rows.length;
 }
-
-export async function getOrder(db: DbOrTx, id: string): Promise<PaymentOrder | null> {
-  const rows = await db.select().from(paymentOrders).where(eq(paymentOrders.id, id)).limit(1);
-  return rows[0] ?? null;
-}

@@ -10,7 +10,6 @@ export const IdParam = z.object({
     .openapi({ param: { name: "id", in: "path" } }),
 });
 export const DateQ = z.iso.datetime({ offset: true }).optional();
-export const security = [{ adminToken: [] }];
 
 export const AccountPatch = z
   .object({
