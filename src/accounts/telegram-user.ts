@@ -108,33 +108,6 @@ function isUniqueViolation(e: unknown): boolean {
   return false;
 }
 
-export type LinkTelegramResult =
-  | { status: "linked" | "already_linked" }
-  | { status: "linked_elsewhere" | "user_has_other_telegram" | "user_not_found" };
-
-/**
- * Links a Telegram id to an existing web user (the id comes from an authenticated bot update,
- * never from a browser). One Telegram id belongs to at most one account; relinking the same pair
- * is a no-op.
- */
-export async function linkTelegramToUser(db: Db, p: { userId: string; telegramId: number }): Promise<LinkTelegramResult> {
-  return db.transaction(async (tx) => {
-    const u = (await tx.select({ id: users.id, accountId: users.accountId, telegramId: users.telegramId }).from(users).where(eq(users.id, p.userId)).for("update"))[0];
-    if (!u) return { status: "user_not_found" } as const;
-    if (u.telegramId === p.telegramId) return { status: "already_linked" } as const;
-    if (u.telegramId !== null) return { status: "user_has_other_telegram" } as const;
-    const other = (await tx.select({ accountId: users.accountId }).from(users).where(and(eq(users.telegramId, p.telegramId), ne(users.id, p.userId))).limit(1))[0];
-    if (other) return { status: "linked_elsewhere" } as const;
-    try {
-      await tx.update(users).set({ telegramId: p.telegramId }).where(eq(users.id, p.userId));
-    } catch (e) {
-      if (isUniqueViolation(e)) return { status: "linked_elsewhere" } as const;
-      throw e;
-    }
-    return { status: "linked" } as const;
-  });
-}
-
 /** Telegram users of an account (the chats a notification goes to). */
 export async function accountTelegramChats(db: DbOrTx, accountId: string): Promise<{ telegramId: number; locale: string | null }[]> {
   const rows = await db.select({ telegramId: users.telegramId, locale: users.locale, status: users.status }).from(users).where(eq(users.accountId, accountId));

@@ -1,9 +1,7 @@
 import { eq, sql } from "drizzle-orm";
-import type { Env } from "../config/env.js";
 import { newId } from "../core/ids.js";
 import type { Db } from "../db/client.js";
 import { fxRates, tariffs } from "../db/schema/index.js";
-import { parsePositiveMillionths } from "./pricing.js";
 import { ensureBillingFunctions } from "./sql.js";
 
 /**
@@ -12,9 +10,17 @@ import { ensureBillingFunctions } from "./sql.js";
  * no rate yet (afterwards the rate changes only through the admin endpoint, with history).
  * Safe to run from several processes at once.
  */
-export async function ensureBillingDefaults(db: Db, env: Pick<Env, "DEFAULT_MARKUP" | "USD_RATE" | "BILLING_CURRENCY">): Promise<void> {
+export interface BillingDefaults {
+  currency: string;
+  /** USD_RATE in micro-units of the currency per dollar. */
+  usdRateMicros: bigint;
+  /** DEFAULT_MARKUP in parts per million. */
+  defaultMarkupPpm: bigint;
+}
+
+export async function ensureBillingDefaults(db: Db, defaults: BillingDefaults): Promise<void> {
   await ensureBillingFunctions(db);
-  const markupPpm = parsePositiveMillionths(env.DEFAULT_MARKUP, "DEFAULT_MARKUP");
+  const markupPpm = defaults.defaultMarkupPpm;
   const hasDefault = await db.select({ id: tariffs.id }).from(tariffs).where(eq(tariffs.isDefault, true)).limit(1);
   if (!hasDefault[0]) {
     // The partial unique index on is_default makes a concurrent second insert a no-op.
@@ -23,15 +29,15 @@ export async function ensureBillingDefaults(db: Db, env: Pick<Env, "DEFAULT_MARK
       .values({ id: newId("tariff"), name: "default", description: "Default plan", markupPpm, isDefault: true })
       .onConflictDoNothing();
   }
-  const rate = await db.select({ id: fxRates.id }).from(fxRates).where(eq(fxRates.currency, env.BILLING_CURRENCY)).limit(1);
+  const rate = await db.select({ id: fxRates.id }).from(fxRates).where(eq(fxRates.currency, defaults.currency)).limit(1);
   if (!rate[0]) {
     await db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(727276)`);
-      const again = await tx.select({ id: fxRates.id }).from(fxRates).where(eq(fxRates.currency, env.BILLING_CURRENCY)).limit(1);
+      const again = await tx.select({ id: fxRates.id }).from(fxRates).where(eq(fxRates.currency, defaults.currency)).limit(1);
       if (again[0]) return;
       await tx.insert(fxRates).values({
-        currency: env.BILLING_CURRENCY,
-        rateMicros: parsePositiveMillionths(env.USD_RATE, "USD_RATE"),
+        currency: defaults.currency,
+        rateMicros: defaults.usdRateMicros,
         actor: "system",
         reason: "initial rate from USD_RATE",
       });

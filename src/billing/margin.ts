@@ -45,7 +45,3 @@ export interface MarginEvent {
   /** price − cost; below zero = the operator lost money on this request. */
   profitMicros: bigint;
 }
-
-export function isMarginRule(v: unknown): v is MarginRule {
-  return v === "charge_reported" || v === "list_price";
-}

@@ -81,22 +81,6 @@ export function mergeLimits(...layers: ReadonlyArray<Record<string, unknown> | n
   return PERIODS.every((p) => out[p] === NO_WINDOW) ? NO_LIMITS : out;
 }
 
-export function hasAnyLimit(l: Limits): boolean {
-  return l !== NO_LIMITS;
-}
-
-/** Limits → the JSON form (decimal strings for money) used by the client/admin endpoints. */
-export function limitsToJson(l: Limits, fmt: (m: bigint) => string): Record<string, number | string | null> {
-  const out: Record<string, number | string | null> = {};
-  for (const p of PERIODS) {
-    const w = l[p];
-    out[`${p}_tokens`] = w.tokens === null ? null : Number(w.tokens);
-    out[`${p}_money`] = w.micros === null ? null : fmt(w.micros);
-    out[`${p}_requests`] = w.requests === null ? null : Number(w.requests);
-  }
-  return out;
-}
-
 /** One usage window a hold reserves in, with the limits to check against it. */
 export interface CounterSpec {
   id: string;

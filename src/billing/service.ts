@@ -6,8 +6,7 @@
 import type { Clock } from "../core/clock.js";
 import { AppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import { formatMoney, parseMoney } from "../core/money.js";
-import type { Env } from "../config/env.js";
+import { formatMoney } from "../core/money.js";
 import type { Db } from "../db/client.js";
 import type {
   AuthContext,
@@ -22,21 +21,35 @@ import type {
 } from "../contracts/request.js";
 import { BillingConfig, type BillingSnapshot, type TariffInfo } from "./config-cache.js";
 
-export { effectiveLimits, modelAllowed, resolveTariff } from "./prepare.js";
+export { effectiveLimits } from "./prepare.js";
 import { releaseHold, reserveHold, reserveHolds, settleHold, settleHolds, type ReserveCall, type ReserveOutcome, type SettleCall, type SettleOutcome } from "./holds.js";
-import type { MarginEvent } from "./margin.js";
+import type { MarginEvent, MarginRule } from "./margin.js";
 import { buildPlan, priceUsage, type HoldSnapshot, type PricePlan } from "./price-plan.js";
-import { holdMicros, parsePositiveMillionths, promptHoldMicros } from "./pricing.js";
+import { holdMicros, promptHoldMicros } from "./pricing.js";
 import { counterSpecs, PeriodClock } from "./quotas.js";
 import { effectiveLimits, holdTerms, refuseStateless, type AuthBilling, type HoldTerms } from "./prepare.js";
 import { GroupCommit } from "./settle-queue.js";
-import { ensureBillingDefaults } from "./defaults.js";
+import { ensureBillingDefaults, type BillingDefaults } from "./defaults.js";
 
-export const MAX_TOKENS_HEADER = "x-gateway-max-tokens";
+const MAX_TOKENS_HEADER = "x-gateway-max-tokens";
+
+/** Billing's slice of the settings (mapped from Env in main/settings.ts). */
+export interface BillingSettings extends BillingDefaults {
+  cacheTtlMs: number;
+  timezone: string;
+  settleBatch: number;
+  /** Hold for a model without a price (BILLING_UNPRICED_HOLD); null refuses such models. */
+  unpricedHoldMicros: bigint | null;
+  /** Already at least the longest request plus a minute, so the sweeper never releases a hold in use. */
+  holdTtlMs: number;
+  marginRule: MarginRule;
+  defaultMaxTokens: number;
+  minMaxTokens: number;
+}
 
 export interface BillingDeps {
   db: Db;
-  env: Env;
+  settings: BillingSettings;
   clock: Clock;
   logger?: Logger;
   /** Told of every settled request the margin guard flagged (metrics, operator alerts). */
@@ -46,7 +59,6 @@ export interface BillingDeps {
 export interface BillingService extends BillingHooks {
   config: BillingConfig;
   periods: PeriodClock;
-  env: Env;
   /** Start-up work (SQL functions, default tariff, first FX rate); begun by createBilling, awaited by reserve and the billing routes. */
   ready(): Promise<void>;
   /** The tariff's `rate_limits` jsonb (for the key verifier's AuthContext); the default tariff's when the id is unknown. */
@@ -60,34 +72,33 @@ export interface BillingService extends BillingHooks {
 }
 
 export function createBilling(deps: BillingDeps): BillingService {
-  const { db, env, clock, logger } = deps;
+  const { db, settings, clock, logger } = deps;
   const config = new BillingConfig(db, {
-    currency: env.BILLING_CURRENCY,
-    defaultRateMicros: parsePositiveMillionths(env.USD_RATE, "USD_RATE"),
-    defaultMarkupPpm: parsePositiveMillionths(env.DEFAULT_MARKUP, "DEFAULT_MARKUP"),
-    ttlMs: env.BILLING_CACHE_TTL_MS,
+    currency: settings.currency,
+    defaultRateMicros: settings.usdRateMicros,
+    defaultMarkupPpm: settings.defaultMarkupPpm,
+    ttlMs: settings.cacheTtlMs,
     clock,
   });
-  const periods = new PeriodClock(env.BILLING_TIMEZONE);
+  const periods = new PeriodClock(settings.timezone);
   // Group commit for both round-trips: concurrent requests share database calls (see settle-queue.ts).
   const holdsQ = new GroupCommit<ReserveCall, ReserveOutcome>(
     { one: (c) => reserveHold(db, c), many: (cs) => reserveHolds(db, cs), key: (c) => c.requestId },
-    env.BILLING_SETTLE_BATCH,
+    settings.settleBatch,
     logger,
     "billing reserve",
   );
   const queue = new GroupCommit<SettleCall, SettleOutcome>(
     { one: (c) => settleHold(db, c), many: (cs) => settleHolds(db, cs), key: (c) => c.requestId },
-    env.BILLING_SETTLE_BATCH,
+    settings.settleBatch,
     logger,
     "billing settle",
   );
-  const unpricedHold = env.BILLING_UNPRICED_HOLD ? parseMoney(env.BILLING_UNPRICED_HOLD) : null;
-  // A hold must outlive the longest request, or the sweeper would release a hold still in use.
-  const holdTtlMs = Math.max(env.BILLING_HOLD_TTL_MS, env.UPSTREAM_TOTAL_TIMEOUT_MS + 60_000);
+  const unpricedHold = settings.unpricedHoldMicros;
+  const holdTtlMs = settings.holdTtlMs;
   let readyP: Promise<void> | null = null;
   const ready = () =>
-    (readyP ??= ensureBillingDefaults(db, env).catch((e) => {
+    (readyP ??= ensureBillingDefaults(db, settings).catch((e) => {
       readyP = null;
       throw e;
     }));
@@ -118,7 +129,7 @@ export function createBilling(deps: BillingDeps): BillingService {
     for (const r of m.routes) key += `\u0000${r.providerId}\u0001${r.upstreamModel}\u0001${r.price ? `${r.price.inputMicrosPerM}/${r.price.outputMicrosPerM}/${r.price.cachedInputMicrosPerM ?? ""}/${r.price.reasoningMicrosPerM ?? ""}` : ""}`;
     let plan = planCache.get(key);
     if (!plan) {
-      plan = buildPlan(snap, tariff, m, unpricedHold, env.BILLING_MARGIN_RULE);
+      plan = buildPlan(snap, tariff, m, unpricedHold, settings.marginRule);
       if (planCache.size > 10_000) planCache.clear();
       planCache.set(key, plan);
     }
@@ -159,7 +170,7 @@ export function createBilling(deps: BillingDeps): BillingService {
   async function hold(input: ReserveInput, snap: BillingSnapshot, ab: AuthBilling, plan: PricePlan): Promise<Reservation> {
     if (closed) throw new AppError("service_unavailable", "The gateway is shutting down.");
     const priced = plan.snapshot.routes.size > 0;
-    const terms = holdTerms(input, plan.maxOutput, { defaultMaxTokens: env.BILLING_DEFAULT_MAX_TOKENS, minMaxTokens: env.BILLING_MIN_MAX_TOKENS });
+    const terms = holdTerms(input, plan.maxOutput, { defaultMaxTokens: settings.defaultMaxTokens, minMaxTokens: settings.minMaxTokens });
     const promptTokens = Math.max(0, Math.floor(input.promptTokens || 0));
     const keys = periods.keys(clock.now());
     const counters = counterSpecs(input.auth.keyId, ab.keyLimits, input.auth.accountId, ab.accountLimits, keys);
@@ -258,7 +269,6 @@ export function createBilling(deps: BillingDeps): BillingService {
     reserve,
     config,
     periods,
-    env,
     ready,
     tariffRateLimits: async (tariffId) => {
       const snap = await config.get();

@@ -217,11 +217,4 @@ export class StreamProgress {
   }
 }
 
-/** A no-op for callers without a database (tests of the proxy alone). */
-export const noStreamProgress = {
-  start: (): Promise<void> => Promise.resolve(),
-  report: (): Promise<void> | undefined => undefined,
-  end: (): void => undefined,
-};
-
 export type StreamProgressRecorder = Pick<StreamProgress, "start" | "report" | "end">;

@@ -7,8 +7,6 @@ import type { Db } from "../db/client.js";
 import { telegramUpdates } from "../db/schema/index.js";
 import { ALLOWED_UPDATES, type BotContext } from "./bot.js";
 
-export const TELEGRAM_SECRET_HEADER = "x-telegram-bot-api-secret-token";
-
 /**
  * Constant-time check of X-Telegram-Bot-Api-Secret-Token: both sides are hashed first so the
  * comparison is over equal-length digests and its time says nothing about the secret's length or

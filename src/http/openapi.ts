@@ -59,17 +59,6 @@ export function errorResponses(...codes: ErrorCode[]) {
 
 /** The errors every admin route can return. */
 export const ADMIN_ERRORS = ["missing_api_key", "invalid_api_key", "forbidden"] as const satisfies readonly ErrorCode[];
-/** The errors every API-key route can return before its handler runs. */
-export const KEY_ERRORS = [
-  "missing_api_key",
-  "invalid_api_key",
-  "key_revoked",
-  "key_disabled",
-  "key_expired",
-  "account_blocked",
-  "user_blocked",
-  "ip_not_allowed",
-] as const satisfies readonly ErrorCode[];
 
 /** `{id}` in the path. */
 export const IdParam = z.object({
@@ -79,21 +68,3 @@ export const IdParam = z.object({
     .max(200)
     .openapi({ param: { name: "id", in: "path" } }),
 });
-
-/** A decimal amount of money in the account currency, e.g. `"150.00"` (bigint micros inside). */
-export const Money = z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/, 'a decimal amount such as "150.00"');
-
-/** Cursor pagination query (`limit` up to `max`, `cursor` = the previous page's `next_cursor`). */
-export const pageQuery = (max = 500, fallback?: number) => ({
-  limit: (fallback === undefined ? z.coerce.number().int().min(1).max(max).optional() : z.coerce.number().int().min(1).max(max).default(fallback)).openapi({
-    param: { name: "limit", in: "query" },
-  }),
-  cursor: z
-    .string()
-    .max(500)
-    .optional()
-    .openapi({ param: { name: "cursor", in: "query" }, description: "next_cursor of the previous page" }),
-});
-
-/** A page of items with the cursor of the next one. */
-export const page = <T extends z.ZodType>(item: T, name: string) => z.object({ data: z.array(item), next_cursor: z.string().nullable() }).openapi(name);

@@ -14,7 +14,7 @@ import { closeSync, fdatasync, ftruncateSync, mkdirSync, openSync, readdirSync, 
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { Logger } from "../core/logger.js";
-import type { RequestLogRow } from "./request-log-writer.js";
+import type { RequestLogRow } from "./request-log-row.js";
 
 export interface RequestLogJournalOptions {
   dir: string;

@@ -3,8 +3,9 @@ import type { Logger } from "../core/logger.js";
 import type { Db } from "../db/client.js";
 import { requestLogs } from "../db/schema/index.js";
 import type { RequestLogJournal } from "./request-log-journal.js";
+import type { RequestLogRow } from "./request-log-row.js";
 
-export type RequestLogRow = typeof requestLogs.$inferInsert;
+export type { RequestLogRow } from "./request-log-row.js";
 
 interface Queued {
   row: RequestLogRow;

@@ -18,7 +18,7 @@ import { KeyVerifier } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
 import { StreamProgress } from "../billing/stream-progress.js";
-import { addressPolicyFromEnv, toProviderTarget, type ProviderTarget } from "../providers/index.js";
+import { toProviderTarget, type ProviderTarget } from "../providers/index.js";
 import { billingAdminWrites } from "../billing/admin.js";
 import { syncPrices } from "../billing/catalog-sync.js";
 import { createBilling } from "../billing/service.js";
@@ -33,7 +33,7 @@ import { createRateLimiter } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
 import { PassthroughService } from "../proxy/passthrough.js";
 import { RoutingPlanner, RoutingService } from "../routing/index.js";
-import { authSettings, catalogSyncSettings, httpSettings, paymentsSettings, rateLimitSettings, routingSettings, telemetrySettings } from "./settings.js";
+import { addressPolicyFromEnv, authSettings, billingSettings, catalogSyncSettings, httpSettings, paymentsSettings, providerSettings, rateLimitSettings, routingSettings, telemetrySettings } from "./settings.js";
 
 export interface ServiceInputs {
   env: Env;
@@ -65,7 +65,8 @@ export function buildServices(inp: ServiceInputs): Services {
   const db = database.db;
   registerSettingSecrets(env, inp.adminToken);
   const providers = new Map<string, ProviderTarget>();
-  for (const p of config.providers) providers.set(p.id, toProviderTarget(p, env, inp.mockBaseUrl));
+  const providerDefaults = providerSettings(env);
+  for (const p of config.providers) providers.set(p.id, toProviderTarget(p, providerDefaults, inp.mockBaseUrl));
   const catalog = new Catalog(
     config.models,
     config.providers.filter((p) => p.enabled).map((p) => p.id),
@@ -117,7 +118,7 @@ export function buildServices(inp: ServiceInputs): Services {
   // Holds, settlement and quotas in PostgreSQL/PGlite (src/billing); the sweeper repairs holds a crash left open.
   // Operating the business: e-mail, alerts, the margin guard's counter, retention (main/operator.ts).
   const operator = buildOperator({ env, db, clock, logger, registry: metrics?.registry ?? null, isPglite: database.kind === "pglite" });
-  const billing = createBilling({ db, env, clock, logger, onMargin: operator.onMargin });
+  const billing = createBilling({ db, settings: billingSettings(env), clock, logger, onMargin: operator.onMargin });
   const sweeper = env.BILLING_SWEEP_INTERVAL_MS > 0 ? startHoldSweeper(db, env.BILLING_SWEEP_INTERVAL_MS, logger) : null;
   const priceSync = catalogSyncSettings(env);
   const catalogSync = startCatalogSync(db, priceSync, logger, () => billing.config.invalidate());
@@ -135,7 +136,7 @@ export function buildServices(inp: ServiceInputs): Services {
       if (config.providers.some((c) => c.id === p.id)) continue;
       seen.add(p.id);
       try {
-        providers.set(p.id, toProviderTarget(p, env, inp.mockBaseUrl));
+        providers.set(p.id, toProviderTarget(p, providerDefaults, inp.mockBaseUrl));
       } catch (e) {
         logger.warn({ provider: p.id, err: (e as Error).message }, "admin provider not usable");
       }

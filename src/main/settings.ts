@@ -6,17 +6,53 @@ import type { TelemetrySettings } from "../telemetry/index.js";
 import type { AuthSettings } from "../accounts/runtime.js";
 import type { CatalogSyncSettings } from "../billing/catalog-sync.js";
 import { parsePositiveMillionths } from "../billing/pricing.js";
+import type { BillingSettings } from "../billing/service.js";
 import type { Env } from "../config/env.js";
 import { parseMoney } from "../core/money.js";
 import { normalizeOrigin, parseCorsOrigins } from "../http/cors.js";
 import type { HttpSettings } from "../http/deps.js";
 import { creditsForKopecks, creditsForStars, percentToBasisPoints, type PaymentsConfig, type TopupPackage, type YooKassaSettings } from "../payments/config.js";
-import { addressPolicyFromEnv } from "../providers/index.js";
+import type { AddressPolicy, ProviderSettings } from "../providers/index.js";
 import { DEFAULT_YOOKASSA_IPS } from "../payments/ip-allowlist.js";
 import type { RateLimitSettings } from "../ratelimit/index.js";
 import { fractionToBp, type RoutingSettings } from "../routing/service.js";
 
 const trimSlash = (url: string) => url.replace(/\/+$/, "");
+
+export function billingSettings(env: Env): BillingSettings {
+  return {
+    currency: env.BILLING_CURRENCY,
+    usdRateMicros: parsePositiveMillionths(env.USD_RATE, "USD_RATE"),
+    defaultMarkupPpm: parsePositiveMillionths(env.DEFAULT_MARKUP, "DEFAULT_MARKUP"),
+    cacheTtlMs: env.BILLING_CACHE_TTL_MS,
+    timezone: env.BILLING_TIMEZONE,
+    settleBatch: env.BILLING_SETTLE_BATCH,
+    unpricedHoldMicros: env.BILLING_UNPRICED_HOLD ? parseMoney(env.BILLING_UNPRICED_HOLD) : null,
+    // A hold must outlive the longest request, or the sweeper would release a hold still in use.
+    holdTtlMs: Math.max(env.BILLING_HOLD_TTL_MS, env.UPSTREAM_TOTAL_TIMEOUT_MS + 60_000),
+    marginRule: env.BILLING_MARGIN_RULE,
+    defaultMaxTokens: env.BILLING_DEFAULT_MAX_TOKENS,
+    minMaxTokens: env.BILLING_MIN_MAX_TOKENS,
+  };
+}
+
+/** UPSTREAM_ALLOW_LOOPBACK / UPSTREAM_ALLOW_PRIVATE as the base-URL guard's policy. */
+export function addressPolicyFromEnv(env: Pick<Env, "UPSTREAM_ALLOW_LOOPBACK" | "UPSTREAM_ALLOW_PRIVATE">): AddressPolicy {
+  return { allowLoopback: env.UPSTREAM_ALLOW_LOOPBACK, allowPrivate: env.UPSTREAM_ALLOW_PRIVATE };
+}
+
+/** The defaults a provider target takes when its config leaves them out. */
+export function providerSettings(env: Env): ProviderSettings {
+  return {
+    addressPolicy: addressPolicyFromEnv(env),
+    timeouts: {
+      connectMs: env.UPSTREAM_CONNECT_TIMEOUT_MS,
+      firstByteMs: env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+      idleMs: env.UPSTREAM_IDLE_TIMEOUT_MS,
+      totalMs: env.UPSTREAM_TOTAL_TIMEOUT_MS,
+    },
+  };
+}
 
 export function httpSettings(env: Env): HttpSettings {
   return {
@@ -174,7 +210,10 @@ export function telemetrySettings(env: Env): TelemetrySettings {
     serviceName: env.OTEL_SERVICE_NAME,
     sentryDsn: env.SENTRY_DSN ?? null,
     sentryEnvironment: env.SENTRY_ENVIRONMENT,
-    langfuse: env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY ? { baseUrl: env.LANGFUSE_BASE_URL, publicKey: env.LANGFUSE_PUBLIC_KEY, secretKey: env.LANGFUSE_SECRET_KEY } : null,
+    langfuse:
+      env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY
+        ? { baseUrl: env.LANGFUSE_BASE_URL, publicKey: env.LANGFUSE_PUBLIC_KEY, secretKey: env.LANGFUSE_SECRET_KEY }
+        : null,
     currency: env.BILLING_CURRENCY,
   };
 }

@@ -1,7 +1,7 @@
 import { normalizeIp } from "../core/ip.js";
 
 // Matching lives in src/core/ip.ts (shared with the per-key allowlists and TRUSTED_PROXIES).
-export { IpAllowlist, normalizeIp } from "../core/ip.js";
+export { IpAllowlist } from "../core/ip.js";
 
 /** YooKassa's published notification sources (IPv4 and IPv6 CIDRs / single addresses). */
 export const DEFAULT_YOOKASSA_IPS: readonly string[] = [

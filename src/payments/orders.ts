@@ -87,11 +87,6 @@ export async function expireStaleOrders(db: Db, clock: Clock): Promise<number> {
   return rows.length;
 }
 
-export async function getOrder(db: DbOrTx, id: string): Promise<PaymentOrder | null> {
-  const rows = await db.select().from(paymentOrders).where(eq(paymentOrders.id, id)).limit(1);
-  return rows[0] ?? null;
-}
-
 /** An order whose invoice could not be sent is canceled at once, so no unpaid order is left waiting. */
 export async function cancelOrder(db: DbOrTx, orderId: string, clock: Clock): Promise<void> {
   await db

@@ -1,19 +1,25 @@
-import { ConfigError, type Env } from "../config/env.js";
+import { ConfigError } from "../core/config-error.js";
 import { baseUrlProblem, type AddressPolicy } from "./base-url-guard.js";
 import type { ProviderConfig } from "../config/gateway-config.js";
 import { secrets } from "../core/secret-scrubber.js";
-import type { ProviderTarget } from "./types.js";
+import type { ProviderTarget, ProviderTimeouts } from "./types.js";
 
 const OPENROUTER_DEFAULT = "https://openrouter.ai/api/v1";
 
+/** What a provider falls back to when its config leaves it out (mapped from Env in main/settings.ts). */
+export interface ProviderSettings {
+  addressPolicy: AddressPolicy;
+  timeouts: ProviderTimeouts;
+}
+
 /** Provider config (file or env shortcut) → target. `mockBaseUrl` is where the built-in mock listens. */
-export function toProviderTarget(p: ProviderConfig, env: Env, mockBaseUrl: string | null): ProviderTarget {
+export function toProviderTarget(p: ProviderConfig, settings: ProviderSettings, mockBaseUrl: string | null): ProviderTarget {
   let baseUrl = p.base_url ?? (p.type === "openrouter" ? OPENROUTER_DEFAULT : p.type === "mock" ? mockBaseUrl ?? "" : "");
   if (p.type === "mock" && !p.base_url && !mockBaseUrl) throw new Error(`provider ${p.id}: mock upstream not started`);
   baseUrl = baseUrl.replace(/\/+$/, "");
   // The built-in mock (no base_url) is the gateway's own listener; everything else is checked.
   if (p.base_url || p.type !== "mock") {
-    const problem = baseUrlProblem(baseUrl, addressPolicyFromEnv(env));
+    const problem = baseUrlProblem(baseUrl, settings.addressPolicy);
     if (problem) throw new ConfigError(`provider "${p.id}": base_url ${problem}`);
   }
   // The key and credential headers (x-api-key, …) are secrets: never in an error body or a log line.
@@ -28,15 +34,10 @@ export function toProviderTarget(p: ProviderConfig, env: Env, mockBaseUrl: strin
     headers: p.headers ?? {},
     enabled: p.enabled,
     timeouts: {
-      connectMs: p.timeouts?.connect_ms ?? env.UPSTREAM_CONNECT_TIMEOUT_MS,
-      firstByteMs: p.timeouts?.first_byte_ms ?? env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
-      idleMs: p.timeouts?.idle_ms ?? env.UPSTREAM_IDLE_TIMEOUT_MS,
-      totalMs: p.timeouts?.total_ms ?? env.UPSTREAM_TOTAL_TIMEOUT_MS,
+      connectMs: p.timeouts?.connect_ms ?? settings.timeouts.connectMs,
+      firstByteMs: p.timeouts?.first_byte_ms ?? settings.timeouts.firstByteMs,
+      idleMs: p.timeouts?.idle_ms ?? settings.timeouts.idleMs,
+      totalMs: p.timeouts?.total_ms ?? settings.timeouts.totalMs,
     },
   };
-}
-
-/** UPSTREAM_ALLOW_LOOPBACK / UPSTREAM_ALLOW_PRIVATE as the guard's policy. */
-export function addressPolicyFromEnv(env: Pick<Env, "UPSTREAM_ALLOW_LOOPBACK" | "UPSTREAM_ALLOW_PRIVATE">): AddressPolicy {
-  return { allowLoopback: env.UPSTREAM_ALLOW_LOOPBACK, allowPrivate: env.UPSTREAM_ALLOW_PRIVATE };
 }

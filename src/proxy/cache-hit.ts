@@ -1,7 +1,7 @@
 import type { PreparedBilling, ServedBy, TokenUsage } from "../contracts/request.js";
 import type { CachedResponse } from "../routing/response-cache.js";
 import type { MeteredRequest } from "./metered-request.js";
-import type { ProxyRequest, ResolvedDeps } from "./service.js";
+import type { ProxyRequest, ResolvedDeps } from "./proxy-deps.js";
 
 /**
  * A response-cache hit: never sent upstream. Billed at the configured fraction of the original

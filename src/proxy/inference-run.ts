@@ -3,24 +3,17 @@ import type { AppError } from "../core/errors.js";
 import { adapterFor } from "../providers/index.js";
 import { toCandidates, type UpstreamAttempt } from "../routing/attempt.js";
 import { runWithFallback, type AttemptOutcome } from "../routing/fallback.js";
+import { servedAs, type AnswerContext, type RunOptions } from "./answer-context.js";
 import type { MeteredRequest } from "./metered-request.js";
 import { commitAnswer, openUpstream, type Committed, type OpenContext } from "./open-upstream.js";
 import { headerSafe } from "./request-checks.js";
 import { respondJson } from "./respond-json.js";
 import { respondStream } from "./respond-stream.js";
-import type { ProxyRequest, ResolvedDeps } from "./service.js";
+import type { ProxyRequest, ResolvedDeps } from "./proxy-deps.js";
 import { clientClosed } from "./upstream-errors.js";
 
-export interface RunOptions {
-  stream: boolean;
-  maxField: "max_tokens" | "max_completion_tokens";
-  cacheKey: string | null;
-  /** The prompt's byte upper bound (what the hold and rate limit counted). */
-  promptTokens: number;
-}
-
 /** One inference request from its first upstream attempt to the committed answer. */
-export class InferenceRun {
+export class InferenceRun implements AnswerContext {
   constructor(
     readonly d: ResolvedDeps,
     readonly req: ProxyRequest,
@@ -107,10 +100,4 @@ export class InferenceRun {
     if (model) h["x-gateway-model"] = model;
     return Object.assign(h, this.metered.headers());
   }
-}
-
-/** The model that served, as the upstream's adapter reads it from the answer. */
-export function servedAs(attempt: UpstreamAttempt, reported: unknown): ServedBy {
-  const model = adapterFor(attempt.target).servedModel(attempt.served.upstreamModel, reported);
-  return model === attempt.served.upstreamModel ? attempt.served : { ...attempt.served, upstreamModel: model };
 }

@@ -1,6 +1,6 @@
 import { adapterFor, estimatedUsage } from "../providers/index.js";
 import type { UpstreamAttempt } from "../routing/attempt.js";
-import { servedAs, type InferenceRun } from "./inference-run.js";
+import { servedAs, type AnswerContext } from "./answer-context.js";
 import { countPromptTokens, countTokens } from "./tokenizer.js";
 import type { UpstreamResponse } from "./upstream.js";
 
@@ -13,7 +13,7 @@ const SUSPICIOUS_BYTES_PER_TOKEN = 8;
 
 /** A complete JSON answer: settled and logged before it is sent, `usage.cost` set to what was charged. */
 export async function respondJson(
-  run: InferenceRun,
+  run: AnswerContext,
   attempt: UpstreamAttempt,
   res: UpstreamResponse,
   upstreamJson: Record<string, unknown>,

@@ -2,7 +2,7 @@ import type { ServedBy } from "../contracts/request.js";
 import { AppError } from "../core/errors.js";
 import { adapterFor, estimatedUsage } from "../providers/index.js";
 import type { UpstreamAttempt } from "../routing/attempt.js";
-import type { InferenceRun } from "./inference-run.js";
+import type { AnswerContext } from "./answer-context.js";
 import { OutputMeter } from "./output-meter.js";
 import { SseTap } from "./sse-tap.js";
 import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
@@ -17,7 +17,7 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
  * upstream's usage chunk or, failing that, from what was delivered.
  */
 export function respondStream(
-  run: InferenceRun,
+  run: AnswerContext,
   attempt: UpstreamAttempt,
   res: UpstreamResponse,
   iterator: AsyncIterator<Buffer>,

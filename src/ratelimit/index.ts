@@ -9,14 +9,10 @@ export {
   type UsageFigure,
 } from "./limiter.js";
 export {
-  buildChecks,
-  effectiveLimits,
   formatResetDuration,
   parseOverrides,
   type LimitTriple,
   type RateLimitOverrides,
   type RateLimitSettings,
 } from "./limits.js";
-export { MemoryLimitStore } from "./memory-store.js";
-export { RedisLimitStore } from "./redis-store.js";
 export type { Check, LimitKind, LimitScope, LimitStore } from "./types.js";

@@ -1,2 +1,2 @@
-export { adoptRedis, createRedis, isConnectivityError, maskRedisUrl, type RedisClientOptions, type RedisHandle, type RedisHealth } from "./client.js";
-export { DEFAULT_REDIS_KEY_PREFIX, redisKeys, type RedisKeys } from "./keys.js";
+export { adoptRedis, createRedis, type RedisClientOptions, type RedisHandle, type RedisHealth } from "./client.js";
+export type { RedisKeys } from "./keys.js";

@@ -1,5 +1,5 @@
 import type { ProviderConfig } from "../config/gateway-config.js";
-import type { ModelPrice, ResolvedModel, Route, ServedBy } from "../contracts/request.js";
+import type { ModelPrice, ResolvedModel, Route } from "../contracts/request.js";
 import { breakerKey, type CircuitBreakers } from "./circuit-breaker.js";
 import { defaultRng, type Rng } from "./rng.js";
 import type { LiveUpstreamAccount, RoutingSnapshot } from "./store.js";

@@ -5,6 +5,7 @@
  *
  *   node --import tsx test/billing/bench-hold-settle.ts [requests=4000] [concurrency=1,32] [pglite|pglite-file|postgres] [warm-up=1000]
  */
+import { billingSettings } from "../../src/main/settings.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,7 +22,7 @@ const WARMUP = Number(process.argv[5] ?? 1000);
 const M = model("bench/mini", { input: "0.15", output: "0.6" });
 
 async function run(d: TestDatabase, label: string) {
-  await ensureBillingDefaults(d.db, testEnv());
+  await ensureBillingDefaults(d.db, billingSettings(testEnv()));
   const billing = billingFor(d.db, { BILLING_CACHE_TTL_MS: 60_000 });
   const acct = await makeAccount(d.db, "1000000");
   const auth = authFor(acct, { keyLimits: { daily_tokens: 1_000_000_000 } });

@@ -7,7 +7,7 @@ import { decidePriceChange, parseOpenRouterModels, syncPrices } from "../../src/
 import { ensureBillingDefaults } from "../../src/billing/defaults.js";
 import { newRequestId } from "../../src/core/ids.js";
 import { auditLog, modelPrices, priceChanges } from "../../src/db/schema/index.js";
-import { catalogSyncSettings } from "../../src/main/settings.js";
+import { billingSettings, catalogSyncSettings } from "../../src/main/settings.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { authFor, billingFor, makeAccount, model, served, testEnv, usage } from "./helpers.js";
 
@@ -38,7 +38,7 @@ describeEachDb("catalog sync", (_kind, create) => {
   let d: TestDatabase;
   before(async () => {
     d = await create();
-    await ensureBillingDefaults(d.db, env);
+    await ensureBillingDefaults(d.db, billingSettings(env));
   });
   after(async () => {
     await d?.drop();

@@ -1,3 +1,4 @@
+import { billingSettings } from "../../src/main/settings.js";
 import { eq, sql } from "drizzle-orm";
 import { postLedgerEntry } from "../../src/billing/ledger.js";
 import { createBilling, type BillingService } from "../../src/billing/service.js";
@@ -22,7 +23,7 @@ export class TestClock implements Clock {
 }
 
 export function billingFor(db: Db, env: Partial<Env> = {}, clock: Clock = new TestClock()): BillingService {
-  return createBilling({ db, env: testEnv(env), clock });
+  return createBilling({ db, settings: billingSettings(testEnv(env)), clock });
 }
 
 /** A new active account funded with `balance` (decimal) through a ledger top-up. */

@@ -27,7 +27,7 @@ describeEachDb("billing holds", (kind, create) => {
   let d: TestDatabase;
   before(async () => {
     d = await create();
-    await ensureBillingDefaults(d.db, { DEFAULT_MARKUP: "1.5", USD_RATE: "100", BILLING_CURRENCY: "RUB" });
+    await ensureBillingDefaults(d.db, { currency: "RUB", usdRateMicros: 100_000_000n, defaultMarkupPpm: 1_500_000n });
   });
   after(async () => {
     await d?.drop();

@@ -1,3 +1,4 @@
+import { billingSettings } from "../../src/main/settings.js";
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { and, eq } from "drizzle-orm";
@@ -16,14 +17,14 @@ describeEachDb("billing tariffs, markups and adjustments", (_kind, create) => {
   let d: TestDatabase;
   before(async () => {
     d = await create();
-    await ensureBillingDefaults(d.db, testEnv());
+    await ensureBillingDefaults(d.db, billingSettings(testEnv()));
   });
   after(async () => {
     await d?.drop();
   });
 
   test("start-up seeds one default tariff (DEFAULT_MARKUP) and the first FX rate, idempotently", async () => {
-    await Promise.all([ensureBillingDefaults(d.db, testEnv()), ensureBillingDefaults(d.db, testEnv())]);
+    await Promise.all([ensureBillingDefaults(d.db, billingSettings(testEnv())), ensureBillingDefaults(d.db, billingSettings(testEnv()))]);
     const defaults = await d.db.select().from(tariffs).where(eq(tariffs.isDefault, true));
     assert.equal(defaults.length, 1);
     assert.equal(defaults[0]!.markupPpm, 1_500_000n);

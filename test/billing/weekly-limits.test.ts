@@ -31,7 +31,7 @@ describeEachDb("weekly limits", (_kind, create) => {
   let d: TestDatabase;
   before(async () => {
     d = await create();
-    await ensureBillingDefaults(d.db, { DEFAULT_MARKUP: "1.5", USD_RATE: "100", BILLING_CURRENCY: "RUB" });
+    await ensureBillingDefaults(d.db, { currency: "RUB", usdRateMicros: 100_000_000n, defaultMarkupPpm: 1_500_000n });
   });
   after(() => d.drop());
 

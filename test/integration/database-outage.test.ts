@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { openDatabase } from "../../src/db/client.js";
 import { isDatabaseUnavailable } from "../../src/db/availability.js";
 import { IN_CI, type TestDatabase } from "../helpers/db.js";

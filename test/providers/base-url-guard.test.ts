@@ -1,10 +1,11 @@
+import { providerSettings } from "../../src/main/settings.js";
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { randomBytes } from "node:crypto";
 import type { LookupAddress } from "node:dns";
 import { baseUrlProblem, classifyAddress, DEFAULT_ADDRESS_POLICY } from "../../src/providers/base-url-guard.js";
 import { UpstreamClient, UpstreamFailure } from "../../src/proxy/upstream.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startMockUpstream } from "../../src/mock/server.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { loadEnv } from "../../src/config/env.js";
@@ -62,11 +63,11 @@ test("loopback and private ranges follow the policy; numeric spellings are norma
 
 test("the config file (and env shortcuts) refuse a bad base_url at start-up", () => {
   const env = loadEnv({});
-  assert.throws(() => toProviderTarget({ id: "x", type: "openai", base_url: "http://169.254.169.254/v1", model_prefix: "", enabled: true }, env, null), /provider "x": base_url points at a link-local/);
-  assert.throws(() => toProviderTarget({ id: "x", type: "openai", base_url: "gopher://h/", model_prefix: "", enabled: true }, env, null), /must be http or https/);
+  assert.throws(() => toProviderTarget({ id: "x", type: "openai", base_url: "http://169.254.169.254/v1", model_prefix: "", enabled: true }, providerSettings(env), null), /provider "x": base_url points at a link-local/);
+  assert.throws(() => toProviderTarget({ id: "x", type: "openai", base_url: "gopher://h/", model_prefix: "", enabled: true }, providerSettings(env), null), /must be http or https/);
   const strictEnv = loadEnv({ UPSTREAM_ALLOW_LOOPBACK: "false" });
-  assert.throws(() => toProviderTarget({ id: "x", type: "litellm", base_url: "http://127.0.0.1:4000", model_prefix: "", enabled: true }, strictEnv, null), /loopback/);
-  assert.ok(toProviderTarget({ id: "x", type: "litellm", base_url: "http://127.0.0.1:4000", model_prefix: "", enabled: true }, env, null));
+  assert.throws(() => toProviderTarget({ id: "x", type: "litellm", base_url: "http://127.0.0.1:4000", model_prefix: "", enabled: true }, providerSettings(strictEnv), null), /loopback/);
+  assert.ok(toProviderTarget({ id: "x", type: "litellm", base_url: "http://127.0.0.1:4000", model_prefix: "", enabled: true }, providerSettings(env), null));
 });
 
 test("checked again at connect time: a name that now resolves to a metadata address is refused; IP literals too", async () => {

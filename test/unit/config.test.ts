@@ -1,3 +1,4 @@
+import { providerSettings } from "../../src/main/settings.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -75,7 +76,7 @@ test("shortest configs: OPENROUTER_API_KEY alone, or UPSTREAM_BASE_URL + UPSTREA
   const or = loadGatewayConfig(loadEnv({ OPENROUTER_API_KEY: "sk-or-1" }), {});
   assert.equal(or.demo, false);
   assert.equal(or.providers[0]!.type, "openrouter");
-  const target = toProviderTarget(or.providers[0]!, loadEnv({}), null);
+  const target = toProviderTarget(or.providers[0]!, providerSettings(loadEnv({})), null);
   assert.equal(target.baseUrl, "https://openrouter.ai/api/v1");
   const up = loadGatewayConfig(loadEnv({ UPSTREAM_BASE_URL: "http://127.0.0.1:9/v1", UPSTREAM_API_KEY: "k" }), {});
   assert.equal(up.providers[0]!.base_url, "http://127.0.0.1:9/v1");
@@ -87,7 +88,7 @@ test("shortest configs: OPENROUTER_API_KEY alone, or UPSTREAM_BASE_URL + UPSTREA
 
 test("LiteLLM model_prefix rewrites the model name; OpenRouter is asked for usage accounting; streams always ask for usage", () => {
   const env = loadEnv({});
-  const litellm = toProviderTarget({ id: "l", type: "litellm", base_url: "http://127.0.0.1:4000", model_prefix: "openrouter/", enabled: true }, env, null);
+  const litellm = toProviderTarget({ id: "l", type: "litellm", base_url: "http://127.0.0.1:4000", model_prefix: "openrouter/", enabled: true }, providerSettings(env), null);
   const cat = new Catalog([], ["l"]);
   const route = cat.resolve("openai/gpt-4o")!.routes[0]!;
   const req = buildUpstreamRequest(litellm, { path: "/chat/completions", body: { model: "openai/gpt-4o", messages: [], stream: true }, upstreamModel: litellm.modelPrefix + route.upstreamModel, stream: true, maxTokens: null, maxTokensField: "max_tokens" });
@@ -95,7 +96,7 @@ test("LiteLLM model_prefix rewrites the model name; OpenRouter is asked for usag
   assert.equal(body.model, "openrouter/openai/gpt-4o");
   assert.deepEqual(body.stream_options, { include_usage: true });
   assert.equal(req.url, "http://127.0.0.1:4000/chat/completions");
-  const orT = toProviderTarget({ id: "o", type: "openrouter", api_key: "sk-or", model_prefix: "", enabled: true }, env, null);
+  const orT = toProviderTarget({ id: "o", type: "openrouter", api_key: "sk-or", model_prefix: "", enabled: true }, providerSettings(env), null);
   const orReq = buildUpstreamRequest(orT, { path: "/chat/completions", body: { model: "x", messages: [] }, upstreamModel: "x", stream: false, maxTokens: 100, maxTokensField: "max_tokens" });
   const ob = JSON.parse(orReq.body!) as Record<string, unknown>;
   assert.deepEqual(ob.usage, { include: true });

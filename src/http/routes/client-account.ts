@@ -4,7 +4,7 @@ import { listRequestLogs, logView, type LogQuery } from "../../accounts/admin.js
 import { getKey } from "../../accounts/api-keys.js";
 import { ledgerHistory } from "../../billing/ledger-history.js";
 import { priceTable } from "../../billing/price-table.js";
-import { effectiveLimits, modelAllowed } from "../../billing/service.js";
+import { effectiveLimits, modelAllowed } from "../../billing/prepare.js";
 import { AppError } from "../../core/errors.js";
 import { formatMoney } from "../../core/money.js";
 import { orderHistory } from "../../payments/order-history.js";

@@ -10,7 +10,6 @@ export const IdParam = z.object({
     .openapi({ param: { name: "id", in: "path" } }),
 });
 export const DateQ = z.iso.datetime({ offset: true }).optional();
-export const security = [{ adminToken: [] }];
 
 export const AccountPatch = z
   .object({
@@ -58,7 +57,10 @@ export const LogQuery = z.object({
   model: z.string().max(200).optional(),
   status: z.enum(["pending", "completed", "failed", "cancelled"]).optional(),
   provider_id: z.string().max(100).optional(),
-  usage_anomaly: z.enum(["true", "false"]).optional().openapi({ description: "Only rows whose upstream usage report was corrected before billing (true), or only the others" }),
+  usage_anomaly: z
+    .enum(["true", "false"])
+    .optional()
+    .openapi({ description: "Only rows whose upstream usage report was corrected before billing (true), or only the others" }),
   from: DateQ,
   to: DateQ,
 });

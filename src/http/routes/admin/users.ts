@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { eq } from "drizzle-orm";
 import { listUsers } from "../../../accounts/admin.js";
-import { getKey, } from "../../../accounts/api-keys.js";
+import { getKey } from "../../../accounts/api-keys.js";
 import { linkDid } from "../../../accounts/did.js";
 import { publicKeyFromDid } from "../../../accounts/did-crypto.js";
 import { passwordProblem } from "../../../accounts/password.js";
