@@ -47,11 +47,6 @@ export function money(micros: bigint, currency: string, lang: Lang = "en"): stri
   return currencyFormat(lang, currency, 2).format(microsToDecimal(micros, 2) as unknown as number);
 }
 
-/** Per-token prices keep up to six decimals ("0,000150 ₽" would be "0,00 ₽" with two). */
-export function unitPrice(micros: bigint, currency: string, lang: Lang = "en"): string {
-  return currencyFormat(lang, currency, 6).format(microsToDecimal(micros, 6) as unknown as number);
-}
-
 /** 12345 → "12 345" (ru) / "12,345" (en). */
 export function count(n: number, lang: Lang): string {
   return new Intl.NumberFormat(LOCALE[lang]).format(n);

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import { assertAccessible } from "./helpers/axe.js";
 import { launchBrowser, requireChromium, type TestBrowser } from "./helpers/browser.js";
-import { logInThroughUi, PASSWORD, startWebGateway, type WebGateway } from "./helpers/gateway.js";
+import { PASSWORD, startWebGateway, type WebGateway } from "./helpers/gateway.js";
 
 /**
  * A new customer's whole path in the browser, on the real gateway with its mock upstream:

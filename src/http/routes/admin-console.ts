@@ -10,7 +10,7 @@ import { accounts, requestLogs } from "../../db/schema/index.js";
 import { listCommissions } from "../../payments/commissions.js";
 import { UpstreamClient } from "../../proxy/upstream.js";
 import { listUpstreamAccounts } from "../../routing/admin.js";
-import { testUpstream } from "../../routing/upstream-test.js";
+import { testUpstream } from "../../proxy/upstream-test.js";
 import type { AppDeps } from "../deps.js";
 import { clientIp } from "../middleware/api-key-auth.js";
 import { createRouter } from "../router.js";

@@ -43,7 +43,11 @@ export function createKeyRoutes(deps: AppDeps, o: KeyRoutesOptions) {
     const data = res.data.map((k) => {
       const s = stats.get(k.id);
       // The verifier does not write last_used_at on the hot path; the request log knows.
-      return { ...k, last_used_at: k.last_used_at ?? s?.lastAt?.toISOString() ?? null, usage: { requests: s?.requests ?? 0, tokens: s?.tokens ?? 0, spent: formatMoney(s?.priceMicros ?? 0n) } };
+      return {
+        ...k,
+        last_used_at: k.last_used_at ?? s?.lastAt?.toISOString() ?? null,
+        usage: { requests: s?.requests ?? 0, tokens: s?.tokens ?? 0, spent: formatMoney(s?.priceMicros ?? 0n) },
+      };
     });
     return { data, next_cursor: res.next_cursor };
   };

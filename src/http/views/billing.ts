@@ -62,7 +62,10 @@ export const TariffBody = z
     margin_rule: z
       .enum(MARGIN_RULES as [MarginRule, ...MarginRule[]])
       .nullable()
-      .openapi({ description: "When the upstream reports a cost above list: charge_reported = max(list, reported) × markup, list_price = keep the list price; null = BILLING_MARGIN_RULE" }),
+      .openapi({
+        description:
+          "When the upstream reports a cost above list: charge_reported = max(list, reported) × markup, list_price = keep the list price; null = BILLING_MARGIN_RULE",
+      }),
   })
   .partial();
 export const CreateTariff = TariffBody.required({ name: true }).openapi("CreateTariff");

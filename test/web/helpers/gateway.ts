@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import type { Page } from "playwright-core";
-import { createPgliteDb, type TestDatabase } from "../../helpers/db.js";
+import { createPgliteDb } from "../../helpers/db.js";
 import { FakeYooKassa } from "../../helpers/fake-yookassa.js";
 import { startTestGateway, type TestGateway } from "../../helpers/gateway.js";
 import { startMockUpstream, type MockUpstream } from "../../../src/mock/server.js";

@@ -1,7 +1,7 @@
 import { buildUpstreamRequest, upstreamModelName, type ProviderTarget } from "../providers/index.js";
-import { classifyError, type UpstreamClient } from "../proxy/upstream.js";
-import { sanitizeUpstreamMessage } from "./classify.js";
-import type { LiveUpstreamAccount } from "./store.js";
+import { classifyError, type UpstreamClient } from "./upstream.js";
+import { sanitizeUpstreamMessage } from "../routing/classify.js";
+import type { LiveUpstreamAccount } from "../routing/store.js";
 
 export interface UpstreamTestResult {
   ok: boolean;
