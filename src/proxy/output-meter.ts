@@ -13,6 +13,11 @@ export class OutputMeter {
   private pendingBytes = 0;
   private counted = 0;
   private stopped = false;
+  /** Eager mode: the text of every frame let through, for one exact count at the end. */
+  private texts: string[] = [];
+  private textBytes = 0;
+  /** Exact tokens of text already folded out of `texts` (bounds memory on an endless stream). */
+  private folded = 0;
   /** Tokens over the limit tolerated before the cut: the upstream's tokenizer is not ours. */
   private readonly limit: number | null;
 
@@ -41,12 +46,20 @@ export class OutputMeter {
   add(data: string): boolean {
     if (this.stopped) return false;
     if (this.eager) {
-      const own = countTokens(this.textOf(data));
+      const text = this.textOf(data);
+      const own = countTokens(text);
       if (this.limit !== null && this.counted + own > this.limit) {
         this.stopped = true;
         return false;
       }
       this.counted += own;
+      this.texts.push(text);
+      this.textBytes += text.length;
+      if (this.textBytes > MAX_PENDING_BYTES) {
+        this.folded += countTokens(this.texts.join(""));
+        this.texts = [];
+        this.textBytes = 0;
+      }
       return true;
     }
     const bytes = Buffer.byteLength(data);
@@ -71,6 +84,16 @@ export class OutputMeter {
   tokens(): number {
     this.countPending();
     return this.counted;
+  }
+
+  /**
+   * What the client was delivered, counted over the joined text once: the figure a request is billed
+   * for when the upstream reports none. The running count of eager mode is an upper bound (a BPE
+   * merge across a frame boundary is counted twice), right for progress and the cut, too high for a bill.
+   */
+  deliveredTokens(): number {
+    if (!this.eager) return this.tokens();
+    return Math.min(this.counted, this.folded + countTokens(this.texts.join("")));
   }
 
   private countPending(): void {

@@ -184,7 +184,7 @@ export class PassthroughService {
         progress?.end(req.requestId);
         if (inflight) inflight.count--;
         void result.settle(outcome !== "failed" || tap.stopped);
-        const delivered = tap.meter.tokens();
+        const delivered = tap.meter.deliveredTokens();
         const prompt = () => (json ? countPromptTokens(json) : 0);
         const usage = tap.usage && !tap.stopped ? tap.usage : delivered > 0 ? estimatedUsage(prompt(), delivered) : null;
         void metered.finish({ status: outcome, served, usage, deliveredCompletion: delivered, localPrompt: json ? prompt : null, upstreamStatus: res.status, errorCode }).catch(() => undefined);

@@ -58,7 +58,7 @@ export function respondStream(
       d.inflight.count--;
       // A client going away says nothing about the upstream; a mid-stream break does (a cut by the meter does not).
       void settleBreaker(outcome !== "failed" || tap.stopped);
-      const delivered = meter.tokens();
+      const delivered = meter.deliveredTokens();
       const usage = tap.usage && !tap.stopped ? tap.usage : estimatedUsage(countPromptTokens(req.body), delivered);
       void metered
         .finish({
