@@ -1,3 +1,4 @@
+import { secrets } from "../core/secret-scrubber.js";
 import { StringDecoder } from "node:string_decoder";
 import type { TokenUsage } from "../contracts/request.js";
 import type { StreamTranslator } from "../providers/index.js";
@@ -131,6 +132,11 @@ export class SseTap {
       return "";
     }
     if (!this.sawContent && (data.includes('"content":"') || data.includes('"text":"') || data.includes('"tool_calls"'))) this.sawContent = true;
+    // An upstream's own mid-stream error event may echo a configured key: scrub it like an error body.
+    if (data.includes('"error"') && secrets.size > 0) {
+      const clean = secrets.scrub(frame);
+      if (clean !== frame) return clean;
+    }
     return null;
   }
 }
