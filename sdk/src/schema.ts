@@ -2421,7 +2421,7 @@ export interface components {
             /** Format: date-time */
             expires_at?: string | null;
             ip_allowlist?: string[] | null;
-            /** @description Quotas: daily/monthly/total _tokens, _money, _requests (billing's QuotaLimits) */
+            /** @description Quotas (billing's QuotaLimits): daily_/weekly_/monthly_/total_ × tokens, money, requests; windows are the calendar day, ISO week from Monday and calendar month in BILLING_TIMEZONE */
             limits?: {
                 [key: string]: unknown;
             };
@@ -2443,6 +2443,11 @@ export interface components {
             is_default?: boolean;
             key_limits?: components["schemas"]["QuotaLimits"];
             limits?: components["schemas"]["QuotaLimits"];
+            /**
+             * @description When the upstream reports a cost above list: charge_reported = max(list, reported) × markup, list_price = keep the list price; null = BILLING_MARGIN_RULE
+             * @enum {string|null}
+             */
+            margin_rule?: "charge_reported" | "list_price" | null;
             /**
              * @description Sale price = upstream cost × USD rate × markup
              * @example 1.5
@@ -3392,6 +3397,8 @@ export interface components {
             limits: {
                 [key: string]: unknown;
             };
+            /** @description null = the BILLING_MARGIN_RULE default */
+            margin_rule: string | null;
             markup: string;
             model_markups: {
                 [key: string]: string;
@@ -3478,7 +3485,7 @@ export interface components {
             /** Format: date-time */
             expires_at?: string | null;
             ip_allowlist?: string[] | null;
-            /** @description Quotas: daily/monthly/total _tokens, _money, _requests (billing's QuotaLimits) */
+            /** @description Quotas (billing's QuotaLimits): daily_/weekly_/monthly_/total_ × tokens, money, requests; windows are the calendar day, ISO week from Monday and calendar month in BILLING_TIMEZONE */
             limits?: {
                 [key: string]: unknown;
             };
@@ -3502,6 +3509,11 @@ export interface components {
             is_default?: boolean;
             key_limits?: components["schemas"]["QuotaLimits"];
             limits?: components["schemas"]["QuotaLimits"];
+            /**
+             * @description When the upstream reports a cost above list: charge_reported = max(list, reported) × markup, list_price = keep the list price; null = BILLING_MARGIN_RULE
+             * @enum {string|null}
+             */
+            margin_rule?: "charge_reported" | "list_price" | null;
             /**
              * @description Sale price = upstream cost × USD rate × markup
              * @example 1.5
@@ -9240,6 +9252,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown key_id */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2709,6 +2709,8 @@ export interface components {
             rate_limits: {
                 [key: string]: unknown;
             };
+            /** @description null = the BILLING_MARGIN_RULE default */
+            margin_rule: string | null;
             accounts?: number;
             created_at: string;
             updated_at: string;
@@ -2734,6 +2736,11 @@ export interface components {
                 [key: string]: string;
             };
             rate_limits?: components["schemas"]["TariffRateLimits"];
+            /**
+             * @description When the upstream reports a cost above list: charge_reported = max(list, reported) × markup, list_price = keep the list price; null = BILLING_MARGIN_RULE
+             * @enum {string|null}
+             */
+            margin_rule?: "charge_reported" | "list_price" | null;
         };
         /** @description Quota limits: daily_/weekly_/monthly_/total_ × tokens (integers), money (decimal strings in the account currency), requests (integers). Omitted or null = no limit. Windows are calendar day, ISO week (from Monday) and calendar month in BILLING_TIMEZONE. On a key, tariff_id overrides the account's tariff. */
         QuotaLimits: {
@@ -2784,6 +2791,11 @@ export interface components {
                 [key: string]: string;
             };
             rate_limits?: components["schemas"]["TariffRateLimits"];
+            /**
+             * @description When the upstream reports a cost above list: charge_reported = max(list, reported) × markup, list_price = keep the list price; null = BILLING_MARGIN_RULE
+             * @enum {string|null}
+             */
+            margin_rule?: "charge_reported" | "list_price" | null;
         };
         Price: {
             model_id: string;
@@ -3140,7 +3152,7 @@ export interface components {
             scopes?: ("inference" | "manage")[];
             allowed_models?: string[] | null;
             ip_allowlist?: string[] | null;
-            /** @description Quotas: daily/monthly/total _tokens, _money, _requests (billing's QuotaLimits) */
+            /** @description Quotas (billing's QuotaLimits): daily_/weekly_/monthly_/total_ × tokens, money, requests; windows are the calendar day, ISO week from Monday and calendar month in BILLING_TIMEZONE */
             limits?: {
                 [key: string]: unknown;
             };
@@ -3162,7 +3174,7 @@ export interface components {
             scopes?: ("inference" | "manage")[];
             allowed_models?: string[] | null;
             ip_allowlist?: string[] | null;
-            /** @description Quotas: daily/monthly/total _tokens, _money, _requests (billing's QuotaLimits) */
+            /** @description Quotas (billing's QuotaLimits): daily_/weekly_/monthly_/total_ × tokens, money, requests; windows are the calendar day, ISO week from Monday and calendar month in BILLING_TIMEZONE */
             limits?: {
                 [key: string]: unknown;
             };
@@ -9992,6 +10004,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown key_id */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

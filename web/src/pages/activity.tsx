@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { api, authorizedFetch, unwrap } from "../api/client";
+import { ApiError, api, authorizedFetch, unwrap } from "../api/client";
 import { QueryView } from "../components/states";
 import { Alert, Badge, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../components/ui";
 import { useI18n } from "../i18n/context";
@@ -49,7 +49,15 @@ export function ActivityPage() {
   };
   const q = useQuery({
     queryKey: ["requests", query, cursor],
-    queryFn: () => unwrap(api.GET("/v1/client/requests", { params: { query: { ...query, limit: 25, cursor } } })),
+    queryFn: async () => {
+      try {
+        return await unwrap(api.GET("/v1/client/requests", { params: { query: { ...query, limit: 25, cursor } } }));
+      } catch (e) {
+        // A key id this account does not own is refused as unknown (404): to the filter it matches nothing.
+        if (query.key_id && e instanceof ApiError && e.status === 404) return { data: [], next_cursor: null };
+        throw e;
+      }
+    },
     placeholderData: (prev) => prev,
   });
   const keyName = new Map((keys.data?.data ?? []).map((k) => [k.id, k.name || k.key]));
