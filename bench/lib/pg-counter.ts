@@ -21,7 +21,7 @@ export async function startPgCounter(targetHost: string, targetPort: number): Pr
     client.setNoDelay(true);
     db.setNoDelay(true);
     let started = false;
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     client.on("data", (d: Buffer) => {
       db.write(d);
       buf = buf.length ? Buffer.concat([buf, d]) : d;
