@@ -42,6 +42,8 @@ export interface KeyVerifierOptions {
 export class KeyVerifier {
   private readonly cache = new Map<string, CachedKey>();
   private readonly inflight = new Map<string, Promise<KeyRow | null>>();
+  /** Secret → hash for the keys in use: no SHA-256 per request (the secret is in memory with each request anyway). */
+  private readonly hashes = new Map<string, string>();
   private readonly maxEntries: number;
 
   constructor(private readonly opts: KeyVerifierOptions) {
@@ -49,7 +51,16 @@ export class KeyVerifier {
   }
 
   async verify(secret: string): Promise<VerifyResult> {
-    return this.verifyCached(hashApiKey(secret));
+    let hash = this.hashes.get(secret);
+    if (hash === undefined) {
+      hash = hashApiKey(secret);
+      if (this.hashes.size >= this.maxEntries) {
+        const oldest = this.hashes.keys().next().value;
+        if (oldest !== undefined) this.hashes.delete(oldest);
+      }
+      this.hashes.set(secret, hash);
+    }
+    return this.verifyCached(hash);
   }
 
   /**
