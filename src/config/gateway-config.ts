@@ -19,7 +19,7 @@ const TimeoutsSchema = z
 export const ProviderConfigSchema = z
   .object({
     id: z.string().regex(/^[a-zA-Z0-9_.-]+$/, "letters, digits, _ . - only"),
-    type: z.enum(["openrouter", "openai", "litellm", "mock"]),
+    type: z.enum(["openrouter", "openai", "litellm", "mock", "anthropic", "gemini"]),
     base_url: z.string().url().optional(),
     api_key: z.string().optional(),
     model_prefix: z.string().default(""),

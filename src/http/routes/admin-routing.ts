@@ -50,7 +50,7 @@ const UsdAmount = z.string().regex(/^-?\d{1,12}(\.\d{1,6})?$/, "a decimal USD am
 const ProviderIn = z
   .object({
     id: ProviderId,
-    type: z.enum(["openrouter", "openai", "litellm", "mock"]),
+    type: z.enum(["openrouter", "openai", "litellm", "mock", "anthropic", "gemini"]),
     base_url: z.url().nullable().optional(),
     model_prefix: z.string().max(200).optional(),
     headers: z.record(z.string(), z.string()).optional(),
