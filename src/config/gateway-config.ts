@@ -34,6 +34,8 @@ const PriceSchema = z
     input: z.number().min(0),
     output: z.number().min(0),
     cached_input: z.number().min(0).optional(),
+    /** USD per 1M prompt tokens written to the upstream's prompt cache (Anthropic's cache_creation_input_tokens). */
+    cache_write: z.number().min(0).optional(),
     reasoning: z.number().min(0).optional(),
   })
   .strict();
