@@ -36,7 +36,8 @@ export interface KeyVerifierOptions {
 
 /**
  * Verifies API keys with a short in-memory cache, so the hot path touches the database at most once
- * per key per TTL. Revoking, disabling or blocking takes effect within `ttlMs` in every process
+ * per key per TTL. Revoking, disabling or blocking takes effect at once in every process that hears
+ * the invalidation (keys/invalidation.ts: Redis pub/sub), within `ttlMs` in any that missed it
  * (immediately in the process that calls `invalidate`).
  */
 export class KeyVerifier {
