@@ -12,7 +12,7 @@ import { cancelOrder, createTelegramOrder, validatePreCheckout, type PreCheckout
 import { referralStats } from "../payments/referrals.js";
 import { applyRefund } from "../payments/refunds.js";
 import { balanceSummary, refundablePayments, requestRefund, usageSummary } from "../payments/statements.js";
-import { day, money as formatMoney, paid as formatPaid, pickLang, t, TEXTS, type Contacts, type Lang } from "./i18n.js";
+import { count, day, money as formatMoney, paid as formatPaid, pickLang, t, TEXTS, type Contacts, type Lang } from "./i18n.js";
 
 export type BotContext = Context;
 
@@ -394,7 +394,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
         prompt: u.promptTokens,
         completion: u.completionTokens,
         spent: money(u.spendMicros, cur, ctx),
-        models: u.models.map((m) => `• ${m.model}: ${m.requests} / ${money(m.spendMicros, cur, ctx)}`),
+        models: u.models.map((m) => `• ${m.model}: ${count(m.requests, langOf(ctx))} / ${money(m.spendMicros, cur, ctx)}`),
       }),
     );
   });
