@@ -230,7 +230,7 @@ export interface CustomerKeyWiring {
 
 export function customerKeySettings(env: Env): CustomerKeyWiring | null {
   if (!env.OPENROUTER_PER_ACCOUNT_KEYS) return null;
-  if (!env.OPENROUTER_PROVISIONING_KEY) throw new ConfigError("OPENROUTER_PER_ACCOUNT_KEYS=true needs OPENROUTER_PROVISIONING_KEY (an OpenRouter provisioning key)");
+  if (!env.OPENROUTER_PROVISIONING_KEY) throw new ConfigError("OPENROUTER_PER_ACCOUNT_KEYS=true needs OPENROUTER_PROVISIONING_KEY");
   if (!env.ENCRYPTION_KEY) throw new ConfigError("OPENROUTER_PER_ACCOUNT_KEYS=true needs ENCRYPTION_KEY: the customer keys are stored encrypted");
   return {
     baseUrl: trimSlash(env.OPENROUTER_BASE_URL),
