@@ -78,9 +78,28 @@ describeEachDb("customer keys: creation failures", (_kind, createDb) => {
     const id = `acc_${randomBytes(4).toString("hex")}`;
     await db.db.insert(accounts).values({ id, name: "b", balanceMicros: 0n });
     or.calls.length = 0;
-    // Another process: a second CustomerKeys over the same database and box.
-    const other = new CustomerKeys({ ...(keys as unknown as { d: ConstructorParameters<typeof CustomerKeys>[0] }).d });
-    const [mine, theirs] = await Promise.all([keys.keyFor(id), other.keyFor(id)]);
+    // Two processes: CustomerKeys over the same database and box, whose key creations both finish
+    // only once both were asked for (each looked for a row before creating, and found none).
+    const deps = (keys as unknown as { d: ConstructorParameters<typeof CustomerKeys>[0] }).d;
+    const real = new OpenRouterKeysApi({ baseUrl: or.baseUrl, provisioningKey: or.provisioningKey });
+    const waiting: Array<() => void> = [];
+    const api = {
+      get: real.get.bind(real),
+      list: real.list.bind(real),
+      update: real.update.bind(real),
+      remove: real.remove.bind(real),
+      async create(input: Parameters<OpenRouterKeysApi["create"]>[0]) {
+        const made = await real.create(input);
+        await new Promise<void>((release) => {
+          waiting.push(release);
+          if (waiting.length === 2) for (const r of waiting) r();
+        });
+        return made;
+      },
+    };
+    const one = new CustomerKeys({ ...deps, api });
+    const other = new CustomerKeys({ ...deps, api });
+    const [mine, theirs] = await Promise.all([one.keyFor(id), other.keyFor(id)]);
     assert.ok(mine && mine === theirs, "both processes end up with the same key");
     assert.equal(or.managementCalls("POST").length, 2, "both made one");
     assert.equal(or.managementCalls("DELETE").length, 1, "the loser deleted its own");
@@ -89,6 +108,7 @@ describeEachDb("customer keys: creation failures", (_kind, createDb) => {
     assert.equal(left[0]!.key, mine);
     const rows = await db.db.select().from(upstreamCustomerKeys);
     assert.equal(rows.find((r) => r.accountId === id)!.upstreamHash, left[0]!.hash);
+    one.close();
     other.close();
   });
 });
