@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
+import { loadEnv } from "../../src/config/env.js";
+import { ConfigError } from "../../src/core/config-error.js";
 import { createLogger } from "../../src/core/logger.js";
+import { customerKeySettings } from "../../src/main/settings.js";
 import { accounts, upstreamCustomerKeys } from "../../src/db/schema/index.js";
 import { createSecretBox } from "../../src/routing/secret-box.js";
 import { CustomerKeys, customerKeyName } from "../../src/upstream-keys/customer-keys.js";
@@ -22,6 +25,16 @@ test("the key limit is usage + the balance in USD, rounded up; a negative balanc
   assert.equal(limitDrifted(2_000_000n, 1_000_000n, 0n), true);
   assert.equal(limitDrifted(10_000_000n, 10_050_000n, 0n), false, "0.5 % of what may be spent");
   assert.equal(limitDrifted(10_000_000n, 10_050_000n, 9_000_000n), true, "5 % of the $1.05 left");
+});
+
+test("OPENROUTER_PER_ACCOUNT_KEYS is off by default and needs a provisioning key and ENCRYPTION_KEY when on", () => {
+  assert.equal(customerKeySettings(loadEnv({})), null);
+  const key = randomBytes(32).toString("hex");
+  assert.throws(() => customerKeySettings(loadEnv({ OPENROUTER_PER_ACCOUNT_KEYS: "true", ENCRYPTION_KEY: key })), (e: unknown) => e instanceof ConfigError && /OPENROUTER_PROVISIONING_KEY/.test(e.message));
+  assert.throws(() => customerKeySettings(loadEnv({ OPENROUTER_PER_ACCOUNT_KEYS: "true", OPENROUTER_PROVISIONING_KEY: "sk-or-prov" })), (e: unknown) => e instanceof ConfigError && /ENCRYPTION_KEY/.test(e.message));
+  const s = customerKeySettings(loadEnv({ OPENROUTER_PER_ACCOUNT_KEYS: "true", OPENROUTER_PROVISIONING_KEY: "sk-or-prov", ENCRYPTION_KEY: key, OPENROUTER_BASE_URL: "https://openrouter.ai/api/v1/" }))!;
+  assert.equal(s.baseUrl, "https://openrouter.ai/api/v1");
+  assert.equal(s.syncIntervalMs, 300_000);
 });
 
 describeEachDb("customer keys: creation failures", (_kind, createDb) => {
