@@ -40,6 +40,17 @@ export interface KeySyncRun {
   failed: number;
 }
 
+/**
+ * The keys OpenRouter makes (`sk-or-v1-<hex>`): scrubbed from logs and error bodies by shape, since
+ * registering every customer's key by value would cost one comparison per key on every log line.
+ */
+const CUSTOMER_KEY_SHAPE = /sk-or-v1-[A-Za-z0-9]{16,}/g;
+/** A key of another shape (OpenRouter changed its format) is registered by value after all. */
+const fence = (key: string) => {
+  if (!/^sk-or-v1-[A-Za-z0-9]{16,}$/.test(key)) secrets.add(key);
+  return key;
+};
+
 /** AAD of a sealed customer key: the ciphertext is bound to its account's row. */
 export const customerKeyContext = (accountId: string) => `upstream_customer_key:${accountId}`;
 
@@ -61,7 +72,9 @@ export class CustomerKeys implements AccountUpstreamKeys {
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
 
-  constructor(private readonly d: CustomerKeysDeps) {}
+  constructor(private readonly d: CustomerKeysDeps) {
+    secrets.addPattern(CUSTOMER_KEY_SHAPE);
+  }
 
   /** The account's key (null: use the provider's). Synchronous while cached. */
   keyFor(accountId: string): string | null | Promise<string | null> {
@@ -210,8 +223,7 @@ export class CustomerKeys implements AccountUpstreamKeys {
     try {
       const row = await this.row(accountId);
       if (row && row.status !== "deleted") {
-        const key = this.d.box.open(row.secretEnc, customerKeyContext(accountId));
-        secrets.add(key);
+        const key = fence(this.d.box.open(row.secretEnc, customerKeyContext(accountId)));
         // A key left disabled (an unblock whose enable call failed): the account is serving a request, so it is active.
         if (row.status === "disabled") await this.accountStatusChanged(accountId);
         return this.remember(accountId, key, s.cacheTtlMs);
@@ -232,7 +244,7 @@ export class CustomerKeys implements AccountUpstreamKeys {
     const [acct] = await this.d.db.select({ balance: accounts.balanceMicros }).from(accounts).where(eq(accounts.id, accountId));
     const limit = keyLimitUsdMicros(0n, acct?.balance ?? 0n, await this.d.usdRate());
     const made = await this.d.api.create({ name: customerKeyName(accountId), limitUsd: microsToUsd(limit) });
-    secrets.add(made.key);
+    fence(made.key);
     let stored: { accountId: string }[];
     try {
       const values = {
@@ -258,7 +270,7 @@ export class CustomerKeys implements AccountUpstreamKeys {
       await this.d.api.remove(made.info.hash).catch(() => undefined);
       const row = await this.row(accountId);
       if (!row) throw new Error("customer key row vanished");
-      return this.d.box.open(row.secretEnc, customerKeyContext(accountId));
+      return fence(this.d.box.open(row.secretEnc, customerKeyContext(accountId)));
     }
     this.d.logger.info({ accountId, replaced: previous?.upstreamHash ?? null }, "upstream customer key created");
     return made.key;
