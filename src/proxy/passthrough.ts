@@ -87,7 +87,8 @@ export class PassthroughService {
       const t = providers.get(a.providerId);
       if (t?.enabled) attempts.push(toUpstreamAttempt(a, t));
     }
-    attempts = await withAccountKey(this.d.accountKeys, auth.accountId, attempts);
+    const keyed = withAccountKey(this.d.accountKeys, auth.accountId, attempts);
+    attempts = Array.isArray(keyed) ? keyed : await keyed;
     if (attempts.length === 0) throw new AppError("upstream_unavailable", "No upstream provider is available for this endpoint");
 
     const endpointLabel = req.path.split("?")[0]!;

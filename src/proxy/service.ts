@@ -40,7 +40,8 @@ export class ProxyService {
     const prepared = await this.d.billing.prepare({ auth, endpoint: req.endpoint, model });
     // Holds use a cheap upper bound (bytes); exact local counting happens only when an estimate is needed.
     const promptTokens = promptTokenUpperBound(body);
-    const attempts = await withAccountKey(this.d.accountKeys, auth.accountId, this.d.planner.plan(model, body));
+    const planned = withAccountKey(this.d.accountKeys, auth.accountId, this.d.planner.plan(model, body));
+    const attempts = Array.isArray(planned) ? planned : await planned;
     if (attempts.length === 0) throw new AppError("upstream_unavailable", `No upstream is available for \`${modelName}\``);
 
     const metered = await MeteredRequest.admit(this.d, {

@@ -43,10 +43,14 @@ export interface AccountUpstreamKeys {
  * Attempts through an upstream (master) account keep that account's key: its balance and discount
  * are what billing records for them.
  */
-export async function withAccountKey(keys: AccountUpstreamKeys | undefined, accountId: string, attempts: UpstreamAttempt[]): Promise<UpstreamAttempt[]> {
+export function withAccountKey(keys: AccountUpstreamKeys | undefined, accountId: string, attempts: UpstreamAttempt[]): UpstreamAttempt[] | Promise<UpstreamAttempt[]> {
   if (!keys || !attempts.some(usesProviderKey)) return attempts;
   const found = keys.keyFor(accountId);
-  const key = typeof found === "string" || found === null ? found : await found;
+  // Synchronous unless the key is being looked up or made (an account's first OpenRouter request).
+  return typeof found === "string" || found === null ? swapKey(attempts, found) : found.then((k) => swapKey(attempts, k));
+}
+
+function swapKey(attempts: UpstreamAttempt[], key: string | null): UpstreamAttempt[] {
   if (key === null) return attempts;
   return attempts.map((a) => (usesProviderKey(a) ? { ...a, target: { ...a.target, apiKey: key } } : a));
 }
