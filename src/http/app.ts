@@ -36,7 +36,10 @@ import { createGenerationRoutes } from "./routes/client/generation.js";
 import { createClientKeyRoutes } from "./routes/client/key.js";
 import { createClientUsageRoutes } from "./routes/client/usage.js";
 import { createOpenAIRoutes } from "./routes/openai.js";
-import { createAdminRoutingRoutes } from "./routes/admin-routing.js";
+import { createAdminCircuitRoutes } from "./routes/admin/circuits.js";
+import { createAdminModelRouteRoutes } from "./routes/admin/model-routes.js";
+import { createAdminProviderRoutes } from "./routes/admin/providers.js";
+import { createAdminUpstreamAccountRoutes } from "./routes/admin/upstream-accounts.js";
 import { createPassthroughRoutes } from "./routes/passthrough.js";
 import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
@@ -81,7 +84,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createSystemRoutes(deps));
   app.route("/", createOpenAIRoutes(deps));
   app.route("/", createRateLimitRoutes(deps));
-  app.route("/", createAdminRoutingRoutes(deps));
+  for (const routes of [createAdminProviderRoutes, createAdminUpstreamAccountRoutes, createAdminModelRouteRoutes, createAdminCircuitRoutes]) app.route("/", routes(deps));
   app.route("/", createPassthroughRoutes(deps));
   for (const routes of [createClientUsageRoutes, createClientKeyRoutes, createGenerationRoutes]) app.route("/", routes(deps));
   for (const routes of [createAdminAccountBillingRoutes, createAdminTariffRoutes, createAdminPriceRoutes, createAdminFxRateRoutes, createAdminStatsRoutes]) {
