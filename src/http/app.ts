@@ -39,7 +39,7 @@ import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
 import { createAccountSettingsRoutes } from "./routes/account-settings.js";
 import { createClientAccountRoutes } from "./routes/client-account.js";
-import { createWebApiRoutes } from "./routes/web-api.js";
+import { createWebApiRoutes, widgetBotId } from "./routes/web-api.js";
 import { createWebAppRoutes } from "./routes/web-app.js";
 import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
 import { createApiDocsRoutes } from "./routes/api-docs.js";
@@ -97,7 +97,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAdminMarginRoutes(deps));
   app.route("/", createAdminConsoleRoutes(deps));
   app.route("/", createAdminSessionRoutes(deps));
-  app.route("/", createWebAppRoutes());
+  app.route("/", createWebAppRoutes({ telegramWidget: widgetBotId(deps.settings) !== null }));
   app.route("/", createWebApiRoutes(deps));
   app.route("/", createClientAccountRoutes(deps));
   app.route("/", createAccountSettingsRoutes(deps));

@@ -363,7 +363,7 @@ export function createAuthRoutes(deps: AppDeps) {
         from_future: "Telegram login data is dated in the future",
         replayed: "This Telegram login was already used",
       }[r.reason];
-      throw new AppError("invalid_signature", msg);
+      throw new AppError(r.reason === "stale" ? "login_expired" : "invalid_signature", msg);
     }
     return r;
   }
@@ -378,7 +378,7 @@ export function createAuthRoutes(deps: AppDeps) {
         query: z.object({ session: SessionMode }),
         body: { content: { "application/json": { schema: TelegramWidget } }, required: true },
       },
-      responses: { 200: json(SessionSchema, "Logged in"), 401: err("Does not verify, stale or replayed"), 503: err("Not configured") },
+      responses: { 200: json(SessionSchema, "Logged in"), 401: err("invalid_signature: does not verify or already used; login_expired: auth_date too old"), 503: err("Not configured") },
     }),
     async (c) => {
       const r = await widgetLogin(c, c.req.valid("json"));

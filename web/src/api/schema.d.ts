@@ -3528,6 +3528,8 @@ export interface components {
                 /** @description Telegram login is configured (bot token present) */
                 login: boolean;
                 bot_username: string | null;
+                /** @description The bot's numeric id for the Telegram Login Widget on the login page (null: no widget; the bot's username is needed too) */
+                widget_bot_id: string | null;
             };
             payments: {
                 yookassa: {
