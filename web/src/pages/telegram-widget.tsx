@@ -97,7 +97,7 @@ export function TelegramWidgetLogin({ botId }: { botId: string }) {
 
   return (
     <div className="space-y-3">
-      <Button className="w-full" onClick={start} disabled={!ready || busy} data-testid="telegram-widget-login">
+      <Button variant="secondary" className="w-full" onClick={start} disabled={!ready || busy} data-testid="telegram-widget-login">
         {t("auth.telegram")}
       </Button>
       {error && <Alert tone="red">{error}</Alert>}
