@@ -37,6 +37,7 @@ import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
 import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
+import { createTelegramPaymentLinkRoutes } from "./routes/payments-telegram.js";
 import { createAccountSettingsRoutes } from "./routes/account-settings.js";
 import { createClientAccountRoutes } from "./routes/client-account.js";
 import { createWebApiRoutes, widgetBotId } from "./routes/web-api.js";
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps) {
   }
   app.route("/", createTelegramRoutes(deps));
   app.route("/", createPaymentsRoutes(deps));
+  app.route("/", createTelegramPaymentLinkRoutes(deps));
   app.route("/", createAdminPaymentsRoutes(deps));
   app.route("/", createAuthRoutes(deps));
   // One key router for both audiences: the caller's own keys, and any account's for admins.

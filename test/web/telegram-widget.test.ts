@@ -55,7 +55,7 @@ describe("Telegram Login Widget in the browser", { skip: !requireChromium("Teleg
     assert.doesNotMatch(other.headers.get("content-security-policy")!, /telegram/, "other pages keep the strict CSP");
     await settled(page);
     await button(page, "ru").waitFor();
-    await page.waitForFunction(() => !(document.querySelector('[data-testid="telegram-widget-login"]') as HTMLButtonElement).disabled);
+    await page.locator('[data-testid="telegram-widget-login"]:enabled').waitFor();
     await assertAccessible(page, "login with the Telegram widget (ru)");
     await screenshot(page, "login-telegram", { locale: "ru", mobile: false });
     await button(page, "ru").click();
@@ -94,7 +94,7 @@ describe("Telegram Login Widget in the browser", { skip: !requireChromium("Teleg
     await page.getByRole("button", { name: "Menu" }).click();
     await page.getByRole("button", { name: "Log out" }).last().click();
     await button(page, "en").waitFor();
-    await page.waitForFunction(() => !(document.querySelector('[data-testid="telegram-widget-login"]') as HTMLButtonElement).disabled);
+    await page.locator('[data-testid="telegram-widget-login"]:enabled').waitFor();
     assert.equal(asked.length, 2, "loaded again by the reloaded login page");
     assert.equal(await page.evaluate<number>("document.documentElement.scrollWidth"), 375);
     await screenshot(page, "login-telegram", { locale: "en", mobile: true });
