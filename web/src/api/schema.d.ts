@@ -1022,6 +1022,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payments/telegram/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Telegram payment link for a top-up package (or the deep link that links Telegram first) */
+        post: operations["postV1PaymentsTelegramLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/payments/orders": {
         parameters: {
             query?: never;
@@ -2910,6 +2927,31 @@ export interface components {
             credits: string;
             created_at: string;
             paid_at: string | null;
+        };
+        TelegramPaymentLink: {
+            /**
+             * @description `invoice`: open `url` (t.me/$…) to pay the package in Telegram; it is payable by the user's linked Telegram account only, until `expires_at`. `link_telegram`: this user has no Telegram linked yet; open `url` (the bot's deep link, or send `/start <start_param>` to the bot) to link it, then ask again.
+             * @enum {string}
+             */
+            kind: "invoice" | "link_telegram";
+            /** @description Null only for link_telegram when the bot's username is not configured */
+            url: string | null;
+            /** @description The order the invoice pays (GET /v1/payments/orders/{id} follows it) */
+            order_id: string | null;
+            start_param: string | null;
+            expires_at: string;
+        };
+        TelegramPaymentLinkRequest: {
+            /**
+             * @description A package from /v1/web/config payments.stars.packages
+             * @example s100
+             */
+            package_id: string;
+            /**
+             * @description Language of the invoice's texts (default: the user's)
+             * @enum {string}
+             */
+            locale?: "ru" | "en";
         };
         AdminPaymentOrder: {
             id: string;
@@ -7259,6 +7301,57 @@ export interface operations {
             };
         };
     };
+    postV1PaymentsTelegramLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TelegramPaymentLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description A payment link, or the link-Telegram step */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelegramPaymentLink"];
+                };
+            };
+            /** @description Invalid request (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description service unavailable (`service_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getAdminPaymentsOrders: {
         parameters: {
             query?: {
@@ -7782,7 +7875,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Does not verify, stale or replayed */
+            /** @description invalid_signature: does not verify or already used; login_expired: auth_date too old */
             401: {
                 headers: {
                     [name: string]: unknown;
