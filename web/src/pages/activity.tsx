@@ -4,7 +4,7 @@ import { Link, useSearchParams } from "react-router";
 import { ApiError, api, authorizedFetch, unwrap } from "../api/client";
 import { DateField } from "../components/date-field";
 import { QueryView } from "../components/states";
-import { Alert, Badge, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../components/ui";
+import { Alert, Badge, Button, Card, PageHeader, Select, TableFrame, td, th } from "../components/ui";
 import { useI18n } from "../i18n/context";
 import { useFormat, zonedIso } from "../i18n/format";
 import { useKeys, usePrices } from "../lib/queries";
