@@ -50,7 +50,7 @@ export function dateShape(locale: Locale) {
 }
 
 const inputClass =
-  "block w-full rounded-md border-0 bg-white px-3 py-2 text-sm text-slate-900 ring-1 ring-slate-300 placeholder:text-slate-500 focus:ring-2 focus:ring-indigo-600 aria-[invalid=true]:ring-red-600";
+  "block rounded-md border-0 bg-white px-3 py-2 text-sm text-slate-900 ring-1 ring-slate-300 placeholder:text-slate-500 focus:ring-2 focus:ring-indigo-600 aria-[invalid=true]:ring-red-600";
 
 /**
  * A date (or date and time) typed in the app language's format. The value outside is the one a
@@ -120,7 +120,7 @@ export function DateField(props: {
             setText(e.target.value);
             update(e.target.value, timeText);
           }}
-          className={inputClass}
+          className={cx(inputClass, "w-full min-w-0 flex-1")}
         />
         {props.time && (
           <input
@@ -134,7 +134,7 @@ export function DateField(props: {
               setTimeText(e.target.value);
               update(text, e.target.value);
             }}
-            className={cx(inputClass, "w-20 shrink-0")}
+            className={cx(inputClass, "w-20 flex-none")}
           />
         )}
       </div>
