@@ -1258,7 +1258,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in with Telegram Login Widget data (the data-onauth callback object) */
+        /** Log in with Telegram Login Widget data (what Telegram.Login.auth or data-onauth hands the page) */
         post: operations["postV1AuthTelegramWidget"];
         delete?: never;
         options?: never;
@@ -2844,7 +2844,7 @@ export interface components {
             /** @example 0.6 */
             output: string;
             cached_input?: string | null;
-            /** @description USD per 1M prompt tokens written to the upstream's prompt cache; unset: the input price */
+            /** @description USD per 1M prompt tokens written to the prompt cache */
             cache_write?: string | null;
             reasoning?: string | null;
             /** @description Per-model markup for every tariff (a tariff's model_markups wins) */
@@ -7879,7 +7879,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description invalid_signature: does not verify or already used; login_expired: auth_date too old */
+            /** @description invalid_signature: does not verify or already used; login_expired: auth_date older than TELEGRAM_LOGIN_MAX_AGE_SEC */
             401: {
                 headers: {
                     [name: string]: unknown;
