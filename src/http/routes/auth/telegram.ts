@@ -87,7 +87,11 @@ export function createTelegramAuthRoutes(deps: AppDeps) {
         query: z.object({ session: SessionMode }),
         body: { content: { "application/json": { schema: TelegramWidget } }, required: true },
       },
-      responses: { 200: json(SessionSchema, "Logged in"), 401: err("invalid_signature: does not verify or already used; login_expired: auth_date older than TELEGRAM_LOGIN_MAX_AGE_SEC"), 503: err("Not configured") },
+      responses: {
+        200: json(SessionSchema, "Logged in"),
+        401: err("invalid_signature: does not verify or already used; login_expired: auth_date older than TELEGRAM_LOGIN_MAX_AGE_SEC"),
+        503: err("Not configured"),
+      },
     }),
     async (c) => {
       const r = await widgetLogin(c, c.req.valid("json"));
