@@ -97,6 +97,13 @@ export const EnvSchema = z.object({
   // --- end rate limiting ---
 
   TELEGRAM_BOT_TOKEN: optStr,
+  /** The bot's @username: t.me links on the web pages and the Login Widget (its domain set with BotFather /setdomain). */
+  TELEGRAM_BOT_USERNAME: z
+    .string()
+    .trim()
+    .regex(/^@?[A-Za-z][A-Za-z0-9_]{3,31}$/, "a Telegram bot username, e.g. my_gateway_bot")
+    .transform((v) => v.replace(/^@/, ""))
+    .optional(),
   TELEGRAM_WEBHOOK_SECRET: optStr,
   TELEGRAM_API_ROOT: z.string().url().default("https://api.telegram.org"),
   TELEGRAM_PROVIDER_TOKEN: optStr,
@@ -151,7 +158,7 @@ export const EnvSchema = z.object({
   /** Longest wait between attempts on one account counted over every address (the owner waits at most this). */
   LOGIN_ACCOUNT_MAX_DELAY_SEC: z.coerce.number().int().min(1).default(60),
   /** Telegram Login Widget: max age of auth_date; bot deep-link login nonce lifetime. */
-  TELEGRAM_LOGIN_MAX_AGE_SEC: z.coerce.number().int().min(10).default(600),
+  TELEGRAM_LOGIN_MAX_AGE_SEC: z.coerce.number().int().min(10).max(86_400).default(600),
   TELEGRAM_DEEP_LINK_TTL_SEC: z.coerce.number().int().min(30).default(300),
   /** DID-signed requests (x-did headers): accepted at all, clock window, auto-provisioning on first contact. */
   DID_AUTH_ENABLED: bool.default(true),

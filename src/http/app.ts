@@ -45,9 +45,10 @@ import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
 import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
+import { createTelegramPaymentLinkRoutes } from "./routes/payments-telegram.js";
 import { createAccountSettingsRoutes } from "./routes/account-settings.js";
 import { createClientAccountRoutes } from "./routes/client-account.js";
-import { createWebApiRoutes } from "./routes/web-api.js";
+import { createWebApiRoutes, widgetBotId } from "./routes/web-api.js";
 import { createWebAppRoutes } from "./routes/web-app.js";
 import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
 import { createApiDocsRoutes } from "./routes/api-docs.js";
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps) {
   }
   app.route("/", createTelegramRoutes(deps));
   app.route("/", createPaymentsRoutes(deps));
+  app.route("/", createTelegramPaymentLinkRoutes(deps));
   app.route("/", createAdminPaymentsRoutes(deps));
   for (const routes of [createPasswordAuthRoutes, createSessionRoutes, createTelegramAuthRoutes, createDidUsageRoutes]) app.route("/", routes(deps));
   // One key router for both audiences: the caller's own keys, and any account's for admins.
@@ -105,7 +107,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAdminMarginRoutes(deps));
   app.route("/", createAdminConsoleRoutes(deps));
   app.route("/", createAdminSessionRoutes(deps));
-  app.route("/", createWebAppRoutes());
+  app.route("/", createWebAppRoutes({ telegramWidget: widgetBotId(deps.settings) !== null }));
   app.route("/", createWebApiRoutes(deps));
   app.route("/", createClientAccountRoutes(deps));
   app.route("/", createAccountSettingsRoutes(deps));

@@ -1,5 +1,5 @@
 import type { UserFromGetMe } from "grammy/types";
-import { createBot, lowBalanceMessage, referralCommissionNotifier, registerCommands } from "../bot/bot.js";
+import { createBot, createWebInvoiceLink, lowBalanceMessage, referralCommissionNotifier, registerCommands } from "../bot/bot.js";
 import { handleTelegramWebhook, setTelegramWebhook, startPolling } from "../bot/webhook.js";
 import { ConfigError } from "../config/env.js";
 import type { Env } from "../config/env.js";
@@ -81,6 +81,7 @@ export async function startPayments(deps: Services, opts: { botInfo?: UserFromGe
       return handleTelegramWebhook(bot, req, { secret: env.TELEGRAM_WEBHOOK_SECRET, logger, db });
     },
     reconcileNow: () => reconcilePayments(reconcileDeps),
+    invoiceLink: (input) => createWebInvoiceLink(bot.api, { db, payments: rt.cfg, clock, receiptVatCode: env.PAYMENTS_RECEIPT_VAT_CODE }, input),
   });
   stops.push(() => rt.setTelegram(null));
 

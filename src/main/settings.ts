@@ -72,8 +72,7 @@ export function httpSettings(env: Env): HttpSettings {
     usdRateMicros: parsePositiveMillionths(env.USD_RATE, "USD_RATE"),
     telegram: {
       botToken: env.TELEGRAM_BOT_TOKEN ?? null,
-      // Read when the environment schema has it (not every build does); without it deep links are built by the client.
-      botUsername: (env as { TELEGRAM_BOT_USERNAME?: string }).TELEGRAM_BOT_USERNAME ?? null,
+      botUsername: env.TELEGRAM_BOT_USERNAME ?? null,
       loginMaxAgeSec: env.TELEGRAM_LOGIN_MAX_AGE_SEC,
       deepLinkTtlSec: env.TELEGRAM_DEEP_LINK_TTL_SEC,
     },

@@ -17,6 +17,10 @@ export interface TelegramHooks {
   stars: StarsApi;
   /** One reconciliation pass now (admin "run reconciliation"). */
   reconcileNow(): Promise<{ stars: StarsReconcileReport | null }>;
+  /** A t.me/$… payment link for a package, payable by that Telegram user only (the web top-up page). */
+  invoiceLink(input: { accountId: string; userId: string; telegramId: number; packageId: string; locale: string | null }): Promise<
+    { ok: true; url: string; orderId: string; expiresAt: Date } | { ok: false; reason: "unknown_package" }
+  >;
 }
 
 /**
