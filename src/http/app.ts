@@ -49,7 +49,9 @@ import { createAccountSettingsRoutes } from "./routes/account-settings.js";
 import { createClientAccountRoutes } from "./routes/client-account.js";
 import { createWebApiRoutes } from "./routes/web-api.js";
 import { createWebAppRoutes } from "./routes/web-app.js";
-import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
+import { createAdminPaymentsRoutes } from "./routes/admin/payments.js";
+import { createAdminReconciliationRoutes } from "./routes/admin/payments-reconciliation.js";
+import { createAdminRefundRequestRoutes } from "./routes/admin/refund-requests.js";
 import { createApiDocsRoutes } from "./routes/api-docs.js";
 
 export type { AppEnv };
@@ -92,7 +94,7 @@ export function createApp(deps: AppDeps) {
   }
   app.route("/", createTelegramRoutes(deps));
   app.route("/", createPaymentsRoutes(deps));
-  app.route("/", createAdminPaymentsRoutes(deps));
+  for (const routes of [createAdminPaymentsRoutes, createAdminRefundRequestRoutes, createAdminReconciliationRoutes]) app.route("/", routes(deps));
   for (const routes of [createPasswordAuthRoutes, createSessionRoutes, createTelegramAuthRoutes, createDidUsageRoutes]) app.route("/", routes(deps));
   // One key router for both audiences: the caller's own keys, and any account's for admins.
   const principal = principalAuth(deps);
