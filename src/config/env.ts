@@ -46,7 +46,7 @@ export const EnvSchema = z.object({
   OPENROUTER_BASE_URL: z.string().url().default("https://openrouter.ai/api/v1"),
   UPSTREAM_BASE_URL: optStr.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: "must be an http(s) URL" }),
   UPSTREAM_API_KEY: optStr,
-  UPSTREAM_TYPE: z.enum(["openai", "openrouter", "litellm"]).default("openai"),
+  UPSTREAM_TYPE: z.enum(["openai", "openrouter", "litellm", "anthropic", "gemini"]).default("openai"),
   UPSTREAM_MODEL_PREFIX: z.string().default(""),
 
   MAX_BODY_BYTES: int(4 * 1024 * 1024),
@@ -272,6 +272,8 @@ export const EnvSchema = z.object({
   /** OpenRouter provisioning key: with OPENROUTER_PER_ACCOUNT_KEYS each account gets its own OpenRouter key. */
   OPENROUTER_PROVISIONING_KEY: optStr,
   OPENROUTER_PER_ACCOUNT_KEYS: bool.default(false),
+  /** Seconds between syncs of the per-account keys' credit limits and states with OpenRouter; 0 = only after top-ups and blocks. */
+  OPENROUTER_KEY_SYNC_SECONDS: int(300),
   // --- end operating the business ---
 
   // --- hardening (src/http/body-limits.ts, src/http/cors.ts, src/routing/base-url-guard.ts, src/db/availability.ts) ---

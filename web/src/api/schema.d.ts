@@ -2248,7 +2248,7 @@ export interface components {
         RoutingProviderInput: {
             id: string;
             /** @enum {string} */
-            type: "openrouter" | "openai" | "litellm" | "mock";
+            type: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
             /** Format: uri */
             base_url?: string | null;
             model_prefix?: string;
@@ -2265,7 +2265,7 @@ export interface components {
         };
         RoutingProviderPatch: {
             /** @enum {string} */
-            type?: "openrouter" | "openai" | "litellm" | "mock";
+            type?: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
             /** Format: uri */
             base_url?: string | null;
             model_prefix?: string;
@@ -2803,6 +2803,7 @@ export interface components {
             input: string;
             output: string;
             cached_input: string | null;
+            cache_write: string | null;
             reasoning: string | null;
             markup: string | null;
             context_length: number | null;
@@ -2826,6 +2827,8 @@ export interface components {
             /** @example 0.6 */
             output: string;
             cached_input?: string | null;
+            /** @description USD per 1M prompt tokens written to the upstream's prompt cache; unset: the input price */
+            cache_write?: string | null;
             reasoning?: string | null;
             /** @description Per-model markup for every tariff (a tariff's model_markups wins) */
             markup?: string | null;
@@ -3458,6 +3461,7 @@ export interface components {
                 input: string;
                 output: string;
                 cached_input: string | null;
+                cache_write: string | null;
                 reasoning: string | null;
             };
             markup: string;

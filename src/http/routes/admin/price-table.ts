@@ -14,7 +14,13 @@ const PriceTableRow = z
     source: z.enum(["book", "config"]),
     book_source: z.enum(["admin", "sync"]).nullable(),
     upstream_usd: z
-      .object({ input: z.string(), output: z.string(), cached_input: z.string().nullable(), reasoning: z.string().nullable() })
+      .object({
+        input: z.string(),
+        output: z.string(),
+        cached_input: z.string().nullable(),
+        cache_write: z.string().nullable(),
+        reasoning: z.string().nullable(),
+      })
       .openapi({ description: "USD per 1M tokens (list price)" }),
     markup: z.string(),
     upstream_cost: z.object({ input: z.string(), output: z.string() }).openapi({ description: "Account currency per 1M tokens at the FX rate in force" }),
@@ -80,6 +86,7 @@ export function createAdminPriceTableRoutes(deps: AppDeps) {
               input: usdMicrosPerM(r.usd.input),
               output: usdMicrosPerM(r.usd.output),
               cached_input: r.usd.cachedInput === null ? null : usdMicrosPerM(r.usd.cachedInput),
+              cache_write: r.usd.cacheWrite == null ? null : usdMicrosPerM(r.usd.cacheWrite),
               reasoning: r.usd.reasoning === null ? null : usdMicrosPerM(r.usd.reasoning),
             },
             markup: formatMoney(r.markupPpm, 1),

@@ -17,7 +17,7 @@ const Timeouts = z
 const ProviderIn = z
   .object({
     id: ProviderId,
-    type: z.enum(["openrouter", "openai", "litellm", "mock"]),
+    type: z.enum(["openrouter", "openai", "litellm", "mock", "anthropic", "gemini"]),
     base_url: z.url().nullable().optional(),
     model_prefix: z.string().max(200).optional(),
     headers: z.record(z.string(), z.string()).optional(),
