@@ -18,7 +18,11 @@ import { createAdminFxRateRoutes } from "./routes/admin/fx-rates.js";
 import { createAdminPriceRoutes } from "./routes/admin/prices.js";
 import { createAdminStatsRoutes } from "./routes/admin/stats.js";
 import { createAdminTariffRoutes } from "./routes/admin/tariffs.js";
-import { createAdminConsoleRoutes } from "./routes/admin-console.js";
+import { createAdminLogEntryRoutes } from "./routes/admin/log-entry.js";
+import { createAdminOverviewRoutes } from "./routes/admin/overview.js";
+import { createAdminPriceTableRoutes } from "./routes/admin/price-table.js";
+import { createAdminCommissionRoutes } from "./routes/admin/referral-commissions.js";
+import { createAdminUpstreamTestRoutes } from "./routes/admin/upstream-test.js";
 import { createAdminSessionRoutes } from "./routes/admin-session.js";
 import { createAuthEmailRoutes } from "./routes/auth-email.js";
 import { createAdminMarginRoutes } from "./routes/admin-margin.js";
@@ -47,10 +51,14 @@ import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
 import { createTelegramPaymentLinkRoutes } from "./routes/payments-telegram.js";
 import { createAccountSettingsRoutes } from "./routes/account-settings.js";
-import { createClientAccountRoutes } from "./routes/client-account.js";
+import { createClientMoneyHistoryRoutes } from "./routes/client/money-history.js";
+import { createClientPriceRoutes } from "./routes/client/prices.js";
+import { createClientRequestRoutes } from "./routes/client/requests.js";
 import { createWebApiRoutes, widgetBotId } from "./routes/web-api.js";
 import { createWebAppRoutes } from "./routes/web-app.js";
-import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
+import { createAdminPaymentsRoutes } from "./routes/admin/payments.js";
+import { createAdminReconciliationRoutes } from "./routes/admin/payments-reconciliation.js";
+import { createAdminRefundRequestRoutes } from "./routes/admin/refund-requests.js";
 import { createApiDocsRoutes } from "./routes/api-docs.js";
 
 export type { AppEnv };
@@ -94,7 +102,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createTelegramRoutes(deps));
   app.route("/", createPaymentsRoutes(deps));
   app.route("/", createTelegramPaymentLinkRoutes(deps));
-  app.route("/", createAdminPaymentsRoutes(deps));
+  for (const routes of [createAdminPaymentsRoutes, createAdminRefundRequestRoutes, createAdminReconciliationRoutes]) app.route("/", routes(deps));
   for (const routes of [createPasswordAuthRoutes, createSessionRoutes, createTelegramAuthRoutes, createDidUsageRoutes]) app.route("/", routes(deps));
   // One key router for both audiences: the caller's own keys, and any account's for admins.
   const principal = principalAuth(deps);
@@ -105,11 +113,11 @@ export function createApp(deps: AppDeps) {
   for (const routes of [createAdminAccountRoutes, createAdminUserRoutes, createAdminLogRoutes, createAdminPlatformRoutes]) app.route("/", routes(deps));
   app.route("/", createAuthEmailRoutes(deps));
   app.route("/", createAdminMarginRoutes(deps));
-  app.route("/", createAdminConsoleRoutes(deps));
+  for (const routes of [createAdminOverviewRoutes, createAdminPriceTableRoutes, createAdminCommissionRoutes, createAdminLogEntryRoutes, createAdminUpstreamTestRoutes]) app.route("/", routes(deps));
   app.route("/", createAdminSessionRoutes(deps));
   app.route("/", createWebAppRoutes({ telegramWidget: widgetBotId(deps.settings) !== null }));
   app.route("/", createWebApiRoutes(deps));
-  app.route("/", createClientAccountRoutes(deps));
+  for (const routes of [createClientRequestRoutes, createClientPriceRoutes, createClientMoneyHistoryRoutes]) app.route("/", routes(deps));
   app.route("/", createAccountSettingsRoutes(deps));
   app.route("/", createApiDocsRoutes());
 
