@@ -207,8 +207,8 @@ function envelope(ctx: DialectContext, status: string, output: unknown[], usage:
     tools: Array.isArray(b.tools) ? b.tools : [],
     top_p: typeof b.top_p === "number" ? b.top_p : 1,
     truncation: "disabled",
-    usage,
-    user: typeof b.user === "string" ? b.user : null,
+    ...(usage ? { usage } : {}),
+    ...(typeof b.user === "string" ? { user: b.user } : {}),
     metadata: b.metadata && typeof b.metadata === "object" ? b.metadata : {},
   };
 }
