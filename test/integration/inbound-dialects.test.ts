@@ -125,6 +125,33 @@ describeEachDb("Anthropic Messages and OpenAI Responses clients on an OpenAI-com
     await assertBilled(gw, requestIdOf(final.id), "messages", { input: 9, output: 5 }, true);
   });
 
+  test("an upstream cut mid-stream ends with Anthropic's error event; what was delivered is billed", async () => {
+    mock.configure({ chunks: 8, cut_after: 3, interval_ms: 30, times: 1 });
+    const stream = anthropic.messages.stream({ model: "claude-test", max_tokens: 100, messages: [{ role: "user", content: "Stream please" }] });
+    let text = "";
+    let id = "";
+    await assert.rejects(
+      (async () => {
+        for await (const ev of stream) {
+          if (ev.type === "message_start") id = ev.message.id;
+          if (ev.type === "content_block_delta" && ev.delta.type === "text_delta") text += ev.delta.text;
+        }
+      })(),
+      (e: unknown) => {
+        assert.ok(e instanceof Anthropic.APIError, String(e));
+        assert.match(String((e as Error).message), /upstream|mid-stream/i);
+        return true;
+      },
+    );
+    // Up to the 3 words sent before the cut (the last may die with the connection).
+    assert.ok(text.length > 0 && "Hello from the".startsWith(text), text);
+    const { row, entry } = await billed(gw, requestIdOf(id));
+    assert.equal(row.status, "failed");
+    assert.equal(row.endpoint, "messages");
+    assert.ok(row.completionTokens! >= text.split(" ").length - 1 && row.completionTokens! > 0, `billed ${row.completionTokens} for '${text}'`);
+    assert.equal(entry.amountMicros, -row.priceMicros!);
+  });
+
   test("tool use round trip: tool_use block out, tool_result back in as a tool message, text answer", async () => {
     const tools: Anthropic.Tool[] = [{ name: "get_weather", description: "Weather of a city", input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }];
     const first = await anthropic.messages.create({ model: "claude-test", max_tokens: 100, tools, tool_choice: { type: "auto" }, messages: [{ role: "user", content: "Weather in Paris?" }] });

@@ -204,7 +204,7 @@ function envelope(ctx: DialectContext, status: string, output: unknown[], usage:
     temperature: typeof b.temperature === "number" ? b.temperature : 1,
     text: b.text && typeof b.text === "object" ? b.text : { format: { type: "text" } },
     tool_choice: b.tool_choice ?? "auto",
-    tools: Array.isArray(b.tools) ? b.tools : [],
+    tools: Array.isArray(b.tools) ? (b.tools as Item[]).map((t) => ({ ...t, parameters: t.parameters ?? null, strict: typeof t.strict === "boolean" ? t.strict : null })) : [],
     top_p: typeof b.top_p === "number" ? b.top_p : 1,
     truncation: "disabled",
     ...(usage ? { usage } : {}),
