@@ -230,7 +230,7 @@ describeEachDb("Anthropic Messages and OpenAI Responses clients on an OpenAI-com
     assert.equal(r.usage!.input_tokens, 13);
     assert.equal(r.usage!.output_tokens, 6);
     assert.equal(r.usage!.input_tokens_details.cached_tokens, 4);
-    assert.equal(r.store, false);
+    assert.equal((r as unknown as { store: boolean }).store, false);
     const raw = JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
     delete raw.output_text; // the SDK's own convenience field
     assertOpenAI("Response", raw);
