@@ -3140,6 +3140,7 @@ export interface components {
             upstream_cost: string;
         };
         Price: {
+            cache_write: string | null;
             cached_input: string | null;
             context_length: number | null;
             input: string;
@@ -3170,6 +3171,8 @@ export interface components {
             status: string;
         };
         PriceInput: {
+            /** @description USD per 1M prompt tokens written to the upstream's prompt cache; unset: the input price */
+            cache_write?: string | null;
             cached_input?: string | null;
             context_length?: number | null;
             /**
@@ -3211,6 +3214,7 @@ export interface components {
             };
             /** @description USD per 1M tokens (list price) */
             upstream_usd: {
+                cache_write: string | null;
                 cached_input: string | null;
                 input: string;
                 output: string;
@@ -3550,7 +3554,7 @@ export interface components {
                 total_ms?: number;
             };
             /** @enum {string} */
-            type: "openrouter" | "openai" | "litellm" | "mock";
+            type: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
         };
         RoutingProviderPatch: {
             /** Format: uri */
@@ -3567,7 +3571,7 @@ export interface components {
                 total_ms?: number;
             };
             /** @enum {string} */
-            type?: "openrouter" | "openai" | "litellm" | "mock";
+            type?: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
         };
         SeedRequestLogPage: {
             data: components["schemas"]["RequestLog"][];

@@ -46,7 +46,7 @@ export const EnvSchema = z.object({
   OPENROUTER_BASE_URL: z.string().url().default("https://openrouter.ai/api/v1"),
   UPSTREAM_BASE_URL: optStr.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: "must be an http(s) URL" }),
   UPSTREAM_API_KEY: optStr,
-  UPSTREAM_TYPE: z.enum(["openai", "openrouter", "litellm"]).default("openai"),
+  UPSTREAM_TYPE: z.enum(["openai", "openrouter", "litellm", "anthropic", "gemini"]).default("openai"),
   UPSTREAM_MODEL_PREFIX: z.string().default(""),
 
   MAX_BODY_BYTES: int(4 * 1024 * 1024),

@@ -183,7 +183,7 @@ function anthropicUsage(u: Record<string, unknown> | null | undefined): Record<s
 
 function fromTokenUsage(u: TokenUsage): Record<string, unknown> {
   const out: Record<string, unknown> = { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens };
-  if (u.cachedTokens) out.prompt_tokens_details = { cached_tokens: u.cachedTokens };
+  if (u.cachedTokens || u.cacheWriteTokens) out.prompt_tokens_details = { cached_tokens: u.cachedTokens ?? 0, cache_write_tokens: u.cacheWriteTokens ?? 0 };
   return out;
 }
 

@@ -175,7 +175,7 @@ function fromTokenUsage(u: TokenUsage): Record<string, unknown> {
   return {
     prompt_tokens: u.promptTokens,
     completion_tokens: u.completionTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedTokens ?? 0 },
+    prompt_tokens_details: { cached_tokens: u.cachedTokens ?? 0, cache_write_tokens: u.cacheWriteTokens ?? 0 },
     completion_tokens_details: { reasoning_tokens: u.reasoningTokens ?? 0 },
   };
 }
