@@ -7,12 +7,12 @@ import type { Logger } from "../core/logger.js";
 import type { Db } from "../db/client.js";
 import { createApiKey as defaultCreateApiKey, maskKey } from "../keys/index.js";
 import { findPackage, type PaymentsConfig, type TopupPackage } from "../payments/config.js";
-import { creditPayment, type ReferralCommissionNotice } from "../payments/credit.js";
+import { creditPayment, type CreditNotices, type ReferralCommissionNotice } from "../payments/credit.js";
 import { cancelOrder, createTelegramOrder, validatePreCheckout, type PreCheckoutResult } from "../payments/orders.js";
 import { referralStats } from "../payments/referrals.js";
 import { applyRefund } from "../payments/refunds.js";
 import { balanceSummary, refundablePayments, requestRefund, usageSummary } from "../payments/statements.js";
-import { day, money as formatMoney, paid as formatPaid, pickLang, t, TEXTS, type Contacts, type Lang } from "./i18n.js";
+import { count, day, money as formatMoney, paid as formatPaid, pickLang, t, TEXTS, type Contacts, type Lang } from "./i18n.js";
 
 export type BotContext = Context;
 
@@ -38,6 +38,8 @@ export interface BotDeps {
   supportContact?: string | null;
   /** YooKassa vat_code for 54-FZ receipts on RUB provider invoices (1 = no VAT). */
   receiptVatCode?: number;
+  /** Told of every payment the bot credits, beside its own referral notice (the payments runtime's notices). */
+  creditNotices?: CreditNotices;
 }
 
 /** The updates the bot handles; set explicitly on setWebhook/getUpdates (omitting it keeps an old, possibly narrower list). */
@@ -140,7 +142,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
         amountMinor: BigInt(sp.total_amount),
         source: "update",
       },
-      { referralBasisPoints: cfg.referralBasisPoints, onReferralCommission: referralCommissionNotifier(db, ctx.api, cur, logger) },
+      { ...deps.creditNotices, referralBasisPoints: cfg.referralBasisPoints, onReferralCommission: referralCommissionNotifier(db, ctx.api, cur, logger) },
     );
     const tx = t(langOf(ctx));
     if (r.status === "credited") {
@@ -392,7 +394,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
         prompt: u.promptTokens,
         completion: u.completionTokens,
         spent: money(u.spendMicros, cur, ctx),
-        models: u.models.map((m) => `• ${m.model}: ${m.requests} / ${money(m.spendMicros, cur, ctx)}`),
+        models: u.models.map((m) => `• ${m.model}: ${count(m.requests, langOf(ctx))} / ${money(m.spendMicros, cur, ctx)}`),
       }),
     );
   });

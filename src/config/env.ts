@@ -272,6 +272,8 @@ export const EnvSchema = z.object({
   /** OpenRouter provisioning key: with OPENROUTER_PER_ACCOUNT_KEYS each account gets its own OpenRouter key. */
   OPENROUTER_PROVISIONING_KEY: optStr,
   OPENROUTER_PER_ACCOUNT_KEYS: bool.default(false),
+  /** Seconds between syncs of the per-account keys' credit limits and states with OpenRouter; 0 = only after top-ups and blocks. */
+  OPENROUTER_KEY_SYNC_SECONDS: int(300),
   // --- end operating the business ---
 
   // --- hardening (src/http/body-limits.ts, src/http/cors.ts, src/routing/base-url-guard.ts, src/db/availability.ts) ---

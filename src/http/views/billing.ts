@@ -100,7 +100,7 @@ export const PriceBody = z
     input: UsdPerM.openapi({ description: "USD per 1M prompt tokens", example: "0.15" }),
     output: UsdPerM.openapi({ example: "0.6" }),
     cached_input: UsdPerM.nullable().optional(),
-    cache_write: UsdPerM.nullable().optional().openapi({ description: "USD per 1M prompt tokens written to the upstream's prompt cache; unset: the input price" }),
+    cache_write: UsdPerM.nullable().optional().openapi({ description: "USD per 1M prompt tokens written to the prompt cache" }),
     reasoning: UsdPerM.nullable().optional(),
     markup: PositiveDecimal.nullable().optional().openapi({ description: "Per-model markup for every tariff (a tariff's model_markups wins)" }),
     context_length: z.number().int().positive().nullable().optional(),

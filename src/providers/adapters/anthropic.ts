@@ -21,7 +21,6 @@ import {
   partsOf,
   requestedMaxTokens,
   stopList,
-  textOf,
   usageChunk,
   type ChatMessage,
   type ChunkHead,

@@ -2288,7 +2288,7 @@ export interface components {
         RoutingProviderInput: {
             id: string;
             /** @enum {string} */
-            type: "openrouter" | "openai" | "litellm" | "mock";
+            type: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
             /** Format: uri */
             base_url?: string | null;
             model_prefix?: string;
@@ -2305,7 +2305,7 @@ export interface components {
         };
         RoutingProviderPatch: {
             /** @enum {string} */
-            type?: "openrouter" | "openai" | "litellm" | "mock";
+            type?: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
             /** Format: uri */
             base_url?: string | null;
             model_prefix?: string;
@@ -3029,6 +3029,7 @@ export interface components {
             input: string;
             output: string;
             cached_input: string | null;
+            cache_write: string | null;
             reasoning: string | null;
             markup: string | null;
             context_length: number | null;
@@ -3052,6 +3053,8 @@ export interface components {
             /** @example 0.6 */
             output: string;
             cached_input?: string | null;
+            /** @description USD per 1M prompt tokens written to the upstream's prompt cache; unset: the input price */
+            cache_write?: string | null;
             reasoning?: string | null;
             /** @description Per-model markup for every tariff (a tariff's model_markups wins) */
             markup?: string | null;
@@ -3684,6 +3687,7 @@ export interface components {
                 input: string;
                 output: string;
                 cached_input: string | null;
+                cache_write: string | null;
                 reasoning: string | null;
             };
             markup: string;
