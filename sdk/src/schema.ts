@@ -3171,7 +3171,7 @@ export interface components {
             status: string;
         };
         PriceInput: {
-            /** @description USD per 1M prompt tokens written to the upstream's prompt cache; unset: the input price */
+            /** @description USD per 1M prompt tokens written to the prompt cache */
             cache_write?: string | null;
             cached_input?: string | null;
             context_length?: number | null;

@@ -147,7 +147,7 @@ describeEachDb("native Anthropic and Gemini upstreams through /v1/chat/completio
       tools: [{ type: "function", function: { name: "zoom", parameters: { type: "object", properties: { factor: { type: "number" } } } } }],
     });
     assert.equal(r.choices[0]!.finish_reason, "tool_calls");
-    assert.deepEqual(JSON.parse(r.choices[0]!.message.tool_calls![0]!.function.arguments), { factor: 2 });
+    assert.deepEqual(JSON.parse((r.choices[0]!.message.tool_calls![0] as { function: { arguments: string } }).function.arguments), { factor: 2 });
     const sent = claude.requests.at(-1)!.body as any;
     assert.deepEqual(sent.messages[0].content[1], { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } });
     assert.deepEqual(sent.messages[1].content[0], { type: "tool_use", id: "toolu_6", name: "zoom", input: { factor: 1 } });
@@ -222,7 +222,7 @@ describeEachDb("native Anthropic and Gemini upstreams through /v1/chat/completio
       tool_choice: "required",
     });
     assert.equal(r.choices[0]!.finish_reason, "tool_calls");
-    assert.deepEqual(JSON.parse(r.choices[0]!.message.tool_calls![0]!.function.arguments), { q: "cat" });
+    assert.deepEqual(JSON.parse((r.choices[0]!.message.tool_calls![0] as { function: { arguments: string } }).function.arguments), { q: "cat" });
     const sent = gemini.requests.at(-1)!.body as any;
     assert.deepEqual(sent.contents[0].parts[1], { inlineData: { mimeType: "image/jpeg", data: "/9j/4AAQ" } });
     assert.deepEqual(sent.contents[2].parts[0], { functionResponse: { name: "lookup", response: { found: false } } });
