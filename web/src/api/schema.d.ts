@@ -3053,7 +3053,7 @@ export interface components {
             /** @example 0.6 */
             output: string;
             cached_input?: string | null;
-            /** @description USD per 1M prompt tokens written to the upstream's prompt cache; unset: the input price */
+            /** @description USD per 1M prompt tokens written to the prompt cache */
             cache_write?: string | null;
             reasoning?: string | null;
             /** @description Per-model markup for every tariff (a tariff's model_markups wins) */
