@@ -14,7 +14,7 @@ import type { AppDeps } from "../http/deps.js";
 import { HealthRegistry } from "../http/health.js";
 import { createMetrics } from "../http/metrics.js";
 import { createTelemetry } from "../telemetry/index.js";
-import { KeyVerifier } from "../keys/index.js";
+import { KeyVerifier, keyInvalidationBus } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
 import { StreamProgress } from "../billing/stream-progress.js";
@@ -212,7 +212,10 @@ export function buildServices(inp: ServiceInputs): Services {
 
   operator.start(() => routing.breakers.list().filter((b) => b.state === "open"));
 
+  // Key changes reach every process's key cache at once (Redis pub/sub), not after the TTL.
+  const keyBus = keyInvalidationBus({ redis, channel: `${env.REDIS_KEY_PREFIX}keys:invalidate`, apply: (filter) => keys.invalidate(filter), logger });
   const closers: Closers["closers"] = [
+    { name: "key-invalidation", close: () => keyBus.close() },
     { name: "operator", close: () => operator.close() },
     { name: "upstream-keys", close: () => {
       keySync?.stop();
@@ -259,12 +262,12 @@ export function buildServices(inp: ServiceInputs): Services {
     passthrough,
     auth,
     payments,
-    keyWrites: keyWrites(db, (filter) => keys.invalidate(filter)),
-    accountAdmin: accountAdminWrites(db, (filter) => keys.invalidate(filter), customerKeys ? (id) => void customerKeys.accountStatusChanged(id) : undefined),
+    keyWrites: keyWrites(db, (filter) => keyBus.publish(filter)),
+    accountAdmin: accountAdminWrites(db, (filter) => keyBus.publish(filter), customerKeys ? (id) => void customerKeys.accountStatusChanged(id) : undefined),
     billingAdmin: billingAdminWrites(
       db,
       () => billing.config.invalidate(),
-      (filter) => keys.invalidate(filter),
+      (filter) => keyBus.publish(filter),
     ),
     operator: operator.services,
     lowBalanceMail: operator.lowBalanceMail,

@@ -18,7 +18,7 @@ import { checkModelName, headerSafe } from "./request-checks.js";
 import { assertKeyAllows, holdTtlOf, type Resilience } from "./service.js";
 import type { StreamProgressHooks } from "./stream-progress.js";
 import { relayToNode, relayToWeb } from "./stream-relay.js";
-import { countPromptTokens } from "./tokenizer.js";
+import { promptTokens } from "./prompt-count.js";
 import { classifyError, type UpstreamClient, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
 
@@ -189,9 +189,15 @@ export class PassthroughService {
         if (inflight) inflight.count--;
         void result.settle(outcome !== "failed" || tap.stopped);
         const delivered = tap.meter.deliveredTokens();
-        const prompt = () => (json ? countPromptTokens(json) : 0);
-        const usage = tap.usage && !tap.stopped ? tap.usage : delivered > 0 ? estimatedUsage(prompt(), delivered) : null;
-        void metered.finish({ status: outcome, served, usage, deliveredCompletion: delivered, localPrompt: json ? prompt : null, upstreamStatus: res.status, errorCode }).catch(() => undefined);
+        const reported = tap.usage && !tap.stopped ? tap.usage : null;
+        // The local prompt count (off the event loop for a big prompt) only when it is needed.
+        const needPrompt = json && (reported ? reported.promptTokens === 0 : delivered > 0);
+        void Promise.resolve(needPrompt ? promptTokens(json) : null)
+          .then((local) => {
+            const usage = reported ?? (delivered > 0 ? estimatedUsage(local ?? 0, delivered) : null);
+            return metered.finish({ status: outcome, served, usage, deliveredCompletion: delivered, localPrompt: local === null ? null : () => local, upstreamStatus: res.status, errorCode });
+          })
+          .catch(() => undefined);
       },
     };
     const src = { head: [], iterator: (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator](), close: (abort: boolean) => (res.finish(), abort && res.body.destroy()) };

@@ -8,7 +8,8 @@ import { DialectTap } from "./dialects/dialect-tap.js";
 import { dialectContext } from "./dialects/dialect.js";
 import { SseTap } from "./sse-tap.js";
 import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
-import { countPromptTokens } from "./tokenizer.js";
+import { promptTokens, promptTokensNow } from "./prompt-count.js";
+import { promptTokenUpperBound } from "./tokenizer.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
@@ -47,11 +48,17 @@ export function respondStream(
       : undefined,
   });
   const dialectStream = dialect?.api.stream(dialectContext(req.requestId, req.startedAt, dialect.clientBody, () => d.clock.now()));
-  const tap = dialectStream ? new DialectTap(chatTap, dialectStream, () => estimatedUsage(countPromptTokens(req.body), meter.deliveredTokens()), req.requestId) : chatTap;
+  const tap = dialectStream ? new DialectTap(chatTap, dialectStream, () => estimatedUsage(promptTokensNow(req.body) ?? promptTokenUpperBound(req.body), meter.deliveredTokens()), req.requestId) : chatTap;
   let ttftMs: number | null = null;
   d.inflight.count++;
   // Progress is recorded on the hold before output goes out: a crash bills at least what was delivered.
-  void progress?.start(req.requestId, { promptTokens: countPromptTokens(req.body), maxTokens: reservation?.outputTokens ?? null }).catch(() => undefined);
+  // A big prompt starts from its byte upper bound (what the hold covers) and is refined once the
+  // worker's exact count lands: never under-billed after a crash, never above the hold.
+  if (progress) {
+    const exact = promptTokensNow(req.body);
+    void progress.start(req.requestId, { promptTokens: exact ?? promptTokenUpperBound(req.body), maxTokens: reservation?.outputTokens ?? null }).catch(() => undefined);
+    if (exact === null) void promptTokens(req.body).then((n) => progress.refinePrompt(req.requestId, n));
+  }
   const hooks: RelayHooks = {
     requestId: req.requestId,
     signal: req.signal,
@@ -66,18 +73,22 @@ export function respondStream(
       // A client going away says nothing about the upstream; a mid-stream break does (a cut by the meter does not).
       void settleBreaker(outcome !== "failed" || chatTap.stopped);
       const delivered = meter.deliveredTokens();
-      const usage = chatTap.usage && !chatTap.stopped ? chatTap.usage : estimatedUsage(countPromptTokens(req.body), delivered);
-      void metered
-        .finish({
-          status: outcome,
-          served,
-          usage,
-          deliveredCompletion: delivered,
-          localPrompt: () => countPromptTokens(req.body),
-          ttftMs,
-          errorCode,
-          upstreamStatus: res.status,
-        })
+      const reported = chatTap.usage && !chatTap.stopped ? chatTap.usage : null;
+      // The local prompt count (off the event loop for a big prompt) only when the upstream gave none.
+      const prompt = reported && reported.promptTokens > 0 ? null : promptTokens(req.body);
+      void Promise.resolve(prompt)
+        .then((local) =>
+          metered.finish({
+            status: outcome,
+            served,
+            usage: reported ?? estimatedUsage(local ?? 0, delivered),
+            deliveredCompletion: delivered,
+            localPrompt: local === null ? null : () => local,
+            ttftMs,
+            errorCode,
+            upstreamStatus: res.status,
+          }),
+        )
         .catch((e) => d.logger.error({ requestId: req.requestId, err: (e as Error).message }, "stream finalization failed"));
     },
   };
