@@ -44,6 +44,7 @@ import { createAdminCircuitRoutes } from "./routes/admin/circuits.js";
 import { createAdminModelRouteRoutes } from "./routes/admin/model-routes.js";
 import { createAdminProviderRoutes } from "./routes/admin/providers.js";
 import { createAdminUpstreamAccountRoutes } from "./routes/admin/upstream-accounts.js";
+import { anthropicErrorShape, createInboundDialectRoutes } from "./routes/inbound-dialects.js";
 import { createPassthroughRoutes } from "./routes/passthrough.js";
 import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
@@ -72,16 +73,23 @@ export function createApp(deps: AppDeps) {
   app.use("*", requestContext(deps));
   // Preflights are answered here, before any authentication (src/http/cors.ts).
   app.use("*", cors(deps.settings.cors));
+  // Anthropic's clients read errors in Anthropic's shape, the body limit's and authentication's included.
+  for (const p of ["/v1/messages", "/v1/messages/*"]) app.use(p, anthropicErrorShape);
   app.use("*", bodyLimitGuard(deps.settings.maxBodyBytes));
 
   // Before authentication, so it sees refusals by the key check as well as by limits and balance.
-  for (const p of ["/v1/chat/*", "/v1/completions", "/v1/embeddings"]) app.use(p, refusalTrail(deps));
+  for (const p of ["/v1/chat/*", "/v1/completions", "/v1/embeddings", "/v1/messages", "/v1/responses"]) app.use(p, refusalTrail(deps));
   // Bearer key, or a DID-signed request that yields the same AuthContext.
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
   // The dashboard's playground: a session calls chat through its own playground key.
   app.use("/v1/chat/*", apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference"), sessionPlaygroundAuthenticator(deps)] }));
   app.use("/v1/completions", inference);
   app.use("/v1/embeddings", inference);
+  app.use("/v1/responses", inference);
+  // Anthropic's clients send the key as `x-api-key`; Claude Code's auth token comes as Bearer.
+  const anthropicAuth = apiKeyAuth(deps, { scope: "inference", xApiKey: true, alternatives: [didAuthenticator(deps, "inference")] });
+  app.use("/v1/messages", anthropicAuth);
+  app.use("/v1/messages/*", anthropicAuth);
   app.use("/v1/models", inference);
   app.use("/v1/models/*", inference);
 
@@ -94,6 +102,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createOpenAIRoutes(deps));
   app.route("/", createRateLimitRoutes(deps));
   for (const routes of [createAdminProviderRoutes, createAdminUpstreamAccountRoutes, createAdminModelRouteRoutes, createAdminCircuitRoutes]) app.route("/", routes(deps));
+  app.route("/", createInboundDialectRoutes(deps));
   app.route("/", createPassthroughRoutes(deps));
   for (const routes of [createClientUsageRoutes, createClientKeyRoutes, createGenerationRoutes]) app.route("/", routes(deps));
   for (const routes of [createAdminAccountBillingRoutes, createAdminTariffRoutes, createAdminPriceRoutes, createAdminFxRateRoutes, createAdminStatsRoutes]) {
