@@ -941,7 +941,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Quota limits of the calling key and its account, with usage in the current windows (seed 001) */
+        /** Quota limits of the calling key and its account, with usage in the current windows */
         get: operations["getLimits"];
         put?: never;
         post?: never;
@@ -1012,7 +1012,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calling key's tariff and its token allowance usage (seed 001) */
+        /** The calling key's tariff and its token allowance usage */
         get: operations["getTariff"];
         put?: never;
         post?: never;
@@ -1049,7 +1049,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Alias of /v1/client/usage (seed 001) */
+        /** Alias of /v1/client/usage */
         get: operations["getUsage"];
         put?: never;
         post?: never;
@@ -3590,10 +3590,6 @@ export interface components {
             /** @enum {string} */
             type?: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
         };
-        SeedRequestLogPage: {
-            data: components["schemas"]["RequestLog"][];
-            next_cursor: string | null;
-        };
         ServiceInfo: {
             links: {
                 [key: string]: string | null;
@@ -3823,7 +3819,7 @@ export interface components {
             api_key: string;
             /** @description Known upstream balance, USD */
             balance?: string | null;
-            /** @description Discount on the upstream list price (seed 002: usually 70) */
+            /** @description Discount on the upstream list price (resellers typically buy at 70 % off) */
             discount_percent?: number;
             enabled?: boolean;
             name?: string;
@@ -3834,7 +3830,7 @@ export interface components {
             api_key?: string;
             /** @description Known upstream balance, USD */
             balance?: string | null;
-            /** @description Discount on the upstream list price (seed 002: usually 70) */
+            /** @description Discount on the upstream list price (resellers typically buy at 70 % off) */
             discount_percent?: number;
             enabled?: boolean;
             name?: string;
@@ -3927,6 +3923,10 @@ export interface components {
             role?: "client" | "admin";
             /** @enum {string} */
             status?: "active" | "blocked";
+        };
+        V1AdminRequestLogPage: {
+            data: components["schemas"]["RequestLog"][];
+            next_cursor: string | null;
         };
         WebConfig: {
             base_path: string;
@@ -7887,7 +7887,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SeedRequestLogPage"];
+                    "application/json": components["schemas"]["V1AdminRequestLogPage"];
                 };
             };
             /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */

@@ -615,7 +615,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Alias of /v1/client/usage (seed 001) */
+        /** Alias of /v1/client/usage */
         get: operations["getUsage"];
         put?: never;
         post?: never;
@@ -683,7 +683,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Quota limits of the calling key and its account, with usage in the current windows (seed 001) */
+        /** Quota limits of the calling key and its account, with usage in the current windows */
         get: operations["getLimits"];
         put?: never;
         post?: never;
@@ -700,7 +700,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calling key's tariff and its token allowance usage (seed 001) */
+        /** The calling key's tariff and its token allowance usage */
         get: operations["getTariff"];
         put?: never;
         post?: never;
@@ -2359,7 +2359,7 @@ export interface components {
             provider_id: string;
             name?: string;
             api_key: string;
-            /** @description Discount on the upstream list price (seed 002: usually 70) */
+            /** @description Discount on the upstream list price (resellers typically buy at 70 % off) */
             discount_percent?: number;
             /** @description Known upstream balance, USD */
             balance?: string | null;
@@ -2369,7 +2369,7 @@ export interface components {
         UpstreamAccountPatch: {
             name?: string;
             api_key?: string;
-            /** @description Discount on the upstream list price (seed 002: usually 70) */
+            /** @description Discount on the upstream list price (resellers typically buy at 70 % off) */
             discount_percent?: number;
             /** @description Known upstream balance, USD */
             balance?: string | null;
@@ -3567,7 +3567,7 @@ export interface components {
         RequestLog: {
             [key: string]: unknown;
         };
-        SeedRequestLogPage: {
+        V1AdminRequestLogPage: {
             data: components["schemas"]["RequestLog"][];
             next_cursor: string | null;
         };
@@ -9938,7 +9938,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SeedRequestLogPage"];
+                    "application/json": components["schemas"]["V1AdminRequestLogPage"];
                 };
             };
             /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
