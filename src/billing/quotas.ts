@@ -28,7 +28,6 @@ export const QuotaLimitsSchema = z
     tariff_id: z.string().nullable().optional(),
   })
   .passthrough();
-export type QuotaLimitsJson = z.infer<typeof QuotaLimitsSchema>;
 
 /** Windows in the billing time zone: calendar day, ISO week (Monday 00:00 to Monday 00:00), calendar month, all time. */
 export type Period = "daily" | "weekly" | "monthly" | "total";

@@ -226,4 +226,3 @@ export class StreamProgress {
   }
 }
 
-export type StreamProgressRecorder = Pick<StreamProgress, "start" | "report" | "end" | "refinePrompt">;

@@ -1,2 +1,2 @@
-export { Catalog, type CatalogModel } from "./catalog.js";
-export { UpstreamModelList, type UpstreamModel } from "./upstream-models.js";
+export { Catalog } from "./catalog.js";
+export { UpstreamModelList } from "./upstream-models.js";

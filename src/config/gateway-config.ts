@@ -71,7 +71,6 @@ export const GatewayFileSchema = z
 
 export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
-export type RouteConfig = z.infer<typeof RouteConfigSchema>;
 
 export interface GatewayConfig {
   providers: ProviderConfig[];

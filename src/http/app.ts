@@ -62,7 +62,6 @@ import { createAdminReconciliationRoutes } from "./routes/admin/payments-reconci
 import { createAdminRefundRequestRoutes } from "./routes/admin/refund-requests.js";
 import { createApiDocsRoutes } from "./routes/api-docs.js";
 
-export type { AppEnv };
 
 /**
  * The HTTP application. Order matters: request context → body limit → authentication (before any

@@ -71,7 +71,6 @@ export async function usageSummary(db: DbOrTx, accountId: string, since: Date): 
 }
 
 export type PaymentListItem = typeof payments.$inferSelect;
-export type OrderListItem = typeof paymentOrders.$inferSelect;
 
 /** An account's recent credited Stars payments (what /paysupport offers to refund). */
 export async function refundablePayments(db: DbOrTx, accountId: string, limit = 5): Promise<PaymentListItem[]> {

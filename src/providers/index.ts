@@ -1,5 +1,5 @@
 export type { ProviderTarget, ProviderTimeouts, UpstreamRequest } from "./types.js";
-export type { BuildRequestInput, InferenceEndpoint, OpeningEvent, ProviderAdapter, SseEvent, StreamTranslator } from "./adapter.js";
+export type { BuildRequestInput, ProviderAdapter, SseEvent, StreamTranslator } from "./adapter.js";
 export { adapterFor, buildUpstreamRequest } from "./adapters/index.js";
 export { joinUrl, upstreamModelName } from "./url.js";
 export { estimatedUsage, parseUsage, usageOf } from "./usage.js";

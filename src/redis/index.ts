@@ -1,2 +1,1 @@
-export { adoptRedis, createRedis, type RedisClientOptions, type RedisHandle, type RedisHealth } from "./client.js";
-export type { RedisKeys } from "./keys.js";
+export { adoptRedis, createRedis, type RedisHandle } from "./client.js";
