@@ -159,7 +159,11 @@ export const EnvSchema = z.object({
   DID_AUTO_PROVISION: bool.default(false),
 
   // --- billing (src/billing) ---
-  /** max_tokens the gateway sets when the client sent none (further capped by the model's max output and the hold). */
+  /**
+   * Output a hold covers when the client sent no max_tokens and the model's max output is unknown
+   * (known: the hold covers the model's max). Not written upstream: streams are cut at the hold's
+   * budget; a non-stream request gets a cap only when the balance or limits cover less than that.
+   */
   BILLING_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(16384),
   /** Smallest max_tokens worth admitting when the gateway picks it from what the balance/limits cover. */
   BILLING_MIN_MAX_TOKENS: z.coerce.number().int().min(1).default(1),

@@ -61,7 +61,7 @@ export class ProxyService {
         const hit: CachedResponse | null = await this.d.cache.store.get(cacheKey);
         if (hit) return await serveCached(this.d, req, metered, prepared, hit);
       }
-      await metered.reserve(prepared, { promptTokens, requestedMaxTokens: max.value, choices, holdTtlMs: holdTtlOf(this.d.resilience, attempts) });
+      await metered.reserve(prepared, { promptTokens, requestedMaxTokens: max.value, choices, stream, holdTtlMs: holdTtlOf(this.d.resilience, attempts) });
       const covered = metered.reservation?.outputTokens ?? null;
       // A prompt can't exceed the model's context (images and audio make bytes no bound for it);
       // the output can't exceed what was held, asked for, or the model's maximum, for every choice.
