@@ -22,14 +22,19 @@ import { createAdminConsoleRoutes } from "./routes/admin-console.js";
 import { createAdminSessionRoutes } from "./routes/admin-session.js";
 import { createAuthEmailRoutes } from "./routes/auth-email.js";
 import { createAdminMarginRoutes } from "./routes/admin-margin.js";
-import { createAuthRoutes } from "./routes/auth.js";
+import { createDidUsageRoutes } from "./routes/auth/did-usage.js";
+import { createPasswordAuthRoutes } from "./routes/auth/password.js";
+import { createSessionRoutes } from "./routes/auth/sessions.js";
+import { createTelegramAuthRoutes } from "./routes/auth/telegram.js";
 import { createAdminAccountRoutes } from "./routes/admin/accounts.js";
 import { createAdminLogRoutes } from "./routes/admin/logs.js";
 import { createAdminPlatformRoutes } from "./routes/admin/platform.js";
 import { createAdminUserRoutes } from "./routes/admin/users.js";
 import { createKeyRoutes } from "./routes/keys.js";
 import { principalAuth, principalOf } from "./middleware/session-auth.js";
-import { createClientUsageRoutes } from "./routes/client-usage.js";
+import { createGenerationRoutes } from "./routes/client/generation.js";
+import { createClientKeyRoutes } from "./routes/client/key.js";
+import { createClientUsageRoutes } from "./routes/client/usage.js";
 import { createOpenAIRoutes } from "./routes/openai.js";
 import { createAdminRoutingRoutes } from "./routes/admin-routing.js";
 import { createPassthroughRoutes } from "./routes/passthrough.js";
@@ -78,14 +83,14 @@ export function createApp(deps: AppDeps) {
   app.route("/", createRateLimitRoutes(deps));
   app.route("/", createAdminRoutingRoutes(deps));
   app.route("/", createPassthroughRoutes(deps));
-  app.route("/", createClientUsageRoutes(deps));
+  for (const routes of [createClientUsageRoutes, createClientKeyRoutes, createGenerationRoutes]) app.route("/", routes(deps));
   for (const routes of [createAdminAccountBillingRoutes, createAdminTariffRoutes, createAdminPriceRoutes, createAdminFxRateRoutes, createAdminStatsRoutes]) {
     app.route("/", routes(deps));
   }
   app.route("/", createTelegramRoutes(deps));
   app.route("/", createPaymentsRoutes(deps));
   app.route("/", createAdminPaymentsRoutes(deps));
-  app.route("/", createAuthRoutes(deps));
+  for (const routes of [createPasswordAuthRoutes, createSessionRoutes, createTelegramAuthRoutes, createDidUsageRoutes]) app.route("/", routes(deps));
   // One key router for both audiences: the caller's own keys, and any account's for admins.
   const principal = principalAuth(deps);
   app.use("/v1/auth/api-keys", principal);

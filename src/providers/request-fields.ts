@@ -182,6 +182,11 @@ export const FIELD_TABLES: Readonly<Record<AdapterKind, FieldTable>> = {
   },
 };
 
+/** The field table of a provider type that speaks OpenAI's format (others: OpenAI's own). */
+export function fieldKindOf(type: string): AdapterKind {
+  return Object.hasOwn(FIELD_TABLES, type) ? (type as AdapterKind) : "openai";
+}
+
 /** OpenAI's reasoning models: chat takes `max_completion_tokens` only (`max_tokens` is a 400). */
 export function isOpenAIReasoningModel(upstreamModel: string): boolean {
   const m = upstreamModel.toLowerCase().replace(/^openai\//, "");

@@ -1,9 +1,11 @@
-import type { BuildRequestInput, InferenceEndpoint, OpeningEvent, ProviderAdapter, StreamTranslator } from "./adapter.js";
-import type { ProviderTarget, UpstreamRequest } from "./types.js";
-import { defaultForwardUnknown, outputCapField, shapeRequestBody } from "./request-fields.js";
-import { parseUsage } from "./usage.js";
+import type { BuildRequestInput, InferenceEndpoint, OpeningEvent, ProviderAdapter, StreamTranslator } from "../adapter.js";
+import type { ProviderTarget, UpstreamRequest } from "../types.js";
+import { defaultForwardUnknown, fieldKindOf, outputCapField, shapeRequestBody } from "../request-fields.js";
+import { parseUsage } from "../usage.js";
+import { joinUrl } from "../url.js";
 
-const PATHS: Record<InferenceEndpoint, string> = { "chat.completions": "/chat/completions", completions: "/completions", embeddings: "/embeddings" };
+/** OpenAI's inference paths, relative to a provider's base URL (which ends in `/v1`). */
+export const OPENAI_PATHS: Record<InferenceEndpoint, string> = { "chat.completions": "/chat/completions", completions: "/completions", embeddings: "/embeddings" };
 
 /**
  * OpenAI's wire format, as OpenAI, LiteLLM, vLLM, Ollama and the mock speak it. Always asks for the
@@ -11,7 +13,7 @@ const PATHS: Record<InferenceEndpoint, string> = { "chat.completions": "/chat/co
  */
 export class OpenAICompatibleAdapter implements ProviderAdapter {
   buildRequest(target: ProviderTarget, input: BuildRequestInput): UpstreamRequest {
-    const kind = target.type;
+    const kind = fieldKindOf(target.type);
     const body = shapeRequestBody(kind, input.endpoint, input.body, { upstreamModel: input.upstreamModel, forwardUnknown: target.forwardUnknownFields ?? defaultForwardUnknown(kind, target.baseUrl) });
     body.model = input.upstreamModel;
     if (input.stream) {
@@ -30,7 +32,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       ...target.headers,
     };
     if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-    return { url: joinUrl(target.baseUrl, PATHS[input.endpoint]), method: "POST", headers, body: JSON.stringify(body) };
+    return { url: joinUrl(target.baseUrl, OPENAI_PATHS[input.endpoint]), method: "POST", headers, body: JSON.stringify(body) };
   }
 
   translateResponse(json: Record<string, unknown>): Record<string, unknown> {
@@ -78,43 +80,4 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   /** Provider-specific request fields (none for plain OpenAI). */
   protected addExtras(_body: Record<string, unknown>): void {}
-}
-
-/**
- * OpenRouter: OpenAI's format plus its cost accounting (`usage: {include: true}`), an answer that
- * may name another model than asked (the client's `models` list, its own fallbacks), and streams
- * that open with an error event instead of an HTTP error.
- */
-export class OpenRouterAdapter extends OpenAICompatibleAdapter {
-  override servedModel(planned: string, reported: unknown): string {
-    return typeof reported === "string" && reported ? reported : planned;
-  }
-
-  protected override addExtras(body: Record<string, unknown>): void {
-    const u = (body.usage && typeof body.usage === "object" ? body.usage : {}) as Record<string, unknown>;
-    body.usage = { ...u, include: true };
-  }
-}
-
-const openai = new OpenAICompatibleAdapter();
-const openrouter = new OpenRouterAdapter();
-
-/** The adapter of a provider type; unknown types speak OpenAI's format. */
-export function adapterFor(target: Pick<ProviderTarget, "type">): ProviderAdapter {
-  return target.type === "openrouter" ? openrouter : openai;
-}
-
-/** One inference request named by its OpenAI path (`/chat/completions`), built by the target's adapter. */
-export function buildUpstreamRequest(target: ProviderTarget, input: Omit<BuildRequestInput, "endpoint"> & { path: string }): UpstreamRequest {
-  const endpoint = (Object.keys(PATHS) as InferenceEndpoint[]).find((e) => PATHS[e] === input.path) ?? "chat.completions";
-  return adapterFor(target).buildRequest(target, { ...input, endpoint });
-}
-
-export function joinUrl(base: string, path: string): string {
-  return base.endsWith("/") ? base.slice(0, -1) + path : base + path;
-}
-
-/** Upstream model name for a route: the provider's prefix (e.g. LiteLLM's `openrouter/`) + the model. */
-export function upstreamModelName(target: Pick<ProviderTarget, "modelPrefix">, model: string): string {
-  return target.modelPrefix && !model.startsWith(target.modelPrefix) ? target.modelPrefix + model : model;
 }
