@@ -3,6 +3,7 @@ import type { UpstreamAttempt } from "../routing/attempt.js";
 import { servedAs, type AnswerContext } from "./answer-context.js";
 import { countPromptTokens, countTokens } from "./tokenizer.js";
 import type { UpstreamResponse } from "./upstream.js";
+import { upstreamIdentity } from "./upstream-identity.js";
 
 /**
  * A reported count this far under the answer's size is re-counted locally: natural text runs at
@@ -39,6 +40,7 @@ export async function respondJson(
     deliveredCompletion: delivered,
     localPrompt: reported && req.endpoint !== "embeddings" ? () => countPromptTokens(req.body) : null,
     upstreamStatus: res.status,
+    ...identityMeta(upstreamJson),
   });
   if (json.usage && typeof json.usage === "object") {
     const u = json.usage as Record<string, unknown>;
@@ -63,6 +65,11 @@ export async function respondJson(
     });
   }
   return new Response(text, { status: 200, headers });
+}
+
+function identityMeta(json: Record<string, unknown>): { meta?: Record<string, unknown> } {
+  const id = upstreamIdentity(json);
+  return id ? { meta: { ...id } } : {};
 }
 
 function completionText(json: Record<string, unknown>): string {

@@ -5,6 +5,7 @@ import type { UpstreamAttempt } from "../routing/attempt.js";
 import type { AnswerContext } from "./answer-context.js";
 import { OutputMeter } from "./output-meter.js";
 import { SseTap } from "./sse-tap.js";
+import type { UpstreamIdentity } from "./upstream-identity.js";
 import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
 import { countPromptTokens } from "./tokenizer.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
@@ -24,6 +25,7 @@ export function respondStream(
   head: Buffer[],
   served: ServedBy,
   settleBreaker: (ok: boolean) => Promise<void>,
+  identity?: UpstreamIdentity,
 ): Response {
   const { req, d, metered } = run;
   const adapter = adapterFor(attempt.target);
@@ -70,6 +72,7 @@ export function respondStream(
           ttftMs,
           errorCode,
           upstreamStatus: res.status,
+          ...(identity ? { meta: { ...identity } } : {}),
         })
         .catch((e) => d.logger.error({ requestId: req.requestId, err: (e as Error).message }, "stream finalization failed"));
     },
