@@ -63,6 +63,8 @@ export interface BillingService extends BillingHooks {
   ready(): Promise<void>;
   /** The tariff's `rate_limits` jsonb (for the key verifier's AuthContext); the default tariff's when the id is unknown. */
   tariffRateLimits(tariffId: string | null): Promise<Record<string, unknown> | null>;
+  /** The operator's per-request price of a model nobody priced (BILLING_UNPRICED_HOLD; demo mode's), null = such models are refused. */
+  readonly unpricedPriceMicros: bigint | null;
   /** Waits until every settlement submitted so far is committed. */
   flush(): Promise<void>;
   /** Holds and settlements waiting in the group-commit queues (metrics). */
@@ -274,6 +276,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       const t = (tariffId ? snap.tariffs.get(tariffId) : undefined) ?? snap.defaultTariff;
       return Object.keys(t.rateLimits).length ? t.rateLimits : null;
     },
+    unpricedPriceMicros: unpricedHold,
     flush: () => queue.flush(),
     queueDepth: () => ({ holds: holdsQ.pending, settlements: queue.pending }),
     close: async () => {

@@ -73,8 +73,6 @@ export function createApp(deps: AppDeps) {
   app.use("/v1/chat/*", apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference"), sessionPlaygroundAuthenticator(deps)] }));
   app.use("/v1/completions", inference);
   app.use("/v1/embeddings", inference);
-  app.use("/v1/models", inference);
-  app.use("/v1/models/*", inference);
 
   const admin = adminAuth(deps);
   app.use("/admin/*", admin);
