@@ -2,7 +2,7 @@
  * The dependency rules of docs/ARCHITECTURE.md, checked by `npm run lint` (dependency-cruiser).
  * Layers: main → http | bot | jobs → domain modules → db | redis → core.
  */
-const DOMAIN = "^src/(accounts|audit|billing|catalog|keys|logs|payments|providers|proxy|ratelimit|routing|mock)/";
+const DOMAIN = "^src/(accounts|audit|billing|catalog|keys|logs|payments|providers|proxy|ratelimit|routing|upstream-keys|mock)/";
 
 module.exports = {
   forbidden: [

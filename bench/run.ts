@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --profile]`: direct-to-mock vs through-gateway, on this machine.
+ * `npm run bench:pair [-- --quick] [-- --profile]`: direct-to-mock vs through-gateway, on this machine.
  *
  * Starts the project's mock upstream and the gateway as separate processes, creates an account and
  * a key through the admin API, then measures with a closed-loop undici load generator in this

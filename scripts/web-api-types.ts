@@ -31,5 +31,5 @@ export async function currentOpenApiDocument(): Promise<string> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const json = join(root, "web/src/api/openapi.json");
   writeFileSync(json, await currentOpenApiDocument());
-  execFileSync(join(root, "web/node_modules/.bin/openapi-typescript"), [json, "-o", join(root, "web/src/api/schema.d.ts")], { stdio: "inherit" });
+  execFileSync(join(root, "node_modules/.bin/openapi-typescript"), [json, "-o", join(root, "web/src/api/schema.d.ts")], { stdio: "inherit" });
 }

@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   "key_disabled",
   "key_expired",
   "key_revoked",
+  "login_expired",
   "missing_api_key",
   "model_not_allowed",
   "model_not_found",

@@ -1498,7 +1498,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in with Telegram Login Widget data (the data-onauth callback object) */
+        /** Log in with Telegram Login Widget data (what Telegram.Login.auth or data-onauth hands the page) */
         post: operations["postV1AuthTelegramWidget"];
         delete?: never;
         options?: never;
@@ -1940,6 +1940,23 @@ export interface paths {
         get: operations["getV1PaymentsOrdersById"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/telegram/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Telegram payment link for a top-up package (or the deep link that links Telegram first) */
+        post: operations["postV1PaymentsTelegramLink"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2962,6 +2979,7 @@ export interface components {
             upstream_cost: string;
         };
         Price: {
+            cache_write: string | null;
             cached_input: string | null;
             context_length: number | null;
             input: string;
@@ -2992,6 +3010,8 @@ export interface components {
             status: string;
         };
         PriceInput: {
+            /** @description USD per 1M prompt tokens written to the prompt cache */
+            cache_write?: string | null;
             cached_input?: string | null;
             context_length?: number | null;
             /**
@@ -3033,6 +3053,7 @@ export interface components {
             };
             /** @description USD per 1M tokens (list price) */
             upstream_usd: {
+                cache_write: string | null;
                 cached_input: string | null;
                 input: string;
                 output: string;
@@ -3324,7 +3345,7 @@ export interface components {
                 total_ms?: number;
             };
             /** @enum {string} */
-            type: "openrouter" | "openai" | "litellm" | "mock";
+            type: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
         };
         RoutingProviderPatch: {
             /** Format: uri */
@@ -3341,7 +3362,7 @@ export interface components {
                 total_ms?: number;
             };
             /** @enum {string} */
-            type?: "openrouter" | "openai" | "litellm" | "mock";
+            type?: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
         };
         SeedRequestLogPage: {
             data: components["schemas"]["RequestLog"][];
@@ -3457,6 +3478,31 @@ export interface components {
              * @enum {string}
              */
             session?: "token" | "cookie" | "web";
+        };
+        TelegramPaymentLink: {
+            expires_at: string;
+            /**
+             * @description `invoice`: open `url` (t.me/$…) to pay the package in Telegram; it is payable by the user's linked Telegram account only, until `expires_at`. `link_telegram`: this user has no Telegram linked yet; open `url` (the bot's deep link, or send `/start <start_param>` to the bot) to link it, then ask again.
+             * @enum {string}
+             */
+            kind: "invoice" | "link_telegram";
+            /** @description The order the invoice pays (GET /v1/payments/orders/{id} follows it) */
+            order_id: string | null;
+            start_param: string | null;
+            /** @description Null only for link_telegram when the bot's username is not configured */
+            url: string | null;
+        };
+        TelegramPaymentLinkRequest: {
+            /**
+             * @description Language of the invoice's texts (default: the user's)
+             * @enum {string}
+             */
+            locale?: "ru" | "en";
+            /**
+             * @description A package from /v1/web/config payments.stars.packages
+             * @example s100
+             */
+            package_id: string;
         };
         TelegramWidgetData: {
             auth_date: number | string;
@@ -3686,6 +3732,8 @@ export interface components {
                 bot_username: string | null;
                 /** @description Telegram login is configured (bot token present) */
                 login: boolean;
+                /** @description The bot's numeric id for the Telegram Login Widget on the login page (null: no widget; the bot's username is needed too) */
+                widget_bot_id: string | null;
             };
             /**
              * @description The time zone days and months are counted in (BILLING_TIMEZONE)
@@ -8847,7 +8895,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Does not verify, stale or replayed */
+            /** @description invalid_signature: does not verify or already used; login_expired: auth_date older than TELEGRAM_LOGIN_MAX_AGE_SEC */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10111,6 +10159,57 @@ export interface operations {
             };
             /** @description No such order */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1PaymentsTelegramLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TelegramPaymentLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description A payment link, or the link-Telegram step */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelegramPaymentLink"];
+                };
+            };
+            /** @description Invalid request (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description service unavailable (`service_unavailable`) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -390,11 +390,13 @@ export async function listClients(db: DbOrTx, currency: string, query: UserQuery
  * Account and user writes with their side effect: blocking (or changing the limits of) an account
  * or a user makes the verifier's cached verdicts of their keys stale, so `onKeysChanged` drops them.
  */
-export function accountAdminWrites(db: Db, onKeysChanged: KeysChanged) {
+export function accountAdminWrites(db: Db, onKeysChanged: KeysChanged, onStatusChanged?: (accountId: string) => void) {
   return {
     async updateAccount(who: Actor, id: string, patch: AccountPatch) {
       const r = await updateAccount(db, who, id, patch);
       if (r) onKeysChanged({ accountId: id });
+      // Blocked or unblocked: what follows the account's state elsewhere (its upstream key) catches up.
+      if (r && r.before.status !== r.after.status) onStatusChanged?.(id);
       return r;
     },
     async updateUser(who: Actor, id: string, patch: UserPatch) {

@@ -240,6 +240,7 @@ export async function upsertPrice(db: Db, p: PriceInput, actor: string): Promise
       inputMicrosPerM: p.prices.input,
       outputMicrosPerM: p.prices.output,
       cachedInputMicrosPerM: p.prices.cachedInput,
+      cacheWriteMicrosPerM: p.prices.cacheWrite ?? null,
       reasoningMicrosPerM: p.prices.reasoning,
       markupPpm: p.markupPpm,
       contextLength: p.contextLength,

@@ -85,6 +85,7 @@ export function toPriceRow(r: typeof modelPrices.$inferSelect): PriceRow {
       input: r.inputMicrosPerM,
       output: r.outputMicrosPerM,
       cachedInput: r.cachedInputMicrosPerM ?? null,
+      cacheWrite: r.cacheWriteMicrosPerM ?? null,
       reasoning: r.reasoningMicrosPerM ?? null,
     },
     markupPpm: r.markupPpm ?? null,

@@ -49,7 +49,8 @@ type SnapshotJson = {
   cur: string;
   t: string;
   mk: string;
-  r: Record<string, [string, string, string | null, string | null, string]>;
+  /** input, output, cached input, reasoning, markup, cache write (added later: older holds have five). */
+  r: Record<string, [string, string, string | null, string | null, string] | [string, string, string | null, string | null, string, string | null]>;
   uh: string | null;
   mg?: MarginRule;
 };
@@ -58,7 +59,8 @@ export function encodeSnapshot(s: HoldSnapshot): string {
   const r: SnapshotJson["r"] = {};
   for (const [prov, rp] of s.routes) {
     const p = rp.prices;
-    r[prov] = [p.input.toString(), p.output.toString(), p.cachedInput?.toString() ?? null, p.reasoning?.toString() ?? null, rp.markupPpm.toString()];
+    const row: SnapshotJson["r"][string] = [p.input.toString(), p.output.toString(), p.cachedInput?.toString() ?? null, p.reasoning?.toString() ?? null, rp.markupPpm.toString()];
+    r[prov] = p.cacheWrite != null ? [...row, p.cacheWrite.toString()] : row;
   }
   const j: SnapshotJson = {
     v: 1,
@@ -78,7 +80,13 @@ export function decodeSnapshot(raw: unknown): HoldSnapshot {
   const routes = new Map<string, RoutePricing>();
   for (const [prov, a] of Object.entries(j.r ?? {})) {
     routes.set(prov, {
-      prices: { input: BigInt(a[0]), output: BigInt(a[1]), cachedInput: a[2] === null ? null : BigInt(a[2]), reasoning: a[3] === null ? null : BigInt(a[3]) },
+      prices: {
+        input: BigInt(a[0]),
+        output: BigInt(a[1]),
+        cachedInput: a[2] === null ? null : BigInt(a[2]),
+        reasoning: a[3] === null ? null : BigInt(a[3]),
+        ...(a[5] != null ? { cacheWrite: BigInt(a[5]) } : {}),
+      },
       markupPpm: BigInt(a[4]),
     });
   }
@@ -112,6 +120,7 @@ export function worstOf(routes: readonly RoutePricing[]): RoutePricing | null {
         input: maxB(w.prices.input, r.prices.input),
         output: maxB(w.prices.output, r.prices.output),
         cachedInput: maxN(w.prices.cachedInput, r.prices.cachedInput),
+        ...(w.prices.cacheWrite != null || r.prices.cacheWrite != null ? { cacheWrite: maxN(w.prices.cacheWrite ?? null, r.prices.cacheWrite ?? null) } : {}),
         reasoning: maxN(w.prices.reasoning, r.prices.reasoning),
       },
       markupPpm: maxB(w.markupPpm, r.markupPpm),
@@ -143,8 +152,8 @@ export function markupFor(snap: BillingSnapshot, tariff: TariffInfo, modelId: st
   );
 }
 
-function fromRoute(p: { inputMicrosPerM: bigint; outputMicrosPerM: bigint; cachedInputMicrosPerM?: bigint; reasoningMicrosPerM?: bigint }): UnitPrices {
-  return { input: p.inputMicrosPerM, output: p.outputMicrosPerM, cachedInput: p.cachedInputMicrosPerM ?? null, reasoning: p.reasoningMicrosPerM ?? null };
+function fromRoute(p: { inputMicrosPerM: bigint; outputMicrosPerM: bigint; cachedInputMicrosPerM?: bigint; cacheWriteMicrosPerM?: bigint; reasoningMicrosPerM?: bigint }): UnitPrices {
+  return { input: p.inputMicrosPerM, output: p.outputMicrosPerM, cachedInput: p.cachedInputMicrosPerM ?? null, cacheWrite: p.cacheWriteMicrosPerM ?? null, reasoning: p.reasoningMicrosPerM ?? null };
 }
 
 /**

@@ -33,7 +33,7 @@ const atRate = (usd: bigint, rate: bigint) => ceilDiv(usd * rate, PPM);
 const sale = (usd: bigint, rate: bigint, markup: bigint) => ceilDiv(usd * rate * markup, PPM * PPM);
 
 function fromConfig(p: ModelPrice): UnitPrices {
-  return { input: p.inputMicrosPerM, output: p.outputMicrosPerM, cachedInput: p.cachedInputMicrosPerM ?? null, reasoning: p.reasoningMicrosPerM ?? null };
+  return { input: p.inputMicrosPerM, output: p.outputMicrosPerM, cachedInput: p.cachedInputMicrosPerM ?? null, cacheWrite: p.cacheWriteMicrosPerM ?? null, reasoning: p.reasoningMicrosPerM ?? null };
 }
 
 export function priceTable(snap: BillingSnapshot, tariff: TariffInfo, models: readonly PriceTableModel[], filter?: string): PriceTableRow[] {

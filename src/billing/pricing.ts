@@ -23,6 +23,8 @@ export interface UnitPrices {
   output: bigint;
   /** Null: cached prompt tokens cost the input price. */
   cachedInput: bigint | null;
+  /** Null: prompt tokens written to the upstream's cache cost the input price. */
+  cacheWrite?: bigint | null;
   /** Null: reasoning tokens cost the output price. */
   reasoning: bigint | null;
 }
@@ -33,11 +35,12 @@ export interface RoutePricing {
   markupPpm: bigint;
 }
 
-/** Token counts made safe to price: non-negative integers, cached ≤ prompt, reasoning ≤ completion. */
+/** Token counts made safe to price: non-negative integers, cached + cache writes ≤ prompt, reasoning ≤ completion. */
 export interface CleanUsage {
   prompt: bigint;
   completion: bigint;
   cached: bigint;
+  cacheWrite: bigint;
   reasoning: bigint;
   total: number;
 }
@@ -51,24 +54,27 @@ function cleanCount(n: number | undefined): number {
 
 /**
  * Upstream usage is untrusted input (a negative count must never refund anyone): counts are
- * clamped to [0, 1e9]; cached tokens are part of the prompt and reasoning tokens part of the
- * completion (OpenAI's convention), so they are clamped to those.
+ * clamped to [0, 1e9]; cached (read) and cache-write tokens are part of the prompt and reasoning
+ * tokens part of the completion (OpenAI's convention), so they are clamped to those.
  */
-export function cleanUsage(u: Pick<TokenUsage, "promptTokens" | "completionTokens" | "cachedTokens" | "reasoningTokens">): CleanUsage {
+export function cleanUsage(u: Pick<TokenUsage, "promptTokens" | "completionTokens" | "cachedTokens" | "cacheWriteTokens" | "reasoningTokens">): CleanUsage {
   const prompt = cleanCount(u.promptTokens);
   const completion = cleanCount(u.completionTokens);
   const cached = Math.min(cleanCount(u.cachedTokens), prompt);
+  const cacheWrite = Math.min(cleanCount(u.cacheWriteTokens), prompt - cached);
   const reasoning = Math.min(cleanCount(u.reasoningTokens), completion);
-  return { prompt: BigInt(prompt), completion: BigInt(completion), cached: BigInt(cached), reasoning: BigInt(reasoning), total: prompt + completion };
+  return { prompt: BigInt(prompt), completion: BigInt(completion), cached: BigInt(cached), cacheWrite: BigInt(cacheWrite), reasoning: BigInt(reasoning), total: prompt + completion };
 }
 
 /** Σ tokens × USD-micros-per-1M: the exact upstream list cost, in units of 1e-6 USD micros. */
 export function usageWeight(p: UnitPrices, u: CleanUsage): bigint {
   const cachedPrice = p.cachedInput ?? p.input;
+  const cacheWritePrice = p.cacheWrite ?? p.input;
   const reasoningPrice = p.reasoning ?? p.output;
   return (
-    (u.prompt - u.cached) * p.input +
+    (u.prompt - u.cached - u.cacheWrite) * p.input +
     u.cached * cachedPrice +
+    u.cacheWrite * cacheWritePrice +
     (u.completion - u.reasoning) * p.output +
     u.reasoning * reasoningPrice
   );
@@ -111,7 +117,10 @@ export function holdRates(routes: readonly RoutePricing[], rateMicros: bigint): 
   let outNum = 0n;
   for (const r of routes) {
     const p = r.prices;
-    const inp = p.cachedInput !== null && p.cachedInput > p.input ? p.cachedInput : p.input;
+    // Any prompt token may turn out a cache read or a cache write: the hold takes the dearest.
+    let inp = p.input;
+    if (p.cachedInput !== null && p.cachedInput > inp) inp = p.cachedInput;
+    if (p.cacheWrite != null && p.cacheWrite > inp) inp = p.cacheWrite;
     const out = p.reasoning !== null && p.reasoning > p.output ? p.reasoning : p.output;
     const i = inp * rateMicros * r.markupPpm;
     const o = out * rateMicros * r.markupPpm;

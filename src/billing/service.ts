@@ -128,7 +128,7 @@ export function createBilling(deps: BillingDeps): BillingService {
     }
     const m = input.model;
     let key = `${tariff.id}\u0000${m.id}\u0000${m.maxOutput ?? ""}`;
-    for (const r of m.routes) key += `\u0000${r.providerId}\u0001${r.upstreamModel}\u0001${r.price ? `${r.price.inputMicrosPerM}/${r.price.outputMicrosPerM}/${r.price.cachedInputMicrosPerM ?? ""}/${r.price.reasoningMicrosPerM ?? ""}` : ""}`;
+    for (const r of m.routes) key += `\u0000${r.providerId}\u0001${r.upstreamModel}\u0001${r.price ? `${r.price.inputMicrosPerM}/${r.price.outputMicrosPerM}/${r.price.cachedInputMicrosPerM ?? ""}/${r.price.cacheWriteMicrosPerM ?? ""}/${r.price.reasoningMicrosPerM ?? ""}` : ""}`;
     let plan = planCache.get(key);
     if (!plan) {
       plan = buildPlan(snap, tariff, m, unpricedHold, settings.marginRule);

@@ -90,6 +90,15 @@ export class StreamProgress {
     return this.wait(e, 0) ?? Promise.resolve();
   }
 
+  /** The exact prompt count replaces the upper bound a stream started with (written with the next write). */
+  refinePrompt(requestId: string, promptTokens: number): void {
+    const e = this.live.get(requestId);
+    if (!e || e.prompt === promptTokens) return;
+    e.prompt = Math.max(0, Math.floor(promptTokens));
+    e.dirty = true;
+    this.kick();
+  }
+
   /**
    * The stream is about to deliver output bringing its total to `completionTokens`. Returns
    * undefined when that is already covered by the recorded bound (send at once), else a promise to
@@ -217,4 +226,4 @@ export class StreamProgress {
   }
 }
 
-export type StreamProgressRecorder = Pick<StreamProgress, "start" | "report" | "end">;
+export type StreamProgressRecorder = Pick<StreamProgress, "start" | "report" | "end" | "refinePrompt">;

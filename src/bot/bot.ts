@@ -7,12 +7,12 @@ import type { Logger } from "../core/logger.js";
 import type { Db } from "../db/client.js";
 import { createApiKey as defaultCreateApiKey, maskKey } from "../keys/index.js";
 import { findPackage, type PaymentsConfig, type TopupPackage } from "../payments/config.js";
-import { creditPayment, type ReferralCommissionNotice } from "../payments/credit.js";
+import { creditPayment, type CreditNotices, type ReferralCommissionNotice } from "../payments/credit.js";
 import { cancelOrder, createTelegramOrder, validatePreCheckout, type PreCheckoutResult } from "../payments/orders.js";
 import { referralStats } from "../payments/referrals.js";
 import { applyRefund } from "../payments/refunds.js";
 import { balanceSummary, refundablePayments, requestRefund, usageSummary } from "../payments/statements.js";
-import { day, money as formatMoney, paid as formatPaid, pickLang, t, TEXTS, type Contacts, type Lang } from "./i18n.js";
+import { count, day, money as formatMoney, paid as formatPaid, pickLang, t, TEXTS, type Contacts, type Lang } from "./i18n.js";
 
 export type BotContext = Context;
 
@@ -38,6 +38,8 @@ export interface BotDeps {
   supportContact?: string | null;
   /** YooKassa vat_code for 54-FZ receipts on RUB provider invoices (1 = no VAT). */
   receiptVatCode?: number;
+  /** Told of every payment the bot credits, beside its own referral notice (the payments runtime's notices). */
+  creditNotices?: CreditNotices;
 }
 
 /** The updates the bot handles; set explicitly on setWebhook/getUpdates (omitting it keeps an old, possibly narrower list). */
@@ -86,6 +88,78 @@ export function referralCommissionNotifier(db: Db, api: Api, currency: string, l
         .catch((e: unknown) => logger.warn({ err: e, accountId: n.inviterAccountId }, "referral commission notice not delivered"));
     }
   };
+}
+
+/** The invoice fields shared by sendInvoice and createInvoiceLink, with a 54-FZ receipt for RUB provider invoices. */
+async function invoiceFields(db: Db, cfg: PaymentsConfig, o: { lang: Lang; userId: string | null; pkg: TopupPackage; vatCode?: number }) {
+  const { lang, pkg } = o;
+  const tx = t(lang);
+  const credits = formatMoney(pkg.creditsMicros, cfg.accountCurrency, lang);
+  const other: Record<string, unknown> = {};
+  if (pkg.provider === "tg_provider") {
+    const email = o.userId ? await confirmedEmail(db, o.userId) : null;
+    // YooKassa reads `receipt` from provider_data (its own API shape); without a known e-mail
+    // Telegram asks for one and passes it to the provider.
+    const amount = { value: `${pkg.amountMinor / 100n}.${(pkg.amountMinor % 100n).toString().padStart(2, "0")}`, currency: pkg.currency };
+    other.provider_data = JSON.stringify({
+      receipt: {
+        ...(email ? { customer: { email } } : {}),
+        items: [
+          {
+            // Fiscal printers want plain text: no-break spaces from Intl become ordinary spaces.
+            description: tx.receiptItem(credits).replace(/[\u00a0\u202f]/g, " ").slice(0, 128),
+            quantity: "1.00",
+            amount,
+            vat_code: o.vatCode ?? 1,
+            payment_subject: "service",
+            payment_mode: "full_payment",
+          },
+        ],
+      },
+    });
+    if (!email) Object.assign(other, { need_email: true, send_email_to_provider: true });
+  }
+  return {
+    title: tx.invoiceTitle,
+    description: tx.invoiceDescription(credits, formatPaid(pkg.amountMinor, pkg.currency, lang)),
+    prices: [{ label: tx.invoiceLabel, amount: Number(pkg.amountMinor) }],
+    providerToken: pkg.provider === "tg_provider" && cfg.providerToken ? cfg.providerToken : "",
+    other,
+  };
+}
+
+export interface WebInvoiceLinkInput {
+  accountId: string;
+  userId: string;
+  /** The payer: the order is payable by this Telegram user only (pre-checkout refuses anyone else). */
+  telegramId: number;
+  packageId: string;
+  /** The web page's language (ru or en; anything else gets English). */
+  locale: string | null;
+}
+
+export type WebInvoiceLink = { ok: true; url: string; orderId: string; expiresAt: Date } | { ok: false; reason: "unknown_package" };
+
+/**
+ * A payment link (t.me/$…) for the web top-up page: the same order and invoice the bot's /paylink
+ * makes, bound to the user's linked Telegram id. An order whose link could not be made is canceled.
+ */
+export async function createWebInvoiceLink(
+  api: Pick<Api, "createInvoiceLink">,
+  d: { db: Db; payments: PaymentsConfig; clock: Clock; receiptVatCode?: number },
+  input: WebInvoiceLinkInput,
+): Promise<WebInvoiceLink> {
+  const pkg = findPackage(d.payments, input.packageId);
+  if (!pkg) return { ok: false, reason: "unknown_package" };
+  const order = await createTelegramOrder(d.db, d.payments, { accountId: input.accountId, userId: input.userId, telegramId: input.telegramId, pkg }, d.clock);
+  try {
+    const inv = await invoiceFields(d.db, d.payments, { lang: pickLang(input.locale), userId: input.userId, pkg, vatCode: d.receiptVatCode });
+    const url = await api.createInvoiceLink(inv.title, inv.description, order.id, inv.providerToken, pkg.currency, inv.prices, inv.other);
+    return { ok: true, url, orderId: order.id, expiresAt: order.expiresAt };
+  } catch (e) {
+    await cancelOrder(d.db, order.id, d.clock).catch(() => undefined);
+    throw e;
+  }
 }
 
 /**
@@ -140,7 +214,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
         amountMinor: BigInt(sp.total_amount),
         source: "update",
       },
-      { referralBasisPoints: cfg.referralBasisPoints, onReferralCommission: referralCommissionNotifier(db, ctx.api, cur, logger) },
+      { ...deps.creditNotices, referralBasisPoints: cfg.referralBasisPoints, onReferralCommission: referralCommissionNotifier(db, ctx.api, cur, logger) },
     );
     const tx = t(langOf(ctx));
     if (r.status === "credited") {
@@ -190,42 +264,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     await ctx.reply(prefix === "pay" ? tx.payChoose : tx.payLinkChoose, { reply_markup: kb });
   };
 
-  /** The invoice fields shared by sendInvoice and createInvoiceLink, with a 54-FZ receipt for RUB provider invoices. */
-  const invoiceFor = async (ctx: Context, a: TelegramAccount, pkg: TopupPackage) => {
-    const tx = t(langOf(ctx));
-    const credits = money(pkg.creditsMicros, cur, ctx);
-    const other: Record<string, unknown> = {};
-    if (pkg.provider === "tg_provider") {
-      const email = await confirmedEmail(db, a.userId);
-      // YooKassa reads `receipt` from provider_data (its own API shape); without a known e-mail
-      // Telegram asks for one and passes it to the provider.
-      const amount = { value: `${pkg.amountMinor / 100n}.${(pkg.amountMinor % 100n).toString().padStart(2, "0")}`, currency: pkg.currency };
-      other.provider_data = JSON.stringify({
-        receipt: {
-          ...(email ? { customer: { email } } : {}),
-          items: [
-            {
-              // Fiscal printers want plain text: no-break spaces from Intl become ordinary spaces.
-              description: tx.receiptItem(credits).replace(/[\u00a0\u202f]/g, " ").slice(0, 128),
-              quantity: "1.00",
-              amount,
-              vat_code: deps.receiptVatCode ?? 1,
-              payment_subject: "service",
-              payment_mode: "full_payment",
-            },
-          ],
-        },
-      });
-      if (!email) Object.assign(other, { need_email: true, send_email_to_provider: true });
-    }
-    return {
-      title: tx.invoiceTitle,
-      description: tx.invoiceDescription(credits, paid(pkg.amountMinor, pkg.currency, ctx)),
-      prices: [{ label: tx.invoiceLabel, amount: Number(pkg.amountMinor) }],
-      providerToken: pkg.provider === "tg_provider" && cfg.providerToken ? cfg.providerToken : "",
-      other,
-    };
-  };
+  const invoiceFor = (ctx: Context, a: TelegramAccount, pkg: TopupPackage) => invoiceFields(db, cfg, { lang: langOf(ctx), userId: a.userId, pkg, vatCode: deps.receiptVatCode });
 
   /**
    * One package button press: the callback is always answered (with the reason on failure) and the
@@ -392,7 +431,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
         prompt: u.promptTokens,
         completion: u.completionTokens,
         spent: money(u.spendMicros, cur, ctx),
-        models: u.models.map((m) => `• ${m.model}: ${m.requests} / ${money(m.spendMicros, cur, ctx)}`),
+        models: u.models.map((m) => `• ${m.model}: ${count(m.requests, langOf(ctx))} / ${money(m.spendMicros, cur, ctx)}`),
       }),
     );
   });

@@ -201,7 +201,7 @@ const en: Texts = {
   keyStatus: { active: "active", disabled: "disabled", revoked: "revoked", expired: "expired" },
   keysLimit: "Key limit reached: revoke a key in the dashboard first.",
   usage: (u) =>
-    `Last ${plural("en", u.days, "day")}: ${plural("en", u.requests, "request")}, ${u.prompt} prompt + ${u.completion} completion tokens, spent ${u.spent}.` +
+    `Last ${plural("en", u.days, "day")}: ${plural("en", u.requests, "request")}, ${count(u.prompt, "en")} prompt + ${count(u.completion, "en")} completion tokens, spent ${u.spent}.` +
     (u.models.length ? `\nTop models:\n${u.models.join("\n")}` : ""),
   usageEmpty: (d) => `No requests in the last ${d} days.`,
   paysupportIntro: "Payment support. Choose a payment to request a refund of its unspent credit:",
@@ -300,7 +300,7 @@ const ru: Texts = {
   keyStatus: { active: "активен", disabled: "отключён", revoked: "отозван", expired: "истёк" },
   keysLimit: "Достигнут лимит ключей: сначала отзовите ключ в личном кабинете.",
   usage: (u) =>
-    `За ${plural("ru", u.days, "day")}: ${plural("ru", u.requests, "request")}, ${u.prompt} входных + ${u.completion} выходных токенов, потрачено ${u.spent}.` +
+    `За ${plural("ru", u.days, "day")}: ${plural("ru", u.requests, "request")}, ${count(u.prompt, "ru")} входных + ${count(u.completion, "ru")} выходных токенов, потрачено ${u.spent}.` +
     (u.models.length ? `\nМодели:\n${u.models.join("\n")}` : ""),
   usageEmpty: (d) => `За последние ${d} дней запросов не было.`,
   paysupportIntro: "Поддержка по оплате. Выберите платёж, чтобы запросить возврат неизрасходованного баланса:",

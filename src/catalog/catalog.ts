@@ -19,6 +19,7 @@ function toPrice(p: ModelConfig["price"]): ModelPrice | null {
     inputMicrosPerM: usdPerMillionToMicros(p.input),
     outputMicrosPerM: usdPerMillionToMicros(p.output),
     cachedInputMicrosPerM: p.cached_input !== undefined ? usdPerMillionToMicros(p.cached_input) : undefined,
+    cacheWriteMicrosPerM: p.cache_write !== undefined ? usdPerMillionToMicros(p.cache_write) : undefined,
     reasoningMicrosPerM: p.reasoning !== undefined ? usdPerMillionToMicros(p.reasoning) : undefined,
   };
 }

@@ -46,7 +46,7 @@ export const EnvSchema = z.object({
   OPENROUTER_BASE_URL: z.string().url().default("https://openrouter.ai/api/v1"),
   UPSTREAM_BASE_URL: optStr.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: "must be an http(s) URL" }),
   UPSTREAM_API_KEY: optStr,
-  UPSTREAM_TYPE: z.enum(["openai", "openrouter", "litellm"]).default("openai"),
+  UPSTREAM_TYPE: z.enum(["openai", "openrouter", "litellm", "anthropic", "gemini"]).default("openai"),
   UPSTREAM_MODEL_PREFIX: z.string().default(""),
 
   MAX_BODY_BYTES: int(4 * 1024 * 1024),
@@ -97,6 +97,13 @@ export const EnvSchema = z.object({
   // --- end rate limiting ---
 
   TELEGRAM_BOT_TOKEN: optStr,
+  /** The bot's @username: t.me links on the web pages and the Login Widget (its domain set with BotFather /setdomain). */
+  TELEGRAM_BOT_USERNAME: z
+    .string()
+    .trim()
+    .regex(/^@?[A-Za-z][A-Za-z0-9_]{3,31}$/, "a Telegram bot username, e.g. my_gateway_bot")
+    .transform((v) => v.replace(/^@/, ""))
+    .optional(),
   TELEGRAM_WEBHOOK_SECRET: optStr,
   TELEGRAM_API_ROOT: z.string().url().default("https://api.telegram.org"),
   TELEGRAM_PROVIDER_TOKEN: optStr,
@@ -151,7 +158,7 @@ export const EnvSchema = z.object({
   /** Longest wait between attempts on one account counted over every address (the owner waits at most this). */
   LOGIN_ACCOUNT_MAX_DELAY_SEC: z.coerce.number().int().min(1).default(60),
   /** Telegram Login Widget: max age of auth_date; bot deep-link login nonce lifetime. */
-  TELEGRAM_LOGIN_MAX_AGE_SEC: z.coerce.number().int().min(10).default(600),
+  TELEGRAM_LOGIN_MAX_AGE_SEC: z.coerce.number().int().min(10).max(86_400).default(600),
   TELEGRAM_DEEP_LINK_TTL_SEC: z.coerce.number().int().min(30).default(300),
   /** DID-signed requests (x-did headers): accepted at all, clock window, auto-provisioning on first contact. */
   DID_AUTH_ENABLED: bool.default(true),
@@ -277,6 +284,8 @@ export const EnvSchema = z.object({
   /** OpenRouter provisioning key: with OPENROUTER_PER_ACCOUNT_KEYS each account gets its own OpenRouter key. */
   OPENROUTER_PROVISIONING_KEY: optStr,
   OPENROUTER_PER_ACCOUNT_KEYS: bool.default(false),
+  /** Seconds between syncs of the per-account keys' credit limits and states with OpenRouter; 0 = only after top-ups and blocks. */
+  OPENROUTER_KEY_SYNC_SECONDS: int(300),
   // --- end operating the business ---
 
   // --- hardening (src/http/body-limits.ts, src/http/cors.ts, src/routing/base-url-guard.ts, src/db/availability.ts) ---

@@ -19,7 +19,7 @@ const TimeoutsSchema = z
 export const ProviderConfigSchema = z
   .object({
     id: z.string().regex(/^[a-zA-Z0-9_.-]+$/, "letters, digits, _ . - only"),
-    type: z.enum(["openrouter", "openai", "litellm", "mock"]),
+    type: z.enum(["openrouter", "openai", "litellm", "mock", "anthropic", "gemini"]),
     base_url: z.string().url().optional(),
     api_key: z.string().optional(),
     model_prefix: z.string().default(""),
@@ -39,6 +39,8 @@ const PriceSchema = z
     input: z.number().min(0),
     output: z.number().min(0),
     cached_input: z.number().min(0).optional(),
+    /** USD per 1M prompt tokens written to the upstream's prompt cache (Anthropic's cache_creation_input_tokens). */
+    cache_write: z.number().min(0).optional(),
     reasoning: z.number().min(0).optional(),
   })
   .strict();

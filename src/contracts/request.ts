@@ -30,7 +30,10 @@ export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Prompt tokens read from the upstream's prompt cache (part of promptTokens). */
   cachedTokens?: number;
+  /** Prompt tokens written to the upstream's prompt cache (part of promptTokens; Anthropic bills them above input). */
+  cacheWriteTokens?: number;
   reasoningTokens?: number;
   estimated: boolean;
   /** Upstream-reported cost in USD (OpenRouter's usage.cost), when given. */
@@ -44,6 +47,8 @@ export interface ModelPrice {
   inputMicrosPerM: bigint;
   outputMicrosPerM: bigint;
   cachedInputMicrosPerM?: bigint;
+  /** Prompt tokens written to the upstream's cache; unset: the input price. */
+  cacheWriteMicrosPerM?: bigint;
   reasoningMicrosPerM?: bigint;
 }
 

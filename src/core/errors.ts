@@ -15,6 +15,8 @@ export const ERROR_TABLE = {
   invalid_api_key: [401, "authentication_error"],
   invalid_token: [401, "authentication_error"],
   invalid_signature: [401, "authentication_error"],
+  /** Telegram login data older than TELEGRAM_LOGIN_MAX_AGE_SEC: the user logs in with Telegram again. */
+  login_expired: [401, "authentication_error"],
   invalid_credentials: [401, "authentication_error"],
   key_disabled: [403, "permission_error"],
   key_revoked: [403, "permission_error"],

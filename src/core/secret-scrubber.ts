@@ -16,6 +16,16 @@ export class SecretScrubber {
   private readonly secrets = new Set<string>();
   /** Longest first, so a secret that contains another is replaced whole. */
   private ordered: string[] = [];
+  /**
+   * Shapes of secrets too many to list one by one (a key per customer): one regex per text instead
+   * of one `includes` per key on every log line.
+   */
+  private readonly patterns: RegExp[] = [];
+
+  addPattern(re: RegExp): void {
+    if (!re.global) throw new Error("secret patterns must be global");
+    if (!this.patterns.some((p) => p.source === re.source)) this.patterns.push(re);
+  }
 
   add(secret: string | null | undefined): void {
     if (typeof secret !== "string") return;
@@ -35,12 +45,13 @@ export class SecretScrubber {
   scrub(text: string): string {
     let out = text;
     for (const s of this.ordered) if (out.includes(s)) out = out.split(s).join(REDACTED);
+    for (const p of this.patterns) out = out.replace(p, REDACTED);
     return out;
   }
 
   /** A copy of a JSON-like value with every string scrubbed. */
   scrubValue<T>(value: T): T {
-    if (this.ordered.length === 0) return value;
+    if (this.ordered.length === 0 && this.patterns.length === 0) return value;
     if (typeof value === "string") return this.scrub(value) as T;
     if (Array.isArray(value)) return value.map((v) => this.scrubValue(v)) as T;
     if (value && typeof value === "object") {

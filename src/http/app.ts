@@ -38,15 +38,19 @@ import { createGenerationRoutes } from "./routes/client/generation.js";
 import { createClientKeyRoutes } from "./routes/client/key.js";
 import { createClientUsageRoutes } from "./routes/client/usage.js";
 import { createOpenAIRoutes } from "./routes/openai.js";
-import { createAdminRoutingRoutes } from "./routes/admin-routing.js";
+import { createAdminCircuitRoutes } from "./routes/admin/circuits.js";
+import { createAdminModelRouteRoutes } from "./routes/admin/model-routes.js";
+import { createAdminProviderRoutes } from "./routes/admin/providers.js";
+import { createAdminUpstreamAccountRoutes } from "./routes/admin/upstream-accounts.js";
 import { createPassthroughRoutes } from "./routes/passthrough.js";
 import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
 import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
+import { createTelegramPaymentLinkRoutes } from "./routes/payments-telegram.js";
 import { createAccountSettingsRoutes } from "./routes/account-settings.js";
 import { createClientAccountRoutes } from "./routes/client-account.js";
-import { createWebApiRoutes } from "./routes/web-api.js";
+import { createWebApiRoutes, widgetBotId } from "./routes/web-api.js";
 import { createWebAppRoutes } from "./routes/web-app.js";
 import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
 import { createApiDocsRoutes } from "./routes/api-docs.js";
@@ -82,7 +86,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createSystemRoutes(deps));
   app.route("/", createOpenAIRoutes(deps));
   app.route("/", createRateLimitRoutes(deps));
-  app.route("/", createAdminRoutingRoutes(deps));
+  for (const routes of [createAdminProviderRoutes, createAdminUpstreamAccountRoutes, createAdminModelRouteRoutes, createAdminCircuitRoutes]) app.route("/", routes(deps));
   app.route("/", createPassthroughRoutes(deps));
   for (const routes of [createClientUsageRoutes, createClientKeyRoutes, createGenerationRoutes, createCreditsRoutes]) app.route("/", routes(deps));
   for (const routes of [createAdminAccountBillingRoutes, createAdminTariffRoutes, createAdminPriceRoutes, createAdminFxRateRoutes, createAdminStatsRoutes]) {
@@ -90,6 +94,7 @@ export function createApp(deps: AppDeps) {
   }
   app.route("/", createTelegramRoutes(deps));
   app.route("/", createPaymentsRoutes(deps));
+  app.route("/", createTelegramPaymentLinkRoutes(deps));
   app.route("/", createAdminPaymentsRoutes(deps));
   for (const routes of [createPasswordAuthRoutes, createSessionRoutes, createTelegramAuthRoutes, createDidUsageRoutes]) app.route("/", routes(deps));
   // One key router for both audiences: the caller's own keys, and any account's for admins.
@@ -103,7 +108,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createAdminMarginRoutes(deps));
   app.route("/", createAdminConsoleRoutes(deps));
   app.route("/", createAdminSessionRoutes(deps));
-  app.route("/", createWebAppRoutes());
+  app.route("/", createWebAppRoutes({ telegramWidget: widgetBotId(deps.settings) !== null }));
   app.route("/", createWebApiRoutes(deps));
   app.route("/", createClientAccountRoutes(deps));
   app.route("/", createAccountSettingsRoutes(deps));

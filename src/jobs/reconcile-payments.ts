@@ -4,6 +4,7 @@ import type { Logger } from "../core/logger.js";
 import type { Db } from "../db/client.js";
 import { telegramUpdates } from "../db/schema/index.js";
 import type { PaymentsConfig } from "../payments/config.js";
+import type { CreditNotices } from "../payments/credit.js";
 import { expireStaleOrders } from "../payments/orders.js";
 import { reconcileStarTransactions, type StarsReconcileReport } from "../payments/stars-reconcile.js";
 import type { StarsApi } from "../payments/telegram-stars.js";
@@ -17,6 +18,8 @@ export interface PaymentsReconcileDeps {
   /** Bot API (getStarTransactions); null when the bot is off. */
   stars: StarsApi | null;
   yookassa: YooKassaClient | null;
+  /** Told of every payment a pass credits (the bot's referral notice, upstream key limits). */
+  notices?: CreditNotices;
 }
 
 export interface PaymentsReconcileRun {
@@ -36,12 +39,12 @@ export async function reconcilePayments(d: PaymentsReconcileDeps): Promise<Payme
   let stars: StarsReconcileReport | null = null;
   if (d.stars) {
     try {
-      stars = await reconcileStarTransactions(d.db, d.stars, { referralBasisPoints: d.cfg.referralBasisPoints, now: () => d.clock.now() });
+      stars = await reconcileStarTransactions(d.db, d.stars, { referralBasisPoints: d.cfg.referralBasisPoints, now: () => d.clock.now(), notices: d.notices });
     } catch (e) {
       d.logger.error({ err: e }, "stars reconciliation failed");
     }
   }
-  const yookassa = d.yookassa ? await pollPendingYooKassaOrders(d.db, d.yookassa, d.cfg, d.clock) : null;
+  const yookassa = d.yookassa ? await pollPendingYooKassaOrders(d.db, d.yookassa, d.cfg, d.clock, { notices: d.notices }) : null;
   const pruned = await d.db
     .delete(telegramUpdates)
     .where(lt(telegramUpdates.receivedAt, new Date(d.clock.now() - 48 * 3600_000)))

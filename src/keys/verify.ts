@@ -36,12 +36,15 @@ export interface KeyVerifierOptions {
 
 /**
  * Verifies API keys with a short in-memory cache, so the hot path touches the database at most once
- * per key per TTL. Revoking, disabling or blocking takes effect within `ttlMs` in every process
+ * per key per TTL. Revoking, disabling or blocking takes effect at once in every process that hears
+ * the invalidation (keys/invalidation.ts: Redis pub/sub), within `ttlMs` in any that missed it
  * (immediately in the process that calls `invalidate`).
  */
 export class KeyVerifier {
   private readonly cache = new Map<string, CachedKey>();
   private readonly inflight = new Map<string, Promise<KeyRow | null>>();
+  /** Secret → hash for the keys in use: no SHA-256 per request (the secret is in memory with each request anyway). */
+  private readonly hashes = new Map<string, string>();
   private readonly maxEntries: number;
 
   constructor(private readonly opts: KeyVerifierOptions) {
@@ -49,7 +52,16 @@ export class KeyVerifier {
   }
 
   async verify(secret: string): Promise<VerifyResult> {
-    return this.verifyCached(hashApiKey(secret));
+    let hash = this.hashes.get(secret);
+    if (hash === undefined) {
+      hash = hashApiKey(secret);
+      if (this.hashes.size >= this.maxEntries) {
+        const oldest = this.hashes.keys().next().value;
+        if (oldest !== undefined) this.hashes.delete(oldest);
+      }
+      this.hashes.set(secret, hash);
+    }
+    return this.verifyCached(hash);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { UserFromGetMe } from "grammy/types";
-import { createBot, lowBalanceMessage, registerCommands } from "../bot/bot.js";
+import { createBot, createWebInvoiceLink, lowBalanceMessage, referralCommissionNotifier, registerCommands } from "../bot/bot.js";
 import { handleTelegramWebhook, setTelegramWebhook, startPolling } from "../bot/webhook.js";
 import { ConfigError } from "../config/env.js";
 import type { Env } from "../config/env.js";
@@ -35,7 +35,7 @@ export async function startPayments(deps: Services, opts: { botInfo?: UserFromGe
 
   if (!token || env.TELEGRAM_MODE === "off") {
     if (jobs && rt.yookassa && env.PAYMENTS_RECONCILE_INTERVAL_SECONDS > 0) {
-      const r = startPaymentsReconciler({ db, cfg: rt.cfg, clock, logger, stars: null, yookassa: rt.yookassa }, env.PAYMENTS_RECONCILE_INTERVAL_SECONDS * 1000);
+      const r = startPaymentsReconciler({ db, cfg: rt.cfg, clock, logger, stars: null, yookassa: rt.yookassa, notices: rt.notices }, env.PAYMENTS_RECONCILE_INTERVAL_SECONDS * 1000);
       stops.push(r.stop);
     }
     // Without a bot, low-balance notices still go out by e-mail when SMTP is set.
@@ -59,10 +59,14 @@ export async function startPayments(deps: Services, opts: { botInfo?: UserFromGe
     apiBaseUrl: env.API_BASE_URL ?? (env.PUBLIC_URL ? `${env.PUBLIC_URL.replace(/\/+$/, "")}/v1` : null),
     supportContact: env.SUPPORT_CONTACT ?? null,
     receiptVatCode: env.PAYMENTS_RECEIPT_VAT_CODE,
+    creditNotices: rt.notices,
   });
+  // Payments credited off the bot's own updates (YooKassa, reconciliation) tell the inviter too.
+  rt.notices.onReferralCommission = referralCommissionNotifier(db, bot.api, rt.cfg.accountCurrency, logger);
+  stops.push(() => void delete rt.notices.onReferralCommission);
   // The command menu in the client, per language; a failure only costs the menu, not the bot.
   registerCommands(bot.api).catch((e) => logger.warn({ err: e }, "telegram setMyCommands failed"));
-  const reconcileDeps = { db, cfg: rt.cfg, clock, logger, stars: bot.api, yookassa: rt.yookassa };
+  const reconcileDeps = { db, cfg: rt.cfg, clock, logger, stars: bot.api, yookassa: rt.yookassa, notices: rt.notices };
   rt.setTelegram({
     stars: bot.api,
     async webhook(req) {
@@ -77,6 +81,7 @@ export async function startPayments(deps: Services, opts: { botInfo?: UserFromGe
       return handleTelegramWebhook(bot, req, { secret: env.TELEGRAM_WEBHOOK_SECRET, logger, db });
     },
     reconcileNow: () => reconcilePayments(reconcileDeps),
+    invoiceLink: (input) => createWebInvoiceLink(bot.api, { db, payments: rt.cfg, clock, receiptVatCode: env.PAYMENTS_RECEIPT_VAT_CODE }, input),
   });
   stops.push(() => rt.setTelegram(null));
 

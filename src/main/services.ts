@@ -14,7 +14,7 @@ import type { AppDeps } from "../http/deps.js";
 import { HealthRegistry } from "../http/health.js";
 import { createMetrics } from "../http/metrics.js";
 import { createTelemetry } from "../telemetry/index.js";
-import { KeyVerifier } from "../keys/index.js";
+import { KeyVerifier, keyInvalidationBus } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
 import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
 import { StreamProgress } from "../billing/stream-progress.js";
@@ -33,7 +33,10 @@ import { createRateLimiter } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
 import { PassthroughService } from "../proxy/passthrough.js";
 import { RoutingPlanner, RoutingService } from "../routing/index.js";
-import { addressPolicyFromEnv, authSettings, billingSettings, catalogSyncSettings, httpSettings, paymentsSettings, providerSettings, rateLimitSettings, routingSettings, telemetrySettings } from "./settings.js";
+import { startUpstreamKeySync } from "../jobs/upstream-key-sync.js";
+import { CustomerKeys } from "../upstream-keys/customer-keys.js";
+import { OpenRouterKeysApi } from "../upstream-keys/openrouter-keys-api.js";
+import { addressPolicyFromEnv, authSettings, billingSettings, catalogSyncSettings, customerKeySettings, httpSettings, paymentsSettings, providerSettings, rateLimitSettings, routingSettings, telemetrySettings } from "./settings.js";
 
 export interface ServiceInputs {
   env: Env;
@@ -53,7 +56,7 @@ export interface Closers {
 }
 
 /** Every service of one gateway, concrete and required; the HTTP edge sees them as AppDeps. */
-export type Services = AppDeps & Closers & { env: Env; lowBalanceMail: LowBalanceMail | null };
+export type Services = AppDeps & Closers & { env: Env; lowBalanceMail: LowBalanceMail | null; customerKeys: CustomerKeys | null };
 
 /**
  * The composition root: builds every service once, hands each module its settings slice
@@ -149,11 +152,29 @@ export function buildServices(inp: ServiceInputs): Services {
   const resilience = { policy: routing.policy, budget: routing.budget, breakers: routing.breakers, rng: routing.rng };
   const cache = { store: routing.cache, hitPriceBp: routing.cacheHitPriceBp };
 
+  // Per-account OpenRouter keys (OPENROUTER_PER_ACCOUNT_KEYS), sealed with the routing secret box.
+  const keyWiring = customerKeySettings(env);
+  const customerKeys =
+    keyWiring && routing.box
+      ? new CustomerKeys({
+          db,
+          api: new OpenRouterKeysApi({ baseUrl: keyWiring.baseUrl, provisioningKey: keyWiring.provisioningKey }),
+          box: routing.box,
+          usdRate: async () => (await billing.config.get()).rateMicros,
+          settings: keyWiring.keys,
+          clock,
+          logger,
+        })
+      : null;
+  const keySync = customerKeys && keyWiring && keyWiring.syncIntervalMs > 0 ? startUpstreamKeySync(customerKeys, keyWiring.syncIntervalMs, logger) : null;
+  const accountKeys = customerKeys ?? undefined;
+
   const inflight = { count: 0 };
-  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress, maxChoices: env.BILLING_MAX_CHOICES });
-  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock, inflight, progress });
+  const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress, maxChoices: env.BILLING_MAX_CHOICES, accountKeys });
+  const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock, inflight, progress, accountKeys });
   const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger, redis: redisHandle, redisKeyPrefix: env.REDIS_KEY_PREFIX });
   const payments = createPaymentsRuntime(paymentsSettings(env));
+  if (customerKeys) payments.notices.onCredited = (accountId) => customerKeys.noteBalanceChange(accountId);
 
   if (redisHandle) {
     // Degraded, not down: traffic limits fall back to memory and money never depends on Redis.
@@ -191,8 +212,15 @@ export function buildServices(inp: ServiceInputs): Services {
 
   operator.start(() => routing.breakers.list().filter((b) => b.state === "open"));
 
+  // Key changes reach every process's key cache at once (Redis pub/sub), not after the TTL.
+  const keyBus = keyInvalidationBus({ redis, channel: `${env.REDIS_KEY_PREFIX}keys:invalidate`, apply: (filter) => keys.invalidate(filter), logger });
   const closers: Closers["closers"] = [
+    { name: "key-invalidation", close: () => keyBus.close() },
     { name: "operator", close: () => operator.close() },
+    { name: "upstream-keys", close: () => {
+      keySync?.stop();
+      customerKeys?.close();
+    } },
     // Billing first: queued settlements commit before the request log rows that quote them are flushed.
     { name: "stream-progress", close: () => progress.close() },
     { name: "billing", close: () => billing.close() },
@@ -234,15 +262,16 @@ export function buildServices(inp: ServiceInputs): Services {
     passthrough,
     auth,
     payments,
-    keyWrites: keyWrites(db, (filter) => keys.invalidate(filter)),
-    accountAdmin: accountAdminWrites(db, (filter) => keys.invalidate(filter)),
+    keyWrites: keyWrites(db, (filter) => keyBus.publish(filter)),
+    accountAdmin: accountAdminWrites(db, (filter) => keyBus.publish(filter), customerKeys ? (id) => void customerKeys.accountStatusChanged(id) : undefined),
     billingAdmin: billingAdminWrites(
       db,
       () => billing.config.invalidate(),
-      (filter) => keys.invalidate(filter),
+      (filter) => keyBus.publish(filter),
     ),
     operator: operator.services,
     lowBalanceMail: operator.lowBalanceMail,
+    customerKeys,
     syncPrices: (run) => syncPrices(db, priceSync, run, () => billing.config.invalidate()),
     closers: [...closers, closeRedis],
   };
@@ -250,7 +279,7 @@ export function buildServices(inp: ServiceInputs): Services {
 
 /** Secrets from the settings join the scrub list (provider keys register as their targets are built). */
 function registerSettingSecrets(env: Env, adminToken: string): void {
-  for (const v of [env.OPENROUTER_API_KEY, env.UPSTREAM_API_KEY, env.TELEGRAM_BOT_TOKEN, env.TELEGRAM_WEBHOOK_SECRET, env.TELEGRAM_PROVIDER_TOKEN, env.YOOKASSA_SECRET_KEY, env.JWT_SECRET, env.ENCRYPTION_KEY, adminToken]) secrets.add(v);
+  for (const v of [env.OPENROUTER_API_KEY, env.UPSTREAM_API_KEY, env.TELEGRAM_BOT_TOKEN, env.TELEGRAM_WEBHOOK_SECRET, env.TELEGRAM_PROVIDER_TOKEN, env.YOOKASSA_SECRET_KEY, env.JWT_SECRET, env.ENCRYPTION_KEY, env.OPENROUTER_PROVISIONING_KEY, adminToken]) secrets.add(v);
   for (const url of [env.DATABASE_URL, env.REDIS_URL]) {
     try {
       if (url) secrets.add(decodeURIComponent(new URL(url).password));

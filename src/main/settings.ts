@@ -7,7 +7,7 @@ import type { AuthSettings } from "../accounts/runtime.js";
 import type { CatalogSyncSettings } from "../billing/catalog-sync.js";
 import { parsePositiveMillionths } from "../billing/pricing.js";
 import type { BillingSettings } from "../billing/service.js";
-import type { Env } from "../config/env.js";
+import { ConfigError, type Env } from "../config/env.js";
 import { parseMoney } from "../core/money.js";
 import { normalizeOrigin, parseCorsOrigins } from "../http/cors.js";
 import type { HttpSettings } from "../http/deps.js";
@@ -16,6 +16,7 @@ import type { AddressPolicy, ProviderSettings } from "../providers/index.js";
 import { DEFAULT_YOOKASSA_IPS } from "../payments/ip-allowlist.js";
 import type { RateLimitSettings } from "../ratelimit/index.js";
 import { fractionToBp, type RoutingSettings } from "../routing/service.js";
+import type { CustomerKeySettings } from "../upstream-keys/customer-keys.js";
 
 const trimSlash = (url: string) => url.replace(/\/+$/, "");
 
@@ -75,8 +76,7 @@ export function httpSettings(env: Env): HttpSettings {
     usdRateMicros: parsePositiveMillionths(env.USD_RATE, "USD_RATE"),
     telegram: {
       botToken: env.TELEGRAM_BOT_TOKEN ?? null,
-      // Read when the environment schema has it (not every build does); without it deep links are built by the client.
-      botUsername: (env as { TELEGRAM_BOT_USERNAME?: string }).TELEGRAM_BOT_USERNAME ?? null,
+      botUsername: env.TELEGRAM_BOT_USERNAME ?? null,
       loginMaxAgeSec: env.TELEGRAM_LOGIN_MAX_AGE_SEC,
       deepLinkTtlSec: env.TELEGRAM_DEEP_LINK_TTL_SEC,
     },
@@ -219,5 +219,27 @@ export function telemetrySettings(env: Env): TelemetrySettings {
         ? { baseUrl: env.LANGFUSE_BASE_URL, publicKey: env.LANGFUSE_PUBLIC_KEY, secretKey: env.LANGFUSE_SECRET_KEY }
         : null,
     currency: env.BILLING_CURRENCY,
+  };
+}
+
+/** Per-account OpenRouter keys (src/upstream-keys); null while OPENROUTER_PER_ACCOUNT_KEYS is off. */
+export interface CustomerKeyWiring {
+  baseUrl: string;
+  provisioningKey: string;
+  encryptionKey: string;
+  syncIntervalMs: number;
+  keys: CustomerKeySettings;
+}
+
+export function customerKeySettings(env: Env): CustomerKeyWiring | null {
+  if (!env.OPENROUTER_PER_ACCOUNT_KEYS) return null;
+  if (!env.OPENROUTER_PROVISIONING_KEY) throw new ConfigError("OPENROUTER_PER_ACCOUNT_KEYS=true needs OPENROUTER_PROVISIONING_KEY");
+  if (!env.ENCRYPTION_KEY) throw new ConfigError("OPENROUTER_PER_ACCOUNT_KEYS=true needs ENCRYPTION_KEY: the customer keys are stored encrypted");
+  return {
+    baseUrl: trimSlash(env.OPENROUTER_BASE_URL),
+    provisioningKey: env.OPENROUTER_PROVISIONING_KEY,
+    encryptionKey: env.ENCRYPTION_KEY,
+    syncIntervalMs: env.OPENROUTER_KEY_SYNC_SECONDS * 1000,
+    keys: { cacheTtlMs: 10 * 60_000, retryAfterMs: 60_000, cacheEntries: 100_000 },
   };
 }

@@ -59,13 +59,19 @@ class AlreadyInLedger extends Error {}
  * `payments` row (UNIQUE provider+payment id — the exactly-once anchor), post the ledger credit,
  * mark the order paid and pay the referral commission. A replay finds the row and changes nothing.
  */
-export interface CreditOptions {
-  referralBasisPoints: bigint;
+/** Told after a credit commits, whichever path credited it (live update, webhook, reconciliation). */
+export interface CreditNotices {
   /**
-   * Told after the commit when a referral commission was paid (the bot messages the inviter, the
-   * way low-balance notices go out). A failing notice never undoes or repeats the credit.
+   * A referral commission was paid (the bot messages the inviter, the way low-balance notices go
+   * out). A failing notice never undoes or repeats the credit.
    */
   onReferralCommission?: (n: ReferralCommissionNotice) => Promise<void>;
+  /** A top-up reached the account: whatever follows its balance (its upstream key's credit limit) catches up. */
+  onCredited?: (accountId: string) => void;
+}
+
+export interface CreditOptions extends CreditNotices {
+  referralBasisPoints: bigint;
 }
 
 export interface ReferralCommissionNotice {
@@ -80,6 +86,14 @@ export async function creditPayment(db: Db, input: CreditInput, opts: CreditOpti
   if (fast) return { status: "duplicate", paymentId: fast.id, orderId: fast.orderId, accountId: fast.accountId };
   try {
     const r = await db.transaction(async (tx) => creditInTx(tx, input, opts));
+    if (r.status === "credited") {
+      try {
+        opts.onCredited?.(r.accountId);
+        if (r.inviterAccountId && r.commissionMicros > 0n) opts.onCredited?.(r.inviterAccountId);
+      } catch {
+        /* a listener's failure is its own; the credit stands */
+      }
+    }
     if (r.status === "credited" && r.inviterAccountId && r.commissionMicros > 0n && opts.onReferralCommission) {
       await opts.onReferralCommission({ inviterAccountId: r.inviterAccountId, inviteeAccountId: r.accountId, commissionMicros: r.commissionMicros, paymentId: r.paymentId }).catch(() => undefined);
     }

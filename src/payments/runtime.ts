@@ -1,4 +1,5 @@
 import type { PaymentProvider, PaymentsConfig } from "./config.js";
+import type { CreditNotices } from "./credit.js";
 import { DEFAULT_YOOKASSA_IPS, IpAllowlist } from "./ip-allowlist.js";
 import type { RefundGateway } from "./refunds.js";
 import type { StarsReconcileReport } from "./stars-reconcile.js";
@@ -16,6 +17,10 @@ export interface TelegramHooks {
   stars: StarsApi;
   /** One reconciliation pass now (admin "run reconciliation"). */
   reconcileNow(): Promise<{ stars: StarsReconcileReport | null }>;
+  /** A t.me/$… payment link for a package, payable by that Telegram user only (the web top-up page). */
+  invoiceLink(input: { accountId: string; userId: string; telegramId: number; packageId: string; locale: string | null }): Promise<
+    { ok: true; url: string; orderId: string; expiresAt: Date } | { ok: false; reason: "unknown_package" }
+  >;
 }
 
 /**
@@ -30,6 +35,11 @@ export interface PaymentsRuntime {
   /** main/payments.ts attaches the bot's hooks when it starts one (null when it stops). */
   setTelegram(hooks: TelegramHooks | null): void;
   refundGateways(): Partial<Record<PaymentProvider, RefundGateway>>;
+  /**
+   * Passed to every crediting path (bot update, YooKassa webhook and polling, Stars reconciliation):
+   * the composition root fills it (the bot's referral notice, the upstream keys' limit catch-up).
+   */
+  readonly notices: CreditNotices;
 }
 
 export function createPaymentsRuntime(cfg: PaymentsConfig): PaymentsRuntime {
@@ -37,6 +47,7 @@ export function createPaymentsRuntime(cfg: PaymentsConfig): PaymentsRuntime {
   let telegram: TelegramHooks | null = null;
   return {
     cfg,
+    notices: {},
     yookassa,
     allowlist: new IpAllowlist(cfg.yookassa?.ipAllowlist ?? DEFAULT_YOOKASSA_IPS),
     get telegram() {

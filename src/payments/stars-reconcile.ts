@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import type { StarTransaction } from "grammy/types";
 import type { Db } from "../db/client.js";
 import { paymentState } from "../db/schema/index.js";
-import { creditPayment, findPayment } from "./credit.js";
+import { creditPayment, findPayment, type CreditNotices, type CreditOptions } from "./credit.js";
 import { applyRefund } from "./refunds.js";
 import type { StarsApi } from "./telegram-stars.js";
 
@@ -34,7 +34,7 @@ export interface StarsReconcileReport {
 export async function reconcileStarTransactions(
   db: Db,
   api: StarsApi,
-  opts: { referralBasisPoints: bigint; pageSize?: number; overlap?: number; now?: () => number },
+  opts: { referralBasisPoints: bigint; pageSize?: number; overlap?: number; now?: () => number; notices?: CreditNotices },
 ): Promise<StarsReconcileReport> {
   const pageSize = Math.min(100, Math.max(1, opts.pageSize ?? 100));
   const overlap = opts.overlap ?? 100;
@@ -58,7 +58,7 @@ export async function reconcileStarTransactions(
   for (;;) {
     const page = (await api.getStarTransactions({ offset, limit: pageSize })).transactions;
     for (const t of page) {
-      await reconcileOne(db, t, report, opts.referralBasisPoints);
+      await reconcileOne(db, t, report, { ...opts.notices, referralBasisPoints: opts.referralBasisPoints });
       report.scanned++;
       offset++;
       report.offsetTo = offset;
@@ -73,7 +73,7 @@ export async function reconcileStarTransactions(
   return report;
 }
 
-async function reconcileOne(db: Db, t: StarTransaction, report: StarsReconcileReport, referralBasisPoints: bigint): Promise<void> {
+async function reconcileOne(db: Db, t: StarTransaction, report: StarsReconcileReport, creditOpts: CreditOptions): Promise<void> {
   const src = t.source;
   if (src && src.type === "user" && src.transaction_type === "invoice_payment") {
     report.incomingPayments++;
@@ -93,7 +93,7 @@ async function reconcileOne(db: Db, t: StarTransaction, report: StarsReconcileRe
         source: "reconcile",
         actor: "system:reconcile",
       },
-      { referralBasisPoints },
+      creditOpts,
     );
     if (r.status === "credited") report.credited.push(t.id);
     else if (r.status === "duplicate") report.alreadyCredited++;

@@ -8,7 +8,7 @@ import { paymentOrders } from "../db/schema/index.js";
 import { creditKopecksLabel, formatKopecks, parseKopecks } from "./rub.js";
 import { creditsForKopecks, type PaymentsConfig, type YooKassaSettings } from "./config.js";
 import { recordAnomaly } from "./anomalies.js";
-import { creditPayment, findPayment, type CreditResult } from "./credit.js";
+import { creditPayment, findPayment, type CreditNotices, type CreditResult } from "./credit.js";
 import { IpAllowlist } from "./ip-allowlist.js";
 import { applyRefund, type RefundGateway } from "./refunds.js";
 
@@ -186,6 +186,7 @@ export async function handleYooKassaNotification(
   cfg: PaymentsConfig,
   n: { sourceIp: string | null; body: unknown },
   allowlist: IpAllowlist,
+  notices: CreditNotices = {},
 ): Promise<NotificationOutcome> {
   if (!allowlist.has(n.sourceIp)) throw new AppError("ip_not_allowed", "Notification source is not allowed");
   const b = n.body as { event?: unknown; object?: { id?: unknown; payment_id?: unknown } } | null;
@@ -201,7 +202,7 @@ export async function handleYooKassaNotification(
       if (e instanceof YooKassaError && e.status === 404) return { status: "rejected", reason: "unknown_payment" };
       throw new AppError("service_unavailable", "Could not verify the payment with YooKassa", { cause: e });
     }
-    return settleYooKassaPayment(db, cfg, payment, "webhook");
+    return settleYooKassaPayment(db, cfg, payment, "webhook", notices);
   }
   if (event === "refund.succeeded") {
     let refund: YooKassaRefund;
@@ -218,7 +219,7 @@ export async function handleYooKassaNotification(
 }
 
 /** Acts on a payment object fetched from YooKassa (notification or polling). */
-export async function settleYooKassaPayment(db: Db, cfg: PaymentsConfig, payment: YooKassaPayment, source: "webhook" | "poll"): Promise<NotificationOutcome> {
+export async function settleYooKassaPayment(db: Db, cfg: PaymentsConfig, payment: YooKassaPayment, source: "webhook" | "poll", notices: CreditNotices = {}): Promise<NotificationOutcome> {
   const orderId = payment.metadata?.order_id;
   if (payment.status === "canceled") {
     if (orderId) {
@@ -240,7 +241,7 @@ export async function settleYooKassaPayment(db: Db, cfg: PaymentsConfig, payment
   const credit = await creditPayment(
     db,
     { provider: "yookassa", providerPaymentId: payment.id, orderId, currency: payment.amount.currency, amountMinor: kopecks, source, actor: "system:yookassa" },
-    { referralBasisPoints: cfg.referralBasisPoints },
+    { ...notices, referralBasisPoints: cfg.referralBasisPoints },
   );
   if (credit.status === "rejected") return { status: "rejected", reason: credit.reason };
   return { status: credit.status, paymentId: payment.id, credit };
@@ -265,7 +266,14 @@ async function applyYooKassaRefund(db: Db, refund: YooKassaRefund): Promise<Noti
 }
 
 /** Pending web orders older than `minAgeMs`: ask YooKassa, credit what succeeded (missed notifications). */
-export async function pollPendingYooKassaOrders(db: Db, client: YooKassaClient, cfg: PaymentsConfig, clock: Clock, minAgeMs = 10 * 60_000): Promise<{ checked: number; credited: number }> {
+export async function pollPendingYooKassaOrders(
+  db: Db,
+  client: YooKassaClient,
+  cfg: PaymentsConfig,
+  clock: Clock,
+  opts: { minAgeMs?: number; notices?: CreditNotices } = {},
+): Promise<{ checked: number; credited: number }> {
+  const minAgeMs = opts.minAgeMs ?? 10 * 60_000;
   const rows = await db
     .select({ id: paymentOrders.id, providerPaymentId: paymentOrders.providerPaymentId })
     .from(paymentOrders)
@@ -276,7 +284,7 @@ export async function pollPendingYooKassaOrders(db: Db, client: YooKassaClient, 
     if (!o.providerPaymentId) continue;
     try {
       const p = await client.getPayment(o.providerPaymentId);
-      const r = await settleYooKassaPayment(db, cfg, p, "poll");
+      const r = await settleYooKassaPayment(db, cfg, p, "poll", opts.notices);
       if (r.status === "credited") credited++;
     } catch {
       /* next run */

@@ -13,6 +13,8 @@ export interface BuildRequestInput {
   maxTokens: number | null;
   /** Field name the client used for the output cap, so we override the same one. */
   maxTokensField: "max_tokens" | "max_completion_tokens";
+  /** The model's own output limit (catalog), for upstreams that require a cap (Anthropic). */
+  modelMaxOutput?: number | null;
 }
 
 /** One SSE event as it came from the upstream. */

@@ -4,7 +4,12 @@ import type { ProviderConfig } from "../config/gateway-config.js";
 import { secrets } from "../core/secret-scrubber.js";
 import type { ProviderTarget, ProviderTimeouts } from "./types.js";
 
-const OPENROUTER_DEFAULT = "https://openrouter.ai/api/v1";
+/** Where a provider type lives when its config gives no base_url. */
+const DEFAULT_BASE_URLS: Partial<Record<ProviderConfig["type"], string>> = {
+  openrouter: "https://openrouter.ai/api/v1",
+  anthropic: "https://api.anthropic.com",
+  gemini: "https://generativelanguage.googleapis.com",
+};
 
 /** What a provider falls back to when its config leaves it out (mapped from Env in main/settings.ts). */
 export interface ProviderSettings {
@@ -14,7 +19,7 @@ export interface ProviderSettings {
 
 /** Provider config (file or env shortcut) → target. `mockBaseUrl` is where the built-in mock listens. */
 export function toProviderTarget(p: ProviderConfig, settings: ProviderSettings, mockBaseUrl: string | null): ProviderTarget {
-  let baseUrl = p.base_url ?? (p.type === "openrouter" ? OPENROUTER_DEFAULT : p.type === "mock" ? mockBaseUrl ?? "" : "");
+  let baseUrl = p.base_url ?? (p.type === "mock" ? mockBaseUrl ?? "" : DEFAULT_BASE_URLS[p.type] ?? "");
   if (p.type === "mock" && !p.base_url && !mockBaseUrl) throw new Error(`provider ${p.id}: mock upstream not started`);
   baseUrl = baseUrl.replace(/\/+$/, "");
   // The built-in mock (no base_url) is the gateway's own listener; everything else is checked.

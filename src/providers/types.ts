@@ -1,7 +1,7 @@
 /** An upstream as the proxy needs it: where to send, with which credentials. Never logged whole. */
 export interface ProviderTarget {
   id: string;
-  type: "openrouter" | "openai" | "litellm" | "mock";
+  type: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
   baseUrl: string;
   apiKey: string | undefined;
   modelPrefix: string;

@@ -4,7 +4,7 @@ interface UpstreamUsage {
   prompt_tokens?: number;
   completion_tokens?: number;
   total_tokens?: number;
-  prompt_tokens_details?: { cached_tokens?: number };
+  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
   completion_tokens_details?: { reasoning_tokens?: number };
   cost?: number;
 }
@@ -27,6 +27,9 @@ export function parseUsage(u: unknown): TokenUsage | null {
   const usage: TokenUsage = { promptTokens: p, completionTokens: completion, totalTokens: n(x.total_tokens) ?? p + completion, estimated: false };
   const cached = n(x.prompt_tokens_details?.cached_tokens);
   if (cached !== undefined) usage.cachedTokens = cached;
+  // OpenRouter's name, and what the Anthropic adapter reports cache writes as.
+  const cacheWrite = n(x.prompt_tokens_details?.cache_write_tokens);
+  if (cacheWrite !== undefined) usage.cacheWriteTokens = cacheWrite;
   const reasoning = n(x.completion_tokens_details?.reasoning_tokens);
   if (reasoning !== undefined) usage.reasoningTokens = reasoning;
   if (typeof x.cost === "number" && Number.isFinite(x.cost) && x.cost >= 0) usage.upstreamCostUsd = x.cost;

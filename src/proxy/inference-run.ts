@@ -74,6 +74,7 @@ export class InferenceRun implements AnswerContext {
         stream: this.opts.stream,
         maxTokens: this.metered.reservation?.maxTokens ?? null,
         maxTokensField: this.opts.maxField,
+        modelMaxOutput: this.model.maxOutput,
       });
     const opened = await openUpstream(ctx, upstreamReq, attempt.target.timeouts);
     if (!opened.ok) return opened;

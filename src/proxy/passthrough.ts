@@ -7,7 +7,7 @@ import { AppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { RequestLogWriter } from "../logs/request-log-writer.js";
 import { adapterFor, estimatedUsage, joinUrl, upstreamModelName, type ProviderTarget, type UpstreamRequest } from "../providers/index.js";
-import { toCandidates, type UpstreamAttempt } from "../routing/attempt.js";
+import { toCandidates, withAccountKey, type AccountUpstreamKeys, type UpstreamAttempt } from "../routing/attempt.js";
 import { runWithFallback, type AttemptOutcome } from "../routing/fallback.js";
 import { toUpstreamAttempt } from "../routing/planner.js";
 import type { Router } from "../routing/router.js";
@@ -18,7 +18,7 @@ import { checkModelName, headerSafe } from "./request-checks.js";
 import { assertKeyAllows, holdTtlOf, type Resilience } from "./service.js";
 import type { StreamProgressHooks } from "./stream-progress.js";
 import { relayToNode, relayToWeb } from "./stream-relay.js";
-import { countPromptTokens } from "./tokenizer.js";
+import { promptTokens } from "./prompt-count.js";
 import { classifyError, type UpstreamClient, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
 
@@ -44,6 +44,8 @@ export interface PassthroughDeps {
   inflight?: { count: number };
   /** Stream progress recorded on the hold before output is sent (see stream-progress.ts). */
   progress?: StreamProgressHooks;
+  /** Per-account OpenRouter keys (src/upstream-keys); absent = the provider's key for everyone. */
+  accountKeys?: AccountUpstreamKeys;
 }
 
 export interface PassthroughRequest {
@@ -80,11 +82,13 @@ export class PassthroughService {
     const billed = req.method !== "GET" && req.method !== "HEAD";
     const prepared = billed ? await this.d.billing.prepare({ auth, endpoint: "passthrough", model }) : null;
     const providers = this.d.providers();
-    const attempts: UpstreamAttempt[] = [];
+    let attempts: UpstreamAttempt[] = [];
     for (const a of this.d.router.plan(model, null, { includeOpen: true }).attempts) {
       const t = providers.get(a.providerId);
       if (t?.enabled) attempts.push(toUpstreamAttempt(a, t));
     }
+    const keyed = withAccountKey(this.d.accountKeys, auth.accountId, attempts);
+    attempts = Array.isArray(keyed) ? keyed : await keyed;
     if (attempts.length === 0) throw new AppError("upstream_unavailable", "No upstream provider is available for this endpoint");
 
     const endpointLabel = req.path.split("?")[0]!;
@@ -185,9 +189,15 @@ export class PassthroughService {
         if (inflight) inflight.count--;
         void result.settle(outcome !== "failed" || tap.stopped);
         const delivered = tap.meter.deliveredTokens();
-        const prompt = () => (json ? countPromptTokens(json) : 0);
-        const usage = tap.usage && !tap.stopped ? tap.usage : delivered > 0 ? estimatedUsage(prompt(), delivered) : null;
-        void metered.finish({ status: outcome, served, usage, deliveredCompletion: delivered, localPrompt: json ? prompt : null, upstreamStatus: res.status, errorCode }).catch(() => undefined);
+        const reported = tap.usage && !tap.stopped ? tap.usage : null;
+        // The local prompt count (off the event loop for a big prompt) only when it is needed.
+        const needPrompt = json && (reported ? reported.promptTokens === 0 : delivered > 0);
+        void Promise.resolve(needPrompt ? promptTokens(json) : null)
+          .then((local) => {
+            const usage = reported ?? (delivered > 0 ? estimatedUsage(local ?? 0, delivered) : null);
+            return metered.finish({ status: outcome, served, usage, deliveredCompletion: delivered, localPrompt: local === null ? null : () => local, upstreamStatus: res.status, errorCode });
+          })
+          .catch(() => undefined);
       },
     };
     const src = { head: [], iterator: (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator](), close: (abort: boolean) => (res.finish(), abort && res.body.destroy()) };

@@ -4,7 +4,7 @@ import type { BillingHooks, AuthContext, Endpoint, RateLimitHooks } from "../con
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import type { RequestLogWriter } from "../logs/request-log-writer.js";
-import type { AttemptPlanner } from "../routing/attempt.js";
+import type { AccountUpstreamKeys, AttemptPlanner } from "../routing/attempt.js";
 import type { CircuitBreakers } from "../routing/circuit-breaker.js";
 import type { ResponseCacheStore } from "../routing/response-cache.js";
 import type { RetryBudget, RetryPolicy } from "../routing/retry.js";
@@ -34,6 +34,8 @@ export interface ProxyDeps {
   maxChoices?: number;
   /** Stream progress recorded on the hold before output is sent (src/billing/stream-progress.ts); absent = none. */
   progress?: StreamProgressHooks;
+  /** Per-account OpenRouter keys (src/upstream-keys); absent = the provider's key for everyone. */
+  accountKeys?: AccountUpstreamKeys;
 }
 
 export interface Resilience {

@@ -55,7 +55,9 @@ export function finalRow(b: LogBase, o: LogOutcome): RequestLogRow {
   const s = o.settled;
   // A cache hit costs the upstream nothing, also when the client pays nothing for it.
   const noCharge = o.cacheHit ? 0n : null;
-  const meta = b.meta || o.meta ? { ...b.meta, ...o.meta } : null;
+  let meta = b.meta || o.meta ? { ...b.meta, ...o.meta } : null;
+  // Cache writes have no column of their own (only Anthropic reports them): kept with the row's details.
+  if (u?.cacheWriteTokens) meta = { ...meta, cache_write_tokens: u.cacheWriteTokens };
   return {
     id: b.id,
     accountId: b.accountId,

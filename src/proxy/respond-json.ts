@@ -1,7 +1,8 @@
 import { adapterFor, estimatedUsage } from "../providers/index.js";
 import type { UpstreamAttempt } from "../routing/attempt.js";
 import { servedAs, type AnswerContext } from "./answer-context.js";
-import { countPromptTokens, countTokens } from "./tokenizer.js";
+import { promptTokens } from "./prompt-count.js";
+import { countTokens } from "./tokenizer.js";
 import type { UpstreamResponse } from "./upstream.js";
 import { upstreamIdentity } from "./upstream-identity.js";
 
@@ -27,7 +28,7 @@ export async function respondJson(
   const reported = adapter.usage(json.usage);
   let delivered: number | null = null;
   let usage = reported;
-  if (!usage) usage = estimatedUsage(countPromptTokens(req.body), countTokens(completionText(json)));
+  if (!usage) usage = estimatedUsage(await promptTokens(req.body), countTokens(completionText(json)));
   else if (req.endpoint !== "embeddings") {
     const text = completionText(json);
     if (usage.completionTokens * SUSPICIOUS_BYTES_PER_TOKEN < Buffer.byteLength(text)) delivered = countTokens(text);
@@ -38,7 +39,7 @@ export async function respondJson(
     served,
     usage,
     deliveredCompletion: delivered,
-    localPrompt: reported && req.endpoint !== "embeddings" ? () => countPromptTokens(req.body) : null,
+    localPrompt: reported && reported.promptTokens === 0 && req.endpoint !== "embeddings" ? ((n) => () => n)(await promptTokens(req.body)) : null,
     upstreamStatus: res.status,
     ...identityMeta(upstreamJson),
   });

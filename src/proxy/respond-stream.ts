@@ -7,7 +7,8 @@ import { OutputMeter } from "./output-meter.js";
 import { SseTap } from "./sse-tap.js";
 import type { UpstreamIdentity } from "./upstream-identity.js";
 import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
-import { countPromptTokens } from "./tokenizer.js";
+import { promptTokens, promptTokensNow } from "./prompt-count.js";
+import { promptTokenUpperBound } from "./tokenizer.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
@@ -47,7 +48,13 @@ export function respondStream(
   let ttftMs: number | null = null;
   d.inflight.count++;
   // Progress is recorded on the hold before output goes out: a crash bills at least what was delivered.
-  void progress?.start(req.requestId, { promptTokens: countPromptTokens(req.body), maxTokens: reservation?.outputTokens ?? null }).catch(() => undefined);
+  // A big prompt starts from its byte upper bound (what the hold covers) and is refined once the
+  // worker's exact count lands: never under-billed after a crash, never above the hold.
+  if (progress) {
+    const exact = promptTokensNow(req.body);
+    void progress.start(req.requestId, { promptTokens: exact ?? promptTokenUpperBound(req.body), maxTokens: reservation?.outputTokens ?? null }).catch(() => undefined);
+    if (exact === null) void promptTokens(req.body).then((n) => progress.refinePrompt(req.requestId, n));
+  }
   const hooks: RelayHooks = {
     requestId: req.requestId,
     signal: req.signal,
@@ -61,19 +68,23 @@ export function respondStream(
       // A client going away says nothing about the upstream; a mid-stream break does (a cut by the meter does not).
       void settleBreaker(outcome !== "failed" || tap.stopped);
       const delivered = meter.deliveredTokens();
-      const usage = tap.usage && !tap.stopped ? tap.usage : estimatedUsage(countPromptTokens(req.body), delivered);
-      void metered
-        .finish({
-          status: outcome,
-          served,
-          usage,
-          deliveredCompletion: delivered,
-          localPrompt: () => countPromptTokens(req.body),
-          ttftMs,
-          errorCode,
-          upstreamStatus: res.status,
-          ...(identity ? { meta: { ...identity } } : {}),
-        })
+      const reported = tap.usage && !tap.stopped ? tap.usage : null;
+      // The local prompt count (off the event loop for a big prompt) only when the upstream gave none.
+      const prompt = reported && reported.promptTokens > 0 ? null : promptTokens(req.body);
+      void Promise.resolve(prompt)
+        .then((local) =>
+          metered.finish({
+            status: outcome,
+            served,
+            usage: reported ?? estimatedUsage(local ?? 0, delivered),
+            deliveredCompletion: delivered,
+            localPrompt: local === null ? null : () => local,
+            ttftMs,
+            errorCode,
+            upstreamStatus: res.status,
+            ...(identity ? { meta: { ...identity } } : {}),
+          }),
+        )
         .catch((e) => d.logger.error({ requestId: req.requestId, err: (e as Error).message }, "stream finalization failed"));
     },
   };

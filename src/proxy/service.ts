@@ -1,7 +1,7 @@
 import { holdTtlMs } from "../billing/hold-ttl.js";
 import type { AuthContext, ResolvedModel } from "../contracts/request.js";
 import { AppError } from "../core/errors.js";
-import type { UpstreamAttempt } from "../routing/attempt.js";
+import { withAccountKey, type UpstreamAttempt } from "../routing/attempt.js";
 import { LocalCircuitBreakers } from "../routing/circuit-breaker.js";
 import { cacheDecision, responseCacheKey, type CachedResponse } from "../routing/response-cache.js";
 import { DEFAULT_RETRY_POLICY, RetryBudget } from "../routing/retry.js";
@@ -41,7 +41,8 @@ export class ProxyService {
     await this.checkFallbackModels(req, model);
     // Holds use a cheap upper bound (bytes); exact local counting happens only when an estimate is needed.
     const promptTokens = promptTokenUpperBound(body);
-    const attempts = this.d.planner.plan(model, body);
+    const planned = withAccountKey(this.d.accountKeys, auth.accountId, this.d.planner.plan(model, body));
+    const attempts = Array.isArray(planned) ? planned : await planned;
     if (attempts.length === 0) throw new AppError("upstream_unavailable", `No upstream is available for \`${modelName}\``);
 
     const metered = await MeteredRequest.admit(this.d, {

@@ -8,4 +8,6 @@ export interface StreamProgressHooks {
   /** Before sending output that brings the stream's total to `completionTokens`; await a returned promise. */
   report(requestId: string, completionTokens: number): Promise<void> | undefined;
   end(requestId: string): void;
+  /** The exact prompt count, when the stream started from the byte upper bound (a big prompt). */
+  refinePrompt(requestId: string, promptTokens: number): void;
 }

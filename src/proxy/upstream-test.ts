@@ -1,4 +1,4 @@
-import { buildUpstreamRequest, upstreamModelName, type ProviderTarget } from "../providers/index.js";
+import { adapterFor, buildUpstreamRequest, upstreamModelName, type ProviderTarget } from "../providers/index.js";
 import { classifyError, type UpstreamClient } from "./upstream.js";
 import { sanitizeUpstreamMessage } from "../routing/classify.js";
 import type { LiveUpstreamAccount } from "../routing/store.js";
@@ -72,6 +72,8 @@ export async function testUpstream(input: {
       const msg = typeof e === "string" ? e : typeof e?.message === "string" ? e.message : text.slice(0, 300);
       return { ...base, ok: false, status, latency_ms: latency, error: sanitizeUpstreamMessage(`HTTP ${status}: ${msg}`), reply: null, usage: null };
     }
+    // Native wire formats (Anthropic, Gemini) answer in their own shape.
+    if (json) json = adapterFor(target).translateResponse(json, "chat.completions");
     const choice = Array.isArray(json?.choices) ? (json!.choices[0] as { message?: { content?: unknown } } | undefined) : undefined;
     const usage = (json?.usage ?? null) as { prompt_tokens?: number; completion_tokens?: number } | null;
     if (!json || !choice) return { ...base, ok: false, status, latency_ms: latency, error: "The upstream answered 2xx without a chat completion", reply: null, usage: null };

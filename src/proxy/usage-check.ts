@@ -52,6 +52,7 @@ export function checkUsage(
   const usage: TokenUsage = { ...reported, promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion };
   delete usage.negative;
   if (usage.cachedTokens !== undefined) usage.cachedTokens = Math.min(usage.cachedTokens, prompt);
+  if (usage.cacheWriteTokens !== undefined) usage.cacheWriteTokens = Math.min(usage.cacheWriteTokens, prompt - (usage.cachedTokens ?? 0));
   if (usage.reasoningTokens !== undefined) usage.reasoningTokens = Math.min(usage.reasoningTokens, completion);
   return { usage, anomaly };
 }

@@ -32,3 +32,27 @@ export function toCandidates(attempts: UpstreamAttempt[]): AttemptCandidate[] {
     attempt,
   }));
 }
+
+/** An account's own upstream key (src/upstream-keys); null = the provider's key. Synchronous while cached. */
+export interface AccountUpstreamKeys {
+  keyFor(accountId: string): string | null | Promise<string | null>;
+}
+
+/**
+ * OpenRouter attempts sent with the provider's own key go out with the account's key instead.
+ * Attempts through an upstream (master) account keep that account's key: its balance and discount
+ * are what billing records for them.
+ */
+export function withAccountKey(keys: AccountUpstreamKeys | undefined, accountId: string, attempts: UpstreamAttempt[]): UpstreamAttempt[] | Promise<UpstreamAttempt[]> {
+  if (!keys || !attempts.some(usesProviderKey)) return attempts;
+  const found = keys.keyFor(accountId);
+  // Synchronous unless the key is being looked up or made (an account's first OpenRouter request).
+  return typeof found === "string" || found === null ? swapKey(attempts, found) : found.then((k) => swapKey(attempts, k));
+}
+
+function swapKey(attempts: UpstreamAttempt[], key: string | null): UpstreamAttempt[] {
+  if (key === null) return attempts;
+  return attempts.map((a) => (usesProviderKey(a) ? { ...a, target: { ...a.target, apiKey: key } } : a));
+}
+
+const usesProviderKey = (a: UpstreamAttempt) => a.target.type === "openrouter" && a.served.upstreamAccountId === null;

@@ -71,6 +71,32 @@ describeEachDb("bot commands", (kind, create) => {
     await h.close();
   });
 
+  test("/usage writes token and request counts the way the customer's language does (1,234,567 / 1 234 567)", async () => {
+    const expected = {
+      en: "Last 7 days: 1 request, 1,234,567 prompt + 12,345 completion tokens, spent ₽2.50.\nTop models:\n• openai/gpt-4o-mini: 1 / ₽2.50",
+      // Russian groups thousands with a no-break space (U+00A0), as Intl.NumberFormat("ru-RU") does.
+      ru: "За 7 дней: 1 запрос, 1\u00a0234\u00a0567 входных + 12\u00a0345 выходных токенов, потрачено 2,50\u00a0₽.\nМодели:\n• openai/gpt-4o-mini: 1 / 2,50\u00a0₽",
+    };
+    for (const lang of ["en", "ru"] as const) {
+      const u = tgUser(lang === "en" ? 2011 : 2012, lang);
+      await h.send(textUpdate(u, "/start"));
+      await h.db.insert(requestLogs).values({
+        id: `req_${kind}_${lang}_big`,
+        accountId: await accountIdOf(h.db, u.id),
+        endpoint: "chat.completions",
+        requestedModel: "openai/gpt-4o-mini",
+        servedModel: "openai/gpt-4o-mini",
+        status: "completed",
+        promptTokens: 1_234_567,
+        completionTokens: 12_345,
+        priceMicros: 2_500_000n,
+        createdAt: new Date(h.clock.now() - 1000),
+      });
+      await h.send(textUpdate(u, "/usage"));
+      assert.equal(h.tg.callsOf("sendMessage").at(-1)!.payload.text, expected[lang]);
+    }
+  });
+
   for (const lang of ["en", "ru"] as const) {
     const E = EXPECT[lang];
     test(`[${lang}] every command's reply, from the captured Bot API calls`, async () => {

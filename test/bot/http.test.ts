@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { and, eq } from "drizzle-orm";
-import { auditLog, ledgerEntries } from "../../src/db/schema/index.js";
+import { accounts, auditLog, ledgerEntries } from "../../src/db/schema/index.js";
 import { startPayments, type PaymentsHandle } from "../../src/main/payments.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { BOT_INFO, BOT_TOKEN, FakeTelegram, callbackUpdate, paymentUpdate, preCheckoutUpdate, textUpdate, tgUser } from "../helpers/fake-telegram.js";
@@ -176,6 +176,32 @@ describeEachDb("telegram and payments over HTTP (real app)", (kind, create) => {
     assert.equal(await balanceOf(database.db, acct), 700_000_000n);
     const o = await gw.admin(`/v1/payments/orders/${t.order_id}`);
     assert.equal(((await o.json()) as { status: string }).status, "paid");
+  });
+
+  test("a YooKassa top-up of a referred customer tells the inviter in Telegram (the running bot's notice reaches the webhook path)", async () => {
+    const inviter = tgUser(kind === "pglite" ? 6101 : 6201);
+    await hook(textUpdate(inviter, "/start"), SECRET);
+    const code = (await database.db.select({ c: accounts.referralCode }).from(accounts).where(eq(accounts.id, await accountIdOf(database.db, inviter.id))))[0]!.c!;
+    const invitee = tgUser(inviter.id + 1);
+    await hook(textUpdate(invitee, `/start ref_${code}`), SECRET);
+    const c = await fetch(`${gw.url}/v1/payments/yookassa`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${gw.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ amount: "300.00", account_id: await accountIdOf(database.db, invitee.id) }),
+    });
+    assert.equal(c.status, 201, await c.clone().text());
+    const t = (await c.json()) as { payment_id: string };
+    yoo.setStatus(t.payment_id, "succeeded");
+    tg.clear();
+    const r = await fetch(`${gw.url}/payments/yookassa/webhook`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": "185.71.76.5" },
+      body: JSON.stringify({ type: "notification", event: "payment.succeeded", object: { id: t.payment_id, status: "succeeded" } }),
+    });
+    assert.deepEqual(await r.json(), { status: "credited" });
+    const notices = tg.callsOf("sendMessage").filter((m) => m.payload.chat_id === inviter.id);
+    assert.equal(notices.length, 1);
+    assert.match(String(notices[0]!.payload.text), /^Referral commission: \+.30\.00 from a friend's top-up/);
   });
 
   test("the new routes are in /openapi.json", async () => {

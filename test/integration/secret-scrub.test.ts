@@ -19,6 +19,18 @@ test("the scrubber replaces registered values (and their URL-encoded form), long
   assert.deepEqual(s.scrubValue({ a: ["x gk_live_Zq8/+secret"], n: 1 }), { a: ["x [redacted]"], n: 1 });
 });
 
+test("secret shapes (a key per customer) are scrubbed by one pattern; patterns must be global", () => {
+  const s = new SecretScrubber();
+  s.addPattern(/sk-or-v1-[A-Za-z0-9]{16,}/g);
+  s.addPattern(/sk-or-v1-[A-Za-z0-9]{16,}/g);
+  const k1 = `sk-or-v1-${"a1".repeat(32)}`;
+  const k2 = `sk-or-v1-${"b2".repeat(32)}`;
+  assert.equal(s.scrub(`first ${k1}, then ${k2}.`), "first [redacted], then [redacted].");
+  assert.deepEqual(s.scrubValue({ m: [k1] }), { m: ["[redacted]"] });
+  assert.equal(s.scrub("sk-or-v1-short"), "sk-or-v1-short");
+  assert.throws(() => s.addPattern(/x/));
+});
+
 test("log lines never carry a registered secret, whatever field it hides in", async () => {
   const secret = `odd-shape-${randomBytes(8).toString("hex")}`;
   secrets.add(secret);

@@ -61,7 +61,7 @@ test("a missing ${VAR}, an unknown provider in a route and a bad type are start-
   assert.throws(() => loadGatewayConfig(loadEnv({ GATEWAY_CONFIG: p1 }), {}), (e: unknown) => e instanceof ConfigError && /UPSTREAM_API_KEY/.test(e.message));
   const p2 = writeTmp("b.yaml", "providers: [{id: a, type: openai, base_url: 'http://x/v1'}]\nmodels: [{id: m, routes: [{provider: nope}]}]\n");
   assert.throws(() => loadGatewayConfig(loadEnv({ GATEWAY_CONFIG: p2 }), {}), (e: unknown) => e instanceof ConfigError && /nope/.test(e.message));
-  const p3 = writeTmp("c.yaml", "providers: [{id: a, type: gemini}]\n");
+  const p3 = writeTmp("c.yaml", "providers: [{id: a, type: bedrock}]\n");
   assert.throws(() => loadGatewayConfig(loadEnv({ GATEWAY_CONFIG: p3 }), {}), (e: unknown) => e instanceof ConfigError && /providers\.0\.type/.test(e.message));
 });
 

@@ -60,6 +60,8 @@ export const modelPrices = pgTable(
     inputMicrosPerM: micros().notNull(),
     outputMicrosPerM: micros().notNull(),
     cachedInputMicrosPerM: micros(),
+    /** Prompt tokens written to the upstream's prompt cache (Anthropic); null: the input price. */
+    cacheWriteMicrosPerM: micros(),
     reasoningMicrosPerM: micros(),
     /** Per-model markup override for every tariff (ppm); a tariff's `model_markups` wins over it. */
     markupPpm: bigint({ mode: "bigint" }),

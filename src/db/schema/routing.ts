@@ -8,7 +8,7 @@ import { createdAt, micros, ts } from "../columns.js";
  */
 export const routingProviders = pgTable("routing_providers", {
   id: text().primaryKey(),
-  type: text({ enum: ["openrouter", "openai", "litellm", "mock"] }).notNull(),
+  type: text({ enum: ["openrouter", "openai", "litellm", "mock", "anthropic", "gemini"] }).notNull(),
   baseUrl: text(),
   modelPrefix: text().notNull().default(""),
   headers: jsonb().$type<Record<string, string>>().notNull().default({}),

@@ -152,7 +152,7 @@ export function createPaymentsRoutes(deps: AppDeps) {
       } catch {
         throw new AppError("invalid_json", "Notification body is not JSON");
       }
-      const out = await handleYooKassaNotification(deps.db, r.yookassa, r.cfg, { sourceIp: ip, body }, r.allowlist);
+      const out = await handleYooKassaNotification(deps.db, r.yookassa, r.cfg, { sourceIp: ip, body }, r.allowlist, r.notices);
       c.get("logger").info({ ip, outcome: out.status }, "yookassa notification");
       return c.json({ status: out.status }, 200);
     },

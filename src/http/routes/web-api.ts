@@ -21,6 +21,10 @@ const WebConfig = z
     telegram: z.object({
       login: z.boolean().openapi({ description: "Telegram login is configured (bot token present)" }),
       bot_username: z.string().nullable(),
+      widget_bot_id: z
+        .string()
+        .nullable()
+        .openapi({ description: "The bot's numeric id for the Telegram Login Widget on the login page (null: no widget; the bot's username is needed too)" }),
     }),
     payments: z.object({
       yookassa: z.object({ enabled: z.boolean(), min_amount: z.string().nullable(), max_amount: z.string().nullable() }),
@@ -31,6 +35,13 @@ const WebConfig = z
 
 function botUsername(deps: AppDeps): string | null {
   return deps.settings.telegram.botUsername?.replace(/^@/, "") ?? null;
+}
+
+/** The Login Widget needs the bot's id: the public part of its token before the colon (the bot's user id). */
+export function widgetBotId(settings: AppDeps["settings"]): string | null {
+  const token = settings.telegram.botToken;
+  if (!token || !settings.telegram.botUsername) return null;
+  return /^(\d{1,20}):/.exec(token)?.[1] ?? null;
 }
 
 /** What the web app needs before anyone logs in: no secrets, nothing per account. */
@@ -53,7 +64,7 @@ export function createWebApiRoutes(deps: AppDeps) {
           currency: deps.settings.currency,
           timezone: deps.settings.billingTimezone,
           registration_enabled: deps.settings.registrationEnabled,
-          telegram: { login: Boolean(deps.settings.telegram.botToken), bot_username: botUsername(deps) },
+          telegram: { login: Boolean(deps.settings.telegram.botToken), bot_username: botUsername(deps), widget_bot_id: widgetBotId(deps.settings) },
           payments: {
             yookassa: { enabled: yk !== null, min_amount: yk ? formatMoney(yk.minAmountMinor * 10_000n) : null, max_amount: yk ? formatMoney(yk.maxAmountMinor * 10_000n) : null },
             stars: {

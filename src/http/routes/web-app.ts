@@ -23,8 +23,17 @@ const TYPES: Record<string, string> = {
   ".webmanifest": "application/manifest+json",
 };
 
-// The page never needs another origin: scripts, styles and API calls are all same-origin.
+// The app never needs another origin: scripts, styles and API calls are all same-origin.
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+/**
+ * The login and sign-up documents alone may load Telegram's Login Widget script, which opens its
+ * authorization window from oauth.telegram.org and asks that origin whether the user confirmed. No
+ * 'unsafe-eval' or inline script: the page calls the widget's JS API with a function of its own.
+ */
+const AUTH_PAGES = new Set(["login", "signup"]);
+const CSP_TELEGRAM_LOGIN =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' https://telegram.org; connect-src 'self' https://oauth.telegram.org; frame-src https://oauth.telegram.org; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Web app not built</title></head>
 <body><main><h1>The web app is not built</h1><p>Run <code>npm run build:web</code> (or <code>npm install</code>) in the gateway's folder, then reload.</p></main></body></html>`;
@@ -33,7 +42,7 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
  * Serves the built single-page app from the gateway's own process and port: hashed assets with a
  * long cache, every other path under the base gets index.html (deep links survive a reload).
  */
-export function createWebAppRoutes(opts: { distDir?: string } = {}) {
+export function createWebAppRoutes(opts: { distDir?: string; telegramWidget?: boolean } = {}) {
   const dist = opts.distDir ?? DEFAULT_DIST;
   const app = createRouter();
 
@@ -51,7 +60,8 @@ export function createWebAppRoutes(opts: { distDir?: string } = {}) {
 
   async function serve(c: Context) {
     const path = decodeURIComponent(new URL(c.req.url).pathname).slice(WEB_APP_BASE.length).replace(/^\/+/, "");
-    const security = { "content-security-policy": CSP, "x-content-type-options": "nosniff", "referrer-policy": "same-origin" };
+    const csp = opts.telegramWidget && AUTH_PAGES.has(path.replace(/\/+$/, "")) ? CSP_TELEGRAM_LOGIN : CSP;
+    const security = { "content-security-policy": csp, "x-content-type-options": "nosniff", "referrer-policy": "same-origin" };
     if (path && extname(path)) {
       const body = await file(path);
       if (body) {

@@ -2,13 +2,26 @@ import type { BuildRequestInput, InferenceEndpoint, ProviderAdapter } from "../a
 import type { ProviderTarget, UpstreamRequest } from "../types.js";
 import { OPENAI_PATHS, OpenAICompatibleAdapter } from "./openai-compatible.js";
 import { OpenRouterAdapter } from "./openrouter.js";
+import { AnthropicAdapter } from "./anthropic.js";
+import { GeminiAdapter } from "./gemini.js";
 
 const openai = new OpenAICompatibleAdapter();
 const openrouter = new OpenRouterAdapter();
+const anthropic = new AnthropicAdapter();
+const gemini = new GeminiAdapter();
 
 /** The adapter of a provider type; unknown types speak OpenAI's format. */
 export function adapterFor(target: Pick<ProviderTarget, "type">): ProviderAdapter {
-  return target.type === "openrouter" ? openrouter : openai;
+  switch (target.type) {
+    case "openrouter":
+      return openrouter;
+    case "anthropic":
+      return anthropic;
+    case "gemini":
+      return gemini;
+    default:
+      return openai;
+  }
 }
 
 /** One inference request named by its OpenAI path (`/chat/completions`), built by the target's adapter. */

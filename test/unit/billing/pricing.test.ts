@@ -54,7 +54,7 @@ test("cached prompt tokens and reasoning tokens use their own prices, and are pa
 });
 
 test("untrusted usage is clamped: negative counts bill zero, cached ≤ prompt, reasoning ≤ completion", () => {
-  assert.deepEqual(u(-50, -1), { prompt: 0n, completion: 0n, cached: 0n, reasoning: 0n, total: 0 });
+  assert.deepEqual(u(-50, -1), { prompt: 0n, completion: 0n, cached: 0n, cacheWrite: 0n, reasoning: 0n, total: 0 });
   const c = u(10, 5, 99, 99);
   assert.equal(c.cached, 10n);
   assert.equal(c.reasoning, 5n);

@@ -1022,6 +1022,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payments/telegram/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Telegram payment link for a top-up package (or the deep link that links Telegram first) */
+        post: operations["postV1PaymentsTelegramLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/payments/orders": {
         parameters: {
             query?: never;
@@ -1241,7 +1258,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in with Telegram Login Widget data (the data-onauth callback object) */
+        /** Log in with Telegram Login Widget data (what Telegram.Login.auth or data-onauth hands the page) */
         post: operations["postV1AuthTelegramWidget"];
         delete?: never;
         options?: never;
@@ -2248,7 +2265,7 @@ export interface components {
         RoutingProviderInput: {
             id: string;
             /** @enum {string} */
-            type: "openrouter" | "openai" | "litellm" | "mock";
+            type: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
             /** Format: uri */
             base_url?: string | null;
             model_prefix?: string;
@@ -2265,7 +2282,7 @@ export interface components {
         };
         RoutingProviderPatch: {
             /** @enum {string} */
-            type?: "openrouter" | "openai" | "litellm" | "mock";
+            type?: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
             /** Format: uri */
             base_url?: string | null;
             model_prefix?: string;
@@ -2803,6 +2820,7 @@ export interface components {
             input: string;
             output: string;
             cached_input: string | null;
+            cache_write: string | null;
             reasoning: string | null;
             markup: string | null;
             context_length: number | null;
@@ -2826,6 +2844,8 @@ export interface components {
             /** @example 0.6 */
             output: string;
             cached_input?: string | null;
+            /** @description USD per 1M prompt tokens written to the prompt cache */
+            cache_write?: string | null;
             reasoning?: string | null;
             /** @description Per-model markup for every tariff (a tariff's model_markups wins) */
             markup?: string | null;
@@ -2910,6 +2930,31 @@ export interface components {
             credits: string;
             created_at: string;
             paid_at: string | null;
+        };
+        TelegramPaymentLink: {
+            /**
+             * @description `invoice`: open `url` (t.me/$…) to pay the package in Telegram; it is payable by the user's linked Telegram account only, until `expires_at`. `link_telegram`: this user has no Telegram linked yet; open `url` (the bot's deep link, or send `/start <start_param>` to the bot) to link it, then ask again.
+             * @enum {string}
+             */
+            kind: "invoice" | "link_telegram";
+            /** @description Null only for link_telegram when the bot's username is not configured */
+            url: string | null;
+            /** @description The order the invoice pays (GET /v1/payments/orders/{id} follows it) */
+            order_id: string | null;
+            start_param: string | null;
+            expires_at: string;
+        };
+        TelegramPaymentLinkRequest: {
+            /**
+             * @description A package from /v1/web/config payments.stars.packages
+             * @example s100
+             */
+            package_id: string;
+            /**
+             * @description Language of the invoice's texts (default: the user's)
+             * @enum {string}
+             */
+            locale?: "ru" | "en";
         };
         AdminPaymentOrder: {
             id: string;
@@ -3458,6 +3503,7 @@ export interface components {
                 input: string;
                 output: string;
                 cached_input: string | null;
+                cache_write: string | null;
                 reasoning: string | null;
             };
             markup: string;
@@ -3528,6 +3574,8 @@ export interface components {
                 /** @description Telegram login is configured (bot token present) */
                 login: boolean;
                 bot_username: string | null;
+                /** @description The bot's numeric id for the Telegram Login Widget on the login page (null: no widget; the bot's username is needed too) */
+                widget_bot_id: string | null;
             };
             payments: {
                 yookassa: {
@@ -7257,6 +7305,57 @@ export interface operations {
             };
         };
     };
+    postV1PaymentsTelegramLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TelegramPaymentLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description A payment link, or the link-Telegram step */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelegramPaymentLink"];
+                };
+            };
+            /** @description Invalid request (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description service unavailable (`service_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getAdminPaymentsOrders: {
         parameters: {
             query?: {
@@ -7780,7 +7879,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Does not verify, stale or replayed */
+            /** @description invalid_signature: does not verify or already used; login_expired: auth_date older than TELEGRAM_LOGIN_MAX_AGE_SEC */
             401: {
                 headers: {
                     [name: string]: unknown;

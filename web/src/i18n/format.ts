@@ -4,6 +4,32 @@ import { useI18n, type Locale } from "./context";
 
 const TAGS: Record<Locale, string> = { ru: "ru-RU", en: "en-US" };
 
+/** How far `timeZone`'s wall clock is ahead of UTC at the instant `utcMs`. */
+function zoneOffsetMs(utcMs: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }).formatToParts(new Date(utcMs));
+  const v = Object.fromEntries(parts.map((p) => [p.type, Number(p.value)])) as Record<string, number>;
+  return Date.UTC(v.year!, v.month! - 1, v.day!, v.hour!, v.minute!, v.second!) - Math.floor(utcMs / 1000) * 1000;
+}
+
+/**
+ * A wall-clock time in the billing zone ("2026-12-31" or "2026-12-31T14:30", optionally with
+ * seconds) → the ISO instant. Days on every page are the billing zone's, not the browser's.
+ */
+export function zonedIso(local: string, timeZone: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(local);
+  if (!m) return undefined;
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0));
+  let t = wall - zoneOffsetMs(wall, timeZone);
+  // Across a clock change the offset at the guess differs from the one at the answer.
+  t = wall - zoneOffsetMs(t, timeZone);
+  return new Date(t).toISOString();
+}
+
+/** An instant → its calendar day in the billing zone, "2026-12-31". */
+export function zonedDay(iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(iso));
+}
+
 /**
  * Locale-aware formatting. Money arrives from the API as decimal strings in the account currency;
  * it is shown with Intl (`1 500,00 ₽` in Russian). Small amounts keep up to 6 decimals so a
@@ -29,6 +55,10 @@ export function useFormat() {
     return {
       currency,
       timeZone,
+      /** A date or date-and-time typed on a page (billing zone) → the ISO instant the API takes. */
+      instant: (local: string) => (local ? zonedIso(local, timeZone) : undefined),
+      /** An instant → "2026-12-31" in the billing zone (a date field's value). */
+      dayOf: (iso: string) => zonedDay(iso, timeZone),
       /** "1500.00" → "1 500,00 ₽"; null → "—". */
       money(v: string | null | undefined): string {
         if (v === null || v === undefined || v === "") return "—";

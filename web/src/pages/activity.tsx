@@ -2,10 +2,11 @@ import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { ApiError, api, authorizedFetch, unwrap } from "../api/client";
+import { DateField } from "../components/date-field";
 import { QueryView } from "../components/states";
-import { Alert, Badge, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../components/ui";
+import { Alert, Badge, Button, Card, PageHeader, Select, TableFrame, td, th } from "../components/ui";
 import { useI18n } from "../i18n/context";
-import { useFormat } from "../i18n/format";
+import { useFormat, zonedIso } from "../i18n/format";
 import { useKeys, usePrices } from "../lib/queries";
 
 const STATUSES = ["completed", "failed", "cancelled", "pending"] as const;
@@ -24,11 +25,16 @@ function useFilters() {
 }
 
 /** A date input (YYYY-MM-DD, the user's calendar day) → the instant the API filters on. */
-function dayStart(d: string, nextDay = false): string | undefined {
+/** The start of a calendar day in the billing zone (or of the next day, for an inclusive "to"). */
+function dayStart(d: string, timeZone: string, nextDay = false): string | undefined {
   if (!d) return undefined;
-  const t = new Date(`${d}T00:00:00`);
-  if (nextDay) t.setDate(t.getDate() + 1);
-  return t.toISOString();
+  let day = d;
+  if (nextDay) {
+    const n = new Date(`${d}T00:00:00Z`);
+    n.setUTCDate(n.getUTCDate() + 1);
+    day = n.toISOString().slice(0, 10);
+  }
+  return zonedIso(day, timeZone);
 }
 
 export function ActivityPage() {
@@ -44,8 +50,8 @@ export function ActivityPage() {
     key_id: filters.key_id || undefined,
     model: filters.model || undefined,
     status: (filters.status || undefined) as Status | undefined,
-    from: dayStart(filters.from),
-    to: dayStart(filters.to, true),
+    from: dayStart(filters.from, f.timeZone),
+    to: dayStart(filters.to, f.timeZone, true),
   };
   const q = useQuery({
     queryKey: ["requests", query, cursor],
@@ -126,8 +132,8 @@ export function ActivityPage() {
               </option>
             ))}
           </Select>
-          <Field label={t("activity.from")} name="from" type="date" defaultValue={filters.from} />
-          <Field label={t("activity.to")} name="to" type="date" defaultValue={filters.to} />
+          <DateField label={t("activity.from")} name="from" defaultValue={filters.from} />
+          <DateField label={t("activity.to")} name="to" defaultValue={filters.to} />
           <Button type="submit">{t("activity.apply")}</Button>
         </form>
       </Card>

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router";
-import { api, ApiError, unwrap } from "../api/client";
+import { api, ApiError, unwrap, type Schemas } from "../api/client";
 import { QueryView } from "../components/states";
 import { Alert, Badge, Button, Card, Field, PageHeader, Stat, TableFrame, td, th } from "../components/ui";
 import { useI18n } from "../i18n/context";
@@ -104,12 +104,44 @@ function YooKassaForm() {
   );
 }
 
-function StarsCard() {
+type TelegramLink = Schemas["TelegramPaymentLink"];
+
+/** The invoice opened in Telegram: followed here until it is paid (the bot credits it), then the figures reload. */
+function InvoiceStatus({ orderId }: { orderId: string }) {
   const { t } = useI18n();
+  const f = useFormat();
+  const qc = useQueryClient();
+  const q = useQuery({
+    queryKey: ["order", orderId],
+    queryFn: () => unwrap(api.GET("/v1/payments/orders/{id}", { params: { path: { id: orderId } } })),
+    refetchInterval: (query) => (query.state.data && query.state.data.status !== "pending" && query.state.data.status !== "created" ? false : 2000),
+  });
+  const status = q.data?.status;
+  useEffect(() => {
+    if (status === "paid") for (const k of ["balance", "ledger", "payments", "usage"]) void qc.invalidateQueries({ queryKey: [k] });
+  }, [status, qc]);
+  if (status === "paid") return <Alert tone="green">{t("billing.paid", { credits: f.money(q.data!.credits) })}</Alert>;
+  if (status && status !== "pending" && status !== "created") return <Alert tone="red">{t("billing.failed")}</Alert>;
+  return null;
+}
+
+/**
+ * Paying in Telegram from this page: a package button asks the gateway for an invoice link bound
+ * to the user's linked Telegram (payable there by them only); without a linked Telegram the answer
+ * is the bot's link step first.
+ */
+function StarsCard() {
+  const { t, locale } = useI18n();
   const f = useFormat();
   const cfg = useWebConfig();
   const stars = cfg?.payments.stars;
   const bot = cfg?.telegram.bot_username;
+  const [answer, setAnswer] = useState<{ pkg: string; link: TelegramLink } | null>(null);
+  const make = useMutation({
+    mutationFn: (pkg: string) => unwrap(api.POST("/v1/payments/telegram/link", { body: { package_id: pkg, locale } })).then((link) => ({ pkg, link })),
+    onSuccess: setAnswer,
+  });
+  const amountOf = (p: { currency: string; amount: string }) => (p.currency === "XTR" ? `${p.amount} ⭐` : f.rub(p.amount));
   return (
     <Card title={t("billing.stars")}>
       {!stars?.enabled ? (
@@ -117,19 +149,45 @@ function StarsCard() {
       ) : (
         <div className="space-y-3 text-sm text-slate-700">
           <p>{t("billing.starsText")}</p>
-          <ul className="space-y-1">
-            {stars.packages
-              .filter((p) => p.currency === "XTR")
-              .map((p) => (
-                <li key={p.id} className="tabular">
-                  {t("billing.package", { amount: p.amount, credits: f.money(p.credits) })}
-                </li>
-              ))}
+          <ul className="space-y-2" aria-label={t("billing.packages")}>
+            {stars.packages.map((p) => (
+              <li key={p.id}>
+                <Button variant={answer?.pkg === p.id ? "primary" : "secondary"} className="tabular w-full justify-between" disabled={make.isPending} onClick={() => make.mutate(p.id)} data-package={p.id}>
+                  <span>{amountOf(p)}</span>
+                  <span aria-hidden="true">→</span>
+                  <span>{f.money(p.credits)}</span>
+                </Button>
+              </li>
+            ))}
           </ul>
+          {make.isError && <Alert tone="red">{make.error instanceof ApiError ? make.error.message : String(make.error)}</Alert>}
+          {answer?.link.kind === "invoice" && (
+            <div className="space-y-2" data-testid="telegram-invoice">
+              <a className="inline-flex rounded-md bg-sky-700 px-3 py-2 font-medium text-white hover:bg-sky-800" href={answer.link.url!} target="_blank" rel="noreferrer">
+                {t("billing.openInvoice")}
+              </a>
+              <p className="text-xs text-slate-600">{t("billing.invoiceHint", { until: f.when(answer.link.expires_at) })}</p>
+              <InvoiceStatus orderId={answer.link.order_id!} />
+            </div>
+          )}
+          {answer?.link.kind === "link_telegram" && (
+            <div className="space-y-2" data-testid="telegram-link-first">
+              <Alert tone="amber">{t("billing.linkTelegramFirst")}</Alert>
+              {answer.link.url ? (
+                <a className="inline-flex rounded-md bg-sky-700 px-3 py-2 font-medium text-white hover:bg-sky-800" href={answer.link.url} target="_blank" rel="noreferrer">
+                  {t("settings.telegramLink")}
+                </a>
+              ) : (
+                <code className="block break-all rounded bg-slate-100 p-2">/start {answer.link.start_param}</code>
+              )}
+            </div>
+          )}
           {bot ? (
-            <a className="inline-flex rounded-md bg-sky-700 px-3 py-2 font-medium text-white hover:bg-sky-800" href={`https://t.me/${bot}?start=topup`} target="_blank" rel="noreferrer">
-              {t("billing.openBot")}
-            </a>
+            <p>
+              <a className="font-medium text-indigo-700 underline" href={`https://t.me/${bot}?start=topup`} target="_blank" rel="noreferrer">
+                {t("billing.openBot")}
+              </a>
+            </p>
           ) : (
             <code className="block rounded bg-slate-100 p-2">/pay</code>
           )}

@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, ApiError, unwrap, type Schemas } from "../api/client";
 import { CopyButton } from "../components/copy-button";
+import { DateField } from "../components/date-field";
 import { ConfirmDialog, Dialog } from "../components/dialog";
 import { QueryView } from "../components/states";
 import { Alert, Badge, Button, Card, Field, PageHeader, TableFrame, td, th } from "../components/ui";
@@ -52,7 +53,8 @@ function KeyForm({ initial, onSubmit, busy, error, submitLabel }: { initial?: Ke
       name: String(fd.get("name") ?? "").trim(),
       limits,
       allowed_models: models.length ? models : null,
-      expires_at: exp ? new Date(`${exp}T23:59:59`).toISOString() : null,
+      // The end of that day in the billing zone, the zone every date on the pages is shown in.
+      expires_at: exp ? (f.instant(`${exp}T23:59:59`) ?? null) : null,
     });
   }
   return (
@@ -71,7 +73,7 @@ function KeyForm({ initial, onSubmit, busy, error, submitLabel }: { initial?: Ke
         ))}
       </div>
       <Field label={t("keys.allowedModels")} name="allowed_models" defaultValue={(initial?.allowed_models ?? []).join(", ")} hint={t("keys.allowedModelsHint")} />
-      <Field label={t("keys.expiresAt")} name="expires_at" type="date" defaultValue={initial?.expires_at ? initial.expires_at.slice(0, 10) : ""} hint={t("keys.expiresHint")} />
+      <DateField label={t("keys.expiresAt")} name="expires_at" defaultValue={initial?.expires_at ? f.dayOf(initial.expires_at) : ""} hint={t("keys.expiresHint")} />
       {error && <Alert tone="red">{error}</Alert>}
       <div className="flex justify-end">
         <Button type="submit" disabled={busy}>
@@ -146,6 +148,29 @@ export function KeysPage() {
     return <Badge tone={k.status === "active" ? "green" : k.status === "disabled" ? "amber" : "gray"}>{t(`keys.status.${k.status}`)}</Badge>;
   };
 
+  /** Edit, disable/enable, rotate, revoke: the same buttons in the table and in the narrow-screen cards. */
+  const actions = (k: (typeof keys.data & object)["data"][number]) =>
+    k.status === "revoked" ? null : (
+      <div className="grid grid-cols-2 justify-items-start gap-x-1 [&>button]:min-h-7 [&>button]:px-2 [&>button]:py-1 [&>button]:text-xs">
+          <Button variant="ghost" aria-label={`${t("keys.edit")}: ${k.name}`} onClick={() => (update.reset(), setEditing(k))}>
+            {t("keys.edit")}
+          </Button>
+          <Button
+            variant="ghost"
+            aria-label={`${k.status === "active" ? t("keys.disable") : t("keys.enable")}: ${k.name}`}
+            onClick={() => update.mutate({ id: k.id, body: { status: k.status === "active" ? "disabled" : "active" } })}
+          >
+            {k.status === "active" ? t("keys.disable") : t("keys.enable")}
+          </Button>
+          <Button variant="ghost" aria-label={`${t("keys.rotate")}: ${k.name}`} onClick={() => setConfirm({ key: k, action: "rotate" })}>
+            {t("keys.rotate")}
+          </Button>
+          <Button variant="ghost" className="text-red-700" aria-label={`${t("keys.revoke")}: ${k.name}`} onClick={() => setConfirm({ key: k, action: "revoke" })}>
+            {t("keys.revoke")}
+          </Button>
+        </div>
+    );
+
   return (
     <>
       <PageHeader
@@ -164,6 +189,37 @@ export function KeysPage() {
       <Card>
         <QueryView q={keys} empty={t("keys.empty")} isEmpty={(d) => d.data.length === 0}>
           {(d) => (
+            <>
+            {/* Below 640 px each key is a card: the eight columns would make the table scroll sideways. */}
+            <ul className="-mx-1 space-y-3 sm:hidden" aria-label={t("keys.title")}>
+              {d.data.map((k) => (
+                <li key={k.id} data-key-card={k.id} className="rounded-md p-3 ring-1 ring-slate-200">
+                  <div className="flex items-start justify-between gap-2">
+                    <div className="min-w-0">
+                      <div className="font-medium text-slate-900 [overflow-wrap:anywhere]">{k.name || "—"}</div>
+                      <div className="font-mono text-xs text-slate-700 break-all">{k.key}</div>
+                    </div>
+                    {statusBadge(k)}
+                  </div>
+                  <dl className="mt-2 grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-xs text-slate-700">
+                    <dt className="text-slate-600">{t("keys.limits")}</dt>
+                    <dd className="min-w-0 [overflow-wrap:anywhere]">
+                      {limitsSummary(k.limits, f, t) || t("keys.noLimits")}
+                      {k.allowed_models?.length ? <div className="font-mono">{k.allowed_models.join(", ")}</div> : null}
+                      {k.expires_at ? <div>{`${t("keys.expiresAt")}: ${f.date(k.expires_at)}`}</div> : null}
+                    </dd>
+                    <dt className="text-slate-600">{t("keys.usage")}</dt>
+                    <dd className="tabular">{k.usage ? f.cost(k.usage.spent) : "—"}</dd>
+                    <dt className="text-slate-600">{t("keys.created")}</dt>
+                    <dd>{f.date(k.created_at)}</dd>
+                    <dt className="text-slate-600">{t("keys.lastUsed")}</dt>
+                    <dd>{k.last_used_at ? f.when(k.last_used_at) : t("keys.never")}</dd>
+                  </dl>
+                  <div className="mt-2">{actions(k)}</div>
+                </li>
+              ))}
+            </ul>
+            <div className="hidden sm:block">
             <TableFrame label={t("keys.title")}>
               <thead>
                 <tr>
@@ -194,31 +250,14 @@ export function KeysPage() {
                     <td className={td}>{f.date(k.created_at)}</td>
                     <td className={td}>{k.last_used_at ? f.when(k.last_used_at) : t("keys.never")}</td>
                     <td className={`${td} text-right`}>
-                      {k.status !== "revoked" && (
-                        <div className="grid grid-cols-2 justify-items-start gap-x-1 [&>button]:min-h-7 [&>button]:px-2 [&>button]:py-1 [&>button]:text-xs">
-                          <Button variant="ghost" aria-label={`${t("keys.edit")}: ${k.name}`} onClick={() => (update.reset(), setEditing(k))}>
-                            {t("keys.edit")}
-                          </Button>
-                          <Button
-                            variant="ghost"
-                            aria-label={`${k.status === "active" ? t("keys.disable") : t("keys.enable")}: ${k.name}`}
-                            onClick={() => update.mutate({ id: k.id, body: { status: k.status === "active" ? "disabled" : "active" } })}
-                          >
-                            {k.status === "active" ? t("keys.disable") : t("keys.enable")}
-                          </Button>
-                          <Button variant="ghost" aria-label={`${t("keys.rotate")}: ${k.name}`} onClick={() => setConfirm({ key: k, action: "rotate" })}>
-                            {t("keys.rotate")}
-                          </Button>
-                          <Button variant="ghost" className="text-red-700" aria-label={`${t("keys.revoke")}: ${k.name}`} onClick={() => setConfirm({ key: k, action: "revoke" })}>
-                            {t("keys.revoke")}
-                          </Button>
-                        </div>
-                      )}
+                      {actions(k)}
                     </td>
                   </tr>
                 ))}
               </tbody>
             </TableFrame>
+            </div>
+            </>
           )}
         </QueryView>
         {update.isError && !editing && (

@@ -7,6 +7,21 @@ import { Alert, Button, Field } from "../components/ui";
 import { useI18n } from "../i18n/context";
 import { useWebConfig } from "../lib/web-config";
 import { TelegramLogin } from "./telegram-login";
+import { TelegramWidgetLogin } from "./telegram-widget";
+
+/** Telegram's two ways in: the Login Widget (when the bot's username and id are known) and the bot's deep link. */
+function TelegramOptions() {
+  const { t } = useI18n();
+  const cfg = useWebConfig();
+  if (!cfg?.telegram.login) return null;
+  const botId = cfg.telegram.widget_bot_id;
+  return (
+    <div className="mt-5 space-y-3 border-t border-slate-200 pt-5">
+      {botId && <TelegramWidgetLogin botId={botId} />}
+      <TelegramLogin label={botId ? t("auth.telegramBot") : undefined} />
+    </div>
+  );
+}
 
 function AuthFrame({ title, children }: { title: string; children: React.ReactNode }) {
   const { t } = useI18n();
@@ -70,7 +85,7 @@ export function LoginPage() {
           {t("auth.login")}
         </Button>
       </form>
-      {cfg?.telegram.login && <TelegramLogin />}
+      <TelegramOptions />
       <p className="mt-5 text-sm text-slate-600">
         <Link to={`/admin/login${params.get("next")?.startsWith("/admin") ? `?next=${encodeURIComponent(params.get("next")!)}` : ""}`} className="font-medium text-indigo-700 underline">
           {t("admin.login.link")}
@@ -125,6 +140,7 @@ export function SignupPage() {
           </Button>
         </form>
       )}
+      <TelegramOptions />
       <p className="mt-5 text-sm text-slate-600">
         {t("auth.haveAccount")}{" "}
         <Link to="/login" className="font-medium text-indigo-700 underline">

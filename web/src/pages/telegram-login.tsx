@@ -9,7 +9,7 @@ import { useWebConfig } from "../lib/web-config";
  * Bot deep-link login: the gateway hands out a one-time `start=login_…` link; after the user presses
  * Start in the bot, polling returns the session (bound to this browser by an httpOnly cookie).
  */
-export function TelegramLogin() {
+export function TelegramLogin({ label }: { label?: string } = {}) {
   const { t } = useI18n();
   const { accept } = useAuth();
   const cfg = useWebConfig();
@@ -44,10 +44,10 @@ export function TelegramLogin() {
   }, [link, accept, t]);
 
   return (
-    <div className="mt-5 border-t border-slate-200 pt-5">
+    <div>
       {!link ? (
         <Button variant="secondary" className="w-full" onClick={() => void start()}>
-          {t("auth.telegram")}
+          {label ?? t("auth.telegram")}
         </Button>
       ) : (
         <div className="space-y-3 text-sm text-slate-700" role="status">

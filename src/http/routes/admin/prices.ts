@@ -71,6 +71,7 @@ export function createAdminPriceRoutes(deps: AppDeps) {
             input: priceMicros(b.input),
             output: priceMicros(b.output),
             cachedInput: b.cached_input ? priceMicros(b.cached_input) : null,
+            cacheWrite: b.cache_write ? priceMicros(b.cache_write) : null,
             reasoning: b.reasoning ? priceMicros(b.reasoning) : null,
           },
           markupPpm: b.markup ? parsePositiveMillionths(b.markup, "markup") : null,

@@ -72,7 +72,7 @@ export function createTelegramAuthRoutes(deps: AppDeps) {
         from_future: "Telegram login data is dated in the future",
         replayed: "This Telegram login was already used",
       }[r.reason];
-      throw new AppError("invalid_signature", msg);
+      throw new AppError(r.reason === "stale" ? "login_expired" : "invalid_signature", msg);
     }
     return r;
   }
@@ -82,12 +82,16 @@ export function createTelegramAuthRoutes(deps: AppDeps) {
       method: "post",
       path: "/v1/auth/telegram/widget",
       tags: ["Auth"],
-      summary: "Log in with Telegram Login Widget data (the data-onauth callback object)",
+      summary: "Log in with Telegram Login Widget data (what Telegram.Login.auth or data-onauth hands the page)",
       request: {
         query: z.object({ session: SessionMode }),
         body: { content: { "application/json": { schema: TelegramWidget } }, required: true },
       },
-      responses: { 200: json(SessionSchema, "Logged in"), 401: err("Does not verify, stale or replayed"), 503: err("Not configured") },
+      responses: {
+        200: json(SessionSchema, "Logged in"),
+        401: err("invalid_signature: does not verify or already used; login_expired: auth_date older than TELEGRAM_LOGIN_MAX_AGE_SEC"),
+        503: err("Not configured"),
+      },
     }),
     async (c) => {
       const r = await widgetLogin(c, c.req.valid("json"));

@@ -3,7 +3,8 @@ import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { CopyButton } from "../../components/copy-button";
-import { ConfirmDialog, Dialog } from "../../components/dialog";
+import { ConfirmDialog } from "../../components/dialog";
+import { FormDialog } from "../../components/form-dialog";
 import { QueryView } from "../../components/states";
 import { Alert, Button, Card, Field, LinkButton, PageHeader, Select, Stat, TableFrame, TextArea, td, th } from "../../components/ui";
 import { Id, Mono, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
@@ -35,18 +36,22 @@ function AdjustDialog({ account, open, onClose }: { account: Account; open: bool
     });
   }
   return (
-    <Dialog open={open} title={t("admin.account.adjust")} onClose={onClose}>
-      {adjust.data ? (
-        <div className="space-y-4">
+    <FormDialog
+      open={open}
+      title={t("admin.account.adjust")}
+      onClose={onClose}
+      onSubmit={submit}
+      error={adjust.error ? errorText(adjust.error) : null}
+      busy={adjust.isPending}
+      submitLabel={t("admin.account.adjustSubmit")}
+      done={
+        adjust.data && (
           <Alert tone={adjust.data.applied ? "green" : "amber"}>
             {adjust.data.applied ? t("admin.account.adjusted", { balance: fmt.cost(adjust.data.balance) }) : t("admin.account.adjustReplayed")}
           </Alert>
-          <div className="flex justify-end">
-            <Button onClick={onClose}>{t("common.close")}</Button>
-          </div>
-        </div>
-      ) : (
-        <form onSubmit={submit} className="space-y-4">
+        )
+      }
+    >
           <Select label={t("admin.account.direction")} name="direction" defaultValue="credit">
             <option value="credit">{t("admin.account.credit")}</option>
             <option value="debit">{t("admin.account.debit")}</option>
@@ -57,18 +62,7 @@ function AdjustDialog({ account, open, onClose }: { account: Account; open: bool
             <input type="checkbox" name="allow_negative" className="h-4 w-4" />
             {t("admin.account.allowNegative")}
           </label>
-          {adjust.error && <Alert tone="red">{errorText(adjust.error)}</Alert>}
-          <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={onClose}>
-              {t("common.cancel")}
-            </Button>
-            <Button type="submit" disabled={adjust.isPending}>
-              {t("admin.account.adjustSubmit")}
-            </Button>
-          </div>
-        </form>
-      )}
-    </Dialog>
+    </FormDialog>
   );
 }
 
@@ -294,26 +288,17 @@ function KeysCard({ account }: { account: Account }) {
         )}
       </QueryView>
       {(patch.error || revoke.error) && <Alert tone="red">{errorText(patch.error ?? revoke.error)}</Alert>}
-      <Dialog open={creating} title={t("admin.account.newKey")} onClose={() => setCreating(false)}>
-        <form
-          className="space-y-4"
-          onSubmit={(e) => {
-            e.preventDefault();
-            create.mutate(String(new FormData(e.currentTarget).get("name") ?? "").trim());
-          }}
-        >
-          <Field label={t("admin.account.keyName")} name="name" maxLength={200} />
-          {create.error && <Alert tone="red">{errorText(create.error)}</Alert>}
-          <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={() => setCreating(false)}>
-              {t("common.cancel")}
-            </Button>
-            <Button type="submit" disabled={create.isPending}>
-              {t("admin.account.createKey")}
-            </Button>
-          </div>
-        </form>
-      </Dialog>
+      <FormDialog
+        open={creating}
+        title={t("admin.account.newKey")}
+        onClose={() => setCreating(false)}
+        onSubmit={(e) => create.mutate(String(new FormData(e.currentTarget).get("name") ?? "").trim())}
+        error={create.error ? errorText(create.error) : null}
+        busy={create.isPending}
+        submitLabel={t("admin.account.createKey")}
+      >
+        <Field label={t("admin.account.keyName")} name="name" maxLength={200} />
+      </FormDialog>
       <ConfirmDialog
         open={!!revoking}
         title={t("admin.account.revokeTitle")}

@@ -2,9 +2,9 @@ import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
-import { Dialog } from "../../components/dialog";
+import { FormDialog } from "../../components/form-dialog";
 import { QueryView } from "../../components/states";
-import { Alert, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
+import { Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
 import { FilterBar, Id, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey, errorText, useAdminMutation, useCursorPages } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
@@ -29,8 +29,7 @@ function CreateAccountDialog({ open, onClose }: { open: boolean; onClose: () => 
     create.mutate({ name: String(f.get("name") ?? "").trim(), initial_balance: balance || undefined, tariff_id: String(f.get("tariff") ?? "") || undefined });
   }
   return (
-    <Dialog open={open} title={t("admin.accounts.create")} onClose={onClose}>
-      <form onSubmit={submit} className="space-y-4">
+    <FormDialog open={open} title={t("admin.accounts.create")} onClose={onClose} onSubmit={submit} error={create.error ? errorText(create.error) : null} busy={create.isPending} submitLabel={t("admin.accounts.createSubmit")}>
         <Field label={t("admin.accounts.name")} name="name" required maxLength={200} />
         <Select label={t("admin.tariff")} name="tariff" defaultValue="">
           <option value="">{t("admin.accounts.defaultTariff")}</option>
@@ -43,17 +42,7 @@ function CreateAccountDialog({ open, onClose }: { open: boolean; onClose: () => 
             ))}
         </Select>
         <Field label={t("admin.accounts.initialBalance")} name="balance" inputMode="decimal" placeholder="0.00" pattern="^\d{1,12}([.,]\d{1,6})?$" />
-        {create.error && <Alert tone="red">{errorText(create.error)}</Alert>}
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            {t("common.cancel")}
-          </Button>
-          <Button type="submit" disabled={create.isPending}>
-            {t("admin.accounts.createSubmit")}
-          </Button>
-        </div>
-      </form>
-    </Dialog>
+    </FormDialog>
   );
 }
 

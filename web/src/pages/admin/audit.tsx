@@ -2,18 +2,13 @@ import { useQuery } from "@tanstack/react-query";
 import { Fragment, useState } from "react";
 import { useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
+import { DateField } from "../../components/date-field";
 import { QueryView } from "../../components/states";
 import { Button, Card, Field, PageHeader, TableFrame, td, th } from "../../components/ui";
 import { FilterBar, Id, Json, Mono, Pager } from "../../features/admin/components";
 import { adminKey, useCursorPages } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
 import { useFormat } from "../../i18n/format";
-
-function isoOf(local: string): string | undefined {
-  if (!local) return undefined;
-  const d = new Date(local);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
-}
 
 /** Who changed what, when: the admin API's audit rows with their before/after snapshots. */
 export function AdminAuditPage() {
@@ -44,8 +39,8 @@ export function AdminAuditPage() {
               action: filters.action || undefined,
               target_type: filters.target_type || undefined,
               target_id: filters.target_id || undefined,
-              from: isoOf(filters.from),
-              to: isoOf(filters.to),
+              from: fmt.instant(filters.from),
+              to: fmt.instant(filters.to),
             },
           },
         }),
@@ -63,8 +58,8 @@ export function AdminAuditPage() {
         <Field label={t("admin.audit.action")} value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value.trim() })} placeholder="key.*" className="w-40" />
         <Field label={t("admin.audit.targetType")} value={draft.target_type} onChange={(e) => setDraft({ ...draft, target_type: e.target.value.trim() })} className="w-36" />
         <Field label={t("admin.audit.targetId")} value={draft.target_id} onChange={(e) => setDraft({ ...draft, target_id: e.target.value.trim() })} className="w-44" />
-        <Field label={t("admin.from")} type="datetime-local" value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} className="w-52" />
-        <Field label={t("admin.to")} type="datetime-local" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} className="w-52" />
+        <DateField label={t("admin.from")} time value={draft.from} onChange={(v) => setDraft({ ...draft, from: v })} className="w-64" />
+        <DateField label={t("admin.to")} time value={draft.to} onChange={(v) => setDraft({ ...draft, to: v })} className="w-64" />
       </FilterBar>
       <Card>
         <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.audit.empty")}>

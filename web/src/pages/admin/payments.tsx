@@ -2,10 +2,10 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, unwrap, type Schemas } from "../../api/client";
-import { Dialog } from "../../components/dialog";
+import { FormDialog } from "../../components/form-dialog";
 import { QueryView } from "../../components/states";
 import { Alert, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
-import { FilterBar, Id, SignedMoney, StatusBadge } from "../../features/admin/components";
+import { FilterBar, Id, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey, errorText, useAdminMutation } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
 import { useFormat } from "../../i18n/format";
@@ -20,20 +20,9 @@ function useBeforePages() {
   return { before: stack[stack.length - 1], page: stack.length, next: (b: string) => setStack((s) => [...s, b]), prev: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)), reset: () => setStack([undefined]) };
 }
 
+/** The shared pager over `before` pages: a full page means there may be more. */
 function BeforePager({ p, rows }: { p: ReturnType<typeof useBeforePages>; rows: { created_at: string }[] }) {
-  const { t } = useI18n();
-  if (p.page === 1 && rows.length < PAGE) return null;
-  return (
-    <nav aria-label={t("admin.pager")} className="mt-3 flex items-center gap-2">
-      <Button variant="secondary" onClick={p.prev} disabled={p.page === 1}>
-        {t("admin.prevPage")}
-      </Button>
-      <span className="text-sm text-slate-600">{t("admin.pageN", { n: p.page })}</span>
-      <Button variant="secondary" onClick={() => p.next(rows[rows.length - 1]!.created_at)} disabled={rows.length < PAGE}>
-        {t("common.next")}
-      </Button>
-    </nav>
-  );
+  return <Pager page={p.page} hasNext={rows.length >= PAGE} onPrev={p.prev} onNext={() => p.next(rows[rows.length - 1]!.created_at)} />;
 }
 
 function RefundDialog({ payment, onClose }: { payment: Payment; onClose: () => void }) {
@@ -43,43 +32,32 @@ function RefundDialog({ payment, onClose }: { payment: Payment; onClose: () => v
     unwrap(api.POST("/admin/payments/{id}/refund", { params: { path: { id: payment.id } }, body: { ...b, retry_stuck: payment.status === "refunding" } })),
   );
   return (
-    <Dialog open title={t("admin.payments.refundTitle")} onClose={onClose}>
-      {refund.data ? (
-        <div className="space-y-4">
+    <FormDialog
+      title={t("admin.payments.refundTitle")}
+      onClose={onClose}
+      onSubmit={(e) => {
+        const f = new FormData(e.currentTarget);
+        refund.mutate({ reason: String(f.get("reason") ?? "").trim() || undefined, require_unspent_balance: f.get("unspent") === "on" });
+      }}
+      error={refund.error ? errorText(refund.error) : null}
+      busy={refund.isPending}
+      submitLabel={t("admin.payments.refund")}
+      danger
+      done={
+        refund.data && (
           <Alert tone={refund.data.status === "refunded" ? "green" : "amber"}>
             {t("admin.payments.refundResult", { status: refund.data.status, debited: fmt.cost(refund.data.debited), balance: fmt.cost(refund.data.balance_after) })}
           </Alert>
-          <div className="flex justify-end">
-            <Button onClick={onClose}>{t("common.close")}</Button>
-          </div>
-        </div>
-      ) : (
-        <form
-          className="space-y-4"
-          onSubmit={(e) => {
-            e.preventDefault();
-            const f = new FormData(e.currentTarget);
-            refund.mutate({ reason: String(f.get("reason") ?? "").trim() || undefined, require_unspent_balance: f.get("unspent") === "on" });
-          }}
-        >
+        )
+      }
+    >
           <p className="text-sm text-slate-700">{t("admin.payments.refundText", { amount: `${payment.amount} ${payment.currency}`, credits: fmt.cost(payment.credits), account: payment.account_id })}</p>
           <Field label={t("admin.account.reason")} name="reason" maxLength={500} />
           <label className="flex items-center gap-2 text-sm text-slate-800">
             <input type="checkbox" name="unspent" className="h-4 w-4" />
             {t("admin.payments.requireUnspent")}
           </label>
-          {refund.error && <Alert tone="red">{errorText(refund.error)}</Alert>}
-          <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={onClose}>
-              {t("common.cancel")}
-            </Button>
-            <Button type="submit" className="bg-red-700 hover:bg-red-800" disabled={refund.isPending}>
-              {t("admin.payments.refund")}
-            </Button>
-          </div>
-        </form>
-      )}
-    </Dialog>
+    </FormDialog>
   );
 }
 

@@ -1,7 +1,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
-import { ConfirmDialog, Dialog } from "../../components/dialog";
+import { ConfirmDialog } from "../../components/dialog";
+import { FormDialog } from "../../components/form-dialog";
 import { QueryView } from "../../components/states";
 import { Alert, Badge, Button, Card, Field, PageHeader, Select, TableFrame, TextArea, td, th } from "../../components/ui";
 import { FilterBar, Mono, StatusBadge } from "../../features/admin/components";
@@ -307,8 +308,15 @@ function TariffDialog({ tariff, onClose }: { tariff: Tariff | "new"; onClose: ()
     });
   }
   return (
-    <Dialog open title={isNew ? t("admin.prices.newTariff") : t("admin.prices.editTariff", { name: x!.name })} onClose={onClose}>
-      <form onSubmit={submit} className="space-y-3">
+    <FormDialog
+      dense
+      title={isNew ? t("admin.prices.newTariff") : t("admin.prices.editTariff", { name: x!.name })}
+      onClose={onClose}
+      onSubmit={submit}
+      error={problem ?? (save.error ? errorText(save.error) : null)}
+      busy={save.isPending}
+      submitLabel={t("common.save")}
+    >
         <Field label={t("admin.prices.tariffName")} name="name" required maxLength={100} defaultValue={x?.name ?? ""} />
         <Field label={t("admin.prices.description")} name="description" maxLength={2000} defaultValue={x?.description ?? ""} />
         <div className="grid grid-cols-2 gap-3">
@@ -325,17 +333,7 @@ function TariffDialog({ tariff, onClose }: { tariff: Tariff | "new"; onClose: ()
           <input type="checkbox" name="is_default" defaultChecked={x?.is_default ?? false} className="h-4 w-4" />
           {t("admin.prices.isDefault")}
         </label>
-        {(problem || save.error) && <Alert tone="red">{problem ?? errorText(save.error)}</Alert>}
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            {t("common.cancel")}
-          </Button>
-          <Button type="submit" disabled={save.isPending}>
-            {t("common.save")}
-          </Button>
-        </div>
-      </form>
-    </Dialog>
+    </FormDialog>
   );
 }
 

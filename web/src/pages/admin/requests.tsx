@@ -2,6 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
+import { DateField } from "../../components/date-field";
 import { QueryView } from "../../components/states";
 import { Card, Field, LinkButton, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
 import { FilterBar, Id, Json, Mono, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
@@ -43,13 +44,6 @@ export interface LogRow {
 const STATUSES = ["pending", "completed", "failed", "cancelled"] as const;
 type Status = (typeof STATUSES)[number];
 
-/** datetime-local value (in the browser's zone) → ISO with offset, for the API's from/to. */
-function isoOf(local: string): string | undefined {
-  if (!local) return undefined;
-  const d = new Date(local);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
-}
-
 /** The request log across every account, with upstream cost and profit per request. */
 export function AdminRequestsPage() {
   const { t } = useI18n();
@@ -78,8 +72,8 @@ export function AdminRequestsPage() {
               model: filters.model || undefined,
               provider_id: filters.provider_id || undefined,
               status: filters.status || undefined,
-              from: isoOf(filters.from),
-              to: isoOf(filters.to),
+              from: fmt.instant(filters.from),
+              to: fmt.instant(filters.to),
             },
           },
         }),
@@ -105,8 +99,8 @@ export function AdminRequestsPage() {
             </option>
           ))}
         </Select>
-        <Field label={t("admin.from")} type="datetime-local" value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} className="w-52" />
-        <Field label={t("admin.to")} type="datetime-local" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} className="w-52" />
+        <DateField label={t("admin.from")} time value={draft.from} onChange={(v) => setDraft({ ...draft, from: v })} className="w-64" />
+        <DateField label={t("admin.to")} time value={draft.to} onChange={(v) => setDraft({ ...draft, to: v })} className="w-64" />
       </FilterBar>
       <Card>
         <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.requests.empty")}>

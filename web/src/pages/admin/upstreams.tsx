@@ -1,7 +1,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
-import { ConfirmDialog, Dialog } from "../../components/dialog";
+import { ConfirmDialog } from "../../components/dialog";
+import { FormDialog } from "../../components/form-dialog";
 import { QueryView } from "../../components/states";
 import { Alert, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
 import { FilterBar, Id, Mono, pct, StatusBadge } from "../../features/admin/components";
@@ -110,8 +111,15 @@ function AccountDialog({ account, providers, onClose }: { account: UpstreamAccou
   }
   const a = isNew ? null : account;
   return (
-    <Dialog open title={isNew ? t("admin.upstreams.addAccount") : t("admin.upstreams.editAccount", { name: a!.name || a!.id })} onClose={onClose}>
-      <form onSubmit={submit} className="space-y-3">
+    <FormDialog
+      dense
+      title={isNew ? t("admin.upstreams.addAccount") : t("admin.upstreams.editAccount", { name: a!.name || a!.id })}
+      onClose={onClose}
+      onSubmit={submit}
+      error={save.error ? errorText(save.error) : null}
+      busy={save.isPending}
+      submitLabel={t("common.save")}
+    >
         {isNew && (
           <Select label={t("admin.provider")} name="provider" required>
             {providers.map((p) => (
@@ -140,17 +148,7 @@ function AccountDialog({ account, providers, onClose }: { account: UpstreamAccou
           <input type="checkbox" name="enabled" defaultChecked={a?.enabled ?? true} className="h-4 w-4" />
           {t("admin.upstreams.enabled")}
         </label>
-        {save.error && <Alert tone="red">{errorText(save.error)}</Alert>}
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            {t("common.cancel")}
-          </Button>
-          <Button type="submit" disabled={save.isPending}>
-            {t("common.save")}
-          </Button>
-        </div>
-      </form>
-    </Dialog>
+    </FormDialog>
   );
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE "model_prices" ADD COLUMN "cache_write_micros_per_m" bigint;

@@ -1,0 +1,90 @@
+import { Worker } from "node:worker_threads";
+import { countPromptTokens, promptTokenUpperBound } from "./tokenizer.js";
+
+/**
+ * The exact local prompt count without blocking the event loop. Tokenizing costs ≈ 1 ms per KB of
+ * prompt: a small prompt is counted in place (bounded cost), a big one in a worker thread, which
+ * starts on first use and exits after a minute without work (the tokenizer's tables are tens of MB).
+ * Until the count lands the hold (sized from the byte upper bound) still covers the request.
+ */
+const INLINE_MAX_BYTES = 4096;
+const IDLE_EXIT_MS = 60_000;
+
+let worker: Worker | null = null;
+let idleTimer: ReturnType<typeof setTimeout> | null = null;
+let nextId = 1;
+const waiting = new Map<number, { body: Record<string, unknown>; resolve: (n: number) => void }>();
+const memo = new WeakMap<Record<string, unknown>, Promise<number>>();
+
+/** The worker's entry next to this file: .ts when run through tsx, .js from the build. */
+function workerUrl(): URL {
+  const own = import.meta.url;
+  return new URL(own.endsWith(".ts") ? "./token-count-worker.ts" : "./token-count-worker.js", own);
+}
+
+function startWorker(): Worker {
+  const w = new Worker(workerUrl());
+  w.unref();
+  w.on("message", (m: { id: number; tokens: number }) => {
+    const job = waiting.get(m.id);
+    if (!job) return;
+    waiting.delete(m.id);
+    job.resolve(m.tokens >= 0 ? m.tokens : countPromptTokens(job.body));
+    if (waiting.size === 0) armIdleExit();
+  });
+  const fail = () => {
+    if (worker === w) worker = null;
+    // Whatever was in flight is counted here: a count is never lost.
+    for (const [id, job] of waiting) {
+      waiting.delete(id);
+      job.resolve(countPromptTokens(job.body));
+    }
+  };
+  w.on("error", fail);
+  w.on("exit", fail);
+  return w;
+}
+
+function armIdleExit(): void {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    idleTimer = null;
+    if (waiting.size === 0 && worker) {
+      const w = worker;
+      worker = null;
+      void w.terminate();
+    }
+  }, IDLE_EXIT_MS);
+  idleTimer.unref();
+}
+
+/** Prompt tokens of a chat/completions/embeddings body (memoized per body: start and end share it). */
+export function promptTokens(body: Record<string, unknown>): Promise<number> {
+  let p = memo.get(body);
+  if (p) return p;
+  if (promptTokenUpperBound(body) <= INLINE_MAX_BYTES) p = Promise.resolve(countPromptTokens(body));
+  else {
+    p = new Promise<number>((resolve) => {
+      const id = nextId++;
+      waiting.set(id, { body, resolve });
+      if (idleTimer) {
+        clearTimeout(idleTimer);
+        idleTimer = null;
+      }
+      try {
+        worker ??= startWorker();
+        worker.postMessage({ id, body });
+      } catch {
+        waiting.delete(id);
+        resolve(countPromptTokens(body));
+      }
+    });
+  }
+  memo.set(body, p);
+  return p;
+}
+
+/** The exact count when it is cheap to take in place (a small prompt), else null (ask `promptTokens`). */
+export function promptTokensNow(body: Record<string, unknown>): number | null {
+  return promptTokenUpperBound(body) <= INLINE_MAX_BYTES ? countPromptTokens(body) : null;
+}

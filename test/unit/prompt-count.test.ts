@@ -1,0 +1,18 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { promptTokens, promptTokensNow } from "../../src/proxy/prompt-count.js";
+import { countPromptTokens } from "../../src/proxy/tokenizer.js";
+
+test("a big prompt is counted off the event loop to the same figure as in place, once per body", async () => {
+  const body = { messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Привет, the quick brown fox. ".repeat(800) }] };
+  assert.equal(promptTokensNow(body), null, "too big to count in place");
+  const p = promptTokens(body);
+  assert.equal(promptTokens(body), p, "start and end of a stream share one count");
+  assert.equal(await p, countPromptTokens(body));
+});
+
+test("a small prompt is counted in place", async () => {
+  const body = { messages: [{ role: "user", content: "hello there" }] };
+  assert.equal(promptTokensNow(body), countPromptTokens(body));
+  assert.equal(await promptTokens(body), countPromptTokens(body));
+});
