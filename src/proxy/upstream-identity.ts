@@ -8,15 +8,15 @@ export interface UpstreamIdentity {
   upstream_provider?: string;
 }
 
-const fit = (v: unknown, max: number): string | undefined => (typeof v === "string" && v.length > 0 && v.length <= max ? v : undefined);
+const bounded = (v: unknown, max: number): string | undefined => (typeof v === "string" && v.length > 0 && v.length <= max ? v : undefined);
 
 /** From a response body or the first stream chunk (parsed), or undefined when it names neither. */
 export function upstreamIdentity(json: unknown): UpstreamIdentity | undefined {
   if (!json || typeof json !== "object") return undefined;
   const j = json as { id?: unknown; provider?: unknown };
   const out: UpstreamIdentity = {};
-  const id = fit(j.id, 200);
-  const provider = fit(j.provider, 100);
+  const id = bounded(j.id, 200);
+  const provider = bounded(j.provider, 100);
   if (id) out.upstream_id = id;
   if (provider) out.upstream_provider = provider;
   return id || provider ? out : undefined;

@@ -45,14 +45,20 @@ const KeyInfo = z
       label: z.string(),
       key_id: z.string(),
       limit: Amount.nullable().openapi({ description: "This key's all-time money limit, null = none" }),
-      limit_reset: z.string().nullable().openapi({ description: "Always null: the all-time limit never resets (daily/weekly/monthly windows are in `limits`)" }),
+      limit_reset: z
+        .string()
+        .nullable()
+        .openapi({ description: "Always null: the all-time limit never resets (daily/weekly/monthly windows are in `limits`)" }),
       limit_remaining: Amount.nullable(),
       usage: Amount.openapi({ description: "All-time spend of this key" }),
       usage_daily: Amount,
       usage_weekly: Amount,
       usage_monthly: Amount,
       is_free_tier: z.boolean(),
-      rate_limit: z.object({ requests: z.number().int(), interval: z.string() }).nullable().openapi({ description: "The key's request rate limit, when it has one" }),
+      rate_limit: z
+        .object({ requests: z.number().int(), interval: z.string() })
+        .nullable()
+        .openapi({ description: "The key's request rate limit, when it has one" }),
       currency: z.string(),
       limits: ScopeLimits,
       rate_limits: z.record(z.string(), z.unknown()).nullable(),
