@@ -28,7 +28,7 @@ const N = Number(process.argv[2] ?? 200_000);
 const REDIS = process.argv[3] && process.argv[3] !== "-" ? process.argv[3] : process.argv[3] === "-" ? null : "redis://127.0.0.1:6379";
 
 // A realistic shape: 3 routes in 2 priority tiers (weights 3:1 in the first), the first provider
-// with 3 upstream accounts (seed 002's master accounts), timeouts per provider.
+// with 3 upstream accounts (master accounts), timeouts per provider.
 const providers: ProviderConfig[] = ["openrouter", "backup", "cheap"].map((id) => ({ id, type: "openai", base_url: `http://${id}.invalid/v1`, model_prefix: "", enabled: true }));
 const targets = new Map<string, ProviderTarget>(
   providers.map((p) => [

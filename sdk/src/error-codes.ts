@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   "service_unavailable",
   "too_many_attempts",
   "unsupported_media_type",
+  "unsupported_parameter",
   "upstream_error",
   "upstream_rate_limited",
   "upstream_timeout",

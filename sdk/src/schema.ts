@@ -891,7 +891,7 @@ export interface paths {
         put?: never;
         /**
          * OpenRouter-compatible proxy: the inference paths (POST) and the public model list (GET)
-         * @description `chat/completions`, `completions` and `embeddings` go through the gateway's own pipeline (routing, fallback, metering, billing); `responses`, `images/generations`, `audio/speech`, `audio/transcriptions`, `moderations` and `rerank` (POST) and `models`, `models/{author}/{slug}/endpoints`, `providers` (GET) are forwarded to the OpenRouter provider and billed from the usage it reports (streams: from what was delivered when it reports none). Any other path or method: 404. API key or DID authentication.
+         * @description `chat/completions`, `completions`, `embeddings` and `responses` (translated to chat) go through the gateway's own pipeline (routing, fallback, metering, billing); `images/generations`, `audio/speech`, `audio/transcriptions`, `moderations` and `rerank` (POST) and `models`, `models/{author}/{slug}/endpoints`, `providers` (GET) are forwarded to the OpenRouter provider and billed from the usage it reports (streams: from what was delivered when it reports none). Any other path or method: 404. API key or DID authentication.
          */
         post: operations["postApiV1OpenrouterByPath"];
         delete?: never;
@@ -941,7 +941,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Quota limits of the calling key and its account, with usage in the current windows (seed 001) */
+        /** Quota limits of the calling key and its account, with usage in the current windows */
         get: operations["getLimits"];
         put?: never;
         post?: never;
@@ -1012,7 +1012,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calling key's tariff and its token allowance usage (seed 001) */
+        /** The calling key's tariff and its token allowance usage */
         get: operations["getTariff"];
         put?: never;
         post?: never;
@@ -1049,7 +1049,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Alias of /v1/client/usage (seed 001) */
+        /** Alias of /v1/client/usage */
         get: operations["getUsage"];
         put?: never;
         post?: never;
@@ -1892,6 +1892,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Anthropic Messages API (streams with `stream: true`)
+         * @description Anthropic's request and answer shapes and SSE events (`message_start`, `content_block_start`/`delta`/`stop`, `message_delta` with usage, `message_stop`, `ping`, `error`), served by any upstream: the request is translated to chat and billed and logged like chat (log endpoint `messages`). Key as `x-api-key` or `Authorization: Bearer`; `anthropic-version` is accepted. Errors in Anthropic's shape `{type: "error", error: {type, message}}`.
+         */
+        post: operations["postV1Messages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/count_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Count a Messages request's input tokens (local count, not billed)
+         * @description Counted by the gateway's tokenizer (o200k_base), so close to but not exactly what the model's own tokenizer says.
+         */
+        post: operations["postV1MessagesCountTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -2031,7 +2071,7 @@ export interface paths {
         put?: never;
         /**
          * OpenAI Responses API (streams with `stream: true`)
-         * @description Forwarded to the model's upstream as is; billed when the upstream reports usage or cost.
+         * @description Translated to chat for the model's upstream; billed and logged like chat (log endpoint `responses`). Input as a string or items (messages, `function_call`, `function_call_output`), `instructions`, function tools, `max_output_tokens`, `text.format`. No state is kept between requests: `previous_response_id`, `item_reference`, `conversation`, `store: true` and `background` are refused with 400 `unsupported_parameter`; the answer says `store: false`.
          */
         post: operations["postV1Responses"];
         delete?: never;
@@ -2238,6 +2278,144 @@ export interface components {
              */
             session?: "token" | "cookie" | "web";
             token: string;
+        };
+        AnthropicCountTokensRequest: {
+            messages: ({
+                content: string | ({
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+                /** @enum {string} */
+                role: "user" | "assistant";
+            } & {
+                [key: string]: unknown;
+            })[];
+            model: string;
+            system?: string | ({
+                type: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            thinking?: {
+                budget_tokens?: number;
+                type: string;
+            } & {
+                [key: string]: unknown;
+            };
+            tool_choice?: {
+                name?: string;
+                /** @enum {string} */
+                type: "auto" | "any" | "tool" | "none";
+            } & {
+                [key: string]: unknown;
+            };
+            tools?: ({
+                description?: string;
+                input_schema?: {
+                    [key: string]: unknown;
+                };
+                name: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
+        };
+        AnthropicError: {
+            error: {
+                message: string;
+                type: string;
+            } & {
+                [key: string]: unknown;
+            };
+            request_id?: string | null;
+            /** @enum {string} */
+            type: "error";
+        };
+        AnthropicMessage: {
+            content: ({
+                /** @enum {string} */
+                type: "text" | "tool_use" | "thinking";
+            } & {
+                [key: string]: unknown;
+            })[];
+            id: string;
+            model: string;
+            /** @enum {string} */
+            role: "assistant";
+            /** @enum {string|null} */
+            stop_reason: "end_turn" | "max_tokens" | "stop_sequence" | "tool_use" | "refusal" | null;
+            stop_sequence: string | null;
+            /** @enum {string} */
+            type: "message";
+            usage: {
+                cache_creation_input_tokens?: number | null;
+                cache_read_input_tokens?: number | null;
+                input_tokens: number;
+                output_tokens: number;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        AnthropicMessagesRequest: {
+            max_tokens: number;
+            messages: ({
+                content: string | ({
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+                /** @enum {string} */
+                role: "user" | "assistant";
+            } & {
+                [key: string]: unknown;
+            })[];
+            metadata?: {
+                user_id?: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+            model: string;
+            stop_sequences?: string[];
+            stream?: boolean;
+            system?: string | ({
+                type: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            temperature?: number;
+            thinking?: {
+                budget_tokens?: number;
+                type: string;
+            } & {
+                [key: string]: unknown;
+            };
+            tool_choice?: {
+                name?: string;
+                /** @enum {string} */
+                type: "auto" | "any" | "tool" | "none";
+            } & {
+                [key: string]: unknown;
+            };
+            tools?: ({
+                description?: string;
+                input_schema?: {
+                    [key: string]: unknown;
+                };
+                name: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            top_k?: number;
+            top_p?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        AnthropicTokenCount: {
+            input_tokens: number;
         };
         ApiKey: {
             account_id: string;
@@ -3389,6 +3567,54 @@ export interface components {
             stream: boolean;
             total_tokens: number | null;
         };
+        ResponseObject: {
+            created_at: number;
+            id: string;
+            model: string;
+            /** @enum {string} */
+            object: "response";
+            output: ({
+                type: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @enum {string} */
+            status: "completed" | "incomplete" | "in_progress" | "failed";
+            usage: ({
+                input_tokens: number;
+                output_tokens: number;
+                total_tokens: number;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+        } & {
+            [key: string]: unknown;
+        };
+        ResponsesRequest: {
+            input: string | {
+                [key: string]: unknown;
+            }[];
+            instructions?: string | null;
+            max_output_tokens?: number | null;
+            model: string;
+            previous_response_id?: string | null;
+            store?: boolean | null;
+            stream?: boolean | null;
+            temperature?: number | null;
+            tool_choice?: ("auto" | "none" | "required") | ({
+                type: string;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+            tools?: ({
+                type: string;
+            } & {
+                [key: string]: unknown;
+            })[] | null;
+            top_p?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
         RotateApiKeyRequest: {
             /**
              * @description How long the old secret keeps working (0 = stops now)
@@ -3443,10 +3669,6 @@ export interface components {
             };
             /** @enum {string} */
             type?: "openrouter" | "openai" | "litellm" | "mock" | "anthropic" | "gemini";
-        };
-        SeedRequestLogPage: {
-            data: components["schemas"]["RequestLog"][];
-            next_cursor: string | null;
         };
         ServiceInfo: {
             links: {
@@ -3677,7 +3899,7 @@ export interface components {
             api_key: string;
             /** @description Known upstream balance, USD */
             balance?: string | null;
-            /** @description Discount on the upstream list price (seed 002: usually 70) */
+            /** @description Discount on the upstream list price (resellers typically buy at 70 % off) */
             discount_percent?: number;
             enabled?: boolean;
             name?: string;
@@ -3688,7 +3910,7 @@ export interface components {
             api_key?: string;
             /** @description Known upstream balance, USD */
             balance?: string | null;
-            /** @description Discount on the upstream list price (seed 002: usually 70) */
+            /** @description Discount on the upstream list price (resellers typically buy at 70 % off) */
             discount_percent?: number;
             enabled?: boolean;
             name?: string;
@@ -3781,6 +4003,10 @@ export interface components {
             role?: "client" | "admin";
             /** @enum {string} */
             status?: "active" | "blocked";
+        };
+        V1AdminRequestLogPage: {
+            data: components["schemas"]["RequestLog"][];
+            next_cursor: string | null;
         };
         WebConfig: {
             base_path: string;
@@ -7741,7 +7967,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SeedRequestLogPage"];
+                    "application/json": components["schemas"]["V1AdminRequestLogPage"];
                 };
             };
             /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */
@@ -10101,6 +10327,235 @@ export interface operations {
             };
         };
     };
+    postV1Messages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnthropicMessagesRequest"];
+            };
+        };
+        responses: {
+            /** @description A message, or an SSE stream of Anthropic's events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicMessage"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid request (`invalid_request_error`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Missing or unknown API key (`authentication_error`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Balance too low (`billing_error`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Key not allowed this model, or quota exceeded (`permission_error`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Unknown model (`not_found_error`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Body too large (`request_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Rate limit exceeded (`rate_limit_error`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Upstream error (`api_error`) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description No upstream available (`overloaded_error`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Upstream timeout (`timeout_error`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+        };
+    };
+    postV1MessagesCountTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnthropicCountTokensRequest"];
+            };
+        };
+        responses: {
+            /** @description The input token count */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicTokenCount"];
+                };
+            };
+            /** @description Invalid request (`invalid_request_error`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Missing or unknown API key (`authentication_error`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Balance too low (`billing_error`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Key not allowed this model, or quota exceeded (`permission_error`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Unknown model (`not_found_error`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Body too large (`request_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Rate limit exceeded (`rate_limit_error`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Upstream error (`api_error`) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description No upstream available (`overloaded_error`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Upstream timeout (`timeout_error`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+        };
+    };
     getV1Models: {
         parameters: {
             query?: never;
@@ -10449,25 +10904,32 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": {
-                    model?: string;
-                } & {
-                    [key: string]: unknown;
-                };
-                "multipart/form-data": unknown;
+                "application/json": components["schemas"]["ResponsesRequest"];
             };
         };
         responses: {
-            /** @description The upstream's answer, unchanged */
+            /** @description A response object, or an SSE stream of response events */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ResponseObject"];
+                    "text/event-stream": string;
+                };
             };
-            /** @description Missing or invalid API key */
+            /** @description Invalid request; `unsupported_parameter` for what needs stored state */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or unknown API key */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -10478,6 +10940,33 @@ export interface operations {
             };
             /** @description Balance too low */
             402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown model */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -315,7 +315,7 @@ export async function listAudit(db: DbOrTx, query: AuditQuery = {}) {
   }));
 }
 
-// ---------------------------------------------------------------- platform stats (seed 002)
+// ---------------------------------------------------------------- platform stats
 
 export async function platformStats(db: DbOrTx, currency: string, opts: { from?: Date; to?: Date } = {}) {
   const [acc] = await db
@@ -365,7 +365,7 @@ export async function platformStats(db: DbOrTx, currency: string, opts: { from?:
   };
 }
 
-/** Seed 002's /v1/admin/clients: users with their account's balance and lifetime usage. */
+/** The /v1/admin/clients view: users with their account's balance and lifetime usage. */
 export async function listClients(db: DbOrTx, currency: string, query: UserQuery = {}) {
   const p = await listUsers(db, query);
   const ids = [...new Set(p.data.map((u) => u.account_id))];

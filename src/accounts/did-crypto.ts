@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyOb
 import { base58Decode, base58Encode } from "./base58.js";
 
 /**
- * DID-signed requests (seed 004), pure part. A caller identifies as `did:key:z…` (multibase
+ * DID-signed requests, pure part. A caller identifies as `did:key:z…` (multibase
  * base58btc of the multicodec `ed25519-pub` prefix 0xed 0x01 + 32-byte public key) and signs
  *
  *   LLMGW-DID-v1\n<METHOD>\n<path with query>\n<x-did-timestamp>\n<hex SHA-256 of the raw body>

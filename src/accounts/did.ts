@@ -79,7 +79,7 @@ export async function findDidIdentity(db: Db, did: string): Promise<DidIdentity 
 }
 
 /**
- * Seed 004's first-contact initialization: a new account, a client user carrying the DID, an
+ * The first-contact initialization: a new account, a client user carrying the DID, an
  * inference key bound to the DID (its limits/models apply to DID calls), and the identity row.
  * Concurrent first requests of one DID converge on one identity (did is the primary key).
  */

@@ -75,6 +75,9 @@ export interface ResolvedModel {
 
 export type Endpoint = "chat.completions" | "completions" | "embeddings" | "passthrough";
 
+/** What a request-log row names: the endpoint, or the client API translated to chat (`messages`, `responses`). */
+export type LoggedEndpoint = Endpoint | "messages" | "responses";
+
 /** What actually served the request, for cost and logging. */
 export interface ServedBy {
   providerId: string;

@@ -43,6 +43,8 @@ export const ERROR_TABLE = {
   upstream_timeout: [504, "api_error"],
   upstream_rate_limited: [429, "rate_limit_error"],
   context_length_exceeded: [400, "invalid_request_error"],
+  /** A request field this gateway can't honour (e.g. the Responses API's stored state). */
+  unsupported_parameter: [400, "invalid_request_error"],
   service_unavailable: [503, "api_error"],
   internal_error: [500, "api_error"],
 } as const satisfies Record<string, readonly [number, string]>;

@@ -19,7 +19,11 @@ import { createAdminFxRateRoutes } from "./routes/admin/fx-rates.js";
 import { createAdminPriceRoutes } from "./routes/admin/prices.js";
 import { createAdminStatsRoutes } from "./routes/admin/stats.js";
 import { createAdminTariffRoutes } from "./routes/admin/tariffs.js";
-import { createAdminConsoleRoutes } from "./routes/admin-console.js";
+import { createAdminLogEntryRoutes } from "./routes/admin/log-entry.js";
+import { createAdminOverviewRoutes } from "./routes/admin/overview.js";
+import { createAdminPriceTableRoutes } from "./routes/admin/price-table.js";
+import { createAdminCommissionRoutes } from "./routes/admin/referral-commissions.js";
+import { createAdminUpstreamTestRoutes } from "./routes/admin/upstream-test.js";
 import { createAdminSessionRoutes } from "./routes/admin-session.js";
 import { createAuthEmailRoutes } from "./routes/auth-email.js";
 import { createAdminMarginRoutes } from "./routes/admin-margin.js";
@@ -42,6 +46,7 @@ import { createAdminCircuitRoutes } from "./routes/admin/circuits.js";
 import { createAdminModelRouteRoutes } from "./routes/admin/model-routes.js";
 import { createAdminProviderRoutes } from "./routes/admin/providers.js";
 import { createAdminUpstreamAccountRoutes } from "./routes/admin/upstream-accounts.js";
+import { anthropicErrorShape, createInboundDialectRoutes } from "./routes/inbound-dialects.js";
 import { createPassthroughRoutes } from "./routes/passthrough.js";
 import { createRateLimitRoutes } from "./routes/rate-limit.js";
 import { createSystemRoutes } from "./routes/system.js";
@@ -49,10 +54,14 @@ import { createTelegramRoutes } from "./routes/telegram.js";
 import { createPaymentsRoutes } from "./routes/payments.js";
 import { createTelegramPaymentLinkRoutes } from "./routes/payments-telegram.js";
 import { createAccountSettingsRoutes } from "./routes/account-settings.js";
-import { createClientAccountRoutes } from "./routes/client-account.js";
+import { createClientMoneyHistoryRoutes } from "./routes/client/money-history.js";
+import { createClientPriceRoutes } from "./routes/client/prices.js";
+import { createClientRequestRoutes } from "./routes/client/requests.js";
 import { createWebApiRoutes, widgetBotId } from "./routes/web-api.js";
 import { createWebAppRoutes } from "./routes/web-app.js";
-import { createAdminPaymentsRoutes } from "./routes/admin-payments.js";
+import { createAdminPaymentsRoutes } from "./routes/admin/payments.js";
+import { createAdminReconciliationRoutes } from "./routes/admin/payments-reconciliation.js";
+import { createAdminRefundRequestRoutes } from "./routes/admin/refund-requests.js";
 import { createApiDocsRoutes } from "./routes/api-docs.js";
 
 export type { AppEnv };
@@ -67,16 +76,23 @@ export function createApp(deps: AppDeps) {
   app.use("*", requestContext(deps));
   // Preflights are answered here, before any authentication (src/http/cors.ts).
   app.use("*", cors(deps.settings.cors));
+  // Anthropic's clients read errors in Anthropic's shape, the body limit's and authentication's included.
+  for (const p of ["/v1/messages", "/v1/messages/*"]) app.use(p, anthropicErrorShape);
   app.use("*", bodyLimitGuard(deps.settings.maxBodyBytes));
 
   // Before authentication, so it sees refusals by the key check as well as by limits and balance.
-  for (const p of ["/v1/chat/*", "/v1/completions", "/v1/embeddings"]) app.use(p, refusalTrail(deps));
+  for (const p of ["/v1/chat/*", "/v1/completions", "/v1/embeddings", "/v1/messages", "/v1/responses"]) app.use(p, refusalTrail(deps));
   // Bearer key, or a DID-signed request that yields the same AuthContext.
   const inference = apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference")] });
   // The dashboard's playground: a session calls chat through its own playground key.
   app.use("/v1/chat/*", apiKeyAuth(deps, { scope: "inference", alternatives: [didAuthenticator(deps, "inference"), sessionPlaygroundAuthenticator(deps)] }));
   app.use("/v1/completions", inference);
   app.use("/v1/embeddings", inference);
+  app.use("/v1/responses", inference);
+  // Anthropic's clients send the key as `x-api-key`; Claude Code's auth token comes as Bearer.
+  const anthropicAuth = apiKeyAuth(deps, { scope: "inference", xApiKey: true, alternatives: [didAuthenticator(deps, "inference")] });
+  app.use("/v1/messages", anthropicAuth);
+  app.use("/v1/messages/*", anthropicAuth);
 
   const admin = adminAuth(deps);
   app.use("/admin/*", admin);
@@ -87,6 +103,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createOpenAIRoutes(deps));
   app.route("/", createRateLimitRoutes(deps));
   for (const routes of [createAdminProviderRoutes, createAdminUpstreamAccountRoutes, createAdminModelRouteRoutes, createAdminCircuitRoutes]) app.route("/", routes(deps));
+  app.route("/", createInboundDialectRoutes(deps));
   app.route("/", createPassthroughRoutes(deps));
   for (const routes of [createClientUsageRoutes, createClientKeyRoutes, createGenerationRoutes, createCreditsRoutes]) app.route("/", routes(deps));
   for (const routes of [createAdminAccountBillingRoutes, createAdminTariffRoutes, createAdminPriceRoutes, createAdminFxRateRoutes, createAdminStatsRoutes]) {
@@ -95,7 +112,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", createTelegramRoutes(deps));
   app.route("/", createPaymentsRoutes(deps));
   app.route("/", createTelegramPaymentLinkRoutes(deps));
-  app.route("/", createAdminPaymentsRoutes(deps));
+  for (const routes of [createAdminPaymentsRoutes, createAdminRefundRequestRoutes, createAdminReconciliationRoutes]) app.route("/", routes(deps));
   for (const routes of [createPasswordAuthRoutes, createSessionRoutes, createTelegramAuthRoutes, createDidUsageRoutes]) app.route("/", routes(deps));
   // One key router for both audiences: the caller's own keys, and any account's for admins.
   const principal = principalAuth(deps);
@@ -106,11 +123,11 @@ export function createApp(deps: AppDeps) {
   for (const routes of [createAdminAccountRoutes, createAdminUserRoutes, createAdminLogRoutes, createAdminPlatformRoutes]) app.route("/", routes(deps));
   app.route("/", createAuthEmailRoutes(deps));
   app.route("/", createAdminMarginRoutes(deps));
-  app.route("/", createAdminConsoleRoutes(deps));
+  for (const routes of [createAdminOverviewRoutes, createAdminPriceTableRoutes, createAdminCommissionRoutes, createAdminLogEntryRoutes, createAdminUpstreamTestRoutes]) app.route("/", routes(deps));
   app.route("/", createAdminSessionRoutes(deps));
   app.route("/", createWebAppRoutes({ telegramWidget: widgetBotId(deps.settings) !== null }));
   app.route("/", createWebApiRoutes(deps));
-  app.route("/", createClientAccountRoutes(deps));
+  for (const routes of [createClientRequestRoutes, createClientPriceRoutes, createClientMoneyHistoryRoutes]) app.route("/", routes(deps));
   app.route("/", createAccountSettingsRoutes(deps));
   app.route("/", createApiDocsRoutes());
 

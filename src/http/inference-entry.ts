@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import type { InboundDialect } from "../proxy/dialects/dialect.js";
 import type { InferenceEndpoint } from "../proxy/service.js";
 import { clientGoneSignal, nodeResponse, readJsonObject } from "./body.js";
 import type { AppEnv } from "./context.js";
@@ -78,6 +79,34 @@ export function inferenceEntry(deps: AppDeps, endpoint: InferenceEndpoint) {
       startedAt: c.get("startedAt"),
       cacheControl: c.req.header("x-gateway-cache") ?? null,
       sink: nodeResponse(c),
+    });
+    c.set("requestIdSent", true);
+    return res;
+  };
+}
+
+/**
+ * The way in for a client API translated to chat (Anthropic Messages, OpenAI Responses): the body
+ * is checked against the API's own schema, translated by its dialect, checked again as the chat
+ * body the pipeline runs, and answered in the dialect's shape. One pipeline: the same holds,
+ * routing, metering, billing and log row as chat (the row names the dialect's endpoint).
+ */
+export function dialectEntry(deps: AppDeps, dialect: InboundDialect, schema: z.ZodType) {
+  return async (c: Context<AppEnv>) => {
+    const raw = await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth });
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw validationError(parsed.error.issues, "json");
+    const chat = ChatCompletionRequest.safeParse(dialect.toChat(raw));
+    if (!chat.success) throw validationError(chat.error.issues, "json");
+    const res = await deps.proxy.handle({
+      requestId: c.get("requestId"),
+      auth: c.get("auth"),
+      endpoint: "chat.completions",
+      body: chat.data as Record<string, unknown>,
+      signal: clientGoneSignal(c),
+      startedAt: c.get("startedAt"),
+      sink: nodeResponse(c),
+      dialect: { api: dialect, clientBody: raw },
     });
     c.set("requestIdSent", true);
     return res;

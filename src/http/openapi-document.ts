@@ -27,6 +27,12 @@ export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>, opts: { version: 
     scheme: "bearer",
     description: "ADMIN_TOKEN, or an admin user's session",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "anthropicApiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "x-api-key",
+    description: "The API key `sk-gw-…` as Anthropic's clients send it (Anthropic Messages routes)",
+  });
   app.openAPIRegistry.registerComponent("securitySchemes", "didSignature", {
     type: "apiKey",
     in: "header",

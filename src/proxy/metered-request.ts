@@ -1,4 +1,4 @@
-import type { Admission, AuthContext, Endpoint, PreparedBilling, RateLimitHooks, Reservation, ServedBy, SettleResult, TokenUsage } from "../contracts/request.js";
+import type { Admission, AuthContext, LoggedEndpoint, PreparedBilling, RateLimitHooks, Reservation, ServedBy, SettleResult, TokenUsage } from "../contracts/request.js";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import type { RequestLogWriter } from "../logs/request-log-writer.js";
@@ -16,7 +16,7 @@ export interface MeteredDeps {
 export interface MeteredStart {
   requestId: string;
   auth: AuthContext;
-  endpoint: Endpoint;
+  endpoint: LoggedEndpoint;
   /** The model id the rate limiter counts under. */
   modelId: string;
   /** What the log row names as requested (the client's model, or a pass-through path). */

@@ -9,6 +9,7 @@ import type { CircuitBreakers } from "../routing/circuit-breaker.js";
 import type { ResponseCacheStore } from "../routing/response-cache.js";
 import type { RetryBudget, RetryPolicy } from "../routing/retry.js";
 import type { Rng } from "../routing/rng.js";
+import type { InboundDialect } from "./dialects/dialect.js";
 import type { StreamProgressHooks } from "./stream-progress.js";
 import type { UpstreamClient } from "./upstream.js";
 
@@ -63,6 +64,11 @@ export interface ProxyRequest {
    * `RESPONSE_ALREADY_SENT`.
    */
   sink?: ServerResponse;
+  /**
+   * The client spoke another API than chat (Anthropic Messages, OpenAI Responses): `body` is its
+   * chat translation, `clientBody` what the client sent, and the answer is written in its shape.
+   */
+  dialect?: { api: InboundDialect; clientBody: Record<string, unknown> };
 }
 
 export type ResolvedDeps = ProxyDeps & { resilience: Resilience };

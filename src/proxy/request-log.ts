@@ -1,4 +1,4 @@
-import type { Endpoint, ServedBy, SettleResult, TokenUsage } from "../contracts/request.js";
+import type { LoggedEndpoint, ServedBy, SettleResult, TokenUsage } from "../contracts/request.js";
 import type { RequestLogRow } from "../logs/request-log-writer.js";
 
 /** What a request's log row says from the start (the `pending` row) and keeps saying. */
@@ -6,7 +6,7 @@ export interface LogBase {
   id: string;
   accountId: string;
   apiKeyId: string;
-  endpoint: Endpoint;
+  endpoint: LoggedEndpoint;
   requestedModel: string;
   stream: boolean;
   startedAt: number;

@@ -1,6 +1,7 @@
 import { adapterFor, estimatedUsage } from "../providers/index.js";
 import type { UpstreamAttempt } from "../routing/attempt.js";
 import { servedAs, type AnswerContext } from "./answer-context.js";
+import { dialectContext } from "./dialects/dialect.js";
 import { promptTokens } from "./prompt-count.js";
 import { countTokens } from "./tokenizer.js";
 import type { UpstreamResponse } from "./upstream.js";
@@ -50,7 +51,8 @@ export async function respondJson(
   } else if (settled && req.endpoint !== "embeddings") {
     json.usage = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens, cost: Number(settled.costDisplay), estimated: true };
   }
-  const text = JSON.stringify(json);
+  const dialect = req.dialect;
+  const text = JSON.stringify(dialect ? dialect.api.response(json, dialectContext(req.requestId, req.startedAt, dialect.clientBody, () => d.clock.now())) : json);
   const headers = run.headers(served, "application/json");
   if (run.opts.cacheKey && d.cache) {
     headers["x-gateway-cache"] = "MISS";

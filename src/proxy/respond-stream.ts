@@ -4,6 +4,8 @@ import { adapterFor, estimatedUsage } from "../providers/index.js";
 import type { UpstreamAttempt } from "../routing/attempt.js";
 import type { AnswerContext } from "./answer-context.js";
 import { OutputMeter } from "./output-meter.js";
+import { DialectTap } from "./dialects/dialect-tap.js";
+import { dialectContext } from "./dialects/dialect.js";
 import { SseTap } from "./sse-tap.js";
 import type { UpstreamIdentity } from "./upstream-identity.js";
 import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
@@ -33,8 +35,10 @@ export function respondStream(
   const reservation = metered.reservation;
   const progress = d.progress;
   const meter = new OutputMeter(reservation?.outputTokens ?? null, undefined, progress !== undefined);
-  const tap = new SseTap({
-    clientWantsUsage: (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+  const dialect = req.dialect;
+  const chatTap = new SseTap({
+    // A dialect always closes with usage: it reads the usage chunk.
+    clientWantsUsage: dialect !== undefined || (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
     parseUsage: (u) => adapter.usage(u),
     meter,
     translator: adapter.streamTranslator(req.endpoint),
@@ -45,6 +49,8 @@ export function respondStream(
         }
       : undefined,
   });
+  const dialectStream = dialect?.api.stream(dialectContext(req.requestId, req.startedAt, dialect.clientBody, () => d.clock.now()));
+  const tap = dialectStream ? new DialectTap(chatTap, dialectStream, () => estimatedUsage(promptTokensNow(req.body) ?? promptTokenUpperBound(req.body), meter.deliveredTokens()), req.requestId) : chatTap;
   let ttftMs: number | null = null;
   d.inflight.count++;
   // Progress is recorded on the hold before output goes out: a crash bills at least what was delivered.
@@ -60,15 +66,16 @@ export function respondStream(
     signal: req.signal,
     onFirstContent: () => (ttftMs = d.clock.now() - req.startedAt),
     errorOf: (e) => failureToError(classifyError(e), attempt.target.id, true),
+    errorFrame: dialectStream ? (err) => dialectStream.error(err, req.requestId) : undefined,
     stoppedError: () => new AppError("insufficient_quota", "The output reached what this request's hold covers; the stream was ended and what was delivered is billed."),
     beforeSend: progress ? () => progress.report(req.requestId, meter.tokens()) : undefined,
     onEnd: (outcome, errorCode) => {
       progress?.end(req.requestId);
       d.inflight.count--;
       // A client going away says nothing about the upstream; a mid-stream break does (a cut by the meter does not).
-      void settleBreaker(outcome !== "failed" || tap.stopped);
+      void settleBreaker(outcome !== "failed" || chatTap.stopped);
       const delivered = meter.deliveredTokens();
-      const reported = tap.usage && !tap.stopped ? tap.usage : null;
+      const reported = chatTap.usage && !chatTap.stopped ? chatTap.usage : null;
       // The local prompt count (off the event loop for a big prompt) only when the upstream gave none.
       const prompt = reported && reported.promptTokens > 0 ? null : promptTokens(req.body);
       void Promise.resolve(prompt)

@@ -48,7 +48,7 @@ export class ProxyService {
     const metered = await MeteredRequest.admit(this.d, {
       requestId: req.requestId,
       auth,
-      endpoint: req.endpoint,
+      endpoint: req.dialect?.api.endpoint ?? req.endpoint,
       modelId: model.id,
       requestedModel: modelName,
       stream,
@@ -58,7 +58,8 @@ export class ProxyService {
     });
     try {
       let cacheKey: string | null = null;
-      if (this.d.cache && cacheDecision({ endpoint: req.endpoint, body, header: req.cacheControl, keyOptions: auth.keyOptions }).use) {
+      // The cache holds chat answers; a dialect's answer is another shape (not cached).
+      if (this.d.cache && !req.dialect && cacheDecision({ endpoint: req.endpoint, body, header: req.cacheControl, keyOptions: auth.keyOptions }).use) {
         cacheKey = responseCacheKey(req.endpoint, body, auth.accountId);
         const hit: CachedResponse | null = await this.d.cache.store.get(cacheKey);
         if (hit) return await serveCached(this.d, req, metered, prepared, hit);

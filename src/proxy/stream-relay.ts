@@ -30,6 +30,8 @@ export interface RelayHooks {
   errorOf(e: unknown): AppError;
   /** What the client is told when the tap stopped the stream. */
   stoppedError(): AppError;
+  /** The error event in the client's API (default: OpenAI's error frame). */
+  errorFrame?: (err: AppError) => string;
   /** Before output goes to the client (stream progress); a returned promise is awaited. */
   beforeSend?: () => Promise<void> | undefined;
   /** Called once, when the stream is over for whatever reason. */
@@ -74,7 +76,7 @@ class Relay {
       if (this.tap.stopped) {
         const err = this.hooks.stoppedError();
         this.end("failed", err.code);
-        return { done: true, out: String(out) + streamErrorFrame(err, this.hooks.requestId) };
+        return { done: true, out: String(out) + this.errorFrame(err) };
       }
       return { done: false, out };
     } catch (e) {
@@ -82,8 +84,12 @@ class Relay {
       // The upstream broke mid-stream: tell the client in OpenAI's shape, bill what was delivered.
       const err = this.hooks.errorOf(e);
       this.end("failed", err.code);
-      return { done: true, out: streamErrorFrame(err, this.hooks.requestId) };
+      return { done: true, out: this.errorFrame(err) };
     }
+  }
+
+  private errorFrame(err: AppError): string {
+    return this.hooks.errorFrame ? this.hooks.errorFrame(err) : streamErrorFrame(err, this.hooks.requestId);
   }
 
   /** Runs the beforeSend hook; true when the stream ended meanwhile. */

@@ -59,7 +59,7 @@ export const customerKeyName = (accountId: string) => `llm-gateway ${accountId}`
 
 /**
  * A dedicated OpenRouter key per account, made with the provisioning key on the account's first
- * OpenRouter request (seed 004's "first use"), sealed in `upstream_customer_keys`, and served from
+ * OpenRouter request ("first use"), sealed in `upstream_customer_keys`, and served from
  * memory afterwards: the request path does one Map lookup. Its OpenRouter credit limit follows the
  * account's balance (after a top-up, and in a periodic batch), and it is disabled while the account
  * is blocked. When OpenRouter's key API fails, requests go out with the provider's own key (logged)

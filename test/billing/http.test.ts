@@ -184,7 +184,7 @@ describeEachDb("billing through the gateway", (kind, create) => {
     assert.deepEqual(usage.body.today, { requests: 3, prompt_tokens: 3000, completion_tokens: 1500, total_tokens: 4500, cost: "0.2025" });
     assert.deepEqual(usage.body.total, usage.body.today);
     assert.equal(usage.body.tariff.name, "default");
-    assert.deepEqual((await get(a.key, "/usage")).body, usage.body, "seed 001's /usage is an alias");
+    assert.deepEqual((await get(a.key, "/usage")).body, usage.body, "/usage is an alias");
     const bu = await get(b.key, "/v1/client/usage");
     assert.deepEqual(bu.body.total, { requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost: "0.00" });
 

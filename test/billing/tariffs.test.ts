@@ -71,7 +71,7 @@ describeEachDb("billing tariffs, markups and adjustments", (_kind, create) => {
     await Promise.all([ok1.release(), ok2.release()]);
   });
 
-  test('seed 001\'s "Test Basic": a 10,000-token allowance on a key, enforced under concurrency', async () => {
+  test('the "Test Basic" tariff: a 10,000-token allowance on a key, enforced under concurrency', async () => {
     const basic = await createTariff(d.db, { name: "Test Basic", description: "Базовый тестовый тариф", markupPpm: 1_000_000n, tokenAllowance: 10_000 }, "admin:test");
     const acct = await makeAccount(d.db, "1000");
     // The key overrides its account's (default) tariff.

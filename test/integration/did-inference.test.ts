@@ -5,7 +5,7 @@ import { didFromPublicKey, rawPublicKey, signDidRequest } from "../../src/accoun
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
-describeEachDb("DID-signed inference (seed 004)", (_kind, createDb) => {
+describeEachDb("DID-signed inference", (_kind, createDb) => {
   let db: TestDatabase;
   let gw: TestGateway;
   before(async () => {

@@ -177,7 +177,8 @@ describeEachDb("money bounds of the metered pipeline", (_kind, createDb) => {
 
   test("a pass-through stream cut before its usage event is billed from what was delivered", async () => {
     const { accountId, key } = await gw.createAccountWithKey({ balance: "100" });
-    const res = await post(key, "/v1/responses", { model: "t/priced", input: "hi", stream: true, fake: { responses_cut: 30 } });
+    // /v1/responses is translated to chat now; a forwarded path still relays the upstream's stream as it is.
+    const res = await post(key, "/api/v1/openrouter/images/generations", { model: "t/priced", prompt: "hi", stream: true, fake: { responses_cut: 30 } });
     assert.equal(res.status, 200);
     await res.text().catch(() => "");
     const row = await finalRow(res.headers.get("x-request-id")!);

@@ -17,7 +17,7 @@ import { createdAt, micros, microsZero, ts } from "../columns.js";
  * Named plans. `markup_ppm` is the sale multiplier in parts per million (1.5 → 1_500_000).
  * `limits` are quota defaults for the scope the tariff is attached to (an account, or a key that
  * overrides its account's tariff); `key_limits` are defaults for every key of an account on this
- * tariff; `token_allowance` is shorthand for `limits.total_tokens` (seed 001's "Test Basic").
+ * tariff; `token_allowance` is shorthand for `limits.total_tokens` (the "Test Basic" tariff).
  * `rate_limits` is read by the rate limiter: `{rpm?, rpd?, tpm?, concurrency?}` (see billing/README.md).
  */
 export const tariffs = pgTable(

@@ -20,7 +20,7 @@ export const routingProviders = pgTable("routing_providers", {
 });
 
 /**
- * Upstream (master) accounts of a provider, config-file or admin-made (seed 002): the API key is
+ * Upstream (master) accounts of a provider, config-file or admin-made: the API key is
  * sealed with AES-256-GCM under ENCRYPTION_KEY (routing/secret-box.ts), never stored in plain text.
  */
 export const upstreamAccounts = pgTable(

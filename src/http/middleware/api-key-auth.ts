@@ -19,12 +19,15 @@ const MESSAGES = {
 } as const;
 
 /**
- * `Authorization: Bearer sk-gw-…` → `c.var.auth`. Runs before the body is read, so unauthenticated
+ * `Authorization: Bearer sk-gw-…` (or, with `xApiKey`, Anthropic's `x-api-key: sk-gw-…`) → `c.var.auth`. Runs before the body is read, so unauthenticated
  * callers cost one header parse and (at most once per TTL) one indexed lookup.
  */
-export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?: AltAuthenticator[]; optional?: boolean } = {}): MiddlewareHandler<AppEnv> {
+export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?: AltAuthenticator[]; xApiKey?: boolean; optional?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const header = c.req.header("authorization");
+    const bearer = c.req.header("authorization");
+    // Anthropic's clients send the key in `x-api-key` (Claude Code's auth token goes in Authorization).
+    const xKey = opts.xApiKey && !bearer ? c.req.header("x-api-key")?.trim() : undefined;
+    const header = bearer ?? (xKey ? `Bearer ${xKey}` : undefined);
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     const secret = m?.[1];
     // Alternatives (DID headers, a dashboard session's JWT) get every request that carries no API key.

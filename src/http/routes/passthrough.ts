@@ -8,13 +8,15 @@ import { apiKeyAuth } from "../middleware/api-key-auth.js";
 import { didAuthenticator } from "../middleware/did-auth.js";
 import { clientGoneSignal, nodeResponse } from "../body.js";
 import { inferenceEntry } from "../inference-entry.js";
+import { responsesEntry } from "./inbound-dialects.js";
 import { createRouter } from "../router.js";
 import { ErrorResponse } from "../schemas.js";
 
 /**
  * OpenAI-compatible endpoints the gateway forwards as they are (images, audio, moderations,
- * rerank, responses), and the OpenRouter-compatible proxy `<METHOD> /api/v1/openrouter/*`.
- * The chat/completions/embeddings paths of that proxy take the inference pipeline; the other
+ * rerank), and the OpenRouter-compatible proxy `<METHOD> /api/v1/openrouter/*`.
+ * The chat/completions/embeddings and responses paths of that proxy take the inference pipeline
+ * (responses translated to chat, routes/inbound-dialects.ts, so it is always billed); the other
  * allowed paths go through proxy/passthrough.ts. Nothing else is forwarded: the upstream key is
  * the operator's, and OpenRouter's account paths (`/key`, `/credits`, `/keys`, `/generation`, …)
  * would hand the operator's account to any client.
@@ -28,13 +30,12 @@ const ENDPOINTS = [
   ["/v1/audio/translations", "Speech translation (multipart)"],
   ["/v1/moderations", "Moderation"],
   ["/v1/rerank", "Rerank (Cohere/Jina-style, as the upstream offers it)"],
-  ["/v1/responses", "OpenAI Responses API (streams with `stream: true`)"],
 ] as const;
 
 const PROXIED = { "chat/completions": "chat.completions", completions: "completions", embeddings: "embeddings" } as const;
 
 /** Inference paths the OpenRouter-compatible proxy forwards (POST), besides PROXIED. */
-const FORWARDED_POST = new Set(["responses", "images/generations", "audio/speech", "audio/transcriptions", "moderations", "rerank"]);
+const FORWARDED_POST = new Set(["images/generations", "audio/speech", "audio/transcriptions", "moderations", "rerank"]);
 /** Public catalogue reads (GET): the same for every key, nothing of the operator's account. */
 const FORWARDED_GET = [/^models$/, /^models\/[^/]+\/[^/]+\/endpoints$/, /^providers$/];
 
@@ -103,7 +104,7 @@ export function createPassthroughRoutes(deps: AppDeps) {
       tags: ["Inference (pass-through)"],
       summary: "OpenRouter-compatible proxy: the inference paths (POST) and the public model list (GET)",
       description:
-        "`chat/completions`, `completions` and `embeddings` go through the gateway's own pipeline (routing, fallback, metering, billing); `responses`, `images/generations`, `audio/speech`, `audio/transcriptions`, `moderations` and `rerank` (POST) and `models`, `models/{author}/{slug}/endpoints`, `providers` (GET) are forwarded to the OpenRouter provider and billed from the usage it reports (streams: from what was delivered when it reports none). Any other path or method: 404. API key or DID authentication.",
+        "`chat/completions`, `completions`, `embeddings` and `responses` (translated to chat) go through the gateway's own pipeline (routing, fallback, metering, billing); `images/generations`, `audio/speech`, `audio/transcriptions`, `moderations` and `rerank` (POST) and `models`, `models/{author}/{slug}/endpoints`, `providers` (GET) are forwarded to the OpenRouter provider and billed from the usage it reports (streams: from what was delivered when it reports none). Any other path or method: 404. API key or DID authentication.",
       security,
       request: { params: z.object({ path: z.string().openapi({ example: "chat/completions" }) }) },
       responses: { 200: { description: "The upstream's answer" }, 401: err("Missing or invalid credentials"), 404: err("Path not forwarded") },
@@ -114,11 +115,13 @@ export function createPassthroughRoutes(deps: AppDeps) {
     completions: inferenceEntry(deps, "completions"),
     embeddings: inferenceEntry(deps, "embeddings"),
   };
+  const responses = responsesEntry(deps);
   app.all("/api/v1/openrouter/*", async (c) => {
     const sub = c.req.path.slice("/api/v1/openrouter/".length).replace(/^\/+|\/+$/g, "");
     const method = c.req.method.toUpperCase();
     const endpoint = PROXIED[sub as keyof typeof PROXIED];
     if (endpoint && method === "POST") return entries[endpoint](c);
+    if (sub === "responses" && method === "POST") return responses(c);
     if (!forwardedPath(method, sub)) throw new AppError("not_found", "This path is not forwarded by the gateway");
     return forward(c, `/${sub}`, true);
   });

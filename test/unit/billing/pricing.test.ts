@@ -38,7 +38,7 @@ test("the one rounding step is up, per request, not per token", () => {
   assert.equal(salePriceMicros(usageWeight(MINI, u(2, 0)), RATE, MARKUP), 45n);
   // Zero usage costs zero.
   assert.equal(salePriceMicros(usageWeight(MINI, u(0, 0)), RATE, MARKUP), 0n);
-  // A markup below 1 (seed 002 sells at 80 % of list) also rounds up.
+  // A markup below 1 (a reseller selling at 80 % of list) also rounds up.
   assert.equal(salePriceMicros(usageWeight(MINI, u(1, 0)), RATE, 800_000n), 12n); // 12.0 exactly
   assert.equal(salePriceMicros(usageWeight(MINI, u(1, 0)), 95_500_000n, 800_000n), 12n); // 11.46 → 12
 });

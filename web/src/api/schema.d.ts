@@ -337,6 +337,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Anthropic Messages API (streams with `stream: true`)
+         * @description Anthropic's request and answer shapes and SSE events (`message_start`, `content_block_start`/`delta`/`stop`, `message_delta` with usage, `message_stop`, `ping`, `error`), served by any upstream: the request is translated to chat and billed and logged like chat (log endpoint `messages`). Key as `x-api-key` or `Authorization: Bearer`; `anthropic-version` is accepted. Errors in Anthropic's shape `{type: "error", error: {type, message}}`.
+         */
+        post: operations["postV1Messages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/count_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Count a Messages request's input tokens (local count, not billed)
+         * @description Counted by the gateway's tokenizer (o200k_base), so close to but not exactly what the model's own tokenizer says.
+         */
+        post: operations["postV1MessagesCountTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OpenAI Responses API (streams with `stream: true`)
+         * @description Translated to chat for the model's upstream; billed and logged like chat (log endpoint `responses`). Input as a string or items (messages, `function_call`, `function_call_output`), `instructions`, function tools, `max_output_tokens`, `text.format`. No state is kept between requests: `previous_response_id`, `item_reference`, `conversation`, `store: true` and `background` are refused with 400 `unsupported_parameter`; the answer says `store: false`.
+         */
+        post: operations["postV1Responses"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/images/generations": {
         parameters: {
             query?: never;
@@ -497,26 +557,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/responses": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * OpenAI Responses API (streams with `stream: true`)
-         * @description Forwarded to the model's upstream as is; billed when the upstream reports usage or cost.
-         */
-        post: operations["postV1Responses"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/openrouter/{path}": {
         parameters: {
             query?: never;
@@ -528,7 +568,7 @@ export interface paths {
         put?: never;
         /**
          * OpenRouter-compatible proxy: the inference paths (POST) and the public model list (GET)
-         * @description `chat/completions`, `completions` and `embeddings` go through the gateway's own pipeline (routing, fallback, metering, billing); `responses`, `images/generations`, `audio/speech`, `audio/transcriptions`, `moderations` and `rerank` (POST) and `models`, `models/{author}/{slug}/endpoints`, `providers` (GET) are forwarded to the OpenRouter provider and billed from the usage it reports (streams: from what was delivered when it reports none). Any other path or method: 404. API key or DID authentication.
+         * @description `chat/completions`, `completions`, `embeddings` and `responses` (translated to chat) go through the gateway's own pipeline (routing, fallback, metering, billing); `images/generations`, `audio/speech`, `audio/transcriptions`, `moderations` and `rerank` (POST) and `models`, `models/{author}/{slug}/endpoints`, `providers` (GET) are forwarded to the OpenRouter provider and billed from the usage it reports (streams: from what was delivered when it reports none). Any other path or method: 404. API key or DID authentication.
          */
         post: operations["postApiV1OpenrouterByPath"];
         delete?: never;
@@ -578,7 +618,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Alias of /v1/client/usage (seed 001) */
+        /** Alias of /v1/client/usage */
         get: operations["getUsage"];
         put?: never;
         post?: never;
@@ -646,7 +686,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Quota limits of the calling key and its account, with usage in the current windows (seed 001) */
+        /** Quota limits of the calling key and its account, with usage in the current windows */
         get: operations["getLimits"];
         put?: never;
         post?: never;
@@ -663,7 +703,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calling key's tariff and its token allowance usage (seed 001) */
+        /** The calling key's tariff and its token allowance usage */
         get: operations["getTariff"];
         put?: never;
         post?: never;
@@ -2375,7 +2415,7 @@ export interface components {
             provider_id: string;
             name?: string;
             api_key: string;
-            /** @description Discount on the upstream list price (seed 002: usually 70) */
+            /** @description Discount on the upstream list price (resellers typically buy at 70 % off) */
             discount_percent?: number;
             /** @description Known upstream balance, USD */
             balance?: string | null;
@@ -2385,7 +2425,7 @@ export interface components {
         UpstreamAccountPatch: {
             name?: string;
             api_key?: string;
-            /** @description Discount on the upstream list price (seed 002: usually 70) */
+            /** @description Discount on the upstream list price (resellers typically buy at 70 % off) */
             discount_percent?: number;
             /** @description Known upstream balance, USD */
             balance?: string | null;
@@ -2437,6 +2477,192 @@ export interface components {
             retry_at: string | null;
             /** @enum {string} */
             source: "local" | "redis";
+        };
+        AnthropicMessage: {
+            id: string;
+            /** @enum {string} */
+            type: "message";
+            /** @enum {string} */
+            role: "assistant";
+            model: string;
+            content: ({
+                /** @enum {string} */
+                type: "text" | "tool_use" | "thinking";
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @enum {string|null} */
+            stop_reason: "end_turn" | "max_tokens" | "stop_sequence" | "tool_use" | "refusal" | null;
+            stop_sequence: string | null;
+            usage: {
+                input_tokens: number;
+                output_tokens: number;
+                cache_creation_input_tokens?: number | null;
+                cache_read_input_tokens?: number | null;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        AnthropicError: {
+            /** @enum {string} */
+            type: "error";
+            error: {
+                type: string;
+                message: string;
+            } & {
+                [key: string]: unknown;
+            };
+            request_id?: string | null;
+        };
+        AnthropicMessagesRequest: {
+            model: string;
+            messages: ({
+                /** @enum {string} */
+                role: "user" | "assistant";
+                content: string | ({
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+            } & {
+                [key: string]: unknown;
+            })[];
+            system?: string | ({
+                type: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            tools?: ({
+                name: string;
+                description?: string;
+                input_schema?: {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            })[];
+            tool_choice?: {
+                /** @enum {string} */
+                type: "auto" | "any" | "tool" | "none";
+                name?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            thinking?: {
+                type: string;
+                budget_tokens?: number;
+            } & {
+                [key: string]: unknown;
+            };
+            max_tokens: number;
+            stream?: boolean;
+            temperature?: number;
+            top_p?: number;
+            top_k?: number;
+            stop_sequences?: string[];
+            metadata?: {
+                user_id?: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        AnthropicTokenCount: {
+            input_tokens: number;
+        };
+        AnthropicCountTokensRequest: {
+            model: string;
+            messages: ({
+                /** @enum {string} */
+                role: "user" | "assistant";
+                content: string | ({
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+            } & {
+                [key: string]: unknown;
+            })[];
+            system?: string | ({
+                type: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            tools?: ({
+                name: string;
+                description?: string;
+                input_schema?: {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            })[];
+            tool_choice?: {
+                /** @enum {string} */
+                type: "auto" | "any" | "tool" | "none";
+                name?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            thinking?: {
+                type: string;
+                budget_tokens?: number;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        ResponseObject: {
+            id: string;
+            /** @enum {string} */
+            object: "response";
+            created_at: number;
+            /** @enum {string} */
+            status: "completed" | "incomplete" | "in_progress" | "failed";
+            model: string;
+            output: ({
+                type: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            usage: ({
+                input_tokens: number;
+                output_tokens: number;
+                total_tokens: number;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+        } & {
+            [key: string]: unknown;
+        };
+        ResponsesRequest: {
+            model: string;
+            input: string | {
+                [key: string]: unknown;
+            }[];
+            instructions?: string | null;
+            tools?: ({
+                type: string;
+            } & {
+                [key: string]: unknown;
+            })[] | null;
+            tool_choice?: ("auto" | "none" | "required") | ({
+                type: string;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+            max_output_tokens?: number | null;
+            stream?: boolean | null;
+            store?: boolean | null;
+            previous_response_id?: string | null;
+            temperature?: number | null;
+            top_p?: number | null;
+        } & {
+            [key: string]: unknown;
         };
         Balance: {
             /**
@@ -3421,7 +3647,7 @@ export interface components {
         RequestLog: {
             [key: string]: unknown;
         };
-        SeedRequestLogPage: {
+        V1AdminRequestLogPage: {
             data: components["schemas"]["RequestLog"][];
             next_cursor: string | null;
         };
@@ -5177,6 +5403,332 @@ export interface operations {
             };
         };
     };
+    postV1Messages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnthropicMessagesRequest"];
+            };
+        };
+        responses: {
+            /** @description A message, or an SSE stream of Anthropic's events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicMessage"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid request (`invalid_request_error`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Missing or unknown API key (`authentication_error`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Balance too low (`billing_error`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Key not allowed this model, or quota exceeded (`permission_error`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Unknown model (`not_found_error`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Body too large (`request_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Rate limit exceeded (`rate_limit_error`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Upstream error (`api_error`) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description No upstream available (`overloaded_error`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Upstream timeout (`timeout_error`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+        };
+    };
+    postV1MessagesCountTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnthropicCountTokensRequest"];
+            };
+        };
+        responses: {
+            /** @description The input token count */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicTokenCount"];
+                };
+            };
+            /** @description Invalid request (`invalid_request_error`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Missing or unknown API key (`authentication_error`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Balance too low (`billing_error`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Key not allowed this model, or quota exceeded (`permission_error`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Unknown model (`not_found_error`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Body too large (`request_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Rate limit exceeded (`rate_limit_error`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Upstream error (`api_error`) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description No upstream available (`overloaded_error`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+            /** @description Upstream timeout (`timeout_error`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicError"];
+                };
+            };
+        };
+    };
+    postV1Responses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResponsesRequest"];
+            };
+        };
+        responses: {
+            /** @description A response object, or an SSE stream of response events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObject"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid request; `unsupported_parameter` for what needs stored state */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Balance too low */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown model */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Upstream error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Upstream timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     postV1ImagesGenerations: {
         parameters: {
             query?: never;
@@ -5619,69 +6171,6 @@ export interface operations {
         };
     };
     postV1Rerank: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": {
-                    model?: string;
-                } & {
-                    [key: string]: unknown;
-                };
-                "multipart/form-data": unknown;
-            };
-        };
-        responses: {
-            /** @description The upstream's answer, unchanged */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Balance too low */
-            402: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Upstream error */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Upstream timeout */
-            504: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    postV1Responses: {
         parameters: {
             query?: never;
             header?: never;
@@ -9558,7 +10047,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SeedRequestLogPage"];
+                    "application/json": components["schemas"]["V1AdminRequestLogPage"];
                 };
             };
             /** @description Missing credentials (`missing_api_key`); Invalid credentials (`invalid_api_key`) */

@@ -25,7 +25,7 @@ export function createAdminLogRoutes(deps: AppDeps) {
         path,
         summary: "Request logs, newest first, with filters",
         request: { query: LogQuery },
-        responses: { 200: json(page(LogSchema, path === "/admin/logs" ? "RequestLogPage" : "SeedRequestLogPage"), "Logs") },
+        responses: { 200: json(page(LogSchema, path === "/admin/logs" ? "RequestLogPage" : "V1AdminRequestLogPage"), "Logs") },
       },
       async (c) => {
         // One handler for both paths (a path union loses the query's inferred type).

@@ -26,7 +26,7 @@ const AccountIn = z
     provider_id: ProviderId,
     name: z.string().max(200).optional(),
     api_key: z.string().min(8).max(1000),
-    discount_percent: Percent.optional().openapi({ description: "Discount on the upstream list price (seed 002: usually 70)" }),
+    discount_percent: Percent.optional().openapi({ description: "Discount on the upstream list price (resellers typically buy at 70 % off)" }),
     balance: UsdAmount.nullable().optional().openapi({ description: "Known upstream balance, USD" }),
     weight: z.number().int().min(0).max(1_000_000).optional(),
     enabled: z.boolean().optional(),

@@ -18,8 +18,6 @@ export const SessionMode = z.enum(["token", "cookie", "web"]).default("token").o
 });
 
 /** How a login answers: the session's cookies and body in the caller's mode, shared by every login route. */
-export type SessionResponder = ReturnType<typeof sessionResponder>;
-
 export function sessionResponder(deps: AppDeps) {
   const rt = deps.auth;
   const now = () => deps.clock.now();

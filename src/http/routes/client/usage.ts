@@ -72,7 +72,7 @@ export function createClientUsageRoutes(deps: AppDeps) {
 
   for (const [path, summary] of [
     ["/v1/client/usage", "Account usage today, this month and in total (tokens and money)"],
-    ["/usage", "Alias of /v1/client/usage (seed 001)"],
+    ["/usage", "Alias of /v1/client/usage"],
   ] as const) {
     app.openapi(
       createRoute({
