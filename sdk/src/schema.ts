@@ -1730,6 +1730,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's credits and usage (OpenRouter's GET /api/v1/credits) */
+        get: operations["getV1Credits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/embeddings": {
         parameters: {
             query?: never;
@@ -1922,7 +1939,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List models */
+        /**
+         * The models this gateway sells, with the price the caller pays (no key needed: the default tariff's price)
+         * @description Public like OpenRouter's. With an API key, prices are the key's tariff's; without one, the default tariff's. Models nobody priced are not listed (they are refused with `model_not_priced`) unless the operator set a per-request price for them.
+         */
         get: operations["getV1Models"];
         put?: never;
         post?: never;
@@ -1939,7 +1959,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One model (ids contain `/`, e.g. `openai/gpt-4o-mini`) */
+        /** One model (ids contain `/`, e.g. `openai/gpt-4o-mini`), priced as in the list */
         get: operations["getV1ModelsById"];
         put?: never;
         post?: never;
@@ -2513,7 +2533,10 @@ export interface components {
             } & {
                 [key: string]: unknown;
             })[];
+            /** @description The model; may be left out when `models` is given */
             model: string;
+            /** @description Fallback models, tried in order after `model` (OpenRouter's `models`). Without `model`, the first entry is the model. Every entry must be one this key may use and that has a price. */
+            models?: string[];
             stream?: boolean;
             stream_options?: ({
                 include_usage?: boolean;
@@ -2574,7 +2597,10 @@ export interface components {
         };
         CompletionRequest: {
             max_tokens?: number;
+            /** @description The model; may be left out when `models` is given */
             model: string;
+            /** @description Fallback models, tried in order after `model` (OpenRouter's `models`). Without `model`, the first entry is the model. Every entry must be one this key may use and that has a price. */
+            models?: string[];
             prompt: string | string[] | number[] | number[][];
             stream?: boolean;
         } & {
@@ -2680,6 +2706,15 @@ export interface components {
              * @enum {string}
              */
             role?: "client" | "admin";
+        };
+        Credits: {
+            data: {
+                currency: string;
+                /** @description Everything credited to the account (top-ups, refunds, adjustments), in the account currency */
+                total_credits: number;
+                /** @description Everything its requests were charged; total_credits − total_usage is the balance */
+                total_usage: number;
+            };
         };
         CustomerPrice: {
             context_length: number | null;
@@ -2843,6 +2878,11 @@ export interface components {
             data: {
                 cache_hit: boolean;
                 cancelled: boolean;
+                /**
+                 * @description total_cost as an exact decimal string
+                 * @example 123.45
+                 */
+                cost: string | null;
                 created_at: string;
                 currency: string;
                 error_code: string | null;
@@ -2858,12 +2898,15 @@ export interface components {
                 tokens_completion: number | null;
                 tokens_prompt: number | null;
                 tokens_reasoning: number | null;
-                /**
-                 * @description Decimal amount in the account currency
-                 * @example 123.45
-                 */
-                total_cost: string | null;
+                /** @description What the request cost, in the account currency (a number, as OpenRouter returns it) */
+                total_cost: number | null;
                 ttft: number | null;
+                /** @description The upstream's id of this generation (OpenRouter's `gen-…`), for reconciliation */
+                upstream_id: string | null;
+                /** @description The provider the upstream routed to, when it says (OpenRouter's `provider`) */
+                upstream_provider: string | null;
+                /** @description Same as total_cost (OpenRouter's field) */
+                usage: number | null;
             };
         };
         Health: {
@@ -2885,38 +2928,45 @@ export interface components {
                 label: string;
                 /**
                  * @description This key's all-time money limit, null = none
-                 * @example 123.45
+                 * @example 12.5
                  */
-                limit: string | null;
+                limit: number | null;
                 /**
-                 * @description Decimal amount in the account currency
-                 * @example 123.45
+                 * @description Amount in the account currency (a number, as OpenRouter returns it)
+                 * @example 12.5
                  */
-                limit_remaining: string | null;
+                limit_remaining: number | null;
+                /** @description Always null: the all-time limit never resets (daily/weekly/monthly windows are in `limits`) */
+                limit_reset: string | null;
                 limits: components["schemas"]["QuotaState"];
+                /** @description The key's request rate limit, when it has one */
+                rate_limit: {
+                    interval: string;
+                    requests: number;
+                } | null;
                 rate_limits: {
                     [key: string]: unknown;
                 } | null;
                 /**
                  * @description All-time spend of this key
-                 * @example 123.45
+                 * @example 12.5
                  */
-                usage: string;
+                usage: number;
                 /**
-                 * @description Decimal amount in the account currency
-                 * @example 123.45
+                 * @description Amount in the account currency (a number, as OpenRouter returns it)
+                 * @example 12.5
                  */
-                usage_daily: string;
+                usage_daily: number;
                 /**
-                 * @description Decimal amount in the account currency
-                 * @example 123.45
+                 * @description Amount in the account currency (a number, as OpenRouter returns it)
+                 * @example 12.5
                  */
-                usage_monthly: string;
+                usage_monthly: number;
                 /**
-                 * @description Decimal amount in the account currency
-                 * @example 123.45
+                 * @description Amount in the account currency (a number, as OpenRouter returns it)
+                 * @example 12.5
                  */
-                usage_weekly: string;
+                usage_weekly: number;
             };
         };
         KeyLookupRequest: {
@@ -2976,18 +3026,48 @@ export interface components {
             user: components["schemas"]["User"] & (Record<string, never> | null);
         };
         Model: {
+            architecture?: {
+                input_modalities: string[];
+                modality: string;
+                output_modalities: string[];
+            };
             context_length?: number | null;
             created: number;
+            description?: string | null;
             id: string;
             name?: string;
             /** @enum {string} */
             object: "model";
             owned_by: string;
+            /** @description The same price as numbers: per 1M tokens, or per request */
+            price?: {
+                completion_per_1m: number | null;
+                currency: string;
+                per_request: number | null;
+                prompt_per_1m: number | null;
+            };
+            /** @description What the caller pays (its tariff; the default tariff without a key), in the account currency */
             pricing?: {
+                /**
+                 * @description Per token, in the account currency, as a decimal string (OpenRouter's convention)
+                 * @example 0.00000015
+                 */
                 completion: string;
+                /**
+                 * @description Per token, in the account currency, as a decimal string (OpenRouter's convention)
+                 * @example 0.00000015
+                 */
                 prompt: string;
-                unit: string;
+                /** @description Per request (a model priced per request) */
+                request?: string;
             } | null;
+            /** @description Request fields the model's upstream takes (besides model, messages/prompt/input) */
+            supported_parameters?: string[];
+            top_provider?: {
+                context_length: number | null;
+                is_moderated: boolean;
+                max_completion_tokens: number | null;
+            };
         };
         ModelRoute: {
             created_at: string;
@@ -9757,6 +9837,35 @@ export interface operations {
             };
             /** @description Upstream timeout */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1Credits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Credits */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Credits"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

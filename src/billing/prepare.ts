@@ -68,7 +68,11 @@ export function refuseStateless(input: PrepareInput, ab: AuthBilling, plan: Pric
 export interface HoldTerms {
   /** Output tokens over all choices the hold fixes (the client's max_tokens × choices), or null: the gateway picks. */
   fixed: number | null;
-  /** Send the gateway's max_tokens upstream (the client sent none, or more than the model allows). */
+  /**
+   * The client asked for more than the model's max output: the model's max goes upstream instead
+   * (OpenAI answers 400 to a cap above a model's limit). When the client sent no cap this is false:
+   * the hold's budget is enforced by the gateway (see `upstreamCap`).
+   */
   inject: boolean;
   /** Most and least output tokens (over all choices) the gateway may pick. */
   cap: number;
@@ -86,7 +90,8 @@ export function holdTerms(
   settings: { defaultMaxTokens: number; minMaxTokens: number },
 ): HoldTerms {
   const choices = Math.max(1, Math.floor(input.choices ?? 1));
-  const perChoiceCap = Math.max(1, Math.min(settings.defaultMaxTokens, maxOutput ?? Number.MAX_SAFE_INTEGER));
+  // The model's own limit when known (the hold then covers any answer it can give), else the setting.
+  const perChoiceCap = Math.max(1, maxOutput ?? settings.defaultMaxTokens);
   const cap = perChoiceCap * choices;
   const min = Math.min(settings.minMaxTokens, perChoiceCap) * choices;
   if (input.endpoint === "embeddings") return { fixed: 0, inject: false, cap, min, choices };
@@ -95,5 +100,17 @@ export function holdTerms(
     const perChoice = maxOutput !== null && req > maxOutput ? maxOutput : req;
     return { fixed: perChoice * choices, inject: perChoice !== req, cap, min, choices };
   }
-  return { fixed: null, inject: true, cap, min, choices };
+  return { fixed: null, inject: false, cap, min, choices };
+}
+
+/**
+ * The output cap (per choice) the gateway writes into the upstream request, or null to send the
+ * client's as it is. Never one the model refuses: at most the model's max output, and none when
+ * the client sent none, unless a non-stream answer would otherwise pass what the balance and limits
+ * cover (a stream is cut by the gateway at the hold's budget instead: proxy/output-meter.ts).
+ */
+export function upstreamCap(terms: HoldTerms, coveredTokens: number, stream: boolean): number | null {
+  const perChoice = Math.max(1, Math.floor(coveredTokens / terms.choices));
+  if (terms.fixed !== null) return terms.inject ? perChoice : null;
+  return !stream && coveredTokens < terms.cap ? perChoice : null;
 }

@@ -187,10 +187,24 @@ export async function recentRequests(db: Db, scope: Scope, limit: number, cursor
 }
 
 /** One request of the account (null when it doesn't exist or belongs to someone else). */
-export async function generation(db: Db, accountId: string, id: string): Promise<(RequestRow & { upstreamCostMicros: bigint | null }) | null> {
-  const r = rowsOf(await db.execute(sql`select ${REQUEST_COLUMNS}, upstream_cost_micros::text as ucost from request_logs where id = ${id} and account_id = ${accountId} limit 1`))[0];
+export async function generation(
+  db: Db,
+  accountId: string,
+  id: string,
+): Promise<(RequestRow & { upstreamCostMicros: bigint | null; upstreamId: string | null; upstreamProvider: string | null }) | null> {
+  const r = rowsOf(
+    await db.execute(
+      sql`select ${REQUEST_COLUMNS}, upstream_cost_micros::text as ucost, meta->>'upstream_id' as upstream_id, meta->>'upstream_provider' as upstream_provider from request_logs where id = ${id} and account_id = ${accountId} limit 1`,
+    ),
+  )[0];
   if (!r) return null;
-  return { ...toRequest(r), upstreamCostMicros: r.ucost === null || r.ucost === undefined ? null : BigInt(String(r.ucost)) };
+  const str = (v: unknown) => (typeof v === "string" ? v : null);
+  return {
+    ...toRequest(r),
+    upstreamCostMicros: r.ucost === null || r.ucost === undefined ? null : BigInt(String(r.ucost)),
+    upstreamId: str(r.upstream_id),
+    upstreamProvider: str(r.upstream_provider),
+  };
 }
 
 // ---------- platform statistics (admin) ----------
@@ -293,4 +307,21 @@ export async function counterRows(db: Db, ids: readonly string[]): Promise<Map<s
     out.set(String(r.id), { usedTokens: int(r.used_tokens), heldTokens: int(r.held_tokens), usedMicros: big(r.um), heldMicros: big(r.hm), requests: int(r.requests) });
   }
   return out;
+}
+
+/**
+ * OpenRouter's credits view of an account: everything spent on requests (the usage ledger entries)
+ * and what was credited in all, counted so that `credited − used` is the balance exactly (refunds
+ * and adjustments included in what was credited).
+ */
+export async function accountCredits(db: Db, accountId: string): Promise<{ creditedMicros: bigint; usedMicros: bigint } | null> {
+  const r = rowsOf(
+    await db.execute(
+      sql`select a.balance_micros::text as balance, coalesce((select -sum(amount_micros) from ledger_entries where account_id = a.id and kind = 'usage'), 0)::text as used
+        from accounts a where a.id = ${accountId}`,
+    ),
+  )[0];
+  if (!r) return null;
+  const used = BigInt(String(r.used));
+  return { usedMicros: used, creditedMicros: BigInt(String(r.balance)) + used };
 }

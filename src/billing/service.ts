@@ -27,7 +27,7 @@ import type { MarginEvent, MarginRule } from "./margin.js";
 import { buildPlan, priceUsage, type HoldSnapshot, type PricePlan } from "./price-plan.js";
 import { holdMicros, promptHoldMicros } from "./pricing.js";
 import { counterSpecs, PeriodClock } from "./quotas.js";
-import { effectiveLimits, holdTerms, refuseStateless, type AuthBilling, type HoldTerms } from "./prepare.js";
+import { effectiveLimits, holdTerms, refuseStateless, upstreamCap, type AuthBilling, type HoldTerms } from "./prepare.js";
 import { GroupCommit } from "./settle-queue.js";
 import { ensureBillingDefaults, type BillingDefaults } from "./defaults.js";
 
@@ -63,6 +63,8 @@ export interface BillingService extends BillingHooks {
   ready(): Promise<void>;
   /** The tariff's `rate_limits` jsonb (for the key verifier's AuthContext); the default tariff's when the id is unknown. */
   tariffRateLimits(tariffId: string | null): Promise<Record<string, unknown> | null>;
+  /** The operator's per-request price of a model nobody priced (BILLING_UNPRICED_HOLD; demo mode's), null = such models are refused. */
+  readonly unpricedPriceMicros: bigint | null;
   /** Waits until every settlement submitted so far is committed. */
   flush(): Promise<void>;
   /** Holds and settlements waiting in the group-commit queues (metrics). */
@@ -179,7 +181,6 @@ export function createBilling(deps: BillingDeps): BillingService {
     // token quota watches is not bounded: the client's request goes upstream unchanged.
     const unbounded = terms.fixed === null && outNum === 0n && !counters.some((c) => c.limit.tokens !== null);
     const fixed = unbounded ? 0 : terms.fixed;
-    const inject = unbounded ? false : terms.inject;
     const out = await holdsQ.submit({
       requestId: input.requestId,
       accountId: input.auth.accountId,
@@ -196,7 +197,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       snapshot: plan.snapshotJson,
     });
     if (!out.ok) throw refusal(out, promptTokens, plan, terms, snap.currency);
-    const perChoice = inject ? Math.max(1, Math.floor(out.maxTokens / terms.choices)) : null;
+    const perChoice = unbounded || input.endpoint === "embeddings" ? null : upstreamCap(terms, out.maxTokens, input.stream === true);
     const covered = unbounded || input.endpoint === "embeddings" ? null : out.maxTokens;
     return new HoldReservation(input.requestId, input.auth.accountId, plan.snapshot, perChoice, out.holdMicros, covered);
   }
@@ -275,6 +276,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       const t = (tariffId ? snap.tariffs.get(tariffId) : undefined) ?? snap.defaultTariff;
       return Object.keys(t.rateLimits).length ? t.rateLimits : null;
     },
+    unpricedPriceMicros: unpricedHold,
     flush: () => queue.flush(),
     queueDepth: () => ({ holds: holdsQ.pending, settlements: queue.pending }),
     close: async () => {

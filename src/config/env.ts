@@ -166,7 +166,11 @@ export const EnvSchema = z.object({
   DID_AUTO_PROVISION: bool.default(false),
 
   // --- billing (src/billing) ---
-  /** max_tokens the gateway sets when the client sent none (further capped by the model's max output and the hold). */
+  /**
+   * Output a hold covers when the client sent no max_tokens and the model's max output is unknown
+   * (known: the hold covers the model's max). Not written upstream: streams are cut at the hold's
+   * budget; a non-stream request gets a cap only when the balance or limits cover less than that.
+   */
   BILLING_DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(16384),
   /** Smallest max_tokens worth admitting when the gateway picks it from what the balance/limits cover. */
   BILLING_MIN_MAX_TOKENS: z.coerce.number().int().min(1).default(1),
@@ -192,11 +196,12 @@ export const EnvSchema = z.object({
   /** A request-log row the database refuses this many times is dropped with an error log line. */
   REQUEST_LOG_MAX_ROW_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /**
-   * A model with no known price (no config price, no price-book row) is admitted with this fixed hold
-   * (account currency) and charged the upstream-reported cost × rate × markup, or this amount when the
-   * upstream reports none. Empty = refuse such models (403 model_not_priced).
+   * The operator's explicit price for a model with no known price (no config price, no price-book
+   * row): admitted with this fixed hold (account currency) and charged the upstream-reported cost ×
+   * rate × markup, or this amount per request when the upstream reports none. Empty (the default) =
+   * such models are refused with `model_not_priced` (demo mode prices them at 0.01 per request).
    */
-  BILLING_UNPRICED_HOLD: z.string().regex(/^(\d+(\.\d{1,6})?)?$/, "must be a decimal number").default("1.00"),
+  BILLING_UNPRICED_HOLD: z.string().regex(/^(\d+(\.\d{1,6})?)?$/, "must be a decimal number").default(""),
   /** IANA time zone of the daily/monthly quota windows and usage reports. */
   BILLING_TIMEZONE: z.string().default("UTC"),
   /** How long a process trusts its cached price book, tariffs and FX rate (other processes' edits show up after this). */

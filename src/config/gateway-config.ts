@@ -26,6 +26,11 @@ export const ProviderConfigSchema = z
     headers: z.record(z.string(), z.string()).optional(),
     timeouts: TimeoutsSchema.optional(),
     enabled: z.boolean().default(true),
+    /**
+     * Send request fields the provider type's field table does not name (providers/request-fields.ts).
+     * Default: off for api.openai.com and Azure OpenAI (they answer 400 to unknown fields), on elsewhere.
+     */
+    forward_unknown_fields: z.boolean().optional(),
   })
   .strict();
 

@@ -101,6 +101,8 @@ export interface ReserveInput {
   holdTtlMs?: number;
   /** Completions the upstream generates for this request (`n`, or `best_of` when larger); default 1. */
   choices?: number;
+  /** A stream: the gateway cuts it at the hold's budget, so no cap is written upstream for the budget's sake. */
+  stream?: boolean;
 }
 
 /** What billing needs to decide, before any counter is touched, whether a model may be used at all. */
@@ -122,7 +124,7 @@ export interface SettleResult {
 }
 
 export interface Reservation {
-  /** When set, the gateway sends this max_tokens upstream (the client sent none, or more than the hold covers). */
+  /** When set, the gateway sends this output cap upstream (the client's is above the model's max, or a non-stream answer must stay within what the balance covers). */
   maxTokens: number | null;
   /** Response headers to add (e.g. `x-gateway-max-tokens`). */
   headers: Record<string, string>;

@@ -12,6 +12,7 @@ import { refusalTrail } from "./middleware/refusal-trail.js";
 import { requestContext } from "./middleware/request-context.js";
 import { SECURITY } from "./openapi.js";
 import { serveOpenApiDocument } from "./openapi-document.js";
+import { gatewayPath } from "./openrouter-paths.js";
 import { createRouter } from "./router.js";
 import { createAdminAccountBillingRoutes } from "./routes/admin/account-billing.js";
 import { createAdminFxRateRoutes } from "./routes/admin/fx-rates.js";
@@ -36,6 +37,7 @@ import { createAdminPlatformRoutes } from "./routes/admin/platform.js";
 import { createAdminUserRoutes } from "./routes/admin/users.js";
 import { createKeyRoutes } from "./routes/keys.js";
 import { principalAuth, principalOf } from "./middleware/session-auth.js";
+import { createCreditsRoutes } from "./routes/client/credits.js";
 import { createGenerationRoutes } from "./routes/client/generation.js";
 import { createClientKeyRoutes } from "./routes/client/key.js";
 import { createClientUsageRoutes } from "./routes/client/usage.js";
@@ -68,7 +70,8 @@ import { createApiDocsRoutes } from "./routes/api-docs.js";
  * body is parsed) → route validation → handler. Errors of every kind leave through `onError`.
  */
 export function createApp(deps: AppDeps) {
-  const app = createRouter();
+  // `/api/v1/…` is `/v1/…` (OpenRouter's base path; see openrouter-paths.ts).
+  const app = createRouter({ getPath: gatewayPath });
   app.use("*", requestContext(deps));
   // Preflights are answered here, before any authentication (src/http/cors.ts).
   app.use("*", cors(deps.settings.cors));
@@ -89,8 +92,6 @@ export function createApp(deps: AppDeps) {
   const anthropicAuth = apiKeyAuth(deps, { scope: "inference", xApiKey: true, alternatives: [didAuthenticator(deps, "inference")] });
   app.use("/v1/messages", anthropicAuth);
   app.use("/v1/messages/*", anthropicAuth);
-  app.use("/v1/models", inference);
-  app.use("/v1/models/*", inference);
 
   const admin = adminAuth(deps);
   app.use("/admin/*", admin);
@@ -103,7 +104,7 @@ export function createApp(deps: AppDeps) {
   for (const routes of [createAdminProviderRoutes, createAdminUpstreamAccountRoutes, createAdminModelRouteRoutes, createAdminCircuitRoutes]) app.route("/", routes(deps));
   app.route("/", createInboundDialectRoutes(deps));
   app.route("/", createPassthroughRoutes(deps));
-  for (const routes of [createClientUsageRoutes, createClientKeyRoutes, createGenerationRoutes]) app.route("/", routes(deps));
+  for (const routes of [createClientUsageRoutes, createClientKeyRoutes, createGenerationRoutes, createCreditsRoutes]) app.route("/", routes(deps));
   for (const routes of [createAdminAccountBillingRoutes, createAdminTariffRoutes, createAdminPriceRoutes, createAdminFxRateRoutes, createAdminStatsRoutes]) {
     app.route("/", routes(deps));
   }

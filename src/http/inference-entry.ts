@@ -14,9 +14,17 @@ const Message = z.looseObject({
 
 const maxTokens = z.number().int().positive().optional();
 
+/** OpenRouter's fallback list: the first entry is the model when `model` is left out, the rest are tried in order. */
+const models = z
+  .array(z.string().min(1))
+  .min(1)
+  .optional()
+  .openapi({ description: "Fallback models, tried in order after `model` (OpenRouter's `models`). Without `model`, the first entry is the model. Every entry must be one this key may use and that has a price." });
+
 export const ChatCompletionRequest = z
   .looseObject({
-    model: z.string().min(1),
+    model: z.string().min(1).openapi({ description: "The model; may be left out when `models` is given" }),
+    models,
     messages: z.array(Message).min(1),
     stream: z.boolean().optional(),
     max_tokens: maxTokens,
@@ -28,7 +36,8 @@ export const ChatCompletionRequest = z
 
 export const CompletionRequest = z
   .looseObject({
-    model: z.string().min(1),
+    model: z.string().min(1).openapi({ description: "The model; may be left out when `models` is given" }),
+    models,
     prompt: z.union([z.string(), z.array(z.string()), z.array(z.number()), z.array(z.array(z.number()))]),
     stream: z.boolean().optional(),
     max_tokens: maxTokens,
@@ -43,6 +52,12 @@ export const EmbeddingRequest = z
   .openapi("EmbeddingRequest");
 const schemas = { "chat.completions": ChatCompletionRequest, completions: CompletionRequest, embeddings: EmbeddingRequest } as const;
 
+/** OpenRouter's `models: [...]` without `model`: the first entry is the model (the rest stay fallbacks). */
+function withModelFromList<T extends Record<string, unknown>>(raw: T): T {
+  if (raw.model !== undefined || !Array.isArray(raw.models) || typeof raw.models[0] !== "string") return raw;
+  return { ...raw, model: raw.models[0] };
+}
+
 /**
  * The one way into the inference pipeline from HTTP (`/v1/chat/completions` and friends, and the
  * same paths under `/api/v1/openrouter/`). It reads the body from Node's stream and validates it
@@ -52,7 +67,7 @@ const schemas = { "chat.completions": ChatCompletionRequest, completions: Comple
  */
 export function inferenceEntry(deps: AppDeps, endpoint: InferenceEndpoint) {
   return async (c: Context<AppEnv>) => {
-    const raw = await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth });
+    const raw = withModelFromList(await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth }));
     const parsed = schemas[endpoint].safeParse(raw);
     if (!parsed.success) throw validationError(parsed.error.issues, "json");
     const res = await deps.proxy.handle({

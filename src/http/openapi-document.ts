@@ -48,7 +48,8 @@ export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>, opts: { version: 
           title: "LLM Gateway API",
           version: opts.version,
           license: { name: "MIT", url: "https://opensource.org/licenses/MIT" },
-          description: "OpenAI-compatible LLM gateway with prepaid billing. Errors are `{error:{message,type,code,param,request_id}}`.",
+          description:
+            "OpenAI-compatible LLM gateway with prepaid billing. Errors are `{error:{message,type,code,param,request_id}}`. Every `/v1/…` path is also served as `/api/v1/…` (OpenRouter's base path: a client moving from OpenRouter changes only the host and the key).",
         },
         servers: [{ url: opts.publicUrl ?? "/", description: opts.publicUrl ? "This gateway" : "The gateway serving this document" }],
       }),

@@ -19,8 +19,9 @@ export function validationError(issues: readonly ZodLikeIssue[], target?: string
 }
 
 /** Every route module builds its router with this, so validation errors take the one error path. */
-export function createRouter(): OpenAPIHono<AppEnv> {
+export function createRouter(opts: { getPath?: (request: Request) => string } = {}): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
+    ...(opts.getPath ? { getPath: opts.getPath } : {}),
     defaultHook: (result, _c) => {
       if (!result.success) throw validationError(result.error.issues, result.target);
     },

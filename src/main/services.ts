@@ -121,7 +121,7 @@ export function buildServices(inp: ServiceInputs): Services {
   // Holds, settlement and quotas in PostgreSQL/PGlite (src/billing); the sweeper repairs holds a crash left open.
   // Operating the business: e-mail, alerts, the margin guard's counter, retention (main/operator.ts).
   const operator = buildOperator({ env, db, clock, logger, registry: metrics?.registry ?? null, isPglite: database.kind === "pglite" });
-  const billing = createBilling({ db, settings: billingSettings(env), clock, logger, onMargin: operator.onMargin });
+  const billing = createBilling({ db, settings: billingSettings(env, { demo: config.demo }), clock, logger, onMargin: operator.onMargin });
   const sweeper = env.BILLING_SWEEP_INTERVAL_MS > 0 ? startHoldSweeper(db, env.BILLING_SWEEP_INTERVAL_MS, logger) : null;
   const priceSync = catalogSyncSettings(env);
   const catalogSync = startCatalogSync(db, priceSync, logger, () => billing.config.invalidate());

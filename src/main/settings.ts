@@ -20,7 +20,11 @@ import type { CustomerKeySettings } from "../upstream-keys/customer-keys.js";
 
 const trimSlash = (url: string) => url.replace(/\/+$/, "");
 
-export function billingSettings(env: Env): BillingSettings {
+/** Demo mode's price of a model the built-in mock serves under a name its catalog does not list (per request). */
+export const DEMO_UNPRICED_PRICE = "0.01";
+
+/** `demo`: nothing configured, the built-in mock serves every model; then every model it serves has a price. */
+export function billingSettings(env: Env, opts: { demo?: boolean } = {}): BillingSettings {
   return {
     currency: env.BILLING_CURRENCY,
     usdRateMicros: parsePositiveMillionths(env.USD_RATE, "USD_RATE"),
@@ -28,7 +32,7 @@ export function billingSettings(env: Env): BillingSettings {
     cacheTtlMs: env.BILLING_CACHE_TTL_MS,
     timezone: env.BILLING_TIMEZONE,
     settleBatch: env.BILLING_SETTLE_BATCH,
-    unpricedHoldMicros: env.BILLING_UNPRICED_HOLD ? parseMoney(env.BILLING_UNPRICED_HOLD) : null,
+    unpricedHoldMicros: env.BILLING_UNPRICED_HOLD ? parseMoney(env.BILLING_UNPRICED_HOLD) : opts.demo ? parseMoney(DEMO_UNPRICED_PRICE) : null,
     // A hold must outlive the longest request, or the sweeper would release a hold still in use.
     holdTtlMs: Math.max(env.BILLING_HOLD_TTL_MS, env.UPSTREAM_TOTAL_TIMEOUT_MS + 60_000),
     marginRule: env.BILLING_MARGIN_RULE,

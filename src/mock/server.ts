@@ -127,7 +127,7 @@ export async function startMockUpstream(options: { port?: number; host?: string;
       const b = effective(body);
       await sleep(b.delay_ms ?? 0);
       if (b.status && b.status >= 400) {
-        return json(res, b.status, { error: { message: b.error_message ?? `mock failure ${b.status}`, type: "api_error", code: String(b.status) } });
+        return json(res, b.status, { error: { message: b.error_message ?? `mock failure ${b.status}`, type: "api_error", param: null, code: String(b.status) } });
       }
       if (typeof body.model === "string" && body.model.includes("nonexistent")) {
         return json(res, 404, { error: { message: `The model \`${body.model}\` does not exist`, type: "invalid_request_error", code: "model_not_found" } });
@@ -186,14 +186,14 @@ export async function startMockUpstream(options: { port?: number; host?: string;
     if (body.stream !== true && call) {
       // Like a real model given tools: call the first one; once a tool result is in, answer in text.
       const usage = b.omit_usage ? undefined : usageFor(body, call.function.arguments, b);
-      return json(res, 200, { id, object: "chat.completion", created, model, choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [call] }, finish_reason: "tool_calls" }], usage });
+      return json(res, 200, { id, object: "chat.completion", created, model, choices: [{ index: 0, message: { role: "assistant", content: null, refusal: null, tool_calls: [call] }, finish_reason: "tool_calls", logprobs: null }], usage });
     }
     if (body.stream !== true) {
       const text = parts.join("");
       const usage = b.omit_usage ? undefined : usageFor(body, text, b);
       const payload = legacy
         ? { id, object: "text_completion", created, model, choices: [{ index: 0, text, finish_reason: "stop", logprobs: null }], usage }
-        : { id, object: "chat.completion", created, model, choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }], usage };
+        : { id, object: "chat.completion", created, model, choices: [{ index: 0, message: { role: "assistant", content: text, refusal: null }, finish_reason: "stop", logprobs: null }], usage };
       return json(res, 200, payload);
     }
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });

@@ -38,6 +38,7 @@ export function toProviderTarget(p: ProviderConfig, settings: ProviderSettings, 
     modelPrefix: p.model_prefix ?? "",
     headers: p.headers ?? {},
     enabled: p.enabled,
+    ...(p.forward_unknown_fields !== undefined ? { forwardUnknownFields: p.forward_unknown_fields } : {}),
     timeouts: {
       connectMs: p.timeouts?.connect_ms ?? settings.timeouts.connectMs,
       firstByteMs: p.timeouts?.first_byte_ms ?? settings.timeouts.firstByteMs,

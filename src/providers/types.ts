@@ -8,6 +8,8 @@ export interface ProviderTarget {
   headers: Record<string, string>;
   timeouts: ProviderTimeouts;
   enabled: boolean;
+  /** Send request fields the type's field table does not name (providers/request-fields.ts); unset: `defaultForwardUnknown`. */
+  forwardUnknownFields?: boolean;
 }
 
 export interface ProviderTimeouts {

@@ -11,6 +11,7 @@ import { respondJson } from "./respond-json.js";
 import { respondStream } from "./respond-stream.js";
 import type { ProxyRequest, ResolvedDeps } from "./proxy-deps.js";
 import { clientClosed } from "./upstream-errors.js";
+import { upstreamIdentityOfFrame } from "./upstream-identity.js";
 
 /** One inference request from its first upstream attempt to the committed answer. */
 export class InferenceRun implements AnswerContext {
@@ -59,7 +60,7 @@ export class InferenceRun implements AnswerContext {
     const attempt = result.attempt.attempt;
     const v = result.value;
     return v.kind === "stream"
-      ? respondStream(this, attempt, v.res, v.iterator, v.head, servedAs(attempt, v.reportedModel), result.settle)
+      ? respondStream(this, attempt, v.res, v.iterator, v.head, servedAs(attempt, v.reportedModel), result.settle, upstreamIdentityOfFrame(v.firstData))
       : respondJson(this, attempt, v.res, v.json, result.settle);
   }
 

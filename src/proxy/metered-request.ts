@@ -93,7 +93,7 @@ export class MeteredRequest {
   }
 
   /** Holds the money (when `prepared` is given) and writes the pending row. On a refusal the admission is given back. */
-  async reserve(prepared: PreparedBilling | null, input: { promptTokens: number; requestedMaxTokens: number | null; choices?: number; holdTtlMs?: number }): Promise<void> {
+  async reserve(prepared: PreparedBilling | null, input: { promptTokens: number; requestedMaxTokens: number | null; choices?: number; holdTtlMs?: number; stream?: boolean }): Promise<void> {
     try {
       if (prepared) this.reservation = await prepared.reserve({ requestId: this.start.requestId, ...input });
     } catch (e) {

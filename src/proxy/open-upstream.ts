@@ -39,7 +39,7 @@ export async function openUpstream(ctx: OpenContext, req: UpstreamRequest | (() 
 /** An inference answer that can be committed to the client. */
 export type Committed =
   | { kind: "json"; res: UpstreamResponse; json: Record<string, unknown> }
-  | { kind: "stream"; res: UpstreamResponse; iterator: AsyncIterator<Buffer>; head: Buffer[]; reportedModel: string | null };
+  | { kind: "stream"; res: UpstreamResponse; iterator: AsyncIterator<Buffer>; head: Buffer[]; reportedModel: string | null; firstData: string | null };
 
 /** Chunks held back while waiting for a stream's first data frame (a frame split over many chunks). */
 const MAX_HELD_CHUNKS = 32;
@@ -71,6 +71,7 @@ export async function commitAnswer(ctx: OpenContext, res: UpstreamResponse, stre
   const iterator = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let reportedModel: string | null = null;
+  let firstData: string | null = null;
   try {
     for (;;) {
       const next = await iterator.next();
@@ -89,6 +90,7 @@ export async function commitAnswer(ctx: OpenContext, res: UpstreamResponse, stre
           return { ok: false, failure: { kind: "http", status: opening.errorStatus, body: frame } };
         }
         reportedModel = opening.model;
+        firstData = frame;
       }
       break;
     }
@@ -99,7 +101,7 @@ export async function commitAnswer(ctx: OpenContext, res: UpstreamResponse, stre
     ctx.logger.warn({ requestId: ctx.requestId, provider: ctx.providerId, kind: f.kind }, "upstream stream failed before its first data");
     return { ok: false, failure: { kind: f.kind } };
   }
-  return { ok: true, value: { kind: "stream", res, iterator, head, reportedModel } };
+  return { ok: true, value: { kind: "stream", res, iterator, head, reportedModel, firstData } };
 }
 
 export async function readText(res: UpstreamResponse): Promise<string> {

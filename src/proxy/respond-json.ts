@@ -5,6 +5,7 @@ import { dialectContext } from "./dialects/dialect.js";
 import { promptTokens } from "./prompt-count.js";
 import { countTokens } from "./tokenizer.js";
 import type { UpstreamResponse } from "./upstream.js";
+import { upstreamIdentity } from "./upstream-identity.js";
 
 /**
  * A reported count this far under the answer's size is re-counted locally: natural text runs at
@@ -41,6 +42,7 @@ export async function respondJson(
     deliveredCompletion: delivered,
     localPrompt: reported && reported.promptTokens === 0 && req.endpoint !== "embeddings" ? ((n) => () => n)(await promptTokens(req.body)) : null,
     upstreamStatus: res.status,
+    ...identityMeta(upstreamJson),
   });
   if (json.usage && typeof json.usage === "object") {
     const u = json.usage as Record<string, unknown>;
@@ -66,6 +68,11 @@ export async function respondJson(
     });
   }
   return new Response(text, { status: 200, headers });
+}
+
+function identityMeta(json: Record<string, unknown>): { meta?: Record<string, unknown> } {
+  const id = upstreamIdentity(json);
+  return id ? { meta: { ...id } } : {};
 }
 
 function completionText(json: Record<string, unknown>): string {

@@ -7,6 +7,7 @@ import { OutputMeter } from "./output-meter.js";
 import { DialectTap } from "./dialects/dialect-tap.js";
 import { dialectContext } from "./dialects/dialect.js";
 import { SseTap } from "./sse-tap.js";
+import type { UpstreamIdentity } from "./upstream-identity.js";
 import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
 import { promptTokens, promptTokensNow } from "./prompt-count.js";
 import { promptTokenUpperBound } from "./tokenizer.js";
@@ -27,6 +28,7 @@ export function respondStream(
   head: Buffer[],
   served: ServedBy,
   settleBreaker: (ok: boolean) => Promise<void>,
+  identity?: UpstreamIdentity,
 ): Response {
   const { req, d, metered } = run;
   const adapter = adapterFor(attempt.target);
@@ -87,6 +89,7 @@ export function respondStream(
             ttftMs,
             errorCode,
             upstreamStatus: res.status,
+            ...(identity ? { meta: { ...identity } } : {}),
           }),
         )
         .catch((e) => d.logger.error({ requestId: req.requestId, err: (e as Error).message }, "stream finalization failed"));

@@ -38,6 +38,7 @@ export class ProxyService {
     const max = requestedMaxTokens(body);
     const choices = req.endpoint === "embeddings" ? 1 : requestedChoices(body, this.d.maxChoices ?? 16);
     const prepared = await this.d.billing.prepare({ auth, endpoint: req.endpoint, model });
+    await this.checkFallbackModels(req, model);
     // Holds use a cheap upper bound (bytes); exact local counting happens only when an estimate is needed.
     const promptTokens = promptTokenUpperBound(body);
     const planned = withAccountKey(this.d.accountKeys, auth.accountId, this.d.planner.plan(model, body));
@@ -63,7 +64,7 @@ export class ProxyService {
         const hit: CachedResponse | null = await this.d.cache.store.get(cacheKey);
         if (hit) return await serveCached(this.d, req, metered, prepared, hit);
       }
-      await metered.reserve(prepared, { promptTokens, requestedMaxTokens: max.value, choices, holdTtlMs: holdTtlOf(this.d.resilience, attempts) });
+      await metered.reserve(prepared, { promptTokens, requestedMaxTokens: max.value, choices, stream, holdTtlMs: holdTtlOf(this.d.resilience, attempts) });
       const covered = metered.reservation?.outputTokens ?? null;
       // A prompt can't exceed the model's context (images and audio make bytes no bound for it);
       // the output can't exceed what was held, asked for, or the model's maximum, for every choice.
@@ -78,7 +79,38 @@ export class ProxyService {
       throw e;
     }
   }
+
+  /**
+   * OpenRouter's `models` fallbacks: each must be a model this key and its tariff may use and that
+   * has a price, like `model` itself, so a fallback never serves what the client could not ask for.
+   */
+  private async checkFallbackModels(req: ProxyRequest, model: ResolvedModel): Promise<void> {
+    const list = req.body.models;
+    if (list === undefined || list === null) return;
+    if (!Array.isArray(list) || list.length > MAX_MODELS_LIST) {
+      throw new AppError("invalid_request", `\`models\` must be a list of at most ${MAX_MODELS_LIST} model names`, { param: "models" });
+    }
+    const seen = new Set([model.id, model.requested]);
+    for (const [i, name] of list.entries()) {
+      const param = `models.${i}`;
+      const n = checkModelName(name, param);
+      if (seen.has(n)) continue;
+      seen.add(n);
+      const m = this.d.catalog.resolve(n);
+      if (!m) throw new AppError("model_not_found", `The model \`${n}\` does not exist`, { param });
+      try {
+        assertKeyAllows(req.auth, m, n);
+        await this.d.billing.prepare({ auth: req.auth, endpoint: req.endpoint, model: m });
+      } catch (e) {
+        if (e instanceof AppError) throw new AppError(e.code, e.message, { param });
+        throw e;
+      }
+    }
+  }
 }
+
+/** Longest `models` list accepted (the planner tries the first few; OpenRouter takes a handful). */
+const MAX_MODELS_LIST = 16;
 
 /** The hold outlives the longest this request can take (its planned routes' timeouts × attempts + backoff). */
 export function holdTtlOf(r: Resilience, attempts: readonly UpstreamAttempt[]): number {

@@ -202,7 +202,7 @@ describeEachDb("billing holds", (kind, create) => {
     assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
   });
 
-  test("without max_tokens the gateway sets the largest the hold covers, capped by the model's max output", async () => {
+  test("without max_tokens the hold covers the model's max output (or what the balance covers, then the cap goes upstream for a non-stream answer)", async () => {
     const billing = billingFor(d.db);
     const small = await makeAccount(d.db, "1");
     const r1 = await billing.reserve({ requestId: newRequestId(), auth: authFor(small), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: null });
@@ -219,8 +219,15 @@ describeEachDb("billing holds", (kind, create) => {
 
     const rich = await makeAccount(d.db, "1000");
     const capped = model("t/capped", { input: "2.5", output: "10" }, { maxOutput: 4096 });
+    const before = (await account(d.db, rich)).reservedMicros;
     const r2 = await billing.reserve({ requestId: newRequestId(), auth: authFor(rich), endpoint: "chat.completions", model: capped, promptTokens: 10, requestedMaxTokens: null });
-    assert.equal(r2.maxTokens, 4096);
+    assert.equal(r2.maxTokens, null, "the balance covers the model's whole max output: no cap the client did not ask for");
+    assert.equal(r2.outputTokens, 4096);
+    assert.equal((await account(d.db, rich)).reservedMicros - before, 10n * 375n + 4096n * 1500n);
+    // A stream on a short balance: the hold is what the balance covers, no cap written (the gateway cuts the stream).
+    const s1 = await billing.reserve({ requestId: newRequestId(), auth: authFor(small), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: null, stream: true });
+    assert.deepEqual([s1.maxTokens, s1.outputTokens], [null, 641]);
+    await s1.release();
     const r3 = await billing.reserve({ requestId: newRequestId(), auth: authFor(rich), endpoint: "chat.completions", model: capped, promptTokens: 10, requestedMaxTokens: 100_000 });
     assert.equal(r3.maxTokens, 4096, "a client max_tokens above the model's max output is lowered");
     const r4 = await billing.reserve({ requestId: newRequestId(), auth: authFor(rich), endpoint: "chat.completions", model: capped, promptTokens: 10, requestedMaxTokens: 50 });

@@ -58,6 +58,7 @@ describe("WORKERS=2: one box, two HTTP processes on PostgreSQL + Redis", async (
       REDIS_KEY_PREFIX: `test:workers:${randomBytes(4).toString("hex")}:`,
       REDIS_COMMAND_TIMEOUT_MS: "3000",
       UPSTREAM_BASE_URL: mock.baseUrl,
+      BILLING_UNPRICED_HOLD: "1.00",
       UPSTREAM_API_KEY: "sk-upstream-test",
       RATE_LIMIT_REQUESTS: "30",
       RATE_LIMIT_WINDOW: "60",

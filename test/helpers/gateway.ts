@@ -47,6 +47,9 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
     LOG_LEVEL: "silent",
     ADMIN_TOKEN,
     METRICS_ENABLED: "false",
+    // Most suites send model names nobody priced to the mock: sell them at a flat price, as before
+    // that became opt-in (the refusal has its own tests).
+    BILLING_UNPRICED_HOLD: "1.00",
     ...(mock ? { UPSTREAM_BASE_URL: mock.baseUrl, UPSTREAM_API_KEY: "sk-upstream-secret-xyz" } : {}),
     ...(opts.env ?? {}),
   };

@@ -14,7 +14,7 @@ import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 
 const DOC_ID = "https://api.openai.com/openapi.json";
@@ -87,17 +87,19 @@ function loadDocument(path: string): unknown {
 
 let ajv: Ajv2020 | null = null;
 let names: string[] = [];
+let schemas: Record<string, unknown> = {};
 const compiled = new Map<string, ValidateFunction>();
 
 function instance(): Ajv2020 {
   if (ajv) return ajv;
   const doc = loadDocument(openAISpecPath()) as { components?: { schemas?: Record<string, Json> } };
-  const schemas = doc.components?.schemas;
-  if (!schemas) throw new Error("OpenAI's OpenAPI document has no components.schemas");
-  names = Object.keys(schemas);
+  const raw = doc.components?.schemas;
+  if (!raw) throw new Error("OpenAI's OpenAPI document has no components.schemas");
+  names = Object.keys(raw);
+  schemas = raw;
   const a = new Ajv2020({ strict: false, allErrors: true, validateFormats: false, allowUnionTypes: true });
   // Only the components: `$ref: "#/components/schemas/X"` resolves inside this one document.
-  a.addSchema({ $id: DOC_ID, components: { schemas: normalizeMap(schemas as { [k: string]: Json }) } });
+  a.addSchema({ $id: DOC_ID, components: { schemas: normalizeMap(raw as { [k: string]: Json }) } });
   ajv = a;
   return a;
 }
@@ -108,12 +110,31 @@ export function openAISchemaNames(): string[] {
   return [...names];
 }
 
+/**
+ * Property names a schema defines, through `allOf` and `$ref` (OpenAI's request schemas do not set
+ * `additionalProperties: false`, so validation alone never refuses an unknown field).
+ */
+export function openAISchemaProperties(name: string): string[] {
+  instance();
+  const out = new Set<string>();
+  const walk = (s: unknown, depth: number) => {
+    if (!s || typeof s !== "object" || depth > 8) return;
+    const x = s as { $ref?: string; properties?: Record<string, unknown>; allOf?: unknown[] };
+    if (typeof x.$ref === "string") walk(schemas[x.$ref.split("/").pop()!], depth + 1);
+    for (const k of Object.keys(x.properties ?? {})) out.add(k);
+    for (const part of x.allOf ?? []) walk(part, depth + 1);
+  };
+  if (!(name in schemas)) throw new Error(`No schema ${name} in OpenAI's OpenAPI document`);
+  walk(schemas[name], 0);
+  return [...out];
+}
+
 function validatorOf(name: string): ValidateFunction {
-  let v = compiled.get(name);
-  if (v) return v;
+  const hit = compiled.get(name);
+  if (hit) return hit;
   const a = instance();
   if (!names.includes(name)) throw new Error(`No schema ${name} in OpenAI's OpenAPI document`);
-  v = a.compile({ $ref: `${DOC_ID}#/components/schemas/${name}` });
+  const v = a.compile({ $ref: `${DOC_ID}#/components/schemas/${name}` });
   compiled.set(name, v);
   return v;
 }

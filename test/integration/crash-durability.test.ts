@@ -112,7 +112,7 @@ describe("kill -9 of a real gateway mid-stream [postgres]", async () => {
 
   test("recovery bills every stream at least what it delivered, keeps every answered call's log row, and leaves no pending row", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "gw-kill9-"));
-    const env = { DATABASE_URL: db.url!, DATA_DIR: dataDir, UPSTREAM_BASE_URL: mock.baseUrl, LOG_LEVEL: "warn", BILLING_SWEEP_INTERVAL_MS: "0", RATE_LIMIT_REQUESTS: "0" };
+    const env = { DATABASE_URL: db.url!, DATA_DIR: dataDir, UPSTREAM_BASE_URL: mock.baseUrl, BILLING_UNPRICED_HOLD: "1.00", LOG_LEVEL: "warn", BILLING_SWEEP_INTERVAL_MS: "0", RATE_LIMIT_REQUESTS: "0" };
     const gw = await spawnGateway(env);
     const admin = (path: string, body: unknown) =>
       fetch(gw.url + path, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) }).then(

@@ -78,7 +78,9 @@ const CASES: Case[] = [
   { name: "very long model id", method: "GET", path: `/v1/models/${"a".repeat(10_000)}`, status: 404 },
   { name: "bad escape in the query (ignored)", method: "GET", path: "/v1/models?x=%&y=%zz", status: 200 },
   { name: "OpenRouter proxy: traversal", method: "GET", path: "/api/v1/openrouter/%2e%2e/keys" },
-  { name: "OpenRouter proxy: dot segments", method: "GET", path: "/api/v1/openrouter/./../credits" },
+  // Dot segments resolve before routing; they must not reach the operator's OpenRouter account
+  // (`/api/v1/credits` itself is the caller's own credits, the gateway's route).
+  { name: "OpenRouter proxy: dot segments", method: "GET", path: "/api/v1/openrouter/models/./../../openrouter/credits" },
   { name: "model with 100k characters", path: "/v1/chat/completions", body: chat({ model: "m".repeat(100_000) }), status: 400, param: "model" },
   { name: "messages with 50,000 entries of nothing", path: "/v1/chat/completions", raw: `{"model":"openai/gpt-4o-mini","messages":[${Array(50_000).fill("{}").join(",")}]}`, status: 400 },
   { name: "unknown route", method: "GET", path: "/v1/%ff%fe", status: 404 },

@@ -37,7 +37,7 @@ test("first run with nothing configured: demo mode, loud, and the printed curl l
 test("SIGTERM drains an in-flight stream to its end and flushes its log row", async () => {
   const mock = await startMockUpstream();
   const dataDir = mkdtempSync(join(tmpdir(), "gw-sigterm-"));
-  const gw = await spawnGateway({ DATA_DIR: dataDir, UPSTREAM_BASE_URL: mock.baseUrl, LOG_LEVEL: "warn" });
+  const gw = await spawnGateway({ DATA_DIR: dataDir, UPSTREAM_BASE_URL: mock.baseUrl, BILLING_UNPRICED_HOLD: "1.00", LOG_LEVEL: "warn" });
   let requestId = "";
   try {
     const admin = (path: string, body: unknown) =>

@@ -71,16 +71,18 @@ describeEachDb("spine through the openai SDK", (_kind, createDb) => {
     assert.ok(row.latencyMs !== null && row.latencyMs >= 0);
   });
 
-  test("unknown request fields reach the upstream untouched", async () => {
+  test("unknown request fields reach an OpenAI-compatible server untouched; OpenRouter's own do not", async () => {
     await client.chat.completions.create({
       model: "openai/gpt-4o-mini",
       messages: [{ role: "user", content: "hi" }],
       tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
       response_format: { type: "json_object" },
       provider: { order: ["a", "b"] },
+      chat_template_kwargs: { thinking: false },
     } as never);
     const body = gw.mock!.stats.lastBody as Record<string, unknown>;
-    assert.deepEqual(body.provider, { order: ["a", "b"] });
+    assert.deepEqual(body.chat_template_kwargs, { thinking: false });
+    assert.equal(body.provider, undefined, "OpenRouter's provider routing is not sent to an openai-type upstream");
     assert.deepEqual(body.response_format, { type: "json_object" });
     assert.equal((body.tools as unknown[]).length, 1);
     assert.equal(gw.mock!.stats.lastHeaders.authorization, "Bearer sk-upstream-secret-xyz");
@@ -316,8 +318,9 @@ describeEachDb("models list from the gateway config", (_kind, createDb) => {
     const one = (await (await fetch(`${gw.url}/v1/models/openai/gpt-4o-mini`, { headers: { authorization: `Bearer ${key}` } })).json()) as { id: string; context_length: number; pricing: { prompt: string; completion: string } };
     assert.equal(one.id, "openai/gpt-4o-mini");
     assert.equal(one.context_length, 128000);
-    assert.equal(one.pricing.prompt, "0.00000015");
-    assert.equal(one.pricing.completion, "0.0000006");
+    // What the customer pays per token: $0.15 / $0.60 per 1M × USD_RATE 100 × DEFAULT_MARKUP 1.5, in RUB.
+    assert.equal(one.pricing.prompt, "0.0000225");
+    assert.equal(one.pricing.completion, "0.00009");
     const { response } = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }).withResponse();
     assert.equal(response.headers.get("x-gateway-model"), "gpt-4o-mini");
     const row = await logRow(gw, response.headers.get("x-request-id")!);

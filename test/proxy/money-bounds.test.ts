@@ -84,13 +84,49 @@ describeEachDb("money bounds of the metered pipeline", (_kind, createDb) => {
     assert.equal(await openHolds(accountId), 0);
   });
 
+  test("output cap: none written when the client sent none and the hold covers the model's max; the model's max when the client asked for more; the affordable cap on a short non-stream balance", async () => {
+    const capOf = () => {
+      const b = up.lastBody as { max_tokens?: number; max_completion_tokens?: number };
+      return b.max_tokens ?? b.max_completion_tokens ?? null;
+    };
+    // 4096 tokens × 1500 = 6.144 RUB: a 10 RUB balance covers the model's whole max output.
+    const rich = await gw.createAccountWithKey({ balance: "10" });
+    for (const stream of [false, true]) {
+      const r = await chat(rich.key, { stream });
+      assert.equal(r.status, 200, await r.clone().text());
+      await r.text();
+      assert.equal(capOf(), null, `stream=${stream}: no cap the client did not ask for`);
+      assert.equal(r.headers.get("x-gateway-max-tokens"), null);
+      const [h] = await gw.gateway.deps.db.select().from(holds).where(eq(holds.requestId, r.headers.get("x-request-id")!));
+      assert.equal(h!.amountMicros, 4096n * PER_TOKEN, "the hold covers the model's max output");
+    }
+    // Above the model's max output: the model's max goes upstream (OpenAI answers 400 to more).
+    const above = await chat(rich.key, { max_tokens: 100_000 });
+    assert.equal(above.status, 200);
+    await above.json();
+    assert.equal(capOf(), 4096);
+    assert.equal(above.headers.get("x-gateway-max-tokens"), "4096");
+    // Within it: the client's own cap, untouched.
+    await (await chat(rich.key, { max_tokens: 77 })).json();
+    assert.equal(capOf(), 77);
+    // A balance short of the model's max: a non-stream answer is capped at what it covers (the
+    // gateway can't cut a JSON answer half way), a stream is not (the meter cuts it).
+    const poor = await gw.createAccountWithKey({ balance: "0.15" });
+    const short = await chat(poor.key, {});
+    assert.equal(short.status, 200);
+    await short.json();
+    assert.equal(capOf(), 100);
+    assert.equal(short.headers.get("x-gateway-max-tokens"), "100");
+  });
+
   test("a stream is metered against its hold: an upstream that ignores max_tokens is cut with an error event and billed what was delivered", async () => {
-    // 0.015 RUB covers 10 output tokens; the gateway sets max_tokens 10, the upstream sends 100,000.
+    // 0.015 RUB covers 10 output tokens; the client sent no cap and none is written upstream (the
+    // gateway enforces the hold on a stream), and the upstream sends 100,000.
     const { accountId, key } = await gw.createAccountWithKey({ balance: "0.015" });
     const res = await chat(key, { stream: true, fake: { stream_tokens: 100_000 } });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get("x-gateway-max-tokens"), "10");
-    assert.equal((up.lastBody as { max_tokens?: number }).max_tokens, 10);
+    assert.equal(res.headers.get("x-gateway-max-tokens"), null);
+    assert.equal((up.lastBody as { max_tokens?: number }).max_tokens, undefined);
     const s = await sse(res);
     assert.equal(s.error, "insufficient_quota", "the stream ends with the error event");
     assert.ok(s.words >= 10 && s.words <= 20, `delivered ${s.words} chunks for a 10-token hold`);

@@ -148,6 +148,7 @@ if (await requireRedis("rate limits through the gateway")) {
         REDIS_URL: TEST_REDIS_URL,
         REDIS_KEY_PREFIX: testPrefix(),
         UPSTREAM_BASE_URL: mock.baseUrl,
+        BILLING_UNPRICED_HOLD: "1.00",
         UPSTREAM_API_KEY: "sk-upstream-test",
         RATE_LIMIT_REQUESTS: "30",
         RATE_LIMIT_WINDOW: "60",

@@ -22,7 +22,7 @@ const MESSAGES = {
  * `Authorization: Bearer sk-gw-…` (or, with `xApiKey`, Anthropic's `x-api-key: sk-gw-…`) → `c.var.auth`. Runs before the body is read, so unauthenticated
  * callers cost one header parse and (at most once per TTL) one indexed lookup.
  */
-export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?: AltAuthenticator[]; xApiKey?: boolean } = {}): MiddlewareHandler<AppEnv> {
+export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?: AltAuthenticator[]; xApiKey?: boolean; optional?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const bearer = c.req.header("authorization");
     // Anthropic's clients send the key in `x-api-key` (Claude Code's auth token goes in Authorization).
@@ -34,6 +34,8 @@ export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?:
     if (!secret || !looksLikeApiKey(secret)) {
       for (const alt of opts.alternatives ?? []) if (await alt(c)) return next();
     }
+    // A public route that prices for the caller when it says who it is (GET /v1/models): no header, no auth.
+    if (!header && opts.optional) return next();
     if (!header) throw new AppError("missing_api_key", "You didn't provide an API key. Send it as `Authorization: Bearer <key>`");
     if (!secret || !looksLikeApiKey(secret)) throw new AppError("invalid_api_key", MESSAGES.invalid_api_key);
     const r = await deps.keys.verify(secret);

@@ -5,6 +5,9 @@ import { RateLimitSection } from "./rate-limit-section.js";
 
 /** The client's usage views: balance, usage figures per period, day and model, and request summaries. */
 
+/** Micros as a JSON number in currency units (OpenRouter-shaped views); exact for any balance below 2^53 micros. */
+export const amount = (micros: bigint): number => Number(formatMoney(micros));
+
 export const Money = z.string().openapi({ description: "Decimal amount in the account currency", example: "123.45" });
 
 export const Balance = z

@@ -1,5 +1,6 @@
 import type { BuildRequestInput, InferenceEndpoint, OpeningEvent, ProviderAdapter, StreamTranslator } from "../adapter.js";
 import type { ProviderTarget, UpstreamRequest } from "../types.js";
+import { defaultForwardUnknown, fieldKindOf, outputCapField, shapeRequestBody } from "../request-fields.js";
 import { parseUsage } from "../usage.js";
 import { joinUrl } from "../url.js";
 
@@ -12,12 +13,18 @@ export const OPENAI_PATHS: Record<InferenceEndpoint, string> = { "chat.completio
  */
 export class OpenAICompatibleAdapter implements ProviderAdapter {
   buildRequest(target: ProviderTarget, input: BuildRequestInput): UpstreamRequest {
-    const body: Record<string, unknown> = { ...input.body, model: input.upstreamModel };
+    const kind = fieldKindOf(target.type);
+    const body = shapeRequestBody(kind, input.endpoint, input.body, { upstreamModel: input.upstreamModel, forwardUnknown: target.forwardUnknownFields ?? defaultForwardUnknown(kind, target.baseUrl) });
+    body.model = input.upstreamModel;
     if (input.stream) {
       const so = (body.stream_options && typeof body.stream_options === "object" ? body.stream_options : {}) as Record<string, unknown>;
       body.stream_options = { ...so, include_usage: true };
     }
-    if (input.maxTokens !== null) body[input.maxTokensField] = input.maxTokens;
+    if (input.maxTokens !== null) {
+      const field = outputCapField(kind, input.endpoint, input.upstreamModel, input.maxTokensField);
+      delete body[field === "max_tokens" ? "max_completion_tokens" : "max_tokens"];
+      body[field] = input.maxTokens;
+    }
     this.addExtras(body);
     const headers: Record<string, string> = {
       "content-type": "application/json",

@@ -130,7 +130,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List models */
+        /**
+         * The models this gateway sells, with the price the caller pays (no key needed: the default tariff's price)
+         * @description Public like OpenRouter's. With an API key, prices are the key's tariff's; without one, the default tariff's. Models nobody priced are not listed (they are refused with `model_not_priced`) unless the operator set a per-request price for them.
+         */
         get: operations["getV1Models"];
         put?: never;
         post?: never;
@@ -147,7 +150,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One model (ids contain `/`, e.g. `openai/gpt-4o-mini`) */
+        /** One model (ids contain `/`, e.g. `openai/gpt-4o-mini`), priced as in the list */
         get: operations["getV1ModelsById"];
         put?: never;
         post?: never;
@@ -736,6 +739,23 @@ export interface paths {
         };
         /** One request of the calling account: tokens, cost, provider, latency (OpenRouter's GET /api/v1/generation) */
         get: operations["getV1Generation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's credits and usage (OpenRouter's GET /api/v1/credits) */
+        get: operations["getV1Credits"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2163,7 +2183,10 @@ export interface components {
             };
         };
         ChatCompletionRequest: {
+            /** @description The model; may be left out when `models` is given */
             model: string;
+            /** @description Fallback models, tried in order after `model` (OpenRouter's `models`). Without `model`, the first entry is the model. Every entry must be one this key may use and that has a price. */
+            models?: string[];
             messages: ({
                 role: string;
                 content?: string | unknown[] | null;
@@ -2202,7 +2225,10 @@ export interface components {
             [key: string]: unknown;
         };
         CompletionRequest: {
+            /** @description The model; may be left out when `models` is given */
             model: string;
+            /** @description Fallback models, tried in order after `model` (OpenRouter's `models`). Without `model`, the first entry is the model. Every entry must be one this key may use and that has a price. */
+            models?: string[];
             prompt: string | string[] | number[] | number[][];
             stream?: boolean;
             max_tokens?: number;
@@ -2243,12 +2269,42 @@ export interface components {
             created: number;
             owned_by: string;
             name?: string;
+            description?: string | null;
             context_length?: number | null;
+            architecture?: {
+                modality: string;
+                input_modalities: string[];
+                output_modalities: string[];
+            };
+            /** @description What the caller pays (its tariff; the default tariff without a key), in the account currency */
             pricing?: {
+                /**
+                 * @description Per token, in the account currency, as a decimal string (OpenRouter's convention)
+                 * @example 0.00000015
+                 */
                 prompt: string;
+                /**
+                 * @description Per token, in the account currency, as a decimal string (OpenRouter's convention)
+                 * @example 0.00000015
+                 */
                 completion: string;
-                unit: string;
+                /** @description Per request (a model priced per request) */
+                request?: string;
             } | null;
+            /** @description The same price as numbers: per 1M tokens, or per request */
+            price?: {
+                currency: string;
+                prompt_per_1m: number | null;
+                completion_per_1m: number | null;
+                per_request: number | null;
+            };
+            top_provider?: {
+                context_length: number | null;
+                max_completion_tokens: number | null;
+                is_moderated: boolean;
+            };
+            /** @description Request fields the model's upstream takes (besides model, messages/prompt/input) */
+            supported_parameters?: string[];
         };
         RateLimitStatus: {
             /** @example sk-gw-abcd… */
@@ -2835,35 +2891,42 @@ export interface components {
                 key_id: string;
                 /**
                  * @description This key's all-time money limit, null = none
-                 * @example 123.45
+                 * @example 12.5
                  */
-                limit: string | null;
+                limit: number | null;
+                /** @description Always null: the all-time limit never resets (daily/weekly/monthly windows are in `limits`) */
+                limit_reset: string | null;
                 /**
-                 * @description Decimal amount in the account currency
-                 * @example 123.45
+                 * @description Amount in the account currency (a number, as OpenRouter returns it)
+                 * @example 12.5
                  */
-                limit_remaining: string | null;
+                limit_remaining: number | null;
                 /**
                  * @description All-time spend of this key
-                 * @example 123.45
+                 * @example 12.5
                  */
-                usage: string;
+                usage: number;
                 /**
-                 * @description Decimal amount in the account currency
-                 * @example 123.45
+                 * @description Amount in the account currency (a number, as OpenRouter returns it)
+                 * @example 12.5
                  */
-                usage_daily: string;
+                usage_daily: number;
                 /**
-                 * @description Decimal amount in the account currency
-                 * @example 123.45
+                 * @description Amount in the account currency (a number, as OpenRouter returns it)
+                 * @example 12.5
                  */
-                usage_weekly: string;
+                usage_weekly: number;
                 /**
-                 * @description Decimal amount in the account currency
-                 * @example 123.45
+                 * @description Amount in the account currency (a number, as OpenRouter returns it)
+                 * @example 12.5
                  */
-                usage_monthly: string;
+                usage_monthly: number;
                 is_free_tier: boolean;
+                /** @description The key's request rate limit, when it has one */
+                rate_limit: {
+                    requests: number;
+                    interval: string;
+                } | null;
                 currency: string;
                 limits: components["schemas"]["QuotaState"];
                 rate_limits: {
@@ -2886,16 +2949,33 @@ export interface components {
                 tokens_cached: number | null;
                 tokens_reasoning: number | null;
                 estimated: boolean;
+                /** @description What the request cost, in the account currency (a number, as OpenRouter returns it) */
+                total_cost: number | null;
+                /** @description Same as total_cost (OpenRouter's field) */
+                usage: number | null;
                 /**
-                 * @description Decimal amount in the account currency
+                 * @description total_cost as an exact decimal string
                  * @example 123.45
                  */
-                total_cost: string | null;
+                cost: string | null;
+                /** @description The upstream's id of this generation (OpenRouter's `gen-…`), for reconciliation */
+                upstream_id: string | null;
+                /** @description The provider the upstream routed to, when it says (OpenRouter's `provider`) */
+                upstream_provider: string | null;
                 currency: string;
                 latency: number | null;
                 ttft: number | null;
                 error_code: string | null;
                 cache_hit: boolean;
+            };
+        };
+        Credits: {
+            data: {
+                /** @description Everything credited to the account (top-ups, refunds, adjustments), in the account currency */
+                total_credits: number;
+                /** @description Everything its requests were charged; total_credits − total_usage is the balance */
+                total_usage: number;
+                currency: string;
             };
         };
         AdjustmentResult: {
@@ -6518,6 +6598,35 @@ export interface operations {
             };
             /** @description No such request in this account */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1Credits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Credits */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Credits"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

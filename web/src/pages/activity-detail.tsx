@@ -57,7 +57,7 @@ export function ActivityDetailPage() {
               </Row>
               <Row label={t("activity.provider")}>{g.provider_name ?? "—"}</Row>
               <Row label={t("activity.cost")}>
-                <span data-testid="detail-cost" data-cost={g.total_cost ?? ""}>{f.cost(g.total_cost)}</span>
+                <span data-testid="detail-cost" data-cost={g.cost ?? ""}>{f.cost(g.cost)}</span>
               </Row>
               <Row label={t("activity.prompt")}>{f.number(g.tokens_prompt)}</Row>
               <Row label={t("activity.completion")}>{f.number(g.tokens_completion)}</Row>

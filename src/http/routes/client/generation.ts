@@ -7,7 +7,7 @@ import { apiKeyAuth } from "../../middleware/api-key-auth.js";
 import { sessionAccountAuthenticator } from "../../middleware/browser-session.js";
 import { SECURITY } from "../../openapi.js";
 import { createRouter } from "../../router.js";
-import { Money } from "../../views/usage.js";
+import { amount, Money } from "../../views/usage.js";
 import { err, json } from "../accounts-schemas.js";
 
 const Generation = z
@@ -26,7 +26,11 @@ const Generation = z
       tokens_cached: z.number().int().nullable(),
       tokens_reasoning: z.number().int().nullable(),
       estimated: z.boolean(),
-      total_cost: Money.nullable(),
+      total_cost: z.number().nullable().openapi({ description: "What the request cost, in the account currency (a number, as OpenRouter returns it)" }),
+      usage: z.number().nullable().openapi({ description: "Same as total_cost (OpenRouter's field)" }),
+      cost: Money.nullable().openapi({ description: "total_cost as an exact decimal string" }),
+      upstream_id: z.string().nullable().openapi({ description: "The upstream's id of this generation (OpenRouter's `gen-…`), for reconciliation" }),
+      upstream_provider: z.string().nullable().openapi({ description: "The provider the upstream routed to, when it says (OpenRouter's `provider`)" }),
       currency: z.string(),
       latency: z.number().int().nullable(),
       ttft: z.number().int().nullable(),
@@ -80,7 +84,11 @@ export function createGenerationRoutes(deps: AppDeps) {
             tokens_cached: g.cachedTokens,
             tokens_reasoning: g.reasoningTokens,
             estimated: g.estimated,
-            total_cost: g.costMicros === null ? null : formatMoney(g.costMicros),
+            total_cost: g.costMicros === null ? null : amount(g.costMicros),
+            usage: g.costMicros === null ? null : amount(g.costMicros),
+            cost: g.costMicros === null ? null : formatMoney(g.costMicros),
+            upstream_id: g.upstreamId,
+            upstream_provider: g.upstreamProvider,
             currency: deps.settings.currency,
             latency: g.latencyMs,
             ttft: g.ttftMs,

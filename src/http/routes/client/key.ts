@@ -9,7 +9,7 @@ import { sessionAccountAuthenticator } from "../../middleware/browser-session.js
 import { SECURITY } from "../../openapi.js";
 import { createRouter } from "../../router.js";
 import { quotaState, ScopeLimits } from "../../views/quota-state.js";
-import { Money } from "../../views/usage.js";
+import { amount } from "../../views/usage.js";
 import { err, json } from "../accounts-schemas.js";
 
 const LimitsResponse = z
@@ -37,24 +37,40 @@ const TariffResponse = z
   })
   .openapi("TariffInfo");
 
+const Amount = z.number().openapi({ description: "Amount in the account currency (a number, as OpenRouter returns it)", example: 12.5 });
+
 const KeyInfo = z
   .object({
     data: z.object({
       label: z.string(),
       key_id: z.string(),
-      limit: Money.nullable().openapi({ description: "This key's all-time money limit, null = none" }),
-      limit_remaining: Money.nullable(),
-      usage: Money.openapi({ description: "All-time spend of this key" }),
-      usage_daily: Money,
-      usage_weekly: Money,
-      usage_monthly: Money,
+      limit: Amount.nullable().openapi({ description: "This key's all-time money limit, null = none" }),
+      limit_reset: z
+        .string()
+        .nullable()
+        .openapi({ description: "Always null: the all-time limit never resets (daily/weekly/monthly windows are in `limits`)" }),
+      limit_remaining: Amount.nullable(),
+      usage: Amount.openapi({ description: "All-time spend of this key" }),
+      usage_daily: Amount,
+      usage_weekly: Amount,
+      usage_monthly: Amount,
       is_free_tier: z.boolean(),
+      rate_limit: z
+        .object({ requests: z.number().int(), interval: z.string() })
+        .nullable()
+        .openapi({ description: "The key's request rate limit, when it has one" }),
       currency: z.string(),
       limits: ScopeLimits,
       rate_limits: z.record(z.string(), z.unknown()).nullable(),
     }),
   })
   .openapi("KeyInfo");
+
+/** OpenRouter's `rate_limit: {requests, interval}` from the key's (or its tariff's) `rpm`, when it has one. */
+function rateLimitOf(r: Record<string, unknown> | null | undefined): { requests: number; interval: string } | null {
+  const rpm = r?.rpm;
+  return typeof rpm === "number" && Number.isInteger(rpm) && rpm > 0 ? { requests: rpm, interval: "1m" } : null;
+}
 
 /** What the calling key may spend: its quota windows, its tariff's allowance, and its OpenRouter-shaped key view. */
 export function createClientKeyRoutes(deps: AppDeps) {
@@ -157,13 +173,15 @@ export function createClientKeyRoutes(deps: AppDeps) {
           data: {
             label: maskKey(secret),
             key_id: a.keyId,
-            limit: limit === null ? null : formatMoney(limit),
-            limit_remaining: remaining === null ? null : formatMoney(remaining > 0n ? remaining : 0n),
-            usage: formatMoney(u.total.costMicros),
-            usage_daily: formatMoney(u.today.costMicros),
-            usage_weekly: formatMoney(u.week.costMicros),
-            usage_monthly: formatMoney(u.month.costMicros),
+            limit: limit === null ? null : amount(limit),
+            limit_reset: null,
+            limit_remaining: remaining === null ? null : amount(remaining > 0n ? remaining : 0n),
+            usage: amount(u.total.costMicros),
+            usage_daily: amount(u.today.costMicros),
+            usage_weekly: amount(u.week.costMicros),
+            usage_monthly: amount(u.month.costMicros),
             is_free_tier: false,
+            rate_limit: rateLimitOf(a.keyRateLimits ?? a.tariffRateLimits),
             currency: deps.settings.currency,
             limits: q.key,
             rate_limits: a.keyRateLimits ?? a.tariffRateLimits ?? null,
