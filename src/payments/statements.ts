@@ -1,6 +1,6 @@
 import { and, count, desc, eq, gte, sql, sum } from "drizzle-orm";
 import type { DbOrTx } from "../db/client.js";
-import { accounts, paymentOrders, payments, refundRequests, requestLogs } from "../db/schema/index.js";
+import { accounts, payments, refundRequests, requestLogs } from "../db/schema/index.js";
 
 export interface BalanceSummary {
   balanceMicros: bigint;
