@@ -209,17 +209,20 @@ describeEachDb("billing through the gateway", (kind, create) => {
 
     const gen = await get(a.key, `/v1/generation?id=${ids[0]}`);
     assert.equal(gen.status, 200);
-    assert.equal(gen.body.data.total_cost, "0.0675");
+    // OpenRouter's shape: a number; the exact decimal is in `cost`.
+    assert.equal(gen.body.data.total_cost, 0.0675);
+    assert.equal(gen.body.data.cost, "0.0675");
     assert.equal(gen.body.data.tokens_prompt, 1000);
     assert.equal(gen.body.data.provider_name, "mock");
     assert.equal((await get(b.key, `/v1/generation?id=${ids[0]}`)).status, 404, "B can't read A's request");
 
     const key = await get(a.key, "/v1/key");
-    assert.equal(key.body.data.usage, "0.2025");
-    assert.equal(key.body.data.limit, "20.00");
-    assert.equal(key.body.data.limit_remaining, "19.7975");
+    // OpenRouter's /key shape: money as numbers.
+    assert.equal(key.body.data.usage, 0.2025);
+    assert.equal(key.body.data.limit, 20);
+    assert.equal(key.body.data.limit_remaining, 19.7975);
     assert.equal(key.body.data.limits.daily.tokens.used, 4500);
-    assert.equal((await get(b.key, "/v1/key")).body.data.usage, "0.00");
+    assert.equal((await get(b.key, "/v1/key")).body.data.usage, 0);
 
     const limits = await get(a.key, "/limits");
     assert.equal(limits.body.key.daily.tokens.limit, 100000);
