@@ -150,6 +150,8 @@ describeEachDb("a client moving from OpenRouter: only the base URL and key chang
     assert.equal(data.usage, Number(spentMicros) / 1e6);
     assert.equal(data.limit_remaining, 20 - Number(spentMicros) / 1e6);
     assert.equal(data.is_free_tier, false);
+    assert.equal(data.limit_reset, null);
+    assert.equal((await get("/keys")).status, 404, "OpenRouter's key management is not served");
   });
 
   test("GET /api/v1/credits: total_credits − total_usage = balance", async () => {
