@@ -59,7 +59,8 @@ describeEachDb("catalog sync", (_kind, create) => {
     const billing = billingFor(d.db);
     const acct = await makeAccount(d.db, "10");
     const res = await billing.reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: model("openai/gpt-4o-mini", null, { maxOutput: null }), promptTokens: 1000, requestedMaxTokens: null });
-    assert.equal(res.maxTokens, 16384, "max output comes from the book");
+    assert.equal(res.outputTokens, 16384, "the hold covers the max output the book gives");
+    assert.equal(res.maxTokens, null, "no cap is written upstream when the client sent none");
     const s = await res.settle(usage(1000, 500), served());
     assert.equal(s.priceMicros, 67_500n);
   });

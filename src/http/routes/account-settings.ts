@@ -79,7 +79,7 @@ export function createAccountSettingsRoutes(deps: AppDeps) {
           .set({ revokedAt: new Date(deps.clock.now()), revokeReason: "password_change" })
           .where(and(eq(authSessions.userId, u.id), ne(authSessions.id, p.sessionId!), isNull(authSessions.revokedAt)))
           .returning({ id: authSessions.id });
-        await writeAudit(tx, { actor: p.actor, action: "user.password_change", targetType: "user", targetId: u.id, after: { other_sessions_ended: others.length }, ip: clientIp(c as never) });
+        await writeAudit(tx, { actor: p.actor, action: "user.password_change", targetType: "user", targetId: u.id, after: { other_sessions_ended: others.length }, ip: clientIp(c) });
         return others.length;
       });
       return c.json({ ok: true, other_sessions_ended: ended }, 200);

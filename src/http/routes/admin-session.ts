@@ -47,7 +47,7 @@ export function createAdminSessionRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid("json");
-      const ip = clientIp(c as never);
+      const ip = clientIp(c);
       // The per-"account" counter is keyed by IP too: one shared subject would let anyone lock the operator out.
       const subject = `admin-token:${ip ?? "?"}`;
       const tooMany = (s: number) => new AppError("too_many_attempts", `Too many wrong tokens; try again in ${s} s`, { headers: { "retry-after": String(s) } });
