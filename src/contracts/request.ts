@@ -144,7 +144,7 @@ export interface Reservation {
 }
 
 export interface BillingHooks {
-  /** Stateless refusals (403 model_not_allowed by the tariff, 400 model_not_priced); no I/O beyond the cached config. */
+  /** Stateless refusals (403 model_not_allowed by the tariff, 403 model_not_priced); no I/O beyond the cached config. */
   prepare(input: PrepareInput): Promise<PreparedBilling>;
   /** prepare + reserve in one call. */
   reserve(input: ReserveInput): Promise<Reservation>;

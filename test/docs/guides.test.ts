@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
 
-const GUIDES = ["README", "quickstart", "concepts", "telegram-bot", "backend", "ide-agents", "anthropic-responses", "upstreams", "payments", "deployment", "operations", "development"];
+const GUIDES = ["README", "quickstart", "concepts", "telegram-bot", "backend", "ide-agents", "anthropic-responses", "moving-from-openrouter", "upstreams", "payments", "deployment", "operations", "development"];
 const files = ["README.md", "examples/README.md", "sdk/README.md", ...GUIDES.flatMap((g) => [`docs/en/${g}.md`, `docs/ru/${g}.md`])];
 
 test("every guide exists in English and Russian, and the README links each", () => {
