@@ -42,6 +42,8 @@ export function respondStream(
     parseUsage: (u) => adapter.usage(u),
     meter,
     translator: adapter.streamTranslator(req.endpoint),
+    // A dialect writes its own closing usage (DialectTap); a chat client gets the estimate here.
+    estimateUsage: dialect ? undefined : () => estimatedUsage(promptTokensNow(req.body) ?? promptTokenUpperBound(req.body), meter.deliveredTokens()),
     decorateUsage: reservation
       ? (usage, raw) => {
           delete raw.cost_details;

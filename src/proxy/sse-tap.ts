@@ -15,6 +15,11 @@ export interface SseTapOptions {
   meter: OutputMeter;
   /** Upstreams that do not speak OpenAI's SSE: their events become OpenAI chunks here. */
   translator?: StreamTranslator | null;
+  /**
+   * The local estimate when the upstream ends without usage: a client that asked for usage still
+   * gets a usage chunk before [DONE] (marked `estimated`, priced like the bill will be).
+   */
+  estimateUsage?: () => TokenUsage;
 }
 
 /**
@@ -31,6 +36,8 @@ export class SseTap {
   stopped = false;
   private readonly decoder = new StringDecoder("utf8");
   private pending = "";
+  /** id/created/model of the first chunk, for a usage chunk the gateway writes itself. */
+  private identity: { id: unknown; created: unknown; model: unknown } | null = null;
 
   constructor(private readonly opts: SseTapOptions) {}
 
@@ -78,6 +85,25 @@ export class SseTap {
     return out;
   }
 
+  /** The usage chunk owed to a client that asked for usage when the upstream sent none, else null. */
+  private estimatedUsageFrame(): string | null {
+    if (!this.opts.clientWantsUsage || this.usage !== null || this.stopped || !this.opts.estimateUsage) return null;
+    const u = this.opts.estimateUsage();
+    const raw: Record<string, unknown> = { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.totalTokens };
+    this.opts.decorateUsage?.(u, raw);
+    raw.estimated = true;
+    const id = this.identity;
+    const chunk = {
+      id: typeof id?.id === "string" ? id.id : "chatcmpl-gateway",
+      object: "chat.completion.chunk",
+      created: typeof id?.created === "number" ? id.created : Math.floor(Date.now() / 1000),
+      model: typeof id?.model === "string" ? id.model : "",
+      choices: [],
+      usage: raw,
+    };
+    return `data: ${JSON.stringify(chunk)}`;
+  }
+
   /** An upstream event in another wire format → the OpenAI frames it stands for. */
   private translate(frame: string): string {
     const data = dataOf(frame);
@@ -103,8 +129,10 @@ export class SseTap {
     if (data === null) return null;
     if (data === "[DONE]") {
       this.sawDone = true;
-      return null;
+      const usage = this.estimatedUsageFrame();
+      return usage === null ? null : `${usage}\n\n${frame}`;
     }
+    if (this.identity === null && this.opts.estimateUsage && this.opts.clientWantsUsage) this.identity = identityOf(data);
     if (data.includes('"usage"') && !data.includes('"usage":null')) {
       let j: Record<string, unknown>;
       try {
@@ -138,6 +166,16 @@ export class SseTap {
       if (clean !== frame) return clean;
     }
     return null;
+  }
+}
+
+/** One parse per stream (the first chunk), only when a usage chunk may have to be written. */
+function identityOf(data: string): { id: unknown; created: unknown; model: unknown } {
+  try {
+    const j = JSON.parse(data) as Record<string, unknown>;
+    return { id: j.id, created: j.created, model: j.model };
+  } catch {
+    return { id: undefined, created: undefined, model: undefined };
   }
 }
 
