@@ -36,6 +36,8 @@ export function respondStream(
   const progress = d.progress;
   const meter = new OutputMeter(reservation?.outputTokens ?? null, undefined, progress !== undefined);
   const dialect = req.dialect;
+  // What the client is shown when the upstream reports no usage (the bill counts the prompt exactly).
+  const estimate = () => estimatedUsage(promptTokensNow(req.body) ?? promptTokenUpperBound(req.body), meter.deliveredTokens());
   const chatTap = new SseTap({
     // A dialect always closes with usage: it reads the usage chunk.
     clientWantsUsage: dialect !== undefined || (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
@@ -43,7 +45,7 @@ export function respondStream(
     meter,
     translator: adapter.streamTranslator(req.endpoint),
     // A dialect writes its own closing usage (DialectTap); a chat client gets the estimate here.
-    estimateUsage: dialect ? undefined : () => estimatedUsage(promptTokensNow(req.body) ?? promptTokenUpperBound(req.body), meter.deliveredTokens()),
+    estimateUsage: dialect ? undefined : estimate,
     decorateUsage: reservation
       ? (usage, raw) => {
           delete raw.cost_details;
@@ -52,7 +54,7 @@ export function respondStream(
       : undefined,
   });
   const dialectStream = dialect?.api.stream(dialectContext(req.requestId, req.startedAt, dialect.clientBody, () => d.clock.now()));
-  const tap = dialectStream ? new DialectTap(chatTap, dialectStream, () => estimatedUsage(promptTokensNow(req.body) ?? promptTokenUpperBound(req.body), meter.deliveredTokens()), req.requestId) : chatTap;
+  const tap = dialectStream ? new DialectTap(chatTap, dialectStream, estimate, req.requestId) : chatTap;
   let ttftMs: number | null = null;
   d.inflight.count++;
   // Progress is recorded on the hold before output goes out: a crash bills at least what was delivered.
