@@ -182,6 +182,7 @@ export const en = {
   "billing.title": "Top up",
   "billing.balance": "Current balance",
   "billing.yookassa": "Pay by card (YooKassa)",
+  "billing.provider.yookassa": "YooKassa",
   "billing.amount": "Amount, ₽",
   "billing.pay": "Pay {amount}",
   "billing.amountRange": "From {min} to {max}.",

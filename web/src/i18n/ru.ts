@@ -184,6 +184,7 @@ export const ru: Record<keyof typeof en, string> = {
   "billing.title": "Пополнение",
   "billing.balance": "Текущий баланс",
   "billing.yookassa": "Оплата картой (ЮKassa)",
+  "billing.provider.yookassa": "ЮKassa",
   "billing.amount": "Сумма, ₽",
   "billing.pay": "Оплатить {amount}",
   "billing.amountRange": "От {min} до {max}.",

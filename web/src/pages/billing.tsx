@@ -218,7 +218,7 @@ function Payments() {
             {d.data.map((o) => (
               <tr key={o.id} data-order-id={o.id}>
                 <td className={td}>{f.when(o.created_at)}</td>
-                <td className={td}>{o.provider === "yookassa" ? "ЮKassa" : o.provider === "tg_stars" ? "Telegram Stars" : "Telegram"}</td>
+                <td className={td}>{o.provider === "yookassa" ? t("billing.provider.yookassa") : o.provider === "tg_stars" ? "Telegram Stars" : "Telegram"}</td>
                 <td className={`${td} tabular text-right`}>{o.currency === "XTR" ? `${o.amount} ⭐` : f.rub(o.amount)}</td>
                 <td className={`${td} tabular text-right`}>{f.money(o.credits)}</td>
                 <td className={td}>
