@@ -90,6 +90,8 @@ export const EnvSchema = z.object({
   RATE_LIMIT_LEASE_MS: z.coerce.number().int().min(3000).default(60_000),
   /** Gateway processes sharing Redis: while Redis is down each enforces ceil(limit / this) in memory. */
   RATE_LIMIT_PROCESSES: z.coerce.number().int().min(1).default(1),
+  /** Limits of ≥ 1000 per window are decided in each process against leased 1 % shares (no Redis call per request). */
+  RATE_LIMIT_LOCAL_LEASES: bool.default(true),
   /** Redis (src/redis): a command without a reply after this long fails and Redis counts as down until a PING answers. */
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(10).default(250),
   /** Prefix of every Redis key the gateway writes. */

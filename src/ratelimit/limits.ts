@@ -26,6 +26,11 @@ export interface RateLimitSettings {
   leaseMs: number;
   /** While Redis is down each process enforces ceil(limit / processes), so N processes stay near one limit. */
   processes: number;
+  /**
+   * Large limits are decided in each process against leased shares of their budget (leases.ts),
+   * exact across processes within one share each; default true. False: one Redis call per request.
+   */
+  localLeases?: boolean;
 }
 
 /**
