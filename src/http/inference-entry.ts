@@ -5,6 +5,7 @@ import type { InferenceEndpoint } from "../proxy/service.js";
 import { clientGoneSignal, nodeResponse, readJsonObject } from "./body.js";
 import type { AppEnv } from "./context.js";
 import type { AppDeps } from "./deps.js";
+import { surelyValid } from "./inference-checks.js";
 import { validationError } from "./router.js";
 
 const Message = z.looseObject({
@@ -68,13 +69,18 @@ function withModelFromList<T extends Record<string, unknown>>(raw: T): T {
 export function inferenceEntry(deps: AppDeps, endpoint: InferenceEndpoint) {
   return async (c: Context<AppEnv>) => {
     const raw = withModelFromList(await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth }));
-    const parsed = schemas[endpoint].safeParse(raw);
-    if (!parsed.success) throw validationError(parsed.error.issues, "json");
+    let body = raw;
+    // The schema runs only when the hand-written checks are not sure (its verdict and messages stand).
+    if (!surelyValid(endpoint, raw)) {
+      const parsed = schemas[endpoint].safeParse(raw);
+      if (!parsed.success) throw validationError(parsed.error.issues, "json");
+      body = parsed.data as Record<string, unknown>;
+    }
     const res = await deps.proxy.handle({
       requestId: c.get("requestId"),
       auth: c.get("auth"),
       endpoint,
-      body: parsed.data as Record<string, unknown>,
+      body,
       signal: clientGoneSignal(c),
       startedAt: c.get("startedAt"),
       cacheControl: c.req.header("x-gateway-cache") ?? null,
