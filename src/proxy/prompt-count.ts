@@ -1,43 +1,76 @@
+import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import { countPromptTokens, promptTokenUpperBound } from "./tokenizer.js";
+import { countTokens, promptParts, warmTokenizer } from "./tokenizer.js";
 
 /**
- * The exact local prompt count without blocking the event loop. Tokenizing costs ≈ 1 ms per KB of
- * prompt: a small prompt is counted in place (bounded cost), a big one in a worker thread, which
- * starts on first use and exits after a minute without work (the tokenizer's tables are tens of MB).
- * Until the count lands the hold (sized from the byte upper bound) still covers the request.
+ * The exact local prompt count without blocking the event loop. Tokenizing costs ≈ 1 ms per KB:
+ * short texts are counted in place (bounded cost), longer ones in a worker thread, started with
+ * the gateway (`warmTokenCounting`: loading the tokenizer's tables costs ≈ 0.5 s of CPU, paid once
+ * instead of in a request, and the thread stays: restarting it would pay that again). Counts
+ * of long texts are remembered (bounded), so a conversation's history, resent with every turn, and
+ * a system prompt shared by many requests are tokenized once. Until a count lands the hold (sized
+ * from the byte upper bound) still covers the request.
  */
-const INLINE_MAX_BYTES = 4096;
-const IDLE_EXIT_MS = 60_000;
+/** Characters counted in place per body, at most (≈ 1 ms). */
+const INLINE_MAX_CHARS = 2048;
+/** Shorter texts are not remembered (counting them is cheaper than keeping them). */
+const MEMO_MIN_CHARS = 256;
+/** Characters of remembered texts (the texts are the requests' own strings: no copy is made). */
+const MEMO_MAX_CHARS = 16 * 1024 * 1024;
+
+/**
+ * Plain JavaScript (no TypeScript loader is needed in the thread, under tsx or from the build): the
+ * same encoding as tokenizer.ts, one count per text.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { getEncoding } = require(workerData.tiktoken);
+let enc;
+parentPort.on("message", (m) => {
+  let counts = null;
+  try {
+    enc ??= getEncoding("o200k_base");
+    counts = m.texts.map((t) => enc.encode(t).length);
+  } catch {}
+  parentPort.postMessage({ id: m.id, counts });
+});
+`;
 
 let worker: Worker | null = null;
-let idleTimer: ReturnType<typeof setTimeout> | null = null;
 let nextId = 1;
-const waiting = new Map<number, { body: Record<string, unknown>; resolve: (n: number) => void }>();
-const memo = new WeakMap<Record<string, unknown>, Promise<number>>();
+const waiting = new Map<number, { texts: string[]; resolve: (counts: number[]) => void }>();
+const perBody = new WeakMap<Record<string, unknown>, Promise<number>>();
+const memo = new Map<string, number>();
+let memoChars = 0;
 
-/** The worker's entry next to this file: .ts when run through tsx, .js from the build. */
-function workerUrl(): URL {
-  const own = import.meta.url;
-  return new URL(own.endsWith(".ts") ? "./token-count-worker.ts" : "./token-count-worker.js", own);
+function remember(text: string, n: number): void {
+  if (memo.has(text)) return;
+  memo.set(text, n);
+  memoChars += text.length;
+  while (memoChars > MEMO_MAX_CHARS) {
+    const oldest = memo.keys().next().value;
+    if (oldest === undefined) break;
+    memo.delete(oldest);
+    memoChars -= oldest.length;
+  }
 }
 
 function startWorker(): Worker {
-  const w = new Worker(workerUrl());
+  const tiktoken = createRequire(import.meta.url).resolve("js-tiktoken");
+  const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { tiktoken } });
   w.unref();
-  w.on("message", (m: { id: number; tokens: number }) => {
+  w.on("message", (m: { id: number; counts: number[] | null }) => {
     const job = waiting.get(m.id);
     if (!job) return;
     waiting.delete(m.id);
-    job.resolve(m.tokens >= 0 ? m.tokens : countPromptTokens(job.body));
-    if (waiting.size === 0) armIdleExit();
+    job.resolve(m.counts ?? job.texts.map(countTokens));
   });
   const fail = () => {
     if (worker === w) worker = null;
     // Whatever was in flight is counted here: a count is never lost.
     for (const [id, job] of waiting) {
       waiting.delete(id);
-      job.resolve(countPromptTokens(job.body));
+      job.resolve(job.texts.map(countTokens));
     }
   };
   w.on("error", fail);
@@ -45,46 +78,65 @@ function startWorker(): Worker {
   return w;
 }
 
-function armIdleExit(): void {
-  if (idleTimer) clearTimeout(idleTimer);
-  idleTimer = setTimeout(() => {
-    idleTimer = null;
-    if (waiting.size === 0 && worker) {
-      const w = worker;
-      worker = null;
-      void w.terminate();
+function countOffThread(texts: string[]): Promise<number[]> {
+  return new Promise<number[]>((resolve) => {
+    const id = nextId++;
+    waiting.set(id, { texts, resolve });
+    try {
+      worker ??= startWorker();
+      worker.postMessage({ id, texts });
+    } catch {
+      waiting.delete(id);
+      resolve(texts.map(countTokens));
     }
-  }, IDLE_EXIT_MS);
-  idleTimer.unref();
+  });
 }
 
-/** Prompt tokens of a chat/completions/embeddings body (memoized per body: start and end share it). */
-export function promptTokens(body: Record<string, unknown>): Promise<number> {
-  let p = memo.get(body);
-  if (p) return p;
-  if (promptTokenUpperBound(body) <= INLINE_MAX_BYTES) p = Promise.resolve(countPromptTokens(body));
-  else {
-    p = new Promise<number>((resolve) => {
-      const id = nextId++;
-      waiting.set(id, { body, resolve });
-      if (idleTimer) {
-        clearTimeout(idleTimer);
-        idleTimer = null;
-      }
-      try {
-        worker ??= startWorker();
-        worker.postMessage({ id, body });
-      } catch {
-        waiting.delete(id);
-        resolve(countPromptTokens(body));
-      }
-    });
+/** The count from remembered texts and short ones (within a budget per body), and the texts still to count. */
+function split(body: Record<string, unknown>): { known: number; todo: string[] } {
+  const { fixed, texts } = promptParts(body);
+  let known = fixed;
+  let inline = 0;
+  const todo: string[] = [];
+  for (const t of texts) {
+    const n = t.length > MEMO_MIN_CHARS ? memo.get(t) : undefined;
+    if (n !== undefined) known += n;
+    else if (inline + t.length <= INLINE_MAX_CHARS) {
+      inline += t.length;
+      known += countTokens(t);
+    } else todo.push(t);
   }
-  memo.set(body, p);
+  return { known, todo };
+}
+
+/** Prompt tokens of a chat/completions/embeddings body (one count per body: start and end share it). */
+export function promptTokens(body: Record<string, unknown>): Promise<number> {
+  let p = perBody.get(body);
+  if (p) return p;
+  const { known, todo } = split(body);
+  p =
+    todo.length === 0
+      ? Promise.resolve(known)
+      : countOffThread(todo).then((counts) => {
+          let n = known;
+          for (let i = 0; i < todo.length; i++) {
+            n += counts[i]!;
+            if (todo[i]!.length > MEMO_MIN_CHARS) remember(todo[i]!, counts[i]!);
+          }
+          return n;
+        });
+  perBody.set(body, p);
   return p;
 }
 
-/** The exact count when it is cheap to take in place (a small prompt), else null (ask `promptTokens`). */
+/** The exact count when it is cheap to take in place (short or remembered texts), else null (ask `promptTokens`). */
 export function promptTokensNow(body: Record<string, unknown>): number | null {
-  return promptTokenUpperBound(body) <= INLINE_MAX_BYTES ? countPromptTokens(body) : null;
+  const { known, todo } = split(body);
+  return todo.length === 0 ? known : null;
+}
+
+/** Loads the tokenizer here and in the counting thread, at start-up. */
+export function warmTokenCounting(): void {
+  warmTokenizer();
+  void countOffThread([""]);
 }

@@ -15,6 +15,9 @@ import { classifyError, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 
+/** A stream open this long has its prompt counted exactly for the crash-safe bill. */
+const PROMPT_REFINE_AFTER_MS = 2000;
+
 /**
  * A committed stream: relayed as it comes, metered against the hold (the stream is ended with an
  * error event when its output reaches what the hold covers), and settled when it ends, from the
@@ -58,12 +61,14 @@ export function respondStream(
   let ttftMs: number | null = null;
   d.inflight.count++;
   // Progress is recorded on the hold before output goes out: a crash bills at least what was delivered.
-  // A big prompt starts from its byte upper bound (what the hold covers) and is refined once the
-  // worker's exact count lands: never under-billed after a crash, never above the hold.
+  // The prompt starts from its byte upper bound (what the hold covers); a stream still open after a
+  // few seconds gets the exact count (off the event loop), so most streams, which end with the
+  // upstream's usage, are never tokenized: never under-billed after a crash, never above the hold.
+  let refine: ReturnType<typeof setTimeout> | null = null;
   if (progress) {
-    const exact = promptTokensNow(req.body);
-    void progress.start(req.requestId, { promptTokens: exact ?? promptTokenUpperBound(req.body), maxTokens: reservation?.outputTokens ?? null }).catch(() => undefined);
-    if (exact === null) void promptTokens(req.body).then((n) => progress.refinePrompt(req.requestId, n));
+    void progress.start(req.requestId, { promptTokens: promptTokenUpperBound(req.body), maxTokens: reservation?.outputTokens ?? null }).catch(() => undefined);
+    refine = setTimeout(() => void promptTokens(req.body).then((n) => progress.refinePrompt(req.requestId, n)), PROMPT_REFINE_AFTER_MS);
+    refine.unref();
   }
   const hooks: RelayHooks = {
     requestId: req.requestId,
@@ -74,6 +79,7 @@ export function respondStream(
     stoppedError: () => new AppError("insufficient_quota", "The output reached what this request's hold covers; the stream was ended and what was delivered is billed."),
     beforeSend: progress ? () => progress.report(req.requestId, meter.tokens()) : undefined,
     onEnd: (outcome, errorCode) => {
+      if (refine) clearTimeout(refine);
       progress?.end(req.requestId);
       d.inflight.count--;
       // A client going away says nothing about the upstream; a mid-stream break does (a cut by the meter does not).
