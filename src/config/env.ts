@@ -54,7 +54,10 @@ export const EnvSchema = z.object({
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(120_000),
   UPSTREAM_IDLE_TIMEOUT_MS: int(120_000),
   UPSTREAM_TOTAL_TIMEOUT_MS: int(600_000),
-  KEY_CACHE_TTL_MS: int(10_000),
+  /** Unset: 300,000 with REDIS_URL (revocations are pushed to every process), 10,000 without. */
+  KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).optional(),
+  /** Key verdicts kept per process: size it for the keys in use (a miss costs a database lookup). */
+  KEY_CACHE_MAX_KEYS: z.coerce.number().int().min(100).default(100_000),
   SHUTDOWN_GRACE_MS: int(15_000),
 
   BILLING_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "must be a 3-letter currency code").default("RUB"),

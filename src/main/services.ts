@@ -76,7 +76,7 @@ export function buildServices(inp: ServiceInputs): Services {
     config.providers.filter((p) => p.enabled).map((p) => p.id),
   );
   // The verifier asks billing for a tariff's rate limits on cache misses (billing is built below).
-  const keys = new KeyVerifier({ db, clock, ttlMs: env.KEY_CACHE_TTL_MS, tariffRateLimits: (id) => billing.tariffRateLimits(id) });
+  const keys = new KeyVerifier({ db, clock, ttlMs: env.KEY_CACHE_TTL_MS ?? (env.REDIS_URL ? 300_000 : 10_000), maxEntries: env.KEY_CACHE_MAX_KEYS, tariffRateLimits: (id) => billing.tariffRateLimits(id) });
   // durability: final log rows go to a local journal first; rows a crashed process left are replayed.
   const journalDir = env.REQUEST_LOG_JOURNAL ? env.REQUEST_LOG_JOURNAL_DIR || join(env.DATA_DIR, "request-log-journal") : null;
   const leftover = journalDir ? RequestLogJournal.recover(journalDir, logger) : null;
