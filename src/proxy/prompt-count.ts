@@ -58,12 +58,12 @@ function remember(text: string, n: number): void {
 function startWorker(): Worker {
   const tiktoken = createRequire(import.meta.url).resolve("js-tiktoken");
   const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { tiktoken } });
-  w.unref();
   w.on("message", (m: { id: number; counts: number[] | null }) => {
     const job = waiting.get(m.id);
     if (!job) return;
     waiting.delete(m.id);
     job.resolve(m.counts ?? job.texts.map(countTokens));
+    if (waiting.size === 0) w.unref();
   });
   const fail = () => {
     if (worker === w) worker = null;
@@ -75,6 +75,8 @@ function startWorker(): Worker {
   };
   w.on("error", fail);
   w.on("exit", fail);
+  // After the listeners (a message listener refs the port again): an idle thread never keeps the process alive.
+  w.unref();
   return w;
 }
 
@@ -84,6 +86,8 @@ function countOffThread(texts: string[]): Promise<number[]> {
     waiting.set(id, { texts, resolve });
     try {
       worker ??= startWorker();
+      // Held while a count is out (a bill waits for it, a shutdown too), released when idle.
+      worker.ref();
       worker.postMessage({ id, texts });
     } catch {
       waiting.delete(id);
