@@ -27,7 +27,7 @@ export function clampLimit(n: number | undefined, def = 50, max = 500): number {
 }
 
 /** The condition for rows after the cursor (null: first page). */
-export function keyset(createdAt: Parameters<typeof lt>[0], id: Parameters<typeof lt>[0], cursor: string | undefined): SQL | null {
+export function keyset(createdAt: Parameters<typeof lt>[0], id: Parameters<typeof lt>[0], cursor: string | null | undefined): SQL | null {
   const c = cursor ? decodeCursor(cursor) : null;
   return c ? or(lt(createdAt, c.at), and(eq(createdAt, c.at), lt(id, c.id)))! : null;
 }
