@@ -147,7 +147,7 @@ function errorBody(status: number, message?: string): { error: Obj } {
   return body;
 }
 
-/** Arguments for a function call, made from the tool's JSON schema (first enum value, 1, true, or "Paris"). */
+/** Arguments for a function call, made from the tool's JSON schema (first enum value, 1, true, or "mock"). */
 function toolCallFor(body: Obj): { name: string; arguments: string } | null {
   type Tool = { type?: string; function?: { name?: string; parameters?: { properties?: Record<string, { type?: string; enum?: unknown[] }>; required?: string[] } } };
   const tools = Array.isArray(body.tools) ? (body.tools as Tool[]) : [];
@@ -159,7 +159,7 @@ function toolCallFor(body: Obj): { name: string; arguments: string } | null {
   const props = tool.function!.parameters?.properties ?? {};
   for (const name of tool.function!.parameters?.required ?? Object.keys(props)) {
     const p = props[name] ?? {};
-    args[name] = p.enum?.length ? p.enum[0] : p.type === "number" || p.type === "integer" ? 1 : p.type === "boolean" ? true : "Paris";
+    args[name] = p.enum?.length ? p.enum[0] : p.type === "number" || p.type === "integer" ? 1 : p.type === "boolean" ? true : "mock";
   }
   return { name: tool.function!.name!, arguments: JSON.stringify(args) };
 }
