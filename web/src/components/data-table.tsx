@@ -30,9 +30,13 @@ interface Props<T> {
   expanded?: (row: T) => ReactNode;
   /**
    * Below 640 px each row becomes a card of "label: value" lines instead of a table that scrolls
-   * sideways; the attributes go on the card.
+   * sideways; the attributes go on the card, and each column's classes on its value.
    */
   cards?: { attrs: (row: T) => DataAttrs };
+}
+
+function cellClass<T>(c: Column<T>, r: T): string | undefined {
+  return typeof c.className === "function" ? c.className(r) : c.className;
 }
 
 /** Header cells: one row, or two when columns are grouped (ungrouped headers span both rows). */
@@ -81,7 +85,7 @@ function Table<T>({ label, columns, rows, rowKey, rowAttrs, expanded }: Props<T>
             <Fragment key={rowKey(r, i)}>
               <tr {...rowAttrs?.(r)}>
                 {columns.map((c, j) => (
-                  <td key={j} className={cx(td, c.align === "right" && "tabular text-right", typeof c.className === "function" ? c.className(r) : c.className)} title={c.title?.(r)}>
+                  <td key={j} className={cx(td, c.align === "right" && "tabular text-right", cellClass(c, r))} title={c.title?.(r)}>
                     {c.cell(r)}
                   </td>
                 ))}
@@ -114,7 +118,7 @@ export function DataTable<T>(props: Props<T>) {
               {columns.map((c, j) => (
                 <Fragment key={j}>
                   <dt className={cx("text-slate-600", c.srOnly && "sr-only")}>{c.header}</dt>
-                  <dd className={cx("min-w-0 text-slate-800 [overflow-wrap:anywhere]", c.align === "right" && "tabular", c.srOnly && "col-span-2")}>{c.cell(r)}</dd>
+                  <dd className={cx("min-w-0 text-slate-800 [overflow-wrap:anywhere]", c.align === "right" && "tabular", c.srOnly && "col-span-2", cellClass(c, r))}>{c.cell(r)}</dd>
                 </Fragment>
               ))}
             </dl>
