@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { after, before, test } from "node:test";
 import { sseFixture } from "../fakes/native-upstream.js";
 import { openAIFixture, openAIStreamFixture, startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
@@ -271,4 +272,19 @@ test("OpenAI's refusals of a request without its required parameters, and script
   assert.deepEqual(await j.json(), { ok: 1 });
   assert.equal((await post("/chat/completions", { model: "m", messages: hi })).status, 529);
   assert.equal((await post("/chat/completions", { model: "m", messages: hi })).status, 200, "the script is used up");
+});
+
+test("suites talk to this fake, not the product's demo mock (only the mock's own test starts it)", () => {
+  const root = new URL("../", import.meta.url).pathname;
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory() && e.name !== "fixtures") walk(join(dir, e.name));
+      else if (e.name.endsWith(".ts")) files.push(join(dir, e.name));
+    }
+  };
+  walk(root);
+  assert.ok(files.length > 100, `${files.length} test files`);
+  const users = files.filter((f) => /src\/mock\/server\.js|\/__mock\//.test(readFileSync(f, "utf8"))).map((f) => relative(root, f));
+  assert.deepEqual(users, ["unit/mock-openai-schema.test.ts"]);
 });
