@@ -1,5 +1,5 @@
-import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "../core/worker.js";
 import { countTokens, promptParts, warmTokenizer } from "./tokenizer.js";
 
 /**
@@ -18,27 +18,16 @@ const MEMO_MIN_CHARS = 256;
 /** Characters of remembered texts (the texts are the requests' own strings: no copy is made). */
 const MEMO_MAX_CHARS = 16 * 1024 * 1024;
 
-/**
- * Plain JavaScript (no TypeScript loader is needed in the thread, under tsx or from the build): the
- * same encoding as tokenizer.ts, one count per text.
- */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { getEncoding } = require(workerData.tiktoken);
-let enc;
-parentPort.on("message", (m) => {
-  let counts = null;
-  try {
-    enc ??= getEncoding("o200k_base");
-    counts = m.texts.map((t) => enc.encode(t).length);
-  } catch {}
-  parentPort.postMessage({ id: m.id, counts });
-});
-`;
-
 let worker: Worker | null = null;
 let nextId = 1;
 const waiting = new Map<number, { texts: string[]; resolve: (counts: number[]) => void }>();
+/** Prompt texts counted by the worker, and on the event loop because the worker failed (per job). */
+export const counted = { inWorker: 0, onLoop: 0 };
+
+function countHere(texts: string[]): number[] {
+  if (texts.length > 0) counted.onLoop++;
+  return texts.map(countTokens);
+}
 const perBody = new WeakMap<Record<string, unknown>, Promise<number>>();
 const memo = new Map<string, number>();
 let memoChars = 0;
@@ -55,14 +44,14 @@ function remember(text: string, n: number): void {
   }
 }
 
-function startWorker(): Worker {
-  const tiktoken = createRequire(import.meta.url).resolve("js-tiktoken");
-  const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { tiktoken } });
+function spawnCounter(): Worker {
+  const w = startWorker(import.meta.url, "token-count-worker");
   w.on("message", (m: { id: number; counts: number[] | null }) => {
     const job = waiting.get(m.id);
     if (!job) return;
     waiting.delete(m.id);
-    job.resolve(m.counts ?? job.texts.map(countTokens));
+    if (m.counts && job.texts.length > 0) counted.inWorker++;
+    job.resolve(m.counts ?? countHere(job.texts));
     if (waiting.size === 0) w.unref();
   });
   const fail = () => {
@@ -70,7 +59,7 @@ function startWorker(): Worker {
     // Whatever was in flight is counted here: a count is never lost.
     for (const [id, job] of waiting) {
       waiting.delete(id);
-      job.resolve(job.texts.map(countTokens));
+      job.resolve(countHere(job.texts));
     }
   };
   w.on("error", fail);
@@ -85,13 +74,13 @@ function countOffThread(texts: string[]): Promise<number[]> {
     const id = nextId++;
     waiting.set(id, { texts, resolve });
     try {
-      worker ??= startWorker();
+      worker ??= spawnCounter();
       // Held while a count is out (a bill waits for it, a shutdown too), released when idle.
       worker.ref();
       worker.postMessage({ id, texts });
     } catch {
       waiting.delete(id);
-      resolve(texts.map(countTokens));
+      resolve(countHere(texts));
     }
   });
 }
@@ -142,5 +131,5 @@ export function promptTokensNow(body: Record<string, unknown>): number | null {
 /** Loads the tokenizer here and in the counting thread, at start-up. */
 export function warmTokenCounting(): void {
   warmTokenizer();
-  void countOffThread([""]);
+  void countOffThread([]);
 }
