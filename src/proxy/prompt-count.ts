@@ -4,21 +4,23 @@ import { countTokens, promptParts, warmTokenizer } from "./tokenizer.js";
 
 /**
  * The exact local prompt count without blocking the event loop. Tokenizing costs ≈ 1 ms per KB:
- * short texts are counted in place (bounded cost), longer ones in a worker thread, started with
- * the gateway (`warmTokenCounting`: loading the tokenizer's tables costs ≈ 0.5 s of CPU, paid once
- * instead of in a request, and the thread stays: restarting it would pay that again). Counts
+ * short texts are counted in place (bounded cost), longer ones in a worker thread, which starts on
+ * first use and exits after five minutes without work (its tokenizer tables are ≈ 200 MiB of RSS;
+ * loading them costs ≈ 0.5 s of CPU, off the event loop). Counts
  * of long texts are remembered (bounded), so a conversation's history, resent with every turn, and
  * a system prompt shared by many requests are tokenized once. Until a count lands the hold (sized
  * from the byte upper bound) still covers the request.
  */
 /** Characters counted in place per body, at most (≈ 1 ms). */
 const INLINE_MAX_CHARS = 2048;
+const IDLE_EXIT_MS = 300_000;
 /** Shorter texts are not remembered (counting them is cheaper than keeping them). */
 const MEMO_MIN_CHARS = 256;
 /** Characters of remembered texts (the texts are the requests' own strings: no copy is made). */
 const MEMO_MAX_CHARS = 16 * 1024 * 1024;
 
 let worker: Worker | null = null;
+let idleTimer: ReturnType<typeof setTimeout> | null = null;
 let nextId = 1;
 const waiting = new Map<number, { texts: string[]; resolve: (counts: number[]) => void }>();
 /** Prompt texts counted by the worker, and on the event loop because the worker failed (per job). */
@@ -52,7 +54,10 @@ function spawnCounter(): Worker {
     waiting.delete(m.id);
     if (m.counts && job.texts.length > 0) counted.inWorker++;
     job.resolve(m.counts ?? countHere(job.texts));
-    if (waiting.size === 0) w.unref();
+    if (waiting.size === 0) {
+      w.unref();
+      armIdleExit();
+    }
   });
   const fail = () => {
     if (worker === w) worker = null;
@@ -69,10 +74,27 @@ function spawnCounter(): Worker {
   return w;
 }
 
+function armIdleExit(): void {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    idleTimer = null;
+    if (waiting.size === 0 && worker) {
+      const w = worker;
+      worker = null;
+      void w.terminate();
+    }
+  }, IDLE_EXIT_MS);
+  idleTimer.unref();
+}
+
 function countOffThread(texts: string[]): Promise<number[]> {
   return new Promise<number[]>((resolve) => {
     const id = nextId++;
     waiting.set(id, { texts, resolve });
+    if (idleTimer) {
+      clearTimeout(idleTimer);
+      idleTimer = null;
+    }
     try {
       worker ??= spawnCounter();
       // Held while a count is out (a bill waits for it, a shutdown too), released when idle.
@@ -128,8 +150,10 @@ export function promptTokensNow(body: Record<string, unknown>): number | null {
   return todo.length === 0 ? known : null;
 }
 
-/** Loads the tokenizer here and in the counting thread, at start-up. */
+/**
+ * Loads the tokenizer on this thread at start-up: output is metered here, so the first stream would
+ * otherwise stall the event loop ≈ 0.5 s loading it. The counting thread starts when first needed.
+ */
 export function warmTokenCounting(): void {
   warmTokenizer();
-  void countOffThread([]);
 }
