@@ -84,8 +84,8 @@ export function respondStream(
       d.inflight.count--;
       // A client going away says nothing about the upstream; a mid-stream break does (a cut by the meter does not).
       void settleBreaker(outcome !== "failed" || chatTap.stopped);
-      const delivered = meter.deliveredTokens();
       const reported = chatTap.usage && !chatTap.stopped ? chatTap.usage : null;
+      const delivered = meter.deliveredFor(reported ? Math.min(reported.completionTokens, metered.bounds.outputTokens ?? Infinity) : null);
       // The local prompt count (off the event loop for a big prompt) only when the upstream gave none.
       const prompt = reported && reported.promptTokens > 0 ? null : promptTokens(req.body);
       void Promise.resolve(prompt)
