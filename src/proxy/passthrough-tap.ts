@@ -24,6 +24,8 @@ export class PassthroughTap implements RelayTap {
   usage: TokenUsage | null = null;
   sawContent = false;
   stopped = false;
+  /** The highest `sequence_number` seen (responses events), so an event the gateway adds continues the count. */
+  lastSequence = -1;
   readonly meter: OutputMeter;
   private pending = "";
   private readonly decoder = new StringDecoder("utf8");
@@ -62,6 +64,8 @@ export class PassthroughTap implements RelayTap {
   private onFrame(frame: string): boolean {
     const data = dataOf(frame);
     if (data === null || data === "[DONE]") return true;
+    const seq = SEQUENCE.exec(data);
+    if (seq) this.lastSequence = Math.max(this.lastSequence, Number(seq[1]));
     if (data.includes('"usage"')) {
       const u = usageOfJson(data);
       if (u) this.usage = u;
@@ -71,6 +75,9 @@ export class PassthroughTap implements RelayTap {
     return this.meter.add(data);
   }
 }
+
+/** A responses event's own number (text inside the event has its quotes escaped, so never matches). */
+const SEQUENCE = /"sequence_number":\s*(\d+)/;
 
 /** A responses-API delta event carries its text in `delta`; anything else is read as a chat chunk. */
 function deltaText(data: string): string {
