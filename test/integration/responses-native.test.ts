@@ -107,6 +107,7 @@ describeEachDb("OpenAI Responses passed natively to an upstream that serves it",
         ],
         models: [
           { id: "openai/gpt-4o", routes: [{ provider: "oai", model: "gpt-4o" }], price: PRICE },
+          { id: "openai/gpt-4o-capped", routes: [{ provider: "oai", model: "gpt-4o" }], price: PRICE, max_output: 1000 },
           { id: "openai/gpt-4o-fb", routes: [{ provider: "oai", model: "gpt-4o", priority: 1 }, { provider: "chat", model: "gpt-4o-mini", priority: 2 }], price: PRICE },
         ],
       },
@@ -197,6 +198,41 @@ describeEachDb("OpenAI Responses passed natively to an upstream that serves it",
     assert.equal(row.completionTokens, countTokens(deltas.join("")), "the local count of what was delivered");
     assert.ok(row.promptTokens! > 0, "the prompt counted locally");
     assert.equal(row.priceMicros, priceOf(row.promptTokens!, 0, row.completionTokens!));
+  });
+
+  test("the output cap: the model's maximum replaces a larger max_output_tokens; a small balance's cap is sent when the answer is not streamed", async () => {
+    await client.responses.create({ model: "openai/gpt-4o-capped", input: "Hi", max_output_tokens: 5000 });
+    assert.equal(openai.requests.at(-1)!.body.max_output_tokens, 1000);
+    await client.responses.create({ model: "openai/gpt-4o-capped", input: "Hi", max_output_tokens: 700 });
+    assert.equal(openai.requests.at(-1)!.body.max_output_tokens, 700, "the client's own cap as sent");
+    const poor = new OpenAI({ apiKey: (await gw.createAccountWithKey({ balance: "0.05" })).key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const { response } = await poor.responses.create({ model: "openai/gpt-4o", input: "Hi" }).withResponse();
+    const cap = Number(response.headers.get("x-gateway-max-tokens"));
+    assert.ok(cap > 0 && cap < 100, `capped at what 0.05 covers (${cap})`);
+    assert.equal(openai.requests.at(-1)!.body.max_output_tokens, cap);
+  });
+
+  test("a stream that outgrows its hold is ended with the Responses error event, numbered after the upstream's, and billed once within the hold", async () => {
+    const poor = await gw.createAccountWithKey({ balance: "0.05" });
+    const deltas = Array.from({ length: 200 }, (_, i) => ` word${i}`);
+    openai.script({ sse: responsesStream(deltas) });
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${poor.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "openai/gpt-4o", input: "Count", stream: true }),
+    });
+    assert.equal(res.status, 200);
+    const raw = await res.text();
+    const frames = raw.split("\n\n").filter(Boolean);
+    const last = JSON.parse(frames.at(-1)!.split("\ndata: ")[1]!) as Record<string, unknown>;
+    const before = JSON.parse(frames.at(-2)!.split("\ndata: ")[1]!) as { sequence_number: number };
+    assert.ok(frames.at(-1)!.startsWith("event: error\n"));
+    assert.equal(last.code, "insufficient_quota");
+    assert.equal(last.sequence_number, before.sequence_number + 1);
+    assertOpenAI("ResponseErrorEvent", last);
+    assert.ok(frames.length < deltas.length, "ended before the upstream's end");
+    const row = await billed(res.headers.get("x-request-id")!);
+    assert.ok(row.priceMicros! > 0n && row.priceMicros! <= 50_000n, `billed ${row.priceMicros} within the balance`);
   });
 
   for (const status of [500, 429] as const) {
