@@ -12,8 +12,6 @@ import type { OpeningEvent } from "./adapter.js";
 import type { ProviderTarget, UpstreamRequest } from "./types.js";
 import { joinUrl } from "./url.js";
 
-export type ResponsesMode = "native" | "translate";
-
 /** CreateResponse's properties in OpenAI's published OpenAPI document: nothing else is sent. */
 export const RESPONSES_FIELDS: readonly string[] = [
   "model",
