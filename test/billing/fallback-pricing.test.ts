@@ -41,7 +41,7 @@ describeEachDb("fallback models are priced as themselves", (_kind, createDb) => 
     const acct = await makeAccount(db.db, "100");
     const auth = authFor(acct);
     const prepared = await billing.prepare({ auth, endpoint: "chat.completions", model: cheap, fallbacks: [{ model: dear, param: "models.1" }] });
-    const res = await prepared.reserve({ requestId: newId("req"), promptTokens: 100, requestedMaxTokens: 200 });
+    const res = await prepared.reserve({ requestId: newId("request"), promptTokens: 100, requestedMaxTokens: 200 });
     // Held at the dear model's rates for the prompt and the output the client asked for.
     assert.ok(res.holdMicros >= dearMicros(100, 200), `hold ${res.holdMicros} covers the dear model`);
     const settled = await res.settle(usage(100, 200), servedBy("b", { modelId: "t/dear" }));
@@ -49,7 +49,7 @@ describeEachDb("fallback models are priced as themselves", (_kind, createDb) => 
     assert.ok(settled.priceMicros <= res.holdMicros);
 
     // The requested model that served is still charged its own (cheaper) price.
-    const res2 = await prepared.reserve({ requestId: newId("req"), promptTokens: 100, requestedMaxTokens: 200 });
+    const res2 = await prepared.reserve({ requestId: newId("request"), promptTokens: 100, requestedMaxTokens: 200 });
     assert.equal((await res2.settle(usage(100, 200), servedBy("a", { modelId: "t/cheap" }))).priceMicros, cheapMicros(100, 200));
     await billing.flush();
     assert.deepEqual(await drift(db.db, acct), { ledger: 0n, holds: 0n });
@@ -60,7 +60,7 @@ describeEachDb("fallback models are priced as themselves", (_kind, createDb) => 
     const billing = billingFor(db.db);
     const acct = await makeAccount(db.db, "100");
     const prepared = await billing.prepare({ auth: authFor(acct), endpoint: "chat.completions", model: cheap, fallbacks: [{ model: dearOnA, param: "models.1" }] });
-    const res = await prepared.reserve({ requestId: newId("req"), promptTokens: 10, requestedMaxTokens: 20 });
+    const res = await prepared.reserve({ requestId: newId("request"), promptTokens: 10, requestedMaxTokens: 20 });
     // Planned for t/cheap, answered by the fallback (the upstream reports its name).
     assert.equal(res.quote(usage(10, 20), servedBy("a", { modelId: "t/cheap", upstreamModel: "vendor/dear" })).priceMicros, dearMicros(10, 20));
     assert.equal(res.quote(usage(10, 20), servedBy("a", { modelId: "t/cheap", upstreamModel: "t/cheap" })).priceMicros, cheapMicros(10, 20));
@@ -84,7 +84,7 @@ describeEachDb("fallback models are priced as themselves", (_kind, createDb) => 
     const acct = await makeAccount(db.db, "100");
     const auth = authFor(acct);
     const prepared = await billing.prepare({ auth, endpoint: "chat.completions", model: cheap, fallbacks: [{ model: dear, param: "models.1" }] });
-    const [fresh, old] = [newId("req"), newId("req")];
+    const [fresh, old] = [newId("request"), newId("request")];
     for (const id of [fresh, old]) await prepared.reserve({ requestId: id, promptTokens: 100, requestedMaxTokens: 200 });
     // The older hold format: provider id → five-element rows, no fallback models.
     const legacy = { v: 1, rate: "100000000", cur: "RUB", t: "trf_default", mk: "1500000", r: { a: ["150000", "600000", null, null, "1500000"] }, uh: null };
