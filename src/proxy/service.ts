@@ -1,6 +1,7 @@
 import { holdTtlMs } from "../billing/hold-ttl.js";
 import type { AuthContext, ResolvedModel } from "../contracts/request.js";
 import { AppError } from "../core/errors.js";
+import { responsesNative } from "../providers/index.js";
 import { withAccountKey, type UpstreamAttempt } from "../routing/attempt.js";
 import { LocalCircuitBreakers } from "../routing/circuit-breaker.js";
 import { cacheDecision, responseCacheKey, type CachedResponse } from "../routing/response-cache.js";
@@ -50,7 +51,13 @@ export class ProxyService {
         fallbacks.map((f) => f.model),
       ),
     );
-    const attempts = Array.isArray(planned) ? planned : await planned;
+    let attempts = Array.isArray(planned) ? planned : await planned;
+    const untranslatable = req.dialect?.untranslatable;
+    if (untranslatable) {
+      // Only the routes that speak the client's API natively can serve what chat can't carry.
+      attempts = attempts.filter((a) => responsesNative(a.target));
+      if (attempts.length === 0) throw untranslatable;
+    }
     if (attempts.length === 0) throw new AppError("upstream_unavailable", `No upstream is available for \`${modelName}\``);
 
     const metered = await MeteredRequest.admit(this.d, {

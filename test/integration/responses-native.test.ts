@@ -108,6 +108,7 @@ describeEachDb("OpenAI Responses passed natively to an upstream that serves it",
         models: [
           { id: "openai/gpt-4o", routes: [{ provider: "oai", model: "gpt-4o" }], price: PRICE },
           { id: "openai/gpt-4o-capped", routes: [{ provider: "oai", model: "gpt-4o" }], price: PRICE, max_output: 1000 },
+          { id: "openai/chat-only", routes: [{ provider: "chat", model: "gpt-4o-mini" }], price: PRICE },
           { id: "openai/gpt-4o-fb", routes: [{ provider: "oai", model: "gpt-4o", priority: 1 }, { provider: "chat", model: "gpt-4o-mini", priority: 2 }], price: PRICE },
         ],
       },
@@ -233,6 +234,30 @@ describeEachDb("OpenAI Responses passed natively to an upstream that serves it",
     assert.ok(frames.length < deltas.length, "ended before the upstream's end");
     const row = await billed(res.headers.get("x-request-id")!);
     assert.ok(row.priceMicros! > 0n && row.priceMicros! <= 50_000n, `billed ${row.priceMicros} within the balance`);
+  });
+
+  test("what chat can't carry (OpenAI's own tools, file inputs) is served by native routes only; with none, refused as before", async () => {
+    const body = {
+      model: "openai/gpt-4o-fb",
+      input: [{ role: "user", content: [{ type: "input_text", text: "What's in it?" }, { type: "input_file", file_url: "https://example.com/a.pdf" }] }],
+      tools: [{ type: "web_search" }],
+    };
+    // The native route fails once: the chat route (next in line) is not tried, the native one is again.
+    openai.script({ status: 500, error: { error: { message: "down", type: "server_error", param: null, code: null } } });
+    const chatBefore = chat.stats.requests;
+    const { data, response } = await client.responses.create(body as never).withResponse();
+    assert.equal(response.headers.get("x-gateway-provider"), "oai");
+    assert.equal(chat.stats.requests, chatBefore, "the chat route can't carry it");
+    assert.equal(data.output_text, "Hello from OpenAI!");
+    assert.deepEqual(openai.requests.at(-1)!.body.tools, [{ type: "web_search" }]);
+    assert.deepEqual((openai.requests.at(-1)!.body.input as Array<{ content: unknown[] }>)[0]!.content[1], { type: "input_file", file_url: "https://example.com/a.pdf" });
+    const refused = await client.responses.create({ ...body, model: "openai/chat-only" } as never).catch((x: unknown) => x);
+    assert.ok(refused instanceof OpenAI.APIError, String(refused));
+    assert.equal(refused.status, 400);
+    assert.equal(refused.code, "unsupported_parameter");
+    // State is never kept, whatever the route.
+    const stateful = await client.responses.create({ model: "openai/gpt-4o", input: "hi", previous_response_id: "resp_1" }).catch((x: unknown) => x);
+    assert.ok(stateful instanceof OpenAI.APIError && stateful.code === "unsupported_parameter" && stateful.param === "previous_response_id", String(stateful));
   });
 
   for (const status of [500, 429] as const) {
