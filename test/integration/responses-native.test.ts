@@ -236,11 +236,11 @@ describeEachDb("OpenAI Responses passed natively to an upstream that serves it",
     assert.ok(row.priceMicros! > 0n && row.priceMicros! <= 50_000n, `billed ${row.priceMicros} within the balance`);
   });
 
-  test("what chat can't carry (OpenAI's own tools, file inputs) is served by native routes only; with none, refused as before", async () => {
+  test("what chat can't carry (custom tools, file inputs) is served by native routes only; with none, refused as before; hosted tools and stored state never", async () => {
     const body = {
       model: "openai/gpt-4o-fb",
       input: [{ role: "user", content: [{ type: "input_text", text: "What's in it?" }, { type: "input_file", file_url: "https://example.com/a.pdf" }] }],
-      tools: [{ type: "web_search" }],
+      tools: [{ type: "custom", name: "code_exec", description: "Runs Python" }],
     };
     // The native route fails once: the chat route (next in line) is not tried, the native one is again.
     openai.script({ status: 500, error: { error: { message: "down", type: "server_error", param: null, code: null } } });
@@ -249,12 +249,15 @@ describeEachDb("OpenAI Responses passed natively to an upstream that serves it",
     assert.equal(response.headers.get("x-gateway-provider"), "oai");
     assert.equal(chat.stats.requests, chatBefore, "the chat route can't carry it");
     assert.equal(data.output_text, "Hello from OpenAI!");
-    assert.deepEqual(openai.requests.at(-1)!.body.tools, [{ type: "web_search" }]);
+    assert.deepEqual(openai.requests.at(-1)!.body.tools, [{ type: "custom", name: "code_exec", description: "Runs Python" }]);
     assert.deepEqual((openai.requests.at(-1)!.body.input as Array<{ content: unknown[] }>)[0]!.content[1], { type: "input_file", file_url: "https://example.com/a.pdf" });
     const refused = await client.responses.create({ ...body, model: "openai/chat-only" } as never).catch((x: unknown) => x);
     assert.ok(refused instanceof OpenAI.APIError, String(refused));
     assert.equal(refused.status, 400);
     assert.equal(refused.code, "unsupported_parameter");
+    // OpenAI's hosted tools are billed per call at OpenAI: refused whatever the route.
+    const hosted = await client.responses.create({ model: "openai/gpt-4o", input: "news?", tools: [{ type: "web_search" }] } as never).catch((x: unknown) => x);
+    assert.ok(hosted instanceof OpenAI.APIError && hosted.code === "unsupported_parameter" && hosted.param === "tools[0].type", String(hosted));
     // State is never kept, whatever the route.
     const stateful = await client.responses.create({ model: "openai/gpt-4o", input: "hi", previous_response_id: "resp_1" }).catch((x: unknown) => x);
     assert.ok(stateful instanceof OpenAI.APIError && stateful.code === "unsupported_parameter" && stateful.param === "previous_response_id", String(stateful));

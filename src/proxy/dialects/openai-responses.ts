@@ -127,8 +127,21 @@ function formatToChat(text: unknown): unknown {
   throw unsupported("text.format.type", "text, json_object and json_schema are served");
 }
 
-/** What needs state at the upstream (the gateway's or the operator's account): refused on every route. */
+/**
+ * OpenAI's hosted tools: billed per call at OpenAI (web and file search, code interpreter, image
+ * generation), or run against state in the operator's account (vector stores, containers, MCP
+ * servers). The gateway prices tokens only, so these are refused on every route; tools the client
+ * runs itself (functions, custom tools, local shell, computer use) cost only their tokens.
+ */
+const HOSTED_TOOLS = /^(web_search|file_search|code_interpreter|image_generation|mcp)/;
+
+/** What needs state at the upstream (the gateway's or the operator's account), or costs what the gateway can't price: refused on every route. */
 function refuseStateful(body: Record<string, unknown>): void {
+  if (Array.isArray(body.tools)) {
+    (body.tools as Item[]).forEach((t, i) => {
+      if (typeof t?.type === "string" && HOSTED_TOOLS.test(t.type)) throw unsupported(`tools[${i}].type`, `\`${t.type}\` runs at OpenAI and is billed per call there, which this gateway does not price; function and custom tools are served`);
+    });
+  }
   if (body.previous_response_id !== undefined && body.previous_response_id !== null) throw unsupported("previous_response_id", STATELESS);
   if (body.conversation !== undefined && body.conversation !== null) throw unsupported("conversation", STATELESS);
   if (body.store === true) throw unsupported("store", STATELESS);
