@@ -100,7 +100,7 @@ describeEachDb("OpenAI Responses passed natively to an upstream that serves it",
     assert.equal(openai.stats.lastHeaders.authorization, "Bearer sk-upstream-oai");
     assert.equal(data.output_text, "Hello from the mock upstream");
     assert.equal(data.model, "gpt-4o", "the upstream's answer as it came");
-    assert.equal(data.store, false);
+    assert.equal((data as unknown as { store: unknown }).store, false);
     assertOpenAI("Response", data);
     const row = await billed(response.headers.get("x-request-id")!);
     assert.equal(row.endpoint, "responses");
