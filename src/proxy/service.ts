@@ -42,15 +42,8 @@ export class ProxyService {
     const prepared = await this.d.billing.prepare({ auth, endpoint: req.endpoint, model, ...(fallbacks.length ? { fallbacks } : {}) });
     // Holds use a cheap upper bound (bytes); exact local counting happens only when an estimate is needed.
     const promptTokens = promptTokenUpperBound(body);
-    const planned = withAccountKey(
-      this.d.accountKeys,
-      auth.accountId,
-      this.d.planner.plan(
-        model,
-        body,
-        fallbacks.map((f) => f.model),
-      ),
-    );
+    const plan = this.d.planner.plan(model, body, fallbacks.map((f) => f.model));
+    const planned = withAccountKey(this.d.accountKeys, auth.accountId, plan);
     let attempts = Array.isArray(planned) ? planned : await planned;
     const untranslatable = req.dialect?.untranslatable;
     if (untranslatable) {
