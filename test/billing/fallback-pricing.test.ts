@@ -64,6 +64,8 @@ describeEachDb("fallback models are priced as themselves", (_kind, createDb) => 
     // Planned for t/cheap, answered by the fallback (the upstream reports its name).
     assert.equal(res.quote(usage(10, 20), servedBy("a", { modelId: "t/cheap", upstreamModel: "vendor/dear" })).priceMicros, dearMicros(10, 20));
     assert.equal(res.quote(usage(10, 20), servedBy("a", { modelId: "t/cheap", upstreamModel: "t/cheap" })).priceMicros, cheapMicros(10, 20));
+    // Our own router planned the fallback on the provider both models share (its name with the provider's prefix).
+    assert.equal(res.quote(usage(10, 20), servedBy("a", { modelId: "t/dear", upstreamModel: "litellm-vendor-dear" })).priceMicros, dearMicros(10, 20));
     await res.release();
     await billing.close();
   });
