@@ -206,6 +206,9 @@ describeEachDb("OpenAI Responses passed natively to an upstream that serves it",
     // OpenAI's hosted tools are billed per call at OpenAI: refused whatever the route.
     const hosted = await client.responses.create({ model: "openai/gpt-4o", input: "news?", tools: [{ type: "web_search" }] } as never).catch((x: unknown) => x);
     assert.ok(hosted instanceof OpenAI.APIError && hosted.code === "unsupported_parameter" && hosted.param === "tools[0].type", String(hosted));
+    // A file stored in the upstream account (the operator's) is not the client's to name.
+    const fileRef = await client.responses.create({ model: "openai/gpt-4o", input: [{ role: "user", content: [{ type: "input_file", file_id: "file-abc" }] }] } as never).catch((x: unknown) => x);
+    assert.ok(fileRef instanceof OpenAI.APIError && fileRef.code === "unsupported_parameter" && fileRef.param === "input[0].content[0].file_id", String(fileRef));
     // State is never kept, whatever the route.
     const stateful = await client.responses.create({ model: "openai/gpt-4o", input: "hi", previous_response_id: "resp_1" }).catch((x: unknown) => x);
     assert.ok(stateful instanceof OpenAI.APIError && stateful.code === "unsupported_parameter" && stateful.param === "previous_response_id", String(stateful));

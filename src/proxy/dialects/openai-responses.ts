@@ -150,6 +150,11 @@ function refuseStateful(body: Record<string, unknown>): void {
   if (Array.isArray(body.input)) {
     (body.input as Item[]).forEach((item, i) => {
       if (item?.type === "item_reference") throw unsupported(`input[${i}]`, `item references need stored responses; ${STATELESS}`);
+      // A file id names a file stored in the upstream account (the operator's, shared by every client).
+      const parts = Array.isArray(item?.content) ? (item.content as Item[]) : [];
+      parts.forEach((p, j) => {
+        if (p && typeof p === "object" && p.file_id !== undefined && p.file_id !== null) throw unsupported(`input[${i}].content[${j}].file_id`, "files stored upstream are not served; send `file_data`, `file_url` or `image_url`");
+      });
     });
   }
 }
