@@ -6,7 +6,7 @@ import type { ServedBy } from "../../src/contracts/request.js";
 import { newId } from "../../src/core/ids.js";
 import { holds, requestLogs } from "../../src/db/schema/index.js";
 import { sweepHolds } from "../../src/jobs/sweep-holds.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { authFor, billingFor, drift, makeAccount, model, usage } from "./helpers.js";
@@ -113,14 +113,14 @@ describeEachDb("fallback models are priced as themselves", (_kind, createDb) => 
 describeEachDb("a `models` fallback through the gateway", (_kind, createDb) => {
   let db: TestDatabase;
   let gw: TestGateway;
-  let a: MockUpstream;
-  let b: MockUpstream;
+  let a: OpenAIUpstream;
+  let b: OpenAIUpstream;
   let key: string;
 
   before(async () => {
     db = await createDb();
-    a = await startMockUpstream();
-    b = await startMockUpstream();
+    a = await startOpenAIUpstream();
+    b = await startOpenAIUpstream();
     gw = await startTestGateway({
       database: db,
       mock: false,
