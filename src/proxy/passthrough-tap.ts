@@ -73,8 +73,10 @@ export class PassthroughTap implements RelayTap {
       const u = usageOfJson(data);
       if (u) this.usage = u;
     }
-    if (data.includes('"delta"') || data.includes('"text"')) {
-      this.sawContent = true;
+    const delta = data.includes('"delta"');
+    if (delta || data.includes('"text"')) {
+      // A responses envelope (`response.created` names its `text` format) is not output yet.
+      if (delta || !data.includes('"type":"response.')) this.sawContent = true;
       if (!this.meter.add(data)) return false;
     }
     // Only an event that goes out counts for the numbering of the one the gateway may add.

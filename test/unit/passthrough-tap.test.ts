@@ -26,3 +26,11 @@ test("usage is read from response.completed, with cached and reasoning tokens", 
   assert.deepEqual(tap.usage, { promptTokens: 10, completionTokens: 6, totalTokens: 16, estimated: false, cachedTokens: 4, reasoningTokens: 2 });
   assert.equal(tap.lastSequence, 9);
 });
+
+test("first content (the time to first token) is the first delta, not the response envelope that names its text format", () => {
+  const tap = new PassthroughTap(null);
+  tap.push(Buffer.from(`event: response.created\ndata: ${JSON.stringify({ type: "response.created", sequence_number: 0, response: { text: { format: { type: "text" } } } })}\n\n`));
+  assert.equal(tap.sawContent, false);
+  tap.push(Buffer.from(ev(1, "Hi")));
+  assert.equal(tap.sawContent, true);
+});
