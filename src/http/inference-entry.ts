@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { AppError } from "../core/errors.js";
 import type { InboundDialect } from "../proxy/dialects/dialect.js";
 import type { InferenceEndpoint } from "../proxy/service.js";
 import { clientGoneSignal, nodeResponse, readJsonObject } from "./body.js";
@@ -102,7 +103,17 @@ export function dialectEntry(deps: AppDeps, dialect: InboundDialect, schema: z.Z
     const raw = await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth });
     const parsed = schema.safeParse(raw);
     if (!parsed.success) throw validationError(parsed.error.issues, "json");
-    const chat = ChatCompletionRequest.safeParse(dialect.toChat(raw));
+    let translated: Record<string, unknown>;
+    // Refused for chat only: served when a route takes the API natively (the service drops the others).
+    let untranslatable: AppError | undefined;
+    try {
+      translated = dialect.toChat(raw);
+    } catch (e) {
+      if (!(e instanceof AppError) || e.code !== "unsupported_parameter" || !dialect.untranslatable) throw e;
+      translated = dialect.untranslatable(raw);
+      untranslatable = e;
+    }
+    const chat = ChatCompletionRequest.safeParse(translated);
     if (!chat.success) throw validationError(chat.error.issues, "json");
     const res = await deps.proxy.handle({
       requestId: c.get("requestId"),
@@ -112,7 +123,7 @@ export function dialectEntry(deps: AppDeps, dialect: InboundDialect, schema: z.Z
       signal: clientGoneSignal(c),
       startedAt: c.get("startedAt"),
       sink: nodeResponse(c),
-      dialect: { api: dialect, clientBody: raw },
+      dialect: { api: dialect, clientBody: raw, ...(untranslatable ? { untranslatable } : {}) },
     });
     c.set("requestIdSent", true);
     return res;
