@@ -11,7 +11,8 @@ export function surelyValid(endpoint: InferenceEndpoint, b: Record<string, unkno
   if (!nonEmptyString(b.model) || !optionalModels(b.models)) return false;
   if (endpoint === "chat.completions") return chatValid(b);
   if (endpoint === "completions") return optionalBoolean(b.stream) && optionalMaxTokens(b.max_tokens) && promptValid(b.prompt);
-  return inputValid(b.input);
+  if (endpoint === "embeddings") return inputValid(b.input);
+  return false;
 }
 
 function chatValid(b: Record<string, unknown>): boolean {
