@@ -6,9 +6,10 @@ import type { UpstreamAttempt } from "../routing/attempt.js";
 import { servedAs, type AnswerContext } from "./answer-context.js";
 import { sseEvent } from "./dialects/dialect.js";
 import { PassthroughTap } from "./passthrough-tap.js";
-import { promptTokens, promptTokensNow } from "./prompt-count.js";
+import { promptTokens, } from "./prompt-count.js";
+import { trackStreamProgress } from "./stream-progress.js";
 import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
-import { promptTokenUpperBound, countTokens } from "./tokenizer.js";
+import { countTokens } from "./tokenizer.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
 import { upstreamIdentity } from "./upstream-identity.js";
@@ -61,11 +62,7 @@ export function respondResponsesStream(
   const tap = new PassthroughTap(metered.reservation?.outputTokens ?? null, progress !== undefined);
   let ttftMs: number | null = null;
   d.inflight.count++;
-  if (progress) {
-    const exact = promptTokensNow(req.body);
-    void progress.start(req.requestId, { promptTokens: exact ?? promptTokenUpperBound(req.body), maxTokens: metered.reservation?.outputTokens ?? null }).catch(() => undefined);
-    if (exact === null) void promptTokens(req.body).then((n) => progress.refinePrompt(req.requestId, n));
-  }
+  const stopProgress = trackStreamProgress(progress, req.requestId, req.body, metered.reservation?.outputTokens ?? null);
   const hooks: RelayHooks = {
     requestId: req.requestId,
     signal: req.signal,
@@ -76,11 +73,11 @@ export function respondResponsesStream(
     stoppedError: () => new AppError("insufficient_quota", "The output reached what this request's hold covers; the stream was ended and what was delivered is billed."),
     beforeSend: progress ? () => progress.report(req.requestId, tap.meter.tokens()) : undefined,
     onEnd: (outcome, errorCode) => {
-      progress?.end(req.requestId);
+      stopProgress();
       d.inflight.count--;
       void settleBreaker(outcome !== "failed" || tap.stopped);
-      const delivered = tap.meter.deliveredTokens();
       const reported = tap.usage && !tap.stopped ? tap.usage : null;
+      const delivered = tap.meter.deliveredFor(reported ? Math.min(reported.completionTokens, metered.bounds.outputTokens ?? Infinity) : null);
       const prompt = reported && reported.promptTokens > 0 ? null : promptTokens(req.body);
       void Promise.resolve(prompt)
         .then((local) =>

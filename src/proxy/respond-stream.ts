@@ -10,13 +10,11 @@ import { SseTap } from "./sse-tap.js";
 import type { UpstreamIdentity } from "./upstream-identity.js";
 import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
 import { promptTokens, promptTokensNow } from "./prompt-count.js";
+import { trackStreamProgress } from "./stream-progress.js";
 import { promptTokenUpperBound } from "./tokenizer.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
-
-/** A stream open this long has its prompt counted exactly for the crash-safe bill. */
-const PROMPT_REFINE_AFTER_MS = 2000;
 
 /**
  * A committed stream: relayed as it comes, metered against the hold (the stream is ended with an
@@ -60,16 +58,7 @@ export function respondStream(
   const tap = dialectStream ? new DialectTap(chatTap, dialectStream, estimate, req.requestId) : chatTap;
   let ttftMs: number | null = null;
   d.inflight.count++;
-  // Progress is recorded on the hold before output goes out: a crash bills at least what was delivered.
-  // The prompt starts from its byte upper bound (what the hold covers); a stream still open after a
-  // few seconds gets the exact count (off the event loop), so most streams, which end with the
-  // upstream's usage, are never tokenized: never under-billed after a crash, never above the hold.
-  let refine: ReturnType<typeof setTimeout> | null = null;
-  if (progress) {
-    void progress.start(req.requestId, { promptTokens: promptTokenUpperBound(req.body), maxTokens: reservation?.outputTokens ?? null }).catch(() => undefined);
-    refine = setTimeout(() => void promptTokens(req.body).then((n) => progress.refinePrompt(req.requestId, n)), PROMPT_REFINE_AFTER_MS);
-    refine.unref();
-  }
+  const stopProgress = trackStreamProgress(progress, req.requestId, req.body, reservation?.outputTokens ?? null);
   const hooks: RelayHooks = {
     requestId: req.requestId,
     signal: req.signal,
@@ -79,8 +68,7 @@ export function respondStream(
     stoppedError: () => new AppError("insufficient_quota", "The output reached what this request's hold covers; the stream was ended and what was delivered is billed."),
     beforeSend: progress ? () => progress.report(req.requestId, meter.tokens()) : undefined,
     onEnd: (outcome, errorCode) => {
-      if (refine) clearTimeout(refine);
-      progress?.end(req.requestId);
+      stopProgress();
       d.inflight.count--;
       // A client going away says nothing about the upstream; a mid-stream break does (a cut by the meter does not).
       void settleBreaker(outcome !== "failed" || chatTap.stopped);
