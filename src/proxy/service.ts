@@ -9,7 +9,7 @@ import { DEFAULT_RETRY_POLICY, RetryBudget } from "../routing/retry.js";
 import { serveCached } from "./cache-hit.js";
 import { InferenceRun } from "./inference-run.js";
 import { MeteredRequest } from "./metered-request.js";
-import { checkModelName, requestedChoices, requestedMaxTokens } from "./request-checks.js";
+import { checkModelName, checkServiceTier, requestedChoices, requestedMaxTokens } from "./request-checks.js";
 import { promptTokenGuess, promptTokenUpperBound } from "./tokenizer.js";
 import type { ProxyDeps, ProxyRequest, Resilience, ResolvedDeps } from "./proxy-deps.js";
 
@@ -38,6 +38,7 @@ export class ProxyService {
     const stream = req.endpoint !== "embeddings" && body.stream === true;
     const max = requestedMaxTokens(body);
     const choices = req.endpoint === "embeddings" ? 1 : requestedChoices(body, this.d.maxChoices ?? 16);
+    checkServiceTier(req.dialect?.clientBody ?? body);
     const fallbacks = this.fallbackModels(req, model);
     const prepared = await this.d.billing.prepare({ auth, endpoint: req.endpoint, model, ...(fallbacks.length ? { fallbacks } : {}) });
     // Holds use a cheap upper bound (bytes); exact local counting happens only when an estimate is needed.
