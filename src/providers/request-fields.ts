@@ -252,6 +252,7 @@ export function shapeRequestBody(kind: AdapterKind, endpoint: InferenceEndpoint,
     else if (forwardUnknown) out[k] = v;
   }
   if (kind === "openai") {
+    if (!forwardUnknown && Array.isArray(out.messages)) out.messages = withoutReasoningReplay(out.messages);
     if (endpoint === "chat.completions" && body.reasoning_effort === undefined && body.reasoning && typeof body.reasoning === "object") {
       const effort = (body.reasoning as { effort?: unknown }).effort;
       if (typeof effort === "string" && EFFORTS.has(effort)) out.reasoning_effort = effort;
@@ -262,6 +263,20 @@ export function shapeRequestBody(kind: AdapterKind, endpoint: InferenceEndpoint,
     }
   }
   return out;
+}
+
+/**
+ * An earlier answer's reasoning (`reasoning`, `reasoning_details`) sent back on an assistant
+ * message is for upstreams that replay it (Anthropic's signed thinking, through OpenRouter or
+ * natively); OpenAI's API refuses fields it does not define, so they are taken off its messages.
+ */
+function withoutReasoningReplay(messages: unknown[]): unknown[] {
+  if (!messages.some((m) => m !== null && typeof m === "object" && ("reasoning_details" in m || "reasoning" in m))) return messages;
+  return messages.map((m) => {
+    if (m === null || typeof m !== "object" || !("reasoning_details" in m || "reasoning" in m)) return m;
+    const { reasoning_details: _d, reasoning: _r, ...rest } = m as Record<string, unknown>;
+    return rest;
+  });
 }
 
 const sets = new Map<string, ReadonlySet<string>>();

@@ -52,7 +52,12 @@ test("Anthropic request → chat: system, images, tool use and results, tool cho
   assert.deepEqual(chat.messages, [
     { role: "system", content: "sys" },
     { role: "user", content: [{ type: "text", text: "see" }, { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }, { type: "image_url", image_url: { url: "https://x/y.png" } }] },
-    { role: "assistant", content: "calling", tool_calls: [{ id: "t1", type: "function", function: { name: "f", arguments: '{"a":1}' } }] },
+    {
+      role: "assistant",
+      content: "calling",
+      tool_calls: [{ id: "t1", type: "function", function: { name: "f", arguments: '{"a":1}' } }],
+      reasoning_details: [{ type: "reasoning.text", text: "hm", signature: "s", format: "anthropic-claude-v1", index: 0 }],
+    },
     { role: "tool", tool_call_id: "t1", content: "Error: boom" },
     { role: "user", content: "and?" },
   ]);
@@ -177,4 +182,59 @@ test("Responses answer: an output cut by the cap is `incomplete` with max_output
   assert.equal(r.status, "incomplete");
   assert.deepEqual(r.incomplete_details, { reason: "max_output_tokens" });
   assertOpenAI("Response", r);
+});
+
+test("Anthropic signed thinking round-trips: earlier turns' thinking → reasoning_details, reasoning_details back → thinking blocks with their signature", () => {
+  const chat = anthropicMessages.toChat({
+    model: "claude",
+    max_tokens: 100,
+    messages: [
+      { role: "user", content: "Weather?" },
+      {
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "Use the tool.", signature: "sig-a" },
+          { type: "redacted_thinking", data: "enc-b" },
+          { type: "thinking", thinking: "unsigned" },
+          { type: "tool_use", id: "toolu_1", name: "get_weather", input: {} },
+        ],
+      },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "18C" }] },
+    ],
+  }) as { messages: Array<Record<string, unknown>> };
+  assert.deepEqual(chat.messages[1]!.reasoning_details, [
+    { type: "reasoning.text", text: "Use the tool.", signature: "sig-a", format: "anthropic-claude-v1", index: 0 },
+    { type: "reasoning.encrypted", data: "enc-b", format: "anthropic-claude-v1", index: 1 },
+  ]);
+
+  const answer = anthropicMessages.response(
+    {
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: "Sunny.", reasoning: "Think.", reasoning_details: [{ type: "reasoning.text", text: "Think.", signature: "sig-c", format: "anthropic-claude-v1", index: 0 }] },
+          finish_reason: "stop",
+        },
+      ],
+    },
+    ctx({ model: "claude" }),
+  ) as { content: unknown[] };
+  assert.deepEqual(answer.content, [
+    { type: "thinking", thinking: "Think.", signature: "sig-c" },
+    { type: "text", text: "Sunny." },
+  ]);
+
+  const s = anthropicMessages.stream(ctx({ model: "claude", stream: true }));
+  let sse = s.chunk({ choices: [{ index: 0, delta: { role: "assistant", reasoning: "Think.", reasoning_details: [{ type: "reasoning.text", text: "Think.", index: 0 }] } }] });
+  sse += s.chunk({ choices: [{ index: 0, delta: { reasoning_details: [{ type: "reasoning.text", text: "", signature: "sig-d", index: 0 }] } }] });
+  sse += s.chunk({ choices: [{ index: 0, delta: { content: "Sunny." }, finish_reason: "stop" }] });
+  sse += s.end(tokenUsage);
+  const deltas = frames(sse)
+    .filter((f) => f.event === "content_block_delta")
+    .map((f) => f.data.delta as Record<string, unknown>);
+  assert.deepEqual(deltas, [
+    { type: "thinking_delta", thinking: "Think." },
+    { type: "signature_delta", signature: "sig-d" },
+    { type: "text_delta", text: "Sunny." },
+  ]);
 });

@@ -72,6 +72,21 @@ function blockOf(p: ContentPart): Block | null {
   return b;
 }
 
+/**
+ * OpenRouter's `reasoning_details` of an earlier answer → Anthropic's thinking blocks, first in the
+ * assistant turn: with thinking on, Anthropic refuses a tool-use turn whose signed thinking does not
+ * come back unchanged. Entries without a signature (or encrypted data) can't be replayed and are skipped.
+ */
+function thinkingBlocksOf(details: unknown): Block[] {
+  const out: Block[] = [];
+  for (const d of Array.isArray(details) ? details : []) {
+    if (!isObject(d)) continue;
+    if (d.type === "reasoning.text" && typeof d.signature === "string" && d.signature) out.push({ type: "thinking", thinking: typeof d.text === "string" ? d.text : "", signature: d.signature });
+    else if (d.type === "reasoning.encrypted" && typeof d.data === "string" && d.data) out.push({ type: "redacted_thinking", data: d.data });
+  }
+  return out;
+}
+
 function blocksOf(content: unknown): Block[] {
   const out: Block[] = [];
   for (const p of partsOf(content)) {
@@ -100,7 +115,7 @@ export function toAnthropicMessages(messages: unknown): { system: string | Block
     } else if (m.role === "user") {
       push("user", blocksOf(m.content));
     } else if (m.role === "assistant") {
-      const blocks = blocksOf(m.content);
+      const blocks = [...thinkingBlocksOf(m.reasoning_details), ...blocksOf(m.content)];
       for (const tc of Array.isArray(m.tool_calls) ? (m.tool_calls as ToolCall[]) : []) {
         if (!isObject(tc) || !tc.function || typeof tc.function.name !== "string") continue;
         blocks.push({ type: "tool_use", id: typeof tc.id === "string" ? tc.id : `toolu_${out.length}_${blocks.length}`, name: tc.function.name, input: argumentsObject(tc.function.arguments) });

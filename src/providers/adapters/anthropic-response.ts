@@ -24,19 +24,37 @@ export function anthropicUsage(u: unknown): TokenUsage | null {
   return usage;
 }
 
+/** How OpenRouter marks reasoning_details entries that came from Claude (clients send them back as they got them). */
+export const ANTHROPIC_REASONING_FORMAT = "anthropic-claude-v1";
+
+/** A thinking or redacted_thinking block → an OpenRouter-style reasoning_details entry (null: another block). */
+export function reasoningDetailOf(b: Record<string, unknown>, index: number): Record<string, unknown> | null {
+  if (b.type === "thinking") {
+    const d: Record<string, unknown> = { type: "reasoning.text", text: typeof b.thinking === "string" ? b.thinking : "", format: ANTHROPIC_REASONING_FORMAT, index };
+    if (typeof b.signature === "string" && b.signature) d.signature = b.signature;
+    return d;
+  }
+  if (b.type === "redacted_thinking" && typeof b.data === "string") return { type: "reasoning.encrypted", data: b.data, format: ANTHROPIC_REASONING_FORMAT, index };
+  return null;
+}
+
 /** A non-stream Message → a chat.completion. */
 export function fromAnthropicMessage(j: Record<string, unknown>): Record<string, unknown> {
   let text = "";
   let reasoning = "";
   const toolCalls: Record<string, unknown>[] = [];
+  const details: Record<string, unknown>[] = [];
   for (const b of Array.isArray(j.content) ? j.content : []) {
     if (!isObject(b)) continue;
+    const detail = reasoningDetailOf(b, details.length);
+    if (detail) details.push(detail);
     if (b.type === "text" && typeof b.text === "string") text += b.text;
     else if (b.type === "thinking" && typeof b.thinking === "string") reasoning += b.thinking;
     else if (b.type === "tool_use") toolCalls.push({ id: b.id, type: "function", function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
   }
   const message: Record<string, unknown> = { role: "assistant", content: text || (toolCalls.length ? null : ""), refusal: null };
   if (reasoning) message.reasoning = reasoning;
+  if (details.length) message.reasoning_details = details;
   if (toolCalls.length) message.tool_calls = toolCalls;
   const usage = anthropicUsage(j.usage);
   const out: Record<string, unknown> = {

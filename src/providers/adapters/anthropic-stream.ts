@@ -1,6 +1,6 @@
 import type { SseEvent, StreamTranslator } from "../adapter.js";
 import { chunk, errorPayload, isObject, nowSeconds, openAiUsage, usageChunk, type ChunkHead } from "./chat-shapes.js";
-import { anthropicUsage, ERROR_STATUS, finishReasonOf, gatewayStatus } from "./anthropic-response.js";
+import { ANTHROPIC_REASONING_FORMAT, anthropicUsage, ERROR_STATUS, finishReasonOf, gatewayStatus, reasoningDetailOf } from "./anthropic-response.js";
 
 /** Anthropic's named SSE events → OpenAI chunks, usage kept across message_start and message_delta. */
 export class AnthropicStreamTranslator implements StreamTranslator {
@@ -8,6 +8,8 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   private usage: Record<string, unknown> = {};
   /** Content block index → tool call index (OpenAI numbers tool calls on their own). */
   private readonly toolIndex = new Map<number, number>();
+  /** Content block index → reasoning_details index (thinking blocks, numbered on their own). */
+  private readonly thinkingIndex = new Map<number, number>();
   private done = false;
 
   event(e: SseEvent): string[] {
@@ -36,12 +38,25 @@ export class AnthropicStreamTranslator implements StreamTranslator {
           return [chunk(this.head, { tool_calls: [{ index: k, id: b.id, type: "function", function: { name: b.name, arguments: "" } }] })];
         }
         if (b.type === "text" && typeof b.text === "string" && b.text) return [chunk(this.head, { content: b.text })];
+        if (b.type === "thinking" || b.type === "redacted_thinking") {
+          const k = this.thinkingIndex.size;
+          this.thinkingIndex.set(index, k);
+          // A thinking block starts empty (its text and signature come as deltas); a redacted one is whole.
+          if (b.type === "redacted_thinking") return [chunk(this.head, { reasoning_details: [reasoningDetailOf(b, k)] })];
+        }
         return [];
       }
       case "content_block_delta": {
         const d = isObject(j.delta) ? j.delta : {};
         if (d.type === "text_delta" && typeof d.text === "string") return [chunk(this.head, { content: d.text })];
-        if (d.type === "thinking_delta" && typeof d.thinking === "string") return [chunk(this.head, { reasoning: d.thinking })];
+        const k = this.thinkingIndex.get(typeof j.index === "number" ? j.index : -1) ?? 0;
+        // OpenRouter's stream shape: entries with the same index add up (text, then the signature).
+        if (d.type === "thinking_delta" && typeof d.thinking === "string") {
+          return [chunk(this.head, { reasoning: d.thinking, reasoning_details: [{ type: "reasoning.text", text: d.thinking, format: ANTHROPIC_REASONING_FORMAT, index: k }] })];
+        }
+        if (d.type === "signature_delta" && typeof d.signature === "string") {
+          return [chunk(this.head, { reasoning_details: [{ type: "reasoning.text", text: "", signature: d.signature, format: ANTHROPIC_REASONING_FORMAT, index: k }] })];
+        }
         if (d.type === "input_json_delta" && typeof d.partial_json === "string") {
           const k = this.toolIndex.get(typeof j.index === "number" ? j.index : -1);
           if (k === undefined || d.partial_json === "") return [];

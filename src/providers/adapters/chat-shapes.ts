@@ -53,6 +53,7 @@ export type ChatMessage = {
   tool_calls?: unknown;
   tool_call_id?: unknown;
   reasoning?: unknown;
+  reasoning_details?: unknown;
 };
 
 export type ContentPart = Record<string, unknown> & { type?: unknown };

@@ -16,6 +16,7 @@ import {
   type FieldRule,
   type ToolCall,
 } from "./chat-shapes.js";
+import { THOUGHT_SIGNATURE_SEPARATOR } from "./gemini-response.js";
 
 // The generateContent request for an OpenAI chat body (gemini.ts is the adapter).
 
@@ -104,7 +105,9 @@ export function toGeminiContents(messages: unknown): { systemInstruction: { part
       for (const tc of Array.isArray(m.tool_calls) ? (m.tool_calls as ToolCall[]) : []) {
         if (!isObject(tc) || !tc.function || typeof tc.function.name !== "string") continue;
         if (typeof tc.id === "string") names.set(tc.id, tc.function.name);
-        parts.push({ functionCall: { name: tc.function.name, args: argumentsObject(tc.function.arguments) } });
+        const at = typeof tc.id === "string" ? tc.id.indexOf(THOUGHT_SIGNATURE_SEPARATOR) : -1;
+        const signature = at >= 0 ? (tc.id as string).slice(at + THOUGHT_SIGNATURE_SEPARATOR.length) : "";
+        parts.push({ functionCall: { name: tc.function.name, args: argumentsObject(tc.function.arguments) }, ...(signature ? { thoughtSignature: signature } : {}) });
       }
       push("model", parts);
     } else if (m.role === "tool") {

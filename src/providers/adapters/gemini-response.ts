@@ -33,6 +33,14 @@ export function geminiUsage(u: unknown): TokenUsage | null {
   return usage;
 }
 
+/**
+ * Gemini's thinking models sign their function calls (`thoughtSignature` on the part) and refuse the
+ * next turn (400) when the signature does not come back with the call. OpenAI's chat shape has no
+ * place for it, and clients echo tool-call ids verbatim, so the signature rides in the id:
+ * `<call id>__thought__<signature>`; the request side takes it out again.
+ */
+export const THOUGHT_SIGNATURE_SEPARATOR = "__thought__";
+
 interface CandidateParts {
   text: string;
   reasoning: string;
@@ -51,7 +59,8 @@ export function readParts(candidate: Record<string, unknown>, callBase: number):
       const fc = p.functionCall;
       const name = typeof fc.name === "string" ? fc.name : "";
       const id = typeof fc.id === "string" && fc.id ? fc.id : `call_${callBase + out.toolCalls.length}_${name}`;
-      out.toolCalls.push({ id, type: "function", function: { name, arguments: JSON.stringify(fc.args ?? {}) } });
+      const signed = typeof p.thoughtSignature === "string" && p.thoughtSignature ? `${id}${THOUGHT_SIGNATURE_SEPARATOR}${p.thoughtSignature}` : id;
+      out.toolCalls.push({ id: signed, type: "function", function: { name, arguments: JSON.stringify(fc.args ?? {}) } });
     }
   }
   return out;

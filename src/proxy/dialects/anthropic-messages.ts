@@ -1,5 +1,6 @@
 import type { TokenUsage } from "../../contracts/request.js";
 import { AppError } from "../../core/errors.js";
+import { ANTHROPIC_REASONING_FORMAT } from "../../providers/adapters/anthropic-response.js";
 import { cacheTokens, sseEvent, type ChatChunk, type DialectContext, type DialectStream, type InboundDialect } from "./dialect.js";
 
 /**
@@ -55,6 +56,7 @@ function toChatMessages(m: Record<string, unknown>, i: number): Record<string, u
   const out: Record<string, unknown>[] = [];
   const parts: Record<string, unknown>[] = [];
   const toolCalls: Record<string, unknown>[] = [];
+  const details: Record<string, unknown>[] = [];
   (m.content as Block[]).forEach((b, j) => {
     const p = `${param}.content[${j}]`;
     switch (b?.type) {
@@ -79,8 +81,13 @@ function toChatMessages(m: Record<string, unknown>, i: number): Record<string, u
         break;
       }
       case "thinking":
+        // Signed thinking of an earlier turn goes back to Anthropic (required with tool use); other upstreams drop it.
+        if (role === "assistant" && typeof b.signature === "string" && b.signature) {
+          details.push({ type: "reasoning.text", text: typeof b.thinking === "string" ? b.thinking : "", signature: b.signature, format: ANTHROPIC_REASONING_FORMAT, index: details.length });
+        }
+        break;
       case "redacted_thinking":
-        // Earlier turns' reasoning: a chat upstream takes none back.
+        if (role === "assistant" && typeof b.data === "string" && b.data) details.push({ type: "reasoning.encrypted", data: b.data, format: ANTHROPIC_REASONING_FORMAT, index: details.length });
         break;
       default:
         throw new AppError("invalid_request", `\`${p}.type\` \`${String(b?.type)}\` is not supported by this gateway (text, image, tool_use, tool_result, thinking are)`, { param: `${p}.type` });
@@ -89,6 +96,7 @@ function toChatMessages(m: Record<string, unknown>, i: number): Record<string, u
   if (role === "assistant") {
     const msg: Record<string, unknown> = { role, content: parts.length ? parts.map((x) => x.text).join("") : null };
     if (toolCalls.length) msg.tool_calls = toolCalls;
+    if (details.length) msg.reasoning_details = details;
     if (parts.length || toolCalls.length) out.push(msg);
   } else if (parts.length) out.push({ role, content: parts.length === 1 && parts[0]!.type === "text" && !parts[0]!.cache_control ? parts[0]!.text : parts });
   return out;
@@ -196,6 +204,16 @@ function parseArgs(s: unknown): unknown {
   }
 }
 
+/** Reasoning entries of a chat answer that carry Claude's signature (or encrypted data) → Anthropic's thinking blocks. */
+function thinkingBlocksOf(details: unknown): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const d of Array.isArray(details) ? (details as Block[]) : []) {
+    if (d?.type === "reasoning.text" && typeof d.signature === "string" && d.signature) out.push({ type: "thinking", thinking: typeof d.text === "string" ? d.text : "", signature: d.signature });
+    else if (d?.type === "reasoning.encrypted" && typeof d.data === "string") out.push({ type: "redacted_thinking", data: d.data });
+  }
+  return out;
+}
+
 export function messageId(requestId: string): string {
   return `msg_${requestId.replace(/^req_/, "")}`;
 }
@@ -204,8 +222,10 @@ function responseOf(chat: Record<string, unknown>, ctx: DialectContext): Record<
   const choice = ((chat.choices as Array<Record<string, unknown>> | undefined) ?? [])[0] ?? {};
   const msg = (choice.message ?? {}) as Record<string, unknown>;
   const content: Record<string, unknown>[] = [];
+  const signed = thinkingBlocksOf(msg.reasoning_details);
   const reasoning = msg.reasoning ?? msg.reasoning_content;
-  if (typeof reasoning === "string" && reasoning) content.push({ type: "thinking", thinking: reasoning, signature: "" });
+  if (signed.length) content.push(...signed);
+  else if (typeof reasoning === "string" && reasoning) content.push({ type: "thinking", thinking: reasoning, signature: "" });
   if (typeof msg.content === "string" && msg.content) content.push({ type: "text", text: msg.content });
   if (typeof msg.refusal === "string" && msg.refusal) content.push({ type: "text", text: msg.refusal });
   for (const tc of (msg.tool_calls as Array<{ id?: string; function?: { name?: string; arguments?: string } }> | undefined) ?? []) {
@@ -242,7 +262,7 @@ function errorOf(err: AppError, requestId: string | null) {
   return { type: "error", error: { type: errorType(err.status), message: err.message, code: err.code }, request_id: requestId };
 }
 
-type OpenBlock = { kind: "text" | "thinking" } | { kind: "tool"; chatIndex: number };
+type OpenBlock = { kind: "text" | "thinking" | "redacted" } | { kind: "tool"; chatIndex: number };
 
 class MessagesStream implements DialectStream {
   private started = false;
@@ -284,6 +304,14 @@ class MessagesStream implements DialectStream {
     if (typeof reasoning === "string" && reasoning) {
       if (this.open?.kind !== "thinking") out += this.openBlock({ kind: "thinking" }, { type: "thinking", thinking: "", signature: "" });
       out += sseEvent("content_block_delta", { type: "content_block_delta", index: this.index, delta: { type: "thinking_delta", thinking: reasoning } });
+    }
+    for (const r of d.reasoning_details ?? []) {
+      if (r.type === "reasoning.text" && typeof r.signature === "string" && r.signature) {
+        if (this.open?.kind !== "thinking") out += this.openBlock({ kind: "thinking" }, { type: "thinking", thinking: "", signature: "" });
+        out += sseEvent("content_block_delta", { type: "content_block_delta", index: this.index, delta: { type: "signature_delta", signature: r.signature } });
+      } else if (r.type === "reasoning.encrypted" && typeof r.data === "string") {
+        out += this.openBlock({ kind: "redacted" }, { type: "redacted_thinking", data: r.data });
+      }
     }
     const text = (typeof d.content === "string" ? d.content : "") + (typeof d.refusal === "string" ? d.refusal : "");
     if (text) {

@@ -61,6 +61,8 @@ export interface ChatChunk {
       reasoning?: string | null;
       reasoning_content?: string | null;
       refusal?: string | null;
+      /** OpenRouter's reasoning entries (signed thinking, encrypted reasoning), added up by index. */
+      reasoning_details?: Array<Record<string, unknown>>;
       tool_calls?: Array<{ index?: number; id?: string; type?: string; function?: { name?: string; arguments?: string } }>;
     };
     finish_reason?: string | null;

@@ -199,11 +199,50 @@ test("recorded stream: a tool_use block streams as tool_calls with its arguments
   assert.equal(r.tap.usage?.promptTokens, 472);
 });
 
-test("recorded stream: thinking deltas come out as reasoning, the signature is not shown", () => {
+test("recorded stream: thinking deltas come out as reasoning, and with the signature as OpenRouter's reasoning_details", () => {
   const r = translateTranscript(sseFixture("anthropic/thinking.txt"), new AnthropicStreamTranslator());
   assert.equal(r.reasoning, "27 * 453: 27 * 400 = 10800, 27 * 53 = 1431. Sum: 12231.");
   assert.equal(r.content, "27 * 453 = 12,231");
-  assert.ok(!r.payloads.some((p) => p.includes("EqQBCgIYAhIM")));
+  const details = r.chunks.flatMap((c) => c.choices?.[0]?.delta?.reasoning_details ?? []);
+  assert.ok(details.every((d) => d.type === "reasoning.text" && d.index === 0 && d.format === "anthropic-claude-v1"));
+  assert.equal(details.map((d) => d.text).join(""), r.reasoning, "the entries add up to the thinking");
+  assert.deepEqual(
+    details.filter((d) => d.signature).map((d) => d.signature),
+    ["EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"],
+  );
+});
+
+test("signed thinking goes back to Anthropic: reasoning_details of an earlier answer become its thinking blocks, first in the turn", () => {
+  const answer = adapter.translateResponse(
+    {
+      type: "message",
+      content: [
+        { type: "thinking", thinking: "Need the weather.", signature: "sig-1" },
+        { type: "redacted_thinking", data: "enc-2" },
+        { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } },
+      ],
+      stop_reason: "tool_use",
+      usage: { input_tokens: 5, output_tokens: 9 },
+    },
+    "chat.completions",
+  ) as any;
+  const message = answer.choices[0].message;
+  assert.deepEqual(message.reasoning_details, [
+    { type: "reasoning.text", text: "Need the weather.", format: "anthropic-claude-v1", index: 0, signature: "sig-1" },
+    { type: "reasoning.encrypted", data: "enc-2", format: "anthropic-claude-v1", index: 1 },
+  ]);
+  const { json } = build({
+    max_tokens: 4000,
+    reasoning: { max_tokens: 2000 },
+    messages: [{ role: "user", content: "Weather in Paris?" }, message, { role: "tool", tool_call_id: "toolu_1", content: "18C" }],
+  });
+  assert.deepEqual(json.messages[1].content, [
+    { type: "thinking", thinking: "Need the weather.", signature: "sig-1" },
+    { type: "redacted_thinking", data: "enc-2" },
+    { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } },
+  ]);
+  const unsigned = build({ messages: [{ role: "user", content: "x" }, { role: "assistant", content: "y", reasoning_details: [{ type: "reasoning.text", text: "no signature" }] }] });
+  assert.deepEqual(unsigned.json.messages[1].content, [{ type: "text", text: "y" }], "unsigned reasoning can't be replayed");
 });
 
 test("errors: overloaded (529) is a retryable 503, Anthropic's error body is read in OpenAI's shape, an opening error event fails the attempt", () => {

@@ -161,3 +161,39 @@ test("errors: an invalid key (Google's 400 API_KEY_INVALID) is the gateway's cre
   assert.equal(adapter.openingEvent('{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}').errorStatus, 503);
   assert.equal(adapter.openingEvent('{"candidates":[],"modelVersion":"gemini-x"}').model, "gemini-x");
 });
+
+test("thought signatures: a signed function call's signature rides in its tool-call id and goes back on the call's part next turn", () => {
+  const r = translateTranscript(sseFixture("gemini/function-call-signed.txt"), new GeminiStreamTranslator(""));
+  const calls = r.chunks.flatMap((c) => c.choices?.[0]?.delta?.tool_calls ?? []);
+  assert.deepEqual(
+    calls.map((c) => c.function.name),
+    ["get_weather", "get_time"],
+  );
+  const signature = "CiQB0e2Kb9Xk3mP1sQ7vR2wZ8yT4uN6hJ0aLcD5fGiHjKlMnOp==";
+  assert.equal(calls[0].id, `call_0_get_weather__thought__${signature}`);
+  assert.equal(calls[1].id, "call_1_get_time", "only the first of parallel calls is signed");
+
+  const nonStream = adapter.translateResponse(
+    { candidates: [{ content: { role: "model", parts: [{ functionCall: { name: "calc", args: {} }, thoughtSignature: "c2ln" }] }, finishReason: "STOP" }] },
+    "chat.completions",
+  ) as any;
+  assert.equal(nonStream.choices[0].message.tool_calls[0].id, "call_0_calc__thought__c2ln");
+
+  // The client sends the conversation back with the ids it got.
+  const { json } = build({
+    messages: [
+      { role: "user", content: "Weather and time in Paris?" },
+      { role: "assistant", content: null, tool_calls: calls.map((c) => ({ id: c.id, type: "function", function: c.function })) },
+      { role: "tool", tool_call_id: calls[0].id, content: '{"temp":18}' },
+      { role: "tool", tool_call_id: calls[1].id, content: '{"time":"14:05"}' },
+    ],
+  });
+  assert.deepEqual(json.contents[1].parts, [
+    { functionCall: { name: "get_weather", args: { location: "Paris" } }, thoughtSignature: signature },
+    { functionCall: { name: "get_time", args: { city: "Paris" } } },
+  ]);
+  assert.deepEqual(
+    json.contents.slice(2).flatMap((c: any) => c.parts.map((p: any) => p.functionResponse.name)),
+    ["get_weather", "get_time"],
+  );
+});

@@ -120,3 +120,23 @@ test("the adapter builds the upstream body through the table: the gateway's cap 
   assert.equal(lenient.vendor_extra, 1);
   assert.equal(lenient.provider, undefined);
 });
+
+test("openai (api.openai.com): an earlier answer's reasoning and reasoning_details come off the messages; a vLLM-style server keeps them", () => {
+  const body = {
+    model: "m",
+    messages: [
+      { role: "user", content: "hi" },
+      { role: "assistant", content: "yo", reasoning: "r", reasoning_details: [{ type: "reasoning.text", text: "r", signature: "s" }] },
+    ],
+  };
+  const strict = shapeRequestBody("openai", "chat.completions", body, { upstreamModel: "gpt-4o", forwardUnknown: false });
+  assert.deepEqual(strict.messages, [
+    { role: "user", content: "hi" },
+    { role: "assistant", content: "yo" },
+  ]);
+  assert.equal((body.messages[1] as Record<string, unknown>).reasoning_details !== undefined, true, "the client's body is not changed");
+  const loose = shapeRequestBody("openai", "chat.completions", body, { upstreamModel: "m", forwardUnknown: true });
+  assert.equal(loose.messages, body.messages);
+  const plain = { model: "m", messages: [{ role: "user", content: "hi" }] };
+  assert.equal(shapeRequestBody("openai", "chat.completions", plain, { upstreamModel: "gpt-4o", forwardUnknown: false }).messages, plain.messages, "nothing to take off: the same array");
+});
