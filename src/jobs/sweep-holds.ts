@@ -22,6 +22,7 @@ import type { Db } from "../db/client.js";
 import { holds, requestLogs } from "../db/schema/index.js";
 import { releaseHold, settleHold } from "../billing/holds.js";
 import { decodeSnapshot, priceUsage } from "../billing/price-plan.js";
+import { expiredLeases, giveBack } from "../billing/lease-store.js";
 
 export interface SweepOptions {
   /** Holds with expires_at before this are swept; default the database's now(). */
@@ -43,10 +44,13 @@ export interface SweepResult {
   fromProgress: number;
   /** Request-log rows the sweeper closed (`interrupted`) or wrote for a lost one. */
   logsClosed: number;
+  /** Balance leases past their expiry (their process is gone) closed, and what they gave back. */
+  leasesExpired: number;
+  leaseReturnedMicros: bigint;
 }
 
 export async function sweepHolds(db: Db, opts: SweepOptions = {}): Promise<SweepResult> {
-  const res: SweepResult = { settled: 0, released: 0, failed: 0, chargedMicros: 0n, fromProgress: 0, logsClosed: 0 };
+  const res: SweepResult = { settled: 0, released: 0, failed: 0, chargedMicros: 0n, fromProgress: 0, logsClosed: 0, leasesExpired: 0, leaseReturnedMicros: 0n };
   const cutoff = opts.now ? opts.now : sql<Date>`now()`;
   const due = await db
     .select({
@@ -143,14 +147,25 @@ export async function sweepHolds(db: Db, opts: SweepOptions = {}): Promise<Sweep
     }
   }
   try {
+    // A lease's process renews it while it lives; past its expiry nobody admits on it any more.
+    const expired = await expiredLeases(db, opts.now ?? null, opts.limit ?? 500);
+    if (expired.length) {
+      res.leaseReturnedMicros = await giveBack(db, expired, { status: "expired", expiredBefore: opts.now ?? null });
+      res.leasesExpired = expired.length;
+    }
+  } catch (e) {
+    res.failed++;
+    opts.logger?.error({ err: e }, "hold sweeper: could not close expired balance leases");
+  }
+  try {
     res.logsClosed += await closeOrphanedLogs(db, opts);
   } catch (e) {
     res.failed++;
     opts.logger?.error({ err: e }, "hold sweeper: could not close orphaned request-log rows");
   }
-  if (res.settled || res.released || res.failed || res.logsClosed) {
+  if (res.settled || res.released || res.failed || res.logsClosed || res.leasesExpired) {
     opts.logger?.warn(
-      { settled: res.settled, fromProgress: res.fromProgress, released: res.released, failed: res.failed, logsClosed: res.logsClosed },
+      { settled: res.settled, fromProgress: res.fromProgress, released: res.released, failed: res.failed, logsClosed: res.logsClosed, leasesExpired: res.leasesExpired },
       "hold sweeper resolved expired holds",
     );
   }
