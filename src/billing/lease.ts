@@ -83,6 +83,8 @@ export class LeaseBook {
   private readonly accounts = new Map<string, AccountLeases>();
   private readonly journal: LeaseJournal;
   private queue: Queued[] = [];
+  /** Settlements on their way to the journal. */
+  private readonly settling = new Set<Promise<void>>();
   private applying: Promise<void> | null = null;
   private failures = 0;
   private readonly applyTimer: NodeJS.Timeout;
@@ -230,7 +232,17 @@ export class LeaseBook {
    * with the next batch. `price` ≤ the hold. When the journal refuses, the charge goes to the
    * database before this resolves instead.
    */
-  async settle(h: LeaseHold, requestId: string, keyId: string | null, price: bigint, cost: bigint): Promise<void> {
+  settle(h: LeaseHold, requestId: string, keyId: string | null, price: bigint, cost: bigint): Promise<void> {
+    const p = this.record(h, requestId, keyId, price, cost);
+    this.settling.add(p);
+    void p.then(
+      () => this.settling.delete(p),
+      () => this.settling.delete(p),
+    );
+    return p;
+  }
+
+  private async record(h: LeaseHold, requestId: string, keyId: string | null, price: bigint, cost: bigint): Promise<void> {
     const l = h.lease;
     l.held -= h.amount;
     l.free += h.amount - price;
@@ -341,7 +353,10 @@ export class LeaseBook {
 
   /** Everything settled so far is in the database, and unused leases are given back. */
   async flush(): Promise<void> {
-    for (let i = 0; i < 100 && (this.queue.length || this.applying); i++) await this.apply();
+    for (let i = 0; i < 100 && (this.settling.size || this.queue.length || this.applying); i++) {
+      await Promise.allSettled([...this.settling]);
+      await this.apply();
+    }
     const idle: Lease[] = [];
     for (const a of this.accounts.values()) for (const l of a.leases) if (l.held === 0n && l.unapplied === 0n) idle.push(l);
     if (idle.length) await this.closeLeases(idle);
