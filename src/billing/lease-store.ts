@@ -143,6 +143,8 @@ export interface LeasedCharge {
   charge: string;
   /** Upstream cost, for the record. */
   cost: string;
+  /** The request's hold (the charge's bound), kept in the ledger row's meta. */
+  hold?: string;
 }
 
 export interface ApplyOutcome {
@@ -216,7 +218,7 @@ export async function applyCharges(db: DbOrTx, items: readonly LeasedCharge[]): 
         after: a.bal.toString(),
         ref: it.rid,
         actor: it.key ? `key:${it.key}` : "system",
-        meta: shortfall > 0n ? { lease: it.lease, shortfall_micros: shortfall.toString() } : { lease: it.lease },
+        meta: { lease: it.lease, ...(it.hold ? { hold_micros: it.hold } : {}), ...(shortfall > 0n ? { shortfall_micros: shortfall.toString() } : {}) },
       });
     }
     if (rows.length) {

@@ -247,7 +247,7 @@ export class LeaseBook {
     l.held -= h.amount;
     l.free += h.amount - price;
     l.unapplied += price;
-    const rec: LeasedCharge = { rid: requestId, eid: newId("ledger"), acct: l.accountId, lease: l.id, key: keyId, charge: price.toString(), cost: cost.toString() };
+    const rec: LeasedCharge = { rid: requestId, eid: newId("ledger"), acct: l.accountId, lease: l.id, key: keyId, charge: price.toString(), cost: cost.toString(), hold: h.amount.toString() };
     let seg: Segment | null = null;
     try {
       seg = await this.journal.append(rec);
@@ -273,11 +273,12 @@ export class LeaseBook {
         while (this.queue.length) {
           const batch = this.queue.splice(0, 500);
           try {
-            await applyCharges(
+            const out = await applyCharges(
               this.db,
               batch.map((q) => q.rec),
             );
             this.failures = 0;
+            if (out.shortfallMicros > 0n) this.logger?.warn({ shortfall: out.shortfallMicros.toString() }, "lease: charges applied after their lease had expired; the balance covered only part");
           } catch (e) {
             this.queue.unshift(...batch);
             this.failures++;

@@ -29,6 +29,11 @@ export interface SweepOptions {
   now?: Date;
   /** Most holds handled in one run. */
   limit?: number;
+  /**
+   * Balance leases with expires_at before this are closed; default the database's now() — not
+   * `now`: a live process keeps its leases renewed, and only real time says it stopped.
+   */
+  leasesAt?: Date;
   /** A `pending` log row whose hold is closed is left alone this long (its final row may still be on its way). */
   pendingGraceMs?: number;
   logger?: Logger;
@@ -148,9 +153,9 @@ export async function sweepHolds(db: Db, opts: SweepOptions = {}): Promise<Sweep
   }
   try {
     // A lease's process renews it while it lives; past its expiry nobody admits on it any more.
-    const expired = await expiredLeases(db, opts.now ?? null, opts.limit ?? 500);
+    const expired = await expiredLeases(db, opts.leasesAt ?? null, opts.limit ?? 500);
     if (expired.length) {
-      res.leaseReturnedMicros = await giveBack(db, expired, { status: "expired", expiredBefore: opts.now ?? null });
+      res.leaseReturnedMicros = await giveBack(db, expired, { status: "expired", expiredBefore: opts.leasesAt ?? null });
       res.leasesExpired = expired.length;
     }
   } catch (e) {
