@@ -156,93 +156,16 @@ export interface ApplyOutcome {
 }
 
 /**
- * Applies journaled charges in one transaction: a usage ledger row each, the account's balance and
- * reserved_micros and the lease's amount down by the charge. Idempotent: a request whose usage row
- * exists changes nothing. A charge on a lease that is no longer open (it expired before its
- * journal was applied) is taken from the spendable balance only as far as it covers — the rest is
- * the operator's (shortfall, in the ledger row's meta): the spendable balance never goes negative.
+ * Applies journaled charges in one call (`gw_lease_apply_v1`, installed by the balance_leases
+ * migration, one transaction): a usage ledger row each, the account's balance and reserved_micros
+ * and the lease's amount down by the charge. Idempotent: a request whose usage row exists changes
+ * nothing. A charge on a lease that is no longer open (it expired before its journal was applied)
+ * is taken from the spendable balance only as far as it covers — the rest is the operator's
+ * (shortfall, in the ledger row's meta): the spendable balance never goes negative.
  */
 export async function applyCharges(db: DbOrTx, items: readonly LeasedCharge[]): Promise<ApplyOutcome> {
-  const out: ApplyOutcome = { applied: 0, duplicates: 0, shortfallMicros: 0n };
-  if (items.length === 0) return out;
-  return db.transaction(async (tx) => {
-    const accts = new Map<string, { bal: bigint; res: bigint; touched: boolean }>();
-    for (const a of rowsOf(
-      await tx.execute(sql`select id, balance_micros, reserved_micros from accounts
-        where id in (select jsonb_array_elements_text(${jsonIds(items.map((i) => i.acct))}::jsonb)) order by id for update`),
-    )) {
-      accts.set(a.id as string, { bal: big(a.balance_micros), res: big(a.reserved_micros), touched: false });
-    }
-    const leases = new Map<string, { open: boolean; amount: bigint; touched: boolean }>();
-    for (const l of rowsOf(
-      await tx.execute(sql`select id, status, amount_micros from balance_leases
-        where id in (select jsonb_array_elements_text(${jsonIds(items.map((i) => i.lease))}::jsonb)) order by id for update`),
-    )) {
-      leases.set(l.id as string, { open: l.status === "open", amount: big(l.amount_micros), touched: false });
-    }
-    const done = new Set(
-      rowsOf(await tx.execute(sql`select ref from ledger_entries where kind = 'usage' and ref in (select jsonb_array_elements_text(${jsonIds(items.map((i) => i.rid))}::jsonb))`)).map(
-        (r) => r.ref as string,
-      ),
-    );
-    const rows: Array<Record<string, unknown>> = [];
-    for (const it of [...items].sort((x, y) => (x.acct < y.acct ? -1 : x.acct > y.acct ? 1 : 0))) {
-      const a = accts.get(it.acct);
-      if (!a || done.has(it.rid)) {
-        out.duplicates++;
-        continue;
-      }
-      done.add(it.rid);
-      const price = big(it.charge) > 0n ? big(it.charge) : 0n;
-      const l = leases.get(it.lease);
-      const fromLease = l?.open ? (price < l.amount ? price : l.amount) : 0n;
-      if (l && fromLease > 0n) {
-        l.amount -= fromLease;
-        l.touched = true;
-        a.res -= fromLease;
-      }
-      const spendable = a.bal - a.res;
-      const rest = price - fromLease;
-      const covered = rest <= 0n ? 0n : spendable <= 0n ? 0n : rest < spendable ? rest : spendable;
-      const charge = fromLease + covered;
-      const shortfall = price - charge;
-      out.shortfallMicros += shortfall;
-      out.applied++;
-      if (charge === 0n) continue;
-      a.bal -= charge;
-      a.touched = true;
-      rows.push({
-        id: it.eid,
-        acct: it.acct,
-        amt: (-charge).toString(),
-        after: a.bal.toString(),
-        ref: it.rid,
-        actor: it.key ? `key:${it.key}` : "system",
-        meta: { lease: it.lease, ...(it.hold ? { hold_micros: it.hold } : {}), ...(shortfall > 0n ? { shortfall_micros: shortfall.toString() } : {}) },
-      });
-    }
-    if (rows.length) {
-      const ins = await tx.execute(sql`
-        insert into ledger_entries (id, account_id, kind, amount_micros, balance_after_micros, ref, actor, meta)
-        select x.id, x.acct, 'usage', x.amt, x.after, x.ref, x.actor, x.meta
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id text, acct text, amt bigint, after bigint, ref text, actor text, meta jsonb)
-        on conflict (kind, ref) do nothing
-        returning ref`);
-      // Checked under the account locks above, so a conflict here means a writer outside them: change nothing.
-      if (rowsOf(ins).length !== rows.length) throw new Error("lease apply: a usage ledger row appeared concurrently; batch rolled back");
-    }
-    const accRows = [...accts].filter(([, a]) => a.touched).map(([id, a]) => ({ id, bal: a.bal.toString(), res: a.res.toString() }));
-    if (accRows.length) {
-      await tx.execute(sql`
-        update accounts a set balance_micros = v.bal, reserved_micros = v.res, updated_at = now()
-        from jsonb_to_recordset(${JSON.stringify(accRows)}::jsonb) as v(id text, bal bigint, res bigint) where a.id = v.id`);
-    }
-    const leaseRows = [...leases].filter(([, l]) => l.touched).map(([id, l]) => ({ id, amt: l.amount.toString() }));
-    if (leaseRows.length) {
-      await tx.execute(sql`
-        update balance_leases b set amount_micros = v.amt
-        from jsonb_to_recordset(${JSON.stringify(leaseRows)}::jsonb) as v(id text, amt bigint) where b.id = v.id`);
-    }
-    return out;
-  });
+  if (items.length === 0) return { applied: 0, duplicates: 0, shortfallMicros: 0n };
+  const r = await db.execute(sql`select * from gw_lease_apply_v1(${JSON.stringify(items)}::jsonb)`);
+  const row = rowsOf(r)[0]!;
+  return { applied: Number(row.r_applied), duplicates: Number(row.r_duplicates), shortfallMicros: big(row.r_shortfall) };
 }

@@ -226,7 +226,7 @@ if (process.env.LEASE_CHILD === "1") {
 /** The child: admits and settles requests on a lease, 32 at a time, and reports each answered one, until it is killed. */
 async function runChild(): Promise<void> {
   const { db } = await openDatabase({ dataDir: "unused", databaseUrl: process.env.LEASE_DB!, poolSize: 8 });
-  const billing = billingFor(db, { ...leaseEnv(process.env.LEASE_DIR!), BILLING_LEASE_APPLY_MS: 30 });
+  const billing = billingFor(db, { ...leaseEnv(process.env.LEASE_DIR!), BILLING_LEASE_APPLY_MS: 250 });
   const auth = authFor(process.env.LEASE_ACCOUNT!);
   const one = async (): Promise<void> => {
     const requestId = newRequestId();
