@@ -58,6 +58,8 @@ const S = {
   slowStreams: Math.min(num("BENCH_SLOW_STREAMS", quick ? 1000 : 10_000), Math.floor((fdLimit - 100) / 2)),
   slowRequested: num("BENCH_SLOW_STREAMS", quick ? 1000 : 10_000),
   pgAdmin: env.BENCH_PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+  /** Another checkout whose gateway is measured instead of this one (a before/after of a change); its node_modules must resolve. */
+  gatewayDir: env.BENCH_GATEWAY_DIR || REPO_ROOT,
 };
 const ADMIN_TOKEN = `bench-admin-${randomBytes(12).toString("hex")}`;
 const UPSTREAM_KEY = "sk-bench-upstream-not-a-secret";
@@ -246,7 +248,7 @@ async function main(): Promise<number> {
     }
     const startGateway = async (name: Name, envExtra: Record<string, string>): Promise<Tgt> => {
       const port = await freePort();
-      const p = spawnTsNode(name, "src/main/server.ts", [], { ...gwEnv(port, join(work, `data-${name}`)), ...envExtra });
+      const p = spawnTsNode(name, "src/main/server.ts", [], { ...gwEnv(port, join(work, `data-${name}`)), ...envExtra }, [], S.gatewayDir);
       procs.push(p);
       await waitReady(p, `http://127.0.0.1:${port}/health`, 180_000);
       return { name, origin: `http://127.0.0.1:${port}`, headers: {}, proc: p };

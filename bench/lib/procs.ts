@@ -126,9 +126,9 @@ function killAllSync(): void {
 process.once("exit", killAllSync);
 
 /** `node [nodeFlags] --import tsx <script> [args]` from the repository root, with exactly `env`. */
-export function spawnTsNode(name: string, script: string, args: string[], env: Record<string, string>, nodeFlags: string[] = []): NodeProc {
+export function spawnTsNode(name: string, script: string, args: string[], env: Record<string, string>, nodeFlags: string[] = [], cwd = REPO_ROOT): NodeProc {
   const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", script, ...args], {
-    cwd: REPO_ROOT,
+    cwd,
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

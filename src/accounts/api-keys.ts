@@ -1,10 +1,10 @@
 import { ipOrCidrProblem } from "../core/ip.js";
-import { and, desc, eq, ilike, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, ilike, inArray, or, sql, type SQL } from "drizzle-orm";
 import { writeAudit } from "../audit/index.js";
 import type { Db, DbOrTx } from "../db/client.js";
 import { apiKeys, requestLogs } from "../db/schema/index.js";
 import { createApiKey, generateApiKey, maskKey, type CreateKeyInput } from "../keys/index.js";
-import { decodeCursor, encodeCursor } from "./pagination.js";
+import { clampLimit, keyset, page } from "./pagination.js";
 
 /**
  * Key management for owners (scoped to their account) and admins (any account). Every query of a
@@ -71,18 +71,16 @@ export async function listKeys(db: DbOrTx, scope: Scope, query: ListKeysQuery = 
   if (accountId) conds.push(eq(apiKeys.accountId, accountId));
   if (query.status) conds.push(eq(apiKeys.status, query.status));
   if (query.q) conds.push(or(ilike(apiKeys.name, `%${escapeLike(query.q)}%`), eq(apiKeys.id, query.q), ilike(apiKeys.start, `${escapeLike(query.q)}%`))!);
-  const c = query.cursor ? decodeCursor(query.cursor) : null;
-  if (c) conds.push(or(lt(apiKeys.createdAt, c.at), and(eq(apiKeys.createdAt, c.at), lt(apiKeys.id, c.id)))!);
-  const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
+  const after = keyset(apiKeys.createdAt, apiKeys.id, query.cursor);
+  if (after) conds.push(after);
+  const limit = clampLimit(query.limit);
   const rows = await db
     .select()
     .from(apiKeys)
     .where(conds.length ? and(...conds) : undefined)
     .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
     .limit(limit + 1);
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return { data: page.map(keyView), next_cursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  return page(rows, limit, keyView);
 }
 
 export async function getKey(db: DbOrTx, scope: Scope, id: string): Promise<KeyRow | null> {
@@ -94,16 +92,9 @@ export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (m) => `\\${m}`);
 }
 
-export interface KeyPatch {
-  name?: string;
+/** What an admin or a client may set on a key: the creation fields but its owner, and its status. */
+export interface KeyPatch extends Omit<CreateKeyInput, "accountId" | "userId"> {
   status?: "active" | "disabled";
-  scopes?: string[];
-  allowedModels?: string[] | null;
-  ipAllowlist?: string[] | null;
-  limits?: Record<string, unknown>;
-  rateLimits?: Record<string, unknown> | null;
-  options?: Record<string, unknown>;
-  expiresAt?: Date | null;
 }
 
 /** The creation input for a new key described by a validated patch (unset fields take the key defaults). */

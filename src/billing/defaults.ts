@@ -2,13 +2,13 @@ import { eq, sql } from "drizzle-orm";
 import { newId } from "../core/ids.js";
 import type { Db } from "../db/client.js";
 import { fxRates, tariffs } from "../db/schema/index.js";
-import { ensureBillingFunctions } from "./sql.js";
 
 /**
- * Start-up: installs the hold/settle SQL functions, creates the default tariff (markup
- * DEFAULT_MARKUP) if there is none, and records USD_RATE as the first FX rate if the currency has
- * no rate yet (afterwards the rate changes only through the admin endpoint, with history).
- * Safe to run from several processes at once.
+ * Start-up: creates the default tariff (markup DEFAULT_MARKUP) if there is none, and records
+ * USD_RATE as the first FX rate if the currency has no rate yet (afterwards the rate changes only
+ * through the admin endpoint, with history). Safe to run from several processes at once. The
+ * hold/settle SQL functions are not created here: they are a migration
+ * (drizzle/0005_billing_functions.sql).
  */
 export interface BillingDefaults {
   currency: string;
@@ -19,7 +19,6 @@ export interface BillingDefaults {
 }
 
 export async function ensureBillingDefaults(db: Db, defaults: BillingDefaults): Promise<void> {
-  await ensureBillingFunctions(db);
   const markupPpm = defaults.defaultMarkupPpm;
   const hasDefault = await db.select({ id: tariffs.id }).from(tariffs).where(eq(tariffs.isDefault, true)).limit(1);
   if (!hasDefault[0]) {

@@ -5,6 +5,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../db/client.js";
+import { FN_LEASE_APPLY } from "./sql.js";
 
 type Row = Record<string, unknown>;
 const rowsOf = (r: unknown): Row[] => (r as { rows: Row[] }).rows;
@@ -165,7 +166,7 @@ export interface ApplyOutcome {
  */
 export async function applyCharges(db: DbOrTx, items: readonly LeasedCharge[]): Promise<ApplyOutcome> {
   if (items.length === 0) return { applied: 0, duplicates: 0, shortfallMicros: 0n };
-  const r = await db.execute(sql`select * from gw_lease_apply_v1(${JSON.stringify(items)}::jsonb)`);
+  const r = await db.execute(sql`select * from ${sql.raw(FN_LEASE_APPLY)}(${JSON.stringify(items)}::jsonb)`);
   const row = rowsOf(r)[0]!;
   return { applied: Number(row.r_applied), duplicates: Number(row.r_duplicates), shortfallMicros: big(row.r_shortfall) };
 }

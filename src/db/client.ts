@@ -1,7 +1,8 @@
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { fileURLToPath } from "node:url";
+import { startWorker } from "../core/worker.js";
 import * as schema from "./schema/index.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
@@ -36,6 +37,8 @@ export interface OpenDatabaseOptions {
   connectTimeoutMs?: number;
   statementTimeoutMs?: number;
   queryTimeoutMs?: number;
+  /** PGlite only: shared_buffers in MiB (default 16; PostgreSQL's own default is 128). */
+  pgliteSharedBuffersMb?: number;
 }
 
 export const DEFAULT_DATABASE_TIMEOUTS = { connectTimeoutMs: 5_000, statementTimeoutMs: 30_000, queryTimeoutMs: 35_000 } as const;
@@ -91,8 +94,12 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const dir = opts.dataDir === "memory://" ? "memory://" : resolve(opts.dataDir, "pglite");
-  if (dir !== "memory://") mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+  const options = { postgresqlconf: pgliteConf(opts.pgliteSharedBuffersMb ?? 16) };
+  if (dir !== "memory://") {
+    mkdirSync(dir, { recursive: true });
+    if (!existsSync(join(dir, "PG_VERSION"))) await initInWorker(dir, options.postgresqlconf);
+  }
+  const client = await PGlite.create(dir, options);
   const db = drizzle(client, { schema, casing: "snake_case" }) as unknown as Db;
   return {
     db,
@@ -108,6 +115,28 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       await client.close();
     },
   };
+}
+
+function pgliteConf(sharedBuffersMb: number): string[] {
+  return [`shared_buffers = ${sharedBuffersMb}MB`, "work_mem = 1MB", "maintenance_work_mem = 8MB", "wal_buffers = 1MB"];
+}
+
+/**
+ * initdb on a fresh data directory runs in a worker thread that exits afterwards: done in the
+ * process, it leaves ~650 MiB resident for the life of the gateway; this way the first start
+ * idles like every later one.
+ */
+async function initInWorker(dir: string, postgresqlconf: string[]): Promise<void> {
+  const worker = startWorker(import.meta.url, "pglite-init-worker", { workerData: { dir, postgresqlconf } });
+  try {
+    await new Promise<void>((done, fail) => {
+      worker.once("message", (m: { error?: string }) => (m.error ? fail(new Error(`PGlite initdb failed: ${m.error}`)) : done()));
+      worker.once("error", fail);
+      worker.once("exit", (code) => fail(new Error(`PGlite initdb worker exited with code ${code}`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
 }
 
 function definedOnly(o: OpenDatabaseOptions): Partial<Record<keyof typeof DEFAULT_DATABASE_TIMEOUTS, number>> {

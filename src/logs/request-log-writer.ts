@@ -2,7 +2,7 @@ import { getTableColumns, sql } from "drizzle-orm";
 import type { Logger } from "../core/logger.js";
 import type { Db } from "../db/client.js";
 import { requestLogs } from "../db/schema/index.js";
-import type { RequestLogJournal } from "./request-log-journal.js";
+import { reviveLogRow, type RequestLogJournal } from "./request-log-journal.js";
 import type { RequestLogRow } from "./request-log-row.js";
 
 export type { RequestLogRow } from "./request-log-row.js";
@@ -121,6 +121,15 @@ export class RequestLogWriter {
       }
     }
     this.schedule();
+  }
+
+  /**
+   * Queues the final rows a dead process left in its journal (`RequestLogJournal.recover`) as if
+   * they had just finished here: they go into this process's journal before the old files are
+   * deleted, and the upsert never overwrites a row already final in the database.
+   */
+  replay(rows: ReadonlyArray<Record<string, unknown>>): void {
+    for (const row of rows) this.finish(reviveLogRow(row));
   }
 
   get queued(): number {

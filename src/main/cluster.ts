@@ -32,7 +32,7 @@ export async function runClusterPrimary(env: Env, vars: Record<string, string | 
 
   const dataDir = ensureDataDir(env.DATA_DIR);
   const config = loadGatewayConfig(env, vars);
-  const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir, poolSize: 2 });
+  const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir, poolSize: 2, pgliteSharedBuffersMb: env.PGLITE_SHARED_BUFFERS_MB });
   try {
     await database.migrate();
     resolveAdminToken(env.ADMIN_TOKEN, dataDir);

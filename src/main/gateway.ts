@@ -49,6 +49,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
       queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS,
+      pgliteSharedBuffersMb: env.PGLITE_SHARED_BUFFERS_MB,
     }));
   await database.migrate();
   await ensureAllowedKeys(database.db, env.ALLOWED_API_KEYS);

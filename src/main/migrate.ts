@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     throw e;
   }
   const dataDir = ensureDataDir(env.DATA_DIR);
-  const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir, poolSize: 1 });
+  const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir, poolSize: 1, pgliteSharedBuffersMb: env.PGLITE_SHARED_BUFFERS_MB });
   try {
     await database.migrate();
     console.log(`migrations applied (${database.kind})`);

@@ -16,7 +16,7 @@ import { createMetrics } from "../http/metrics.js";
 import { createTelemetry } from "../telemetry/index.js";
 import { KeyVerifier, keyInvalidationBus } from "../keys/index.js";
 import { RequestLogWriter } from "../logs/request-log-writer.js";
-import { RequestLogJournal, reviveLogRow } from "../logs/request-log-journal.js";
+import { RequestLogJournal } from "../logs/request-log-journal.js";
 import { StreamProgress } from "../billing/stream-progress.js";
 import { toProviderTarget, type ProviderTarget } from "../providers/index.js";
 import { billingAdminWrites } from "../billing/admin.js";
@@ -101,7 +101,7 @@ export function buildServices(inp: ServiceInputs): Services {
         : undefined,
   });
   if (leftover && leftover.rows.length) {
-    for (const row of leftover.rows) logs.finish(reviveLogRow(row));
+    logs.replay(leftover.rows);
     logger.warn({ rows: leftover.rows.length }, "request log: replaying rows a previous process left in its journal");
   }
   if (leftover) RequestLogJournal.discard(leftover.files);

@@ -1,17 +1,18 @@
 import type { Registry } from "prom-client";
+import type { RequestLogRow } from "../logs/request-log-row.js";
 import { clusterMetricsText, inClusterWorker, shareWithPrimary } from "./cluster.js";
 import { registerGauges, type GaugeSources } from "./gauges.js";
 import { createRegistry, type MetricSet } from "./registry.js";
-import { RequestMetrics, type FinishedRow } from "./request-metrics.js";
+import { RequestMetrics } from "./request-metrics.js";
 
-export type { FinishedRow, GaugeSources };
+export type { GaugeSources };
 
 /** The process's metrics: counters and histograms fed by the request path, gauges collected on scrape. */
 export interface Metrics {
   registry: Registry;
   set: MetricSet;
   /** Feed one finished request-log row. */
-  requestFinished(row: FinishedRow): void;
+  requestFinished(row: RequestLogRow): void;
   /** One request-log batch write: its duration, rows and outcome. */
   logFlushed(seconds: number, rows: number, ok: boolean): void;
   /** A request refused with an AppError before any upstream was tried (402/403/429…). */

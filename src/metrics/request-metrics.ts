@@ -1,33 +1,6 @@
+import { loggedTries, type RequestLogRow } from "../logs/request-log-row.js";
 import type { MetricSet } from "./registry.js";
 import { BoundedLabel } from "./labels.js";
-
-/** The fields of a finished request-log row that metrics read (a structural subset of the row). */
-export interface FinishedRow {
-  endpoint: string;
-  requestedModel?: string | null;
-  servedModel?: string | null;
-  providerId?: string | null;
-  status?: string | null;
-  stream?: boolean | null;
-  promptTokens?: number | null;
-  completionTokens?: number | null;
-  estimated?: boolean | null;
-  usageAnomaly?: string | null;
-  latencyMs?: number | null;
-  ttftMs?: number | null;
-  upstreamStatus?: number | null;
-  errorCode?: string | null;
-  upstreamCostMicros?: bigint | null;
-  priceMicros?: bigint | null;
-  cacheHit?: boolean | null;
-  attempts?: number | null;
-  meta?: Record<string, unknown> | null;
-}
-
-interface TryLike {
-  providerId?: string;
-  outcome?: string;
-}
 
 const MICROS = 1_000_000;
 
@@ -50,7 +23,7 @@ export class RequestMetrics {
     m.loss.inc({ currency }, 0);
   }
 
-  observe(row: FinishedRow): void {
+  observe(row: RequestLogRow): void {
     const m = this.m;
     const endpoint = this.endpoint.value(row.endpoint);
     const provider = this.provider.value(row.providerId);
@@ -76,7 +49,7 @@ export class RequestMetrics {
     else if (profit < 0n && price > 0n) m.loss.inc({ currency: this.currency }, Number(-profit) / MICROS);
 
     // Tries: every failed one is an upstream error of its kind; a different final provider is a fallback.
-    const tries = Array.isArray(row.meta?.tries) ? (row.meta.tries as TryLike[]) : null;
+    const tries = loggedTries(row);
     if (tries) {
       for (const t of tries) {
         if (t.outcome && t.outcome !== "ok") m.upstreamErrors.inc({ provider: this.provider.value(t.providerId), kind: t.outcome });

@@ -2,7 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 
 /**
- * A deterministic OpenAI-compatible upstream for demo mode, tests and benchmarks.
+ * A deterministic OpenAI-compatible upstream for demo mode and benchmarks (the test suite has its
+ * own fake, test/fakes/openai-upstream.ts, answering from recorded transcripts). It answers every
+ * model name it is sent.
  * Behaviour can be set per server (`options`, or POST /__mock/config at runtime) and per request
  * (a `mock` object in the JSON body, which the gateway passes through untouched as an unknown field).
  */
@@ -128,9 +130,6 @@ export async function startMockUpstream(options: { port?: number; host?: string;
       await sleep(b.delay_ms ?? 0);
       if (b.status && b.status >= 400) {
         return json(res, b.status, { error: { message: b.error_message ?? `mock failure ${b.status}`, type: "api_error", param: null, code: String(b.status) } });
-      }
-      if (typeof body.model === "string" && body.model.includes("nonexistent")) {
-        return json(res, 404, { error: { message: `The model \`${body.model}\` does not exist`, type: "invalid_request_error", code: "model_not_found" } });
       }
       const endpoint = path.replace(/^\/v1/, "");
       if (endpoint === "/chat/completions") return chat(req, res, body, b, false);

@@ -3,7 +3,7 @@ import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import type { RequestLogWriter } from "../logs/request-log-writer.js";
 import type { TryRecord } from "../routing/fallback.js";
-import { finalRow, pendingRow, type LogBase, type RequestStatus } from "./request-log.js";
+import { finishLog, pendingRow, type LogBase, type RequestStatus } from "./request-log.js";
 import { checkUsage, type UsageAnomaly, type UsageBounds } from "./usage-check.js";
 
 export interface MeteredDeps {
@@ -159,22 +159,20 @@ export class MeteredRequest {
     if (settled?.margin) meta.margin = settled.margin;
     if (anomaly && o.usage) meta.reported_usage = { prompt_tokens: o.usage.promptTokens, completion_tokens: o.usage.completionTokens, cost: o.usage.upstreamCostUsd };
     Object.assign(meta, o.meta);
-    this.deps.logs.finish(
-      finalRow(this.base, {
-        status: o.status,
-        served: o.served,
-        usage,
-        settled,
-        completedAt: this.deps.clock.now(),
-        ttftMs: o.ttftMs,
-        upstreamStatus: o.upstreamStatus,
-        errorCode: o.errorCode,
-        attempts: this.attempts,
-        cacheHit: o.cacheHit,
-        usageAnomaly: anomaly,
-        meta: Object.keys(meta).length ? meta : undefined,
-      }),
-    );
+    finishLog(this.deps.logs, this.base, {
+      status: o.status,
+      served: o.served,
+      usage,
+      settled,
+      completedAt: this.deps.clock.now(),
+      ttftMs: o.ttftMs,
+      upstreamStatus: o.upstreamStatus,
+      errorCode: o.errorCode,
+      attempts: this.attempts,
+      cacheHit: o.cacheHit,
+      usageAnomaly: anomaly,
+      meta: Object.keys(meta).length ? meta : undefined,
+    });
     return settled;
   }
 }

@@ -1,4 +1,5 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "../core/worker.js";
 import { countPromptTokens, promptTokenUpperBound } from "./tokenizer.js";
 
 /**
@@ -14,22 +15,25 @@ let worker: Worker | null = null;
 let idleTimer: ReturnType<typeof setTimeout> | null = null;
 let nextId = 1;
 const waiting = new Map<number, { body: Record<string, unknown>; resolve: (n: number) => void }>();
-const memo = new WeakMap<Record<string, unknown>, Promise<number>>();
+/** Big prompts counted by the worker, and on the event loop because the worker failed. */
+export const counted = { inWorker: 0, onLoop: 0 };
 
-/** The worker's entry next to this file: .ts when run through tsx, .js from the build. */
-function workerUrl(): URL {
-  const own = import.meta.url;
-  return new URL(own.endsWith(".ts") ? "./token-count-worker.ts" : "./token-count-worker.js", own);
+function countHere(body: Record<string, unknown>): number {
+  counted.onLoop++;
+  return countPromptTokens(body);
 }
 
-function startWorker(): Worker {
-  const w = new Worker(workerUrl());
+const memo = new WeakMap<Record<string, unknown>, Promise<number>>();
+
+function spawnCounter(): Worker {
+  const w = startWorker(import.meta.url, "token-count-worker");
   w.unref();
   w.on("message", (m: { id: number; tokens: number }) => {
     const job = waiting.get(m.id);
     if (!job) return;
     waiting.delete(m.id);
-    job.resolve(m.tokens >= 0 ? m.tokens : countPromptTokens(job.body));
+    if (m.tokens >= 0) counted.inWorker++;
+    job.resolve(m.tokens >= 0 ? m.tokens : countHere(job.body));
     if (waiting.size === 0) armIdleExit();
   });
   const fail = () => {
@@ -37,7 +41,7 @@ function startWorker(): Worker {
     // Whatever was in flight is counted here: a count is never lost.
     for (const [id, job] of waiting) {
       waiting.delete(id);
-      job.resolve(countPromptTokens(job.body));
+      job.resolve(countHere(job.body));
     }
   };
   w.on("error", fail);
@@ -72,11 +76,11 @@ export function promptTokens(body: Record<string, unknown>): Promise<number> {
         idleTimer = null;
       }
       try {
-        worker ??= startWorker();
+        worker ??= spawnCounter();
         worker.postMessage({ id, body });
       } catch {
         waiting.delete(id);
-        resolve(countPromptTokens(body));
+        resolve(countHere(body));
       }
     });
   }

@@ -1,10 +1,10 @@
 import type { Logger } from "../core/logger.js";
 import { LangfuseExporter } from "./langfuse.js";
 import { OtlpTraceExporter, parseOtlpHeaders } from "./otlp.js";
-import type { TelemetryRow } from "./row.js";
+import type { RequestLogRow } from "../logs/request-log-row.js";
 import { SentryReporter, type ErrorContext } from "./sentry.js";
 
-export type { ErrorContext, TelemetryRow };
+export type { ErrorContext };
 
 export interface TelemetrySettings {
   otlpEndpoint: string | null;
@@ -22,7 +22,7 @@ export interface TelemetrySettings {
  */
 export interface Telemetry {
   /** Traces and generations of one finished request (from its request-log row). Null when neither is on. */
-  requestFinished: ((row: TelemetryRow) => void) | null;
+  requestFinished: ((row: RequestLogRow) => void) | null;
   /** An unexpected error (5xx). Null when Sentry is off. */
   captureError: ((err: unknown, ctx: ErrorContext) => void) | null;
   flush(): Promise<void>;

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../core/logger.js";
 import { BatchSender } from "./batch-sender.js";
-import { timesOf, traceIdOf, type TelemetryRow } from "./row.js";
+import type { RequestLogRow } from "../logs/request-log-row.js";
+import { timesOf, traceIdOf } from "./row.js";
 
 interface IngestionEvent {
   id: string;
@@ -28,7 +29,7 @@ export class LangfuseExporter {
   }
   private readonly currency: string;
 
-  requestFinished(row: TelemetryRow): void {
+  requestFinished(row: RequestLogRow): void {
     const { start, end } = timesOf(row);
     const traceId = traceIdOf(row.id);
     const now = new Date().toISOString();

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../core/logger.js";
 import { BatchSender } from "./batch-sender.js";
-import { timesOf, traceIdOf, triesOf, type TelemetryRow } from "./row.js";
+import { loggedTries, type RequestLogRow } from "../logs/request-log-row.js";
+import { timesOf, traceIdOf } from "./row.js";
 
 type AnyValue = { stringValue: string } | { intValue: string } | { boolValue: boolean } | { doubleValue: number };
 interface KeyValue {
@@ -58,7 +59,7 @@ export class OtlpTraceExporter {
     );
   }
 
-  requestFinished(row: TelemetryRow): void {
+  requestFinished(row: RequestLogRow): void {
     const { start, end } = timesOf(row);
     const traceId = traceIdOf(row.id);
     const root = spanId();
@@ -88,7 +89,7 @@ export class OtlpTraceExporter {
     });
     // Tries ran one after another from the start of the request; their durations are recorded.
     let at = start;
-    const tries = triesOf(row);
+    const tries = loggedTries(row) ?? [];
     const list = tries.length ? tries : row.providerId ? [{ providerId: row.providerId, upstreamModel: row.servedModel ?? undefined, outcome: failed ? (row.errorCode ?? "failed") : "ok", ms: end - start }] : [];
     for (const t of list) {
       const ms = Math.max(0, Math.min(t.ms ?? 0, end - at));

@@ -5,21 +5,21 @@ import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { eq, sql } from "drizzle-orm";
 import { auditLog, requestLogs } from "../../src/db/schema/index.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { createPgliteDb, type TestDatabase } from "../helpers/db.js";
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
 const FIXTURE = readFileSync(new URL("../fixtures/openrouter-models.json", import.meta.url), "utf8");
 
 let d: TestDatabase;
-let mock: MockUpstream;
+let mock: OpenAIUpstream;
 let gw: TestGateway;
 let openrouter: Server;
 let modelsBody = FIXTURE;
 
 before(async () => {
   d = await createPgliteDb();
-  mock = await startMockUpstream();
+  mock = await startOpenAIUpstream();
   // A stand-in for OpenRouter's GET /api/v1/models serving the recorded response.
   openrouter = createServer((req, res) => {
     if (req.url === "/api/v1/models") {

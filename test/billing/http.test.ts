@@ -12,7 +12,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { countTokens } from "../../src/proxy/tokenizer.js";
 import type { Db } from "../../src/db/client.js";
 import { accounts, holds, ledgerEntries, requestLogs } from "../../src/db/schema/index.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { ADMIN_TOKEN, spawnGateway, startTestGateway, type GatewayProcess, type TestGateway } from "../helpers/gateway.js";
 
@@ -64,11 +64,11 @@ async function fire200(urls: string[], key: string) {
 
 describeEachDb("billing through the gateway", (kind, create) => {
   let d: TestDatabase;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   let gw: TestGateway;
   before(async () => {
     d = await create();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     gw = await startTestGateway({ database: d, config: gatewayConfig(mock.baseUrl), env: BILLING_ENV });
   });
   after(async () => {
@@ -263,11 +263,11 @@ describe("billing with two gateway processes on one PostgreSQL", async () => {
     return;
   }
   let d: TestDatabase;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   const procs: GatewayProcess[] = [];
   before(async () => {
     d = await createPostgresDb();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     const dir = mkdtempSync(join(tmpdir(), "gw-billing-"));
     const cfg = join(dir, "gateway.json");
     writeFileSync(cfg, JSON.stringify(gatewayConfig(mock.baseUrl)));

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { sql } from "drizzle-orm";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { createPostgresDb, IN_CI, postgresAvailable, TEST_PG_URL, type TestDatabase } from "../helpers/db.js";
 import { ADMIN_TOKEN, spawnGateway, type GatewayProcess } from "../helpers/gateway.js";
 import { requireRedis, TEST_REDIS_URL } from "../helpers/redis.js";
@@ -40,7 +40,7 @@ describe("WORKERS=2: one box, two HTTP processes on PostgreSQL + Redis", async (
   }
   if (!(await requireRedis("WORKERS=2"))) return;
   let db: TestDatabase;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   let gw: GatewayProcess;
   const admin = (path: string, body: unknown) =>
     fetch(gw.url + path, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) }).then(async (r) => {
@@ -50,7 +50,7 @@ describe("WORKERS=2: one box, two HTTP processes on PostgreSQL + Redis", async (
 
   before(async () => {
     db = await createPostgresDb();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     gw = await spawnGateway({
       WORKERS: "2",
       DATABASE_URL: db.url!,

@@ -6,7 +6,7 @@ import OpenAI from "openai";
 import { loadEnv } from "../../src/config/env.js";
 import { createLogger } from "../../src/core/logger.js";
 import { startGateway, type RunningGateway } from "../../src/main/gateway.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import type { TestDatabase } from "./db.js";
 
 export interface TestGatewayOptions {
@@ -16,7 +16,7 @@ export interface TestGatewayOptions {
   env?: Record<string, string>;
   /** A gateway config file (providers/models) to write and pass as GATEWAY_CONFIG. */
   config?: unknown;
-  /** Start a mock upstream and point UPSTREAM_BASE_URL at it (default true unless `config` is given). */
+  /** Start the fake OpenAI upstream (test/fakes/openai-upstream.ts) and point UPSTREAM_BASE_URL at it (default true unless `config` is given). */
   mock?: boolean;
 }
 
@@ -24,8 +24,8 @@ export interface TestGateway {
   url: string;
   adminToken: string;
   gateway: RunningGateway;
-  /** The mock upstream started for this gateway, if any. */
-  mock: MockUpstream | null;
+  /** The fake OpenAI upstream started for this gateway, if any. */
+  mock: OpenAIUpstream | null;
   /** POST /admin/accounts then POST /v1/key/generate; returns the account id and key secret. */
   createAccountWithKey(opts?: { name?: string; balance?: string; keyName?: string; key?: Record<string, unknown> }): Promise<{ accountId: string; key: string; keyId: string }>;
   admin(path: string, init?: { method?: string; body?: unknown }): Promise<Response>;
@@ -35,11 +35,11 @@ export interface TestGateway {
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
-/** A full gateway in this process on an ephemeral port, with its own data dir and (by default) a mock upstream. */
+/** A full gateway in this process on an ephemeral port, with its own data dir and (by default) the fake OpenAI upstream. */
 export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), "gw-test-"));
   const useMock = opts.mock ?? opts.config === undefined;
-  const mock = useMock ? await startMockUpstream() : null;
+  const mock = useMock ? await startOpenAIUpstream() : null;
   const vars: Record<string, string> = {
     HOST: "127.0.0.1",
     PORT: "0",
@@ -47,7 +47,7 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
     LOG_LEVEL: "silent",
     ADMIN_TOKEN,
     METRICS_ENABLED: "false",
-    // Most suites send model names nobody priced to the mock: sell them at a flat price, as before
+    // Most suites send model names nobody priced to the fake upstream: sell them at a flat price, as before
     // that became opt-in (the refusal has its own tests).
     BILLING_UNPRICED_HOLD: "1.00",
     ...(mock ? { UPSTREAM_BASE_URL: mock.baseUrl, UPSTREAM_API_KEY: "sk-upstream-secret-xyz" } : {}),

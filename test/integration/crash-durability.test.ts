@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { eq, inArray, sql } from "drizzle-orm";
 import { balanceLeases, holds, ledgerEntries, requestLogs } from "../../src/db/schema/index.js";
 import { sweepHolds } from "../../src/jobs/sweep-holds.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { DeliveredTokens } from "../../src/proxy/delivered-tokens.js";
 import { createPostgresDb, describeEachDb, IN_CI, postgresAvailable, type TestDatabase } from "../helpers/db.js";
 import { ADMIN_TOKEN, spawnGateway, startTestGateway, type TestGateway } from "../helpers/gateway.js";
@@ -29,11 +29,11 @@ async function readStream(res: Response, stopAfterTokens = Infinity): Promise<{ 
 
 describeEachDb("hold lifetime while streaming", (_kind, create) => {
   let db: TestDatabase;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   let gw: TestGateway;
   before(async () => {
     db = await create();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     gw = await startTestGateway({
       database: db,
       mock: false,
@@ -100,10 +100,10 @@ describe("kill -9 of a real gateway mid-stream [postgres]", async () => {
     return;
   }
   let db: TestDatabase;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   before(async () => {
     db = await createPostgresDb();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
   });
   after(async () => {
     await mock?.close();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { assertOpenAI, sseJsonPayloads } from "../helpers/openai-schema.js";
@@ -9,13 +9,13 @@ import { assertOpenAI, sseJsonPayloads } from "../helpers/openai-schema.js";
 // schema (../shared/specs/openai-openapi.yaml): answers, stream chunks, errors, models, embeddings.
 describeEachDb("the gateway's OpenAI-shaped bodies match OpenAI's published schema", (_kind, createDb) => {
   let db: TestDatabase;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   let gw: TestGateway;
   let key: string;
 
   before(async () => {
     db = await createDb();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     gw = await startTestGateway({
       database: db,
       mock: false,

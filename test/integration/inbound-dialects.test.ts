@@ -4,7 +4,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import { and, eq } from "drizzle-orm";
 import OpenAI from "openai";
 import { ledgerEntries, requestLogs } from "../../src/db/schema/index.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { assertOpenAI } from "../helpers/openai-schema.js";
@@ -59,7 +59,7 @@ async function assertBilled(gw: TestGateway, requestId: string, endpoint: string
 
 describeEachDb("Anthropic Messages and OpenAI Responses clients on an OpenAI-compatible upstream", (_kind, createDb) => {
   let db: TestDatabase;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   let gw: TestGateway;
   let key: string;
   let anthropic: Anthropic;
@@ -67,7 +67,7 @@ describeEachDb("Anthropic Messages and OpenAI Responses clients on an OpenAI-com
 
   before(async () => {
     db = await createDb();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     gw = await startTestGateway({ database: db, config: config(mock.baseUrl), env: ENV });
     ({ key } = await gw.createAccountWithKey({ balance: "1000.00" }));
     anthropic = new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries: 0 });
@@ -211,6 +211,7 @@ describeEachDb("Anthropic Messages and OpenAI Responses clients on an OpenAI-com
     assert.equal(body.error.type, "invalid_request_error");
     assert.match(body.error.message, /max_tokens/);
     // A model the upstream does not know: its 404 reaches the client as Anthropic's not_found_error.
+    mock.refuseModels("nonexistent-model");
     await assert.rejects(anthropic.messages.create({ model: "nonexistent-model", max_tokens: 10, messages: [{ role: "user", content: "x" }] }), (e: unknown) => {
       assert.ok(e instanceof Anthropic.APIError, String(e));
       assert.equal((e.error as { type: string }).type, "error");

@@ -3,7 +3,7 @@ import { after, before, test } from "node:test";
 import { and, eq } from "drizzle-orm";
 import OpenAI from "openai";
 import { accounts, ledgerEntries, requestLogs } from "../../src/db/schema/index.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
@@ -16,7 +16,7 @@ const CHARGE_MICROS = 67_500n;
 
 describeEachDb("a client moving from OpenRouter: only the base URL and key change", (_kind, createDb) => {
   let db: TestDatabase;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   let gw: TestGateway;
   let base: string;
   let key: string;
@@ -25,7 +25,7 @@ describeEachDb("a client moving from OpenRouter: only the base URL and key chang
 
   before(async () => {
     db = await createDb();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     gw = await startTestGateway({
       database: db,
       mock: false,

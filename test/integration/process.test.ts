@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { eq } from "drizzle-orm";
 import { openDatabase } from "../../src/db/client.js";
 import { requestLogs } from "../../src/db/schema/index.js";
-import { startMockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream } from "../fakes/openai-upstream.js";
 import { ADMIN_TOKEN, spawnGateway } from "../helpers/gateway.js";
 
 test("first run with nothing configured: demo mode, loud, and the printed curl line works", async () => {
@@ -35,7 +35,7 @@ test("first run with nothing configured: demo mode, loud, and the printed curl l
 });
 
 test("SIGTERM drains an in-flight stream to its end and flushes its log row", async () => {
-  const mock = await startMockUpstream();
+  const mock = await startOpenAIUpstream();
   const dataDir = mkdtempSync(join(tmpdir(), "gw-sigterm-"));
   const gw = await spawnGateway({ DATA_DIR: dataDir, UPSTREAM_BASE_URL: mock.baseUrl, BILLING_UNPRICED_HOLD: "1.00", LOG_LEVEL: "warn" });
   let requestId = "";

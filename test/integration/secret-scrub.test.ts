@@ -4,7 +4,7 @@ import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
 import { createLogger } from "../../src/core/logger.js";
 import { SecretScrubber, secrets } from "../../src/core/secret-scrubber.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
@@ -51,7 +51,7 @@ test("log lines never carry a registered secret, whatever field it hides in", as
 describeEachDb("upstream secrets echoed by an upstream never reach the client", (_kind, createDb) => {
   let db: TestDatabase;
   let gw: TestGateway;
-  let up: MockUpstream;
+  let up: OpenAIUpstream;
   let key: string;
   // A key of no well-known shape (value-based scrubbing) and a Google-shaped one.
   const configKey = `gk_${randomBytes(18).toString("base64url")}`;
@@ -60,7 +60,7 @@ describeEachDb("upstream secrets echoed by an upstream never reach the client", 
 
   before(async () => {
     db = await createDb();
-    up = await startMockUpstream();
+    up = await startOpenAIUpstream();
     const p = (id: string, apiKey?: string) => ({ id, type: "openai", base_url: up.baseUrl, ...(apiKey ? { api_key: apiKey } : {}) });
     gw = await startTestGateway({
       database: db,

@@ -229,6 +229,8 @@ describeEachDb("spine through the openai SDK", (_kind, createDb) => {
     assert.equal(badJson.status, 400);
     assert.equal(((await badJson.json()) as { error: { code: string } }).error.code, "invalid_json");
 
+    // The upstream's own 404 for a model it does not serve passes through with OpenAI's code.
+    gw.mock!.refuseModels("openai/nonexistent-model");
     await assert.rejects(client.chat.completions.create({ model: "openai/nonexistent-model", messages: [{ role: "user", content: "x" }] }), (e: unknown) => {
       assert.ok(e instanceof OpenAI.NotFoundError);
       assert.equal(e.code, "model_not_found");

@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { createPgliteDb, IN_CI, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { freePort, startChild, waitFor, type ChildHandle } from "../helpers/processes.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
 const DASHBOARD = resolve("deploy/grafana/dashboards/llm-gateway.json");
@@ -34,8 +34,8 @@ function dashboardExpressions(): Array<{ panel: string; expr: string }> {
 describe("a real Prometheus scrapes the gateway and every dashboard query has data", { skip: !havePrometheus() }, () => {
   let db: TestDatabase;
   let gw: TestGateway;
-  let failing: MockUpstream;
-  let healthy: MockUpstream;
+  let failing: OpenAIUpstream;
+  let healthy: OpenAIUpstream;
   let prom: ChildHandle;
   let promUrl: string;
   let dir: string;
@@ -44,9 +44,9 @@ describe("a real Prometheus scrapes the gateway and every dashboard query has da
 
   before(async () => {
     db = await createPgliteDb();
-    [failing, healthy] = await Promise.all([startMockUpstream(), startMockUpstream()]);
+    [failing, healthy] = await Promise.all([startOpenAIUpstream(), startOpenAIUpstream()]);
     failing.configure({ status: 503 });
-    const provider = (id: string, m: MockUpstream) => ({ id, type: "openai", base_url: m.baseUrl, api_key: `sk-config-${id}-0000000000` });
+    const provider = (id: string, m: OpenAIUpstream) => ({ id, type: "openai", base_url: m.baseUrl, api_key: `sk-config-${id}-0000000000` });
     gw = await startTestGateway({
       database: db,
       mock: false,

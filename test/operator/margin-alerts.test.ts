@@ -8,7 +8,7 @@ import { runAlertChecks } from "../../src/alerts/checks.js";
 import { telegramAlertSink } from "../../src/alerts/sinks.js";
 import { applyMarginRule } from "../../src/billing/margin.js";
 import { paymentAnomalies, requestLogs, tariffs, upstreamAccounts } from "../../src/db/schema/index.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { startSmtpSink } from "../helpers/smtp.js";
@@ -51,12 +51,12 @@ test("alerts: Telegram admin chat gets the text; the same kind + subject repeats
 describeEachDb("margin guard and operator alerts", (_kind, createDb) => {
   let db: TestDatabase;
   let gw: TestGateway;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
 
   before(async () => {
     db = await createDb();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     smtp = await startSmtpSink();
     gw = await startTestGateway({
       database: db,

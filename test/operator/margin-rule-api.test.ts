@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { eq } from "drizzle-orm";
 import { requestLogs } from "../../src/db/schema/index.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
@@ -10,11 +10,11 @@ import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 describeEachDb("margin_rule on the tariff admin API", (_kind, createDb) => {
   let db: TestDatabase;
   let gw: TestGateway;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
 
   before(async () => {
     db = await createDb();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     gw = await startTestGateway({
       database: db,
       mock: false,

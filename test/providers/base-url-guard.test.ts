@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { LookupAddress } from "node:dns";
 import { baseUrlProblem, classifyAddress, DEFAULT_ADDRESS_POLICY } from "../../src/providers/base-url-guard.js";
 import { UpstreamClient, UpstreamFailure } from "../../src/proxy/upstream.js";
-import { startMockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { loadEnv } from "../../src/config/env.js";
@@ -71,7 +71,7 @@ test("the config file (and env shortcuts) refuse a bad base_url at start-up", ()
 });
 
 test("checked again at connect time: a name that now resolves to a metadata address is refused; IP literals too", async () => {
-  const mock = await startMockUpstream();
+  const mock = await startOpenAIUpstream();
   try {
     const port = new URL(mock.baseUrl).port;
     let answer = "127.0.0.1";

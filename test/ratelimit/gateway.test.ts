@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { createPgliteDb, createPostgresDb, IN_CI, postgresAvailable, TEST_PG_URL, type TestDatabase } from "../helpers/db.js";
 import { spawnGateway, startTestGateway, ADMIN_TOKEN, type GatewayProcess, type TestGateway } from "../helpers/gateway.js";
 import { requireRedis, TEST_REDIS_URL } from "../helpers/redis.js";
@@ -137,12 +137,12 @@ if (await requireRedis("rate limits through the gateway")) {
       return;
     }
     let db: TestDatabase;
-    let mock: MockUpstream;
+    let mock: OpenAIUpstream;
     const procs: GatewayProcess[] = [];
 
     before(async () => {
       db = await createPostgresDb();
-      mock = await startMockUpstream();
+      mock = await startOpenAIUpstream();
       const env = {
         DATABASE_URL: db.url!,
         REDIS_URL: TEST_REDIS_URL,

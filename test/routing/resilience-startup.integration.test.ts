@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
 import { ConfigError } from "../../src/config/env.js";
 import { requestLogs } from "../../src/db/schema/index.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { createPgliteDb, describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { requireRedis, TEST_REDIS_URL } from "../helpers/redis.js";
@@ -58,10 +58,10 @@ describeEachDb("response cache billed at a fraction; upstream discount on the co
   let db: TestDatabase;
   let gw: TestGateway;
   let key: string;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   before(async () => {
     db = await createDb();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     gw = await startTestGateway({
       database: db,
       mock: false,
@@ -130,11 +130,11 @@ describe("two gateway processes share circuit state through Redis", async () => 
   let db: TestDatabase;
   let g1: TestGateway;
   let g2: TestGateway;
-  let bad: MockUpstream;
-  let good: MockUpstream;
+  let bad: OpenAIUpstream;
+  let good: OpenAIUpstream;
   before(async () => {
     db = await createPgliteDb();
-    [bad, good] = await Promise.all([startMockUpstream({ behaviour: { status: 503 } }), startMockUpstream()]);
+    [bad, good] = await Promise.all([startOpenAIUpstream({ behaviour: { status: 503 } }), startOpenAIUpstream()]);
     const prefix = `test:rt:${randomBytes(6).toString("hex")}:`;
     const opts = {
       database: db,

@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { eq, sql } from "drizzle-orm";
 import { auditLog, requestLogs } from "../../src/db/schema/index.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { countTokens } from "../../src/proxy/tokenizer.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
@@ -89,20 +89,20 @@ describeEachDb("routing and resilience through the gateway", (_kind, createDb) =
   let db: TestDatabase;
   let gw: TestGateway;
   let key: string;
-  let A: MockUpstream; // faulty primary
-  let B: MockUpstream; // healthy backup
-  let C: MockUpstream; // breaker subject
+  let A: OpenAIUpstream; // faulty primary
+  let B: OpenAIUpstream; // healthy backup
+  let C: OpenAIUpstream; // breaker subject
   let silent: Awaited<ReturnType<typeof silentServer>>;
   let cutter: Awaited<ReturnType<typeof cuttingUpstream>>;
   const K = 3;
 
   before(async () => {
     db = await createDb();
-    [A, B, C] = await Promise.all([startMockUpstream(), startMockUpstream(), startMockUpstream()]);
+    [A, B, C] = await Promise.all([startOpenAIUpstream(), startOpenAIUpstream(), startOpenAIUpstream()]);
     silent = await silentServer();
     cutter = await cuttingUpstream(K);
     const dead = await closedPort();
-    const p = (id: string, m: MockUpstream | string, timeouts?: Record<string, number>) => ({
+    const p = (id: string, m: OpenAIUpstream | string, timeouts?: Record<string, number>) => ({
       id,
       type: "openai",
       base_url: typeof m === "string" ? m : m.baseUrl,

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { promptTokens, promptTokensNow } from "../../src/proxy/prompt-count.js";
+import { counted, promptTokens, promptTokensNow } from "../../src/proxy/prompt-count.js";
 import { countPromptTokens } from "../../src/proxy/tokenizer.js";
 
 test("a big prompt is counted off the event loop to the same figure as in place, once per body", async () => {
@@ -9,6 +9,7 @@ test("a big prompt is counted off the event loop to the same figure as in place,
   const p = promptTokens(body);
   assert.equal(promptTokens(body), p, "start and end of a stream share one count");
   assert.equal(await p, countPromptTokens(body));
+  assert.deepEqual(counted, { inWorker: 1, onLoop: 0 }, "the worker thread counted it (not the fallback on the loop)");
 });
 
 test("a small prompt is counted in place", async () => {

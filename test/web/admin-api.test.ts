@@ -4,7 +4,7 @@ import { and, eq } from "drizzle-orm";
 import { postLedgerEntry } from "../../src/billing/ledger.js";
 import { parseMoney } from "../../src/core/money.js";
 import { auditLog, users } from "../../src/db/schema/index.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
@@ -16,7 +16,7 @@ import { ADMIN_TOKEN, startTestGateway, type TestGateway } from "../helpers/gate
 describeEachDb("admin panel API", (_kind, createDb) => {
   let db: TestDatabase;
   let gw: TestGateway;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(gw.url + path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
@@ -28,7 +28,7 @@ describeEachDb("admin panel API", (_kind, createDb) => {
 
   before(async () => {
     db = await createDb();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     gw = await startTestGateway({
       database: db,
       config: {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { adminGatewayConfig, fakeOpenRouter, MODEL, settled, tokenLogin } from "./admin-helpers.js";
 import { assertAccessible } from "./helpers/axe.js";
 import { launchBrowser, requireChromium, type TestBrowser } from "./helpers/browser.js";
@@ -19,13 +19,13 @@ export function describeAdminPages(locale: "en" | "ru"): void {
   describe(title, { skip: !requireChromium(title) }, () => {
     let w: WebGateway;
     let b: TestBrowser;
-    let mock: MockUpstream;
+    let mock: OpenAIUpstream;
     const openrouter = fakeOpenRouter();
     let accountId = "";
     let requestId = "";
 
     before(async () => {
-      mock = await startMockUpstream();
+      mock = await startOpenAIUpstream();
       const orUrl = await openrouter.start();
       [w, b] = await Promise.all([
         startWebGateway({

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { adminGatewayConfig, settled, tokenLogin } from "./admin-helpers.js";
 import { launchBrowser, requireChromium, type TestBrowser } from "./helpers/browser.js";
 import { logInThroughUi, startWebGateway, type WebGateway } from "./helpers/gateway.js";
@@ -14,10 +14,10 @@ import { screenshot } from "./helpers/screenshots.js";
 describe("admin panel: refunds and access", { skip: !requireChromium("admin panel: refunds and access") }, () => {
   let w: WebGateway;
   let b: TestBrowser;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
 
   before(async () => {
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     [w, b] = await Promise.all([startWebGateway({ config: adminGatewayConfig(mock.baseUrl), env: { RATE_LIMIT_REQUESTS: "0", RATE_LIMIT_TOKENS: "0" } }), launchBrowser()]);
   });
   after(async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { parseMoney } from "../../src/core/money.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { ADMIN_TOKEN } from "../helpers/gateway.js";
 import { adminGatewayConfig, fakeOpenRouter, MODEL, settled, tokenLogin } from "./admin-helpers.js";
 import { launchBrowser, requireChromium, type TestBrowser } from "./helpers/browser.js";
@@ -26,12 +26,12 @@ const costOf = (prompt: number, completion: number, inUsd: bigint, outUsd: bigin
 describe("admin panel in the browser", { skip: !requireChromium("admin panel in the browser") }, () => {
   let w: WebGateway;
   let b: TestBrowser;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   const openrouter = fakeOpenRouter();
   const ctx: { accountId?: string; key?: string; requestId?: string } = {};
 
   before(async () => {
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     const orUrl = await openrouter.start();
     [w, b] = await Promise.all([
       startWebGateway({

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { and, eq } from "drizzle-orm";
 import { apiKeys, ledgerEntries } from "../../src/db/schema/index.js";
-import { startMockUpstream, type MockUpstream } from "../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { FakeYooKassa } from "../helpers/fake-yookassa.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
@@ -16,7 +16,7 @@ import { PRICED_MODELS } from "./helpers/gateway.js";
 describeEachDb("customer dashboard API", (_kind, createDb) => {
   let db: TestDatabase;
   let gw: TestGateway;
-  let mock: MockUpstream;
+  let mock: OpenAIUpstream;
   let yoo: FakeYooKassa;
   const PASSWORD = "correct horse battery";
 
@@ -44,7 +44,7 @@ describeEachDb("customer dashboard API", (_kind, createDb) => {
 
   before(async () => {
     db = await createDb();
-    mock = await startMockUpstream();
+    mock = await startOpenAIUpstream();
     yoo = new FakeYooKassa();
     await yoo.start();
     gw = await startTestGateway({

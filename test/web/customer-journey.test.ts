@@ -116,8 +116,8 @@ describe("customer journey in the browser", { skip: !requireChromium("customer j
     // Without the page's in-memory session the CSV is refused: no ambient cookie authenticates it.
     assert.equal(await page.evaluate<number>(`fetch("/v1/client/requests.csv").then(r => r.status)`), 401);
 
-    // Playground: the answer arrives in pieces (the mock streams 6 chunks 150 ms apart).
-    await fetch(`${w.mock.url}/__mock/config`, { method: "POST", body: JSON.stringify({ chunks: 6, interval_ms: 150, times: 1 }) });
+    // Playground: the answer arrives in pieces (the upstream streams 6 chunks 150 ms apart).
+    w.mock.configure({ chunks: 6, interval_ms: 150, times: 1 });
     await page.getByRole("link", { name: "Песочница" }).first().click();
     await h1(page, "Песочница");
     await page.getByLabel("Сообщение").fill("Say something");

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { isAppError, type ErrorCode } from "../../core/errors.js";
+import { logRefusal } from "../../proxy/request-log.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import { clientIp } from "./api-key-auth.js";
@@ -39,23 +40,15 @@ export function refusalTrail(deps: Pick<AppDeps, "logs">): MiddlewareHandler<App
       c.get("logger")?.warn({ requestId, code: err.code, ip: clientIp(c), path: c.req.path }, "request refused (no known key)");
       return;
     }
-    const now = new Date();
-    deps.logs.finish({
-      id: requestId,
+    const refusedAt = Date.now();
+    logRefusal(deps.logs, {
+      requestId,
       accountId: owner.accountId,
       apiKeyId: owner.keyId,
-      endpoint: c.req.path,
-      status: "failed",
-      upstreamStatus: null,
+      path: c.req.path,
       errorCode: err.code,
-      priceMicros: 0n,
-      upstreamCostMicros: 0n,
-      profitMicros: 0n,
-      attempts: 0,
-      latencyMs: Date.now() - (c.get("startedAt") ?? Date.now()),
-      meta: { refused: true },
-      createdAt: now,
-      completedAt: now,
+      startedAt: c.get("startedAt") ?? refusedAt,
+      refusedAt,
     });
   };
 }

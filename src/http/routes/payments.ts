@@ -5,7 +5,7 @@ import { AppError } from "../../core/errors.js";
 import { formatMoney } from "../../core/money.js";
 import { accounts, paymentOrders } from "../../db/schema/index.js";
 import { sourceIp } from "../../payments/ip-allowlist.js";
-import { formatKopecks, parseKopecks } from "../../payments/rub.js";
+import { parseKopecks } from "../../payments/rub.js";
 import { createWebTopup, handleYooKassaNotification } from "../../payments/yookassa.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
@@ -13,6 +13,7 @@ import { clientIp } from "../middleware/api-key-auth.js";
 import { principalAuth, principalOf } from "../middleware/session-auth.js";
 import { createRouter } from "../router.js";
 import { ErrorResponse } from "../schemas.js";
+import { clientOrderOut } from "../views/payments.js";
 
 const err = (d: string) => ({ content: { "application/json": { schema: ErrorResponse } }, description: d });
 
@@ -106,19 +107,7 @@ export function createPaymentsRoutes(deps: AppDeps) {
       const cond = p.role === "admin" && p.accountId === null ? eq(paymentOrders.id, id) : and(eq(paymentOrders.id, id), eq(paymentOrders.accountId, p.accountId ?? ""));
       const [o] = await deps.db.select().from(paymentOrders).where(cond);
       if (!o) throw new AppError("not_found", `No order ${id}`);
-      return c.json(
-        {
-          id: o.id,
-          provider: o.provider,
-          status: o.status,
-          amount: o.currency === "XTR" ? o.amountMinor.toString() : formatKopecks(o.amountMinor),
-          currency: o.currency,
-          credits: formatMoney(o.creditsMicros),
-          created_at: o.createdAt.toISOString(),
-          paid_at: o.paidAt?.toISOString() ?? null,
-        },
-        200,
-      );
+      return c.json(clientOrderOut(o), 200);
     },
   );
 

@@ -65,6 +65,20 @@ export function orderOut(o: OrderRow) {
   };
 }
 
+/** An order as its owner sees it (the client API and the web top-up page). */
+export function clientOrderOut(o: OrderRow) {
+  return {
+    id: o.id,
+    provider: o.provider,
+    status: o.status,
+    amount: minor(o.amountMinor, o.currency),
+    currency: o.currency,
+    credits: formatMoney(o.creditsMicros),
+    created_at: o.createdAt.toISOString(),
+    paid_at: o.paidAt?.toISOString() ?? null,
+  };
+}
+
 export function paymentOut(p: PaymentRow) {
   return {
     id: p.id,

@@ -123,7 +123,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   let database: Database | null = null;
   const openDb = async () => {
     if (!database) {
-      database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: 2 });
+      database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: 2, pgliteSharedBuffersMb: env.PGLITE_SHARED_BUFFERS_MB });
       await database.migrate();
     }
     return database.db;

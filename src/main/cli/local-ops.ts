@@ -1,5 +1,6 @@
 import { eq, like } from "drizzle-orm";
-import { platformStats, updateUser } from "../../accounts/admin.js";
+import { updateUser } from "../../accounts/admin.js";
+import { platformStats } from "../../accounts/admin-stats.js";
 import { getKey, issueKey, keyUsageStats, listKeys, revokeKey, updateKey, type KeyView } from "../../accounts/api-keys.js";
 import { createBackup, restoreBackup, RestoreError } from "../../accounts/backup.js";
 import { createAccount, createUser } from "../../accounts/users.js";

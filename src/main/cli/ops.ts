@@ -1,5 +1,5 @@
 import type { KeyView } from "../../accounts/api-keys.js";
-import type { platformStats } from "../../accounts/admin.js";
+import type { platformStats } from "../../accounts/admin-stats.js";
 import type { BackupFile } from "../../accounts/backup.js";
 
 /**

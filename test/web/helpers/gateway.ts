@@ -3,7 +3,7 @@ import type { Page } from "playwright-core";
 import { createPgliteDb } from "../../helpers/db.js";
 import { FakeYooKassa } from "../../helpers/fake-yookassa.js";
 import { startTestGateway, type TestGateway } from "../../helpers/gateway.js";
-import { startMockUpstream, type MockUpstream } from "../../../src/mock/server.js";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../../fakes/openai-upstream.js";
 
 const ROOT = new URL("../../..", import.meta.url).pathname;
 
@@ -18,8 +18,8 @@ export function ensureWebBuild(): void {
 
 export interface WebGateway {
   gw: TestGateway;
-  /** The deterministic upstream every model routes to (`POST /__mock/config` changes its behaviour). */
-  mock: MockUpstream;
+  /** The fake OpenAI upstream every model routes to (`configure` changes its behaviour). */
+  mock: OpenAIUpstream;
   yoo: FakeYooKassa;
   /** http://127.0.0.1:<port>/dashboard */
   app: string;
@@ -40,17 +40,17 @@ export const PRICED_MODELS = [
 ];
 
 /**
- * A real gateway (this process, ephemeral port, PGlite) with its mock upstream, a fake YooKassa
+ * A real gateway (this process, ephemeral port, PGlite) with a fake OpenAI upstream, a fake YooKassa
  * API, and the built web app. One per test file; tests open their own browser contexts.
  */
 export async function startWebGateway(opts: { env?: Record<string, string>; models?: unknown[]; config?: unknown } = {}): Promise<WebGateway> {
   ensureWebBuild();
-  const [database, mock] = await Promise.all([createPgliteDb(), startMockUpstream()]);
+  const [database, mock] = await Promise.all([createPgliteDb(), startOpenAIUpstream()]);
   const yoo = new FakeYooKassa();
   await yoo.start();
   const gw = await startTestGateway({
     database,
-    // A whole gateway config of the caller's, or the priced catalog on this helper's mock upstream.
+    // A whole gateway config of the caller's, or the priced catalog on this helper's fake upstream.
     config: opts.config ?? { providers: [{ id: "mock", type: "openai", base_url: mock.baseUrl, api_key: "sk-mock-upstream-secret" }], models: opts.models ?? PRICED_MODELS },
     env: {
       YOOKASSA_SHOP_ID: yoo.shopId,

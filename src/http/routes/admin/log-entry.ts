@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { logView } from "../../../accounts/admin.js";
+import { logView } from "../../../accounts/admin-logs.js";
 import { AppError } from "../../../core/errors.js";
 import { accounts, requestLogs } from "../../../db/schema/index.js";
 import type { AppDeps } from "../../deps.js";

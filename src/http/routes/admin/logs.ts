@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { listAudit, listRequestLogs } from "../../../accounts/admin.js";
+import { listAudit, listRequestLogs } from "../../../accounts/admin-logs.js";
 import type { AppEnv } from "../../context.js";
 import type { AppDeps } from "../../deps.js";
 import { createRouter } from "../../router.js";

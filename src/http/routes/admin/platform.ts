@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { listClients, platformStats } from "../../../accounts/admin.js";
+import { listClients, platformStats } from "../../../accounts/admin-stats.js";
 import type { AppEnv } from "../../context.js";
 import type { AppDeps } from "../../deps.js";
 import { createRouter } from "../../router.js";

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, gte, lt, sql } from "drizzle-orm";
-import { listRequestLogs } from "../../../accounts/admin.js";
+import { listRequestLogs } from "../../../accounts/admin-logs.js";
 import { getAccount } from "../../../accounts/users.js";
 import { formatMoney } from "../../../core/money.js";
 import { requestLogs } from "../../../db/schema/index.js";

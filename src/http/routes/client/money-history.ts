@@ -4,10 +4,10 @@ import { formatMoney } from "../../../core/money.js";
 import { orderHistory } from "../../../payments/order-history.js";
 import { referralStats } from "../../../payments/referrals.js";
 import { invitees } from "../../../payments/referral-history.js";
-import { formatKopecks } from "../../../payments/rub.js";
 import type { AppDeps } from "../../deps.js";
 import { SECURITY, errorResponse as err, json } from "../../openapi.js";
 import { createRouter } from "../../router.js";
+import { clientOrderOut } from "../../views/payments.js";
 import { WEB_APP_BASE } from "../web-app.js";
 import { accountAuthOnce, Money, Page } from "./account-shared.js";
 
@@ -97,16 +97,7 @@ export function createClientMoneyHistoryRoutes(deps: AppDeps) {
       const page = await orderHistory(deps.db, c.get("auth").accountId, { limit: q.limit, cursor: q.cursor });
       return c.json(
         {
-          data: page.rows.map((o) => ({
-            id: o.id,
-            provider: o.provider,
-            status: o.status,
-            amount: o.currency === "XTR" ? o.amountMinor.toString() : formatKopecks(o.amountMinor),
-            currency: o.currency,
-            credits: formatMoney(o.creditsMicros),
-            created_at: o.createdAt.toISOString(),
-            paid_at: o.paidAt?.toISOString() ?? null,
-          })),
+          data: page.rows.map(clientOrderOut),
           next_cursor: page.next,
         },
         200,

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { listRequestLogs, logView, type LogQuery } from "../../../accounts/admin.js";
+import { listRequestLogs, logView, type LogQuery } from "../../../accounts/admin-logs.js";
 import { getKey } from "../../../accounts/api-keys.js";
 import { AppError } from "../../../core/errors.js";
 import type { AppEnv } from "../../context.js";

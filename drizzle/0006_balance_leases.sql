@@ -11,7 +11,8 @@ CREATE TABLE "balance_leases" (
 	CONSTRAINT "balance_leases_amount_nonneg" CHECK ("balance_leases"."amount_micros" >= 0)
 );
 --> statement-breakpoint
-CREATE INDEX "balance_leases_open_expires_idx" ON "balance_leases" USING btree ("expires_at") WHERE "balance_leases"."status" = 'open';--> statement-breakpoint
+CREATE INDEX "balance_leases_open_expires_idx" ON "balance_leases" USING btree ("expires_at") WHERE "balance_leases"."status" = 'open';
+--> statement-breakpoint
 -- Applies a batch of journaled lease charges (src/billing/lease-store.ts applyCharges) in one call.
 -- Lock order as everywhere in billing: account rows (sorted), then lease rows (sorted). Idempotent by
 -- the usage ledger row's (kind, ref): a request already charged changes nothing. A charge on a lease
