@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { and, eq, sql } from "drizzle-orm";
 import { ensureBillingDefaults } from "../../src/billing/defaults.js";
-import { applyCharges, takeLease } from "../../src/billing/lease-store.js";
+import { applyCharges, giveBack, takeLease } from "../../src/billing/lease-store.js";
 import { newId, newRequestId } from "../../src/core/ids.js";
 import { openDatabase, type Db } from "../../src/db/client.js";
 import { balanceLeases, ledgerEntries } from "../../src/db/schema/index.js";
@@ -118,6 +118,37 @@ if (process.env.LEASE_CHILD === "1") {
       assert.deepEqual([end.balanceMicros, end.reservedMicros], [0n, 0n]);
       assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
       await billing.close();
+    });
+
+    test("renewal: a lease closed under the process (the sweeper) or of a blocked account admits nothing more", async () => {
+      const billing = billingFor(d.db, { ...leaseEnv(join(dir, "p4")), BILLING_LEASE_RENEW_MS: 200 });
+      const acct = await makeAccount(d.db, "100");
+      const ask = () => billing.reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 100 });
+      const r1 = await ask();
+      const [l1] = await d.db.select().from(balanceLeases).where(eq(balanceLeases.accountId, acct));
+      assert.equal(l1!.status, "open");
+      // The sweeper closes it while r1 is in flight (as if this process had been unreachable past its expiry) …
+      await giveBack(d.db, [{ leaseId: l1!.id, accountId: acct, micros: null }], { status: "expired" });
+      await new Promise((r) => setTimeout(r, 400));
+      // … the renewal sees it, and the next request takes a new lease.
+      const r2 = await ask();
+      await Promise.all([r1.settle(usage(100, 100), served()), r2.settle(usage(100, 100), served())]);
+      await billing.flush();
+      const ls = await d.db.select().from(balanceLeases).where(eq(balanceLeases.accountId, acct));
+      assert.equal(ls.length, 2, "a second lease after the first was closed");
+      const mid = await account(d.db, acct);
+      assert.equal(mid.balanceMicros, 100_000_000n - 2n * HOLD, "both charged, each once (r1 from the spendable balance, its lease being closed)");
+      assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
+      // Blocked: admitted on the lease until the next renewal, refused after it.
+      const r3 = await ask();
+      await d.db.execute(sql`update accounts set status = 'blocked' where id = ${acct}`);
+      await new Promise((r) => setTimeout(r, 400));
+      await assert.rejects(ask(), (e) => (e as { code?: string }).code === "account_blocked");
+      await r3.release();
+      await billing.close();
+      const end = await account(d.db, acct);
+      assert.equal(end.reservedMicros, 0n);
+      assert.equal(await openLeases(d.db, acct), 0);
     });
 
     test("a replayed batch changes nothing; a charge applied after its lease expired is capped at the spendable balance", async () => {
