@@ -11,7 +11,7 @@ import type { Db } from "../db/client.js";
 import { accounts, fxRates, ledgerEntries, modelPrices, tariffs } from "../db/schema/index.js";
 import { decidePriceChange } from "./catalog-sync.js";
 import { postLedgerEntry } from "./ledger.js";
-import type { UnitPrices } from "./pricing.js";
+import type { PriceRow } from "./config-cache.js";
 import type { MarginRule } from "./margin.js";
 
 // ---------- adjustments ----------
@@ -210,15 +210,8 @@ export async function assignTariff(db: Db, accountId: string, tariffId: string |
 
 export type PriceBookRow = typeof modelPrices.$inferSelect;
 
-export interface PriceInput {
-  modelId: string;
-  providerId: string;
-  prices: UnitPrices;
-  markupPpm: bigint | null;
-  contextLength: number | null;
-  maxOutput: number | null;
-  name: string | null;
-}
+/** A price-book entry an admin writes: the cached row's fields but its source (always "admin"). */
+export type PriceInput = Omit<PriceRow, "source">;
 
 export async function listPrices(db: Db, f: { modelId?: string; source?: "admin" | "sync"; limit: number; offset: number }): Promise<{ rows: PriceBookRow[]; total: number }> {
   const where = and(

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ScriptedReply } from "./native-upstream.js";
 
 /**
  * A fake OpenAI-compatible upstream for tests. It answers from transcripts recorded in OpenAI's wire
@@ -53,6 +54,12 @@ export interface OpenAIUpstream {
   port: number;
   stats: FakeStats;
   configure(b: FakeBehaviour | null): void;
+  /**
+   * Answers for the next POST requests, sent verbatim before any behaviour applies: a JSON body, a
+   * raw SSE transcript (e.g. `sseFixture("openai/responses-stream.txt")`, flushed frame by frame)
+   * or a status with an error body.
+   */
+  script(...replies: ScriptedReply[]): void;
   /** Answer 404 model_not_found for these model names, as OpenAI does for a model it does not serve. */
   refuseModels(...names: string[]): void;
   resetStats(): void;
@@ -147,6 +154,20 @@ function errorBody(status: number, message?: string): { error: Obj } {
   return body;
 }
 
+const invalid = (message: string, param: string | null, code: string | null) => ({ error: { message, type: "invalid_request_error", param, code } });
+
+/** The required parameters OpenAI checks before anything else, with its messages. */
+function missingParameter(endpoint: string, body: Obj): { error: Obj } | null {
+  if (!["/chat/completions", "/completions", "/embeddings", "/responses"].includes(endpoint)) return null;
+  if (typeof body.model !== "string" || body.model === "") return invalid("you must provide a model parameter", null, null);
+  if (endpoint === "/chat/completions") {
+    if (!Array.isArray(body.messages)) return invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
+    if (body.messages.length === 0) return invalid("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", "messages", "empty_array");
+  }
+  if (endpoint === "/embeddings" && body.input === undefined) return invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter");
+  return null;
+}
+
 /** Arguments for a function call, made from the tool's JSON schema (first enum value, 1, true, or "mock"). */
 function toolCallFor(body: Obj): { name: string; arguments: string } | null {
   type Tool = { type?: string; function?: { name?: string; parameters?: { properties?: Record<string, { type?: string; enum?: unknown[] }>; required?: string[] } } };
@@ -166,6 +187,7 @@ function toolCallFor(body: Obj): { name: string; arguments: string } | null {
 
 export async function startOpenAIUpstream(options: { port?: number; host?: string; behaviour?: FakeBehaviour } = {}): Promise<OpenAIUpstream> {
   let serverBehaviour: FakeBehaviour | null = options.behaviour ?? null;
+  const scripted: ScriptedReply[] = [];
   const refused = new Set<string>();
   const stats: FakeStats = { requests: 0, byPath: {}, lastBody: null, lastHeaders: {}, aborted: 0 };
 
@@ -396,6 +418,8 @@ export async function startOpenAIUpstream(options: { port?: number; host?: strin
         return json(res, 400, errorBody(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)"));
       }
       stats.lastBody = body;
+      const next = scripted.shift();
+      if (next) return await replay(res, next);
       const b = effective(body);
       await sleep(b.delay_ms ?? 0);
       if (b.status && b.status >= 400) return json(res, b.status, errorBody(b.status, b.error_message));
@@ -403,6 +427,8 @@ export async function startOpenAIUpstream(options: { port?: number; host?: strin
         return json(res, 404, errorBody(404, `The model \`${body.model}\` does not exist or you do not have access to it.`));
       }
       const endpoint = path.replace(/^\/v1/, "");
+      const missing = missingParameter(endpoint, body);
+      if (missing) return json(res, 400, missing);
       if (endpoint === "/chat/completions") return await chat(res, body, b, false);
       if (endpoint === "/completions") return await chat(res, body, b, true);
       if (endpoint === "/embeddings") return embeddings(res, body, b);
@@ -430,6 +456,7 @@ export async function startOpenAIUpstream(options: { port?: number; host?: strin
     configure: (bh) => {
       serverBehaviour = bh;
     },
+    script: (...replies) => void scripted.push(...replies),
     refuseModels: (...names) => {
       for (const n of names) refused.add(n);
     },
@@ -445,6 +472,18 @@ export async function startOpenAIUpstream(options: { port?: number; host?: strin
         server.close(() => resolve());
       }),
   };
+}
+
+async function replay(res: ServerResponse, reply: ScriptedReply): Promise<void> {
+  if ("error" in reply) return json(res, reply.status, reply.error);
+  if ("json" in reply) return json(res, reply.status ?? 200, reply.json);
+  res.writeHead(reply.status ?? 200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
+  for (const f of reply.sse.split(/\n\n/).filter((x) => x.trim())) {
+    res.write(`${f}\n\n`);
+    // A frame per tick, as a real upstream flushes them.
+    await new Promise((r) => setImmediate(r));
+  }
+  res.end();
 }
 
 /** Legacy completions report no token details. */

@@ -104,7 +104,8 @@ export interface GatewayProcess {
  * tests (shared PostgreSQL/Redis) and shutdown tests. Resolves once it listens.
  */
 export async function spawnGateway(env: Record<string, string>, opts: { startTimeoutMs?: number } = {}): Promise<GatewayProcess> {
-  const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
+  // A first start runs initdb (seconds of CPU): on a loaded CI box that is tens of seconds of wall time.
+  const startTimeoutMs = opts.startTimeoutMs ?? 120_000;
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), "gw-proc-"));
   const child = spawn(process.execPath, ["--import", "tsx", "src/main/server.ts"], {
     cwd: new URL("../..", import.meta.url).pathname,

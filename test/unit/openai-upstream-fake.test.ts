@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { after, before, test } from "node:test";
+import { sseFixture } from "../fakes/native-upstream.js";
 import { openAIFixture, openAIStreamFixture, startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { assertOpenAI, sseJsonPayloads, validateOpenAI } from "../helpers/openai-schema.js";
 
@@ -242,4 +244,47 @@ test("controls: status with OpenAI's error body, delay, chunk count and interval
   assert.equal(up.stats.byPath["/v1/chat/completions"], 12);
   assert.equal(up.stats.byPath["/v1/responses"], 1);
   assert.equal(up.stats.requests, 13);
+});
+
+test("OpenAI's refusals of a request without its required parameters, and scripted answers sent verbatim", async () => {
+  const cases: Array<[string, unknown, string | null]> = [
+    ["/chat/completions", { messages: hi }, null],
+    ["/chat/completions", { model: "m" }, "missing_required_parameter"],
+    ["/chat/completions", { model: "m", messages: [] }, "empty_array"],
+    ["/embeddings", { model: "text-embedding-3-small" }, "missing_required_parameter"],
+    ["/responses", { input: "x" }, null],
+  ];
+  for (const [path, body, code] of cases) {
+    const r = await post(path, body);
+    assert.equal(r.status, 400, `${path} ${JSON.stringify(body)}`);
+    const e = (await r.json()) as { error: { code: string | null; type: string } };
+    assertOpenAI("ErrorResponse", e);
+    assert.equal(e.error.type, "invalid_request_error");
+    assert.equal(e.error.code, code);
+  }
+
+  const recorded = sseFixture("openai/responses-stream.txt");
+  up.script({ sse: recorded }, { json: { ok: 1 }, status: 202 }, { status: 529, error: { error: { message: "overloaded", type: "server_error", param: null, code: null } } });
+  const verbatim = await post("/responses", { model: "m", input: "x", stream: true });
+  assert.equal(await verbatim.text(), recorded, "the transcript byte for byte");
+  const j = await post("/chat/completions", { model: "m", messages: hi });
+  assert.equal(j.status, 202);
+  assert.deepEqual(await j.json(), { ok: 1 });
+  assert.equal((await post("/chat/completions", { model: "m", messages: hi })).status, 529);
+  assert.equal((await post("/chat/completions", { model: "m", messages: hi })).status, 200, "the script is used up");
+});
+
+test("suites talk to this fake, not the product's demo mock (only the mock's own test starts it)", () => {
+  const root = new URL("../", import.meta.url).pathname;
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory() && e.name !== "fixtures") walk(join(dir, e.name));
+      else if (e.name.endsWith(".ts")) files.push(join(dir, e.name));
+    }
+  };
+  walk(root);
+  assert.ok(files.length > 100, `${files.length} test files`);
+  const users = files.filter((f) => /src\/mock\/server\.js|\/__mock\//.test(readFileSync(f, "utf8"))).map((f) => relative(root, f));
+  assert.deepEqual(users, ["unit/mock-openai-schema.test.ts"]);
 });

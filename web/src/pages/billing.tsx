@@ -3,7 +3,8 @@ import { useEffect, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router";
 import { api, ApiError, unwrap, type Schemas } from "../api/client";
 import { QueryView } from "../components/states";
-import { Alert, Badge, Button, Card, Field, PageHeader, Stat, TableFrame, td, th } from "../components/ui";
+import { DataTable } from "../components/data-table";
+import { Alert, Badge, Button, Card, Field, PageHeader, Stat } from "../components/ui";
 import { useI18n } from "../i18n/context";
 import { useFormat } from "../i18n/format";
 import { useBalance } from "../lib/queries";
@@ -204,30 +205,21 @@ function Payments() {
   return (
     <QueryView q={q} empty={t("billing.noPayments")} isEmpty={(d) => d.data.length === 0}>
       {(d) => (
-        <TableFrame label={t("billing.history")}>
-          <thead>
-            <tr>
-              <th className={th}>{t("billing.when")}</th>
-              <th className={th}>{t("billing.provider")}</th>
-              <th className={`${th} text-right`}>{t("billing.amount").replace(/, ₽$/, "")}</th>
-              <th className={`${th} text-right`}>{t("billing.credits")}</th>
-              <th className={th}>{t("billing.status")}</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {d.data.map((o) => (
-              <tr key={o.id} data-order-id={o.id}>
-                <td className={td}>{f.when(o.created_at)}</td>
-                <td className={td}>{o.provider === "yookassa" ? t("billing.provider.yookassa") : o.provider === "tg_stars" ? "Telegram Stars" : "Telegram"}</td>
-                <td className={`${td} tabular text-right`}>{o.currency === "XTR" ? `${o.amount} ⭐` : f.rub(o.amount)}</td>
-                <td className={`${td} tabular text-right`}>{f.money(o.credits)}</td>
-                <td className={td}>
-                  <Badge tone={orderTone(o.status)}>{t(`billing.order.${o.status === "created" ? "pending" : o.status}`)}</Badge>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </TableFrame>
+        // Below 640 px each order is a card: five columns would scroll sideways inside the card.
+        <DataTable
+          label={t("billing.history")}
+          rows={d.data}
+          rowKey={(o) => o.id}
+          rowAttrs={(o) => ({ "data-order-id": o.id })}
+          cards={{ attrs: (o) => ({ "data-order-card": o.id }) }}
+          columns={[
+            { header: t("billing.when"), cell: (o) => f.when(o.created_at) },
+            { header: t("billing.provider"), cell: (o) => (o.provider === "yookassa" ? t("billing.provider.yookassa") : o.provider === "tg_stars" ? "Telegram Stars" : "Telegram") },
+            { header: t("billing.amount").replace(/, ₽$/, ""), align: "right", cell: (o) => (o.currency === "XTR" ? `${o.amount} ⭐` : f.rub(o.amount)) },
+            { header: t("billing.credits"), align: "right", cell: (o) => f.money(o.credits) },
+            { header: t("billing.status"), cell: (o) => <Badge tone={orderTone(o.status)}>{t(`billing.order.${o.status === "created" ? "pending" : o.status}`)}</Badge> },
+          ]}
+        />
       )}
     </QueryView>
   );
@@ -243,31 +235,33 @@ function Ledger() {
     <QueryView q={q} empty={t("billing.noLedger")} isEmpty={(d) => d.data.length === 0}>
       {(d) => (
         <>
-          <TableFrame label={t("billing.ledger")}>
-            <thead>
-              <tr>
-                <th className={th}>{t("billing.when")}</th>
-                <th className={th}>{t("billing.reason")}</th>
-                <th className={`${th} text-right`}>{t("billing.change")}</th>
-                <th className={`${th} text-right`}>{t("billing.after")}</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {d.data.map((e) => (
-                <tr key={e.id} data-ledger-kind={e.kind}>
-                  <td className={td}>{f.when(e.created_at)}</td>
-                  <td className={`${td} max-w-md whitespace-normal`}>
+          <DataTable
+            label={t("billing.ledger")}
+            rows={d.data}
+            rowKey={(e) => e.id}
+            rowAttrs={(e) => ({ "data-ledger-kind": e.kind })}
+            cards={{ attrs: (e) => ({ "data-ledger-card": e.kind }) }}
+            columns={[
+              { header: t("billing.when"), cell: (e) => f.when(e.created_at) },
+              {
+                header: t("billing.reason"),
+                className: "max-w-md whitespace-normal",
+                cell: (e) => (
+                  <>
                     {t(`billing.kind.${e.kind}`)}
                     {e.kind === "usage" ? <span className="ml-1 break-all font-mono text-xs text-slate-600">{e.ref}</span> : e.reason ? <span className="ml-1 break-all text-xs text-slate-600">{e.reason}</span> : null}
-                  </td>
-                  <td className={`${td} tabular text-right ${e.amount.startsWith("-") ? "text-slate-900" : "text-green-800"}`}>
-                    {e.amount.startsWith("-") ? f.cost(e.amount) : `+${f.cost(e.amount)}`}
-                  </td>
-                  <td className={`${td} tabular text-right`}>{f.money(e.balance_after)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </TableFrame>
+                  </>
+                ),
+              },
+              {
+                header: t("billing.change"),
+                align: "right",
+                className: (e) => (e.amount.startsWith("-") ? "text-slate-900" : "text-green-800"),
+                cell: (e) => (e.amount.startsWith("-") ? f.cost(e.amount) : `+${f.cost(e.amount)}`),
+              },
+              { header: t("billing.after"), align: "right", cell: (e) => f.money(e.balance_after) },
+            ]}
+          />
           <div className="mt-3 flex gap-2">
             {cursors.length > 0 && (
               <Button variant="secondary" onClick={() => setCursors([])}>

@@ -6,7 +6,8 @@ import { CopyButton } from "../../components/copy-button";
 import { ConfirmDialog } from "../../components/dialog";
 import { FormDialog } from "../../components/form-dialog";
 import { QueryView } from "../../components/states";
-import { Alert, Button, Card, Field, LinkButton, PageHeader, Select, Stat, TableFrame, TextArea, td, th } from "../../components/ui";
+import { DataTable } from "../../components/data-table";
+import { Alert, Button, Card, Field, LinkButton, PageHeader, Select, Stat, TextArea } from "../../components/ui";
 import { Id, Mono, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey, errorText, newIdempotencyKey, useAdminMutation, useCursorPages } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
@@ -140,58 +141,55 @@ function UsersCard({ account }: { account: Account }) {
       {account.users.length === 0 ? (
         <p className="text-sm text-slate-600">{t("admin.account.noUsers")}</p>
       ) : (
-        <TableFrame label={t("admin.account.users")}>
-          <thead>
-            <tr>
-              <th className={th}>{t("admin.account.user")}</th>
-              <th className={th}>{t("admin.account.role")}</th>
-              <th className={th}>{t("admin.status")}</th>
-              <th className={th}>{t("admin.account.lastLogin")}</th>
-              <th className={th}>
-                <span className="sr-only">{t("admin.actions")}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {account.users.map((u) => (
-              <tr key={u.id}>
-                <td className={td}>
+        <DataTable
+          label={t("admin.account.users")}
+          rows={account.users}
+          rowKey={(u) => u.id}
+          columns={[
+            {
+              header: t("admin.account.user"),
+              cell: (u) => (
+                <>
                   <div>{u.email ?? u.name ?? (u.telegram_id ? `Telegram ${u.telegram_id}` : u.id)}</div>
                   <Id id={u.id} />
-                </td>
-                <td className={td}>
-                  <Select
-                    label={t("admin.account.roleOf", { user: u.email ?? u.id })}
-                    className="[&>label]:sr-only"
-                    value={u.role}
-                    onChange={(e) => {
-                      const role = e.target.value as "client" | "admin";
-                      setConfirm({ id: u.id, patch: { role }, text: t(role === "admin" ? "admin.account.makeAdmin" : "admin.account.makeClient", { user: u.email ?? u.id }) });
-                    }}
-                  >
-                    <option value="client">{t("admin.role.client")}</option>
-                    <option value="admin">{t("admin.role.admin")}</option>
-                  </Select>
-                </td>
-                <td className={td}>
-                  <StatusBadge status={u.status} />
-                </td>
-                <td className={td}>{fmt.dateTime(u.last_login_at)}</td>
-                <td className={td}>
-                  {u.status === "active" ? (
-                    <Button variant="danger" onClick={() => setConfirm({ id: u.id, patch: { status: "blocked" }, text: t("admin.account.blockUserText", { user: u.email ?? u.id }) })}>
-                      {t("admin.block")}
-                    </Button>
-                  ) : (
-                    <Button variant="secondary" onClick={() => patch.mutate({ id: u.id, patch: { status: "active" } })}>
-                      {t("admin.unblock")}
-                    </Button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </TableFrame>
+                </>
+              ),
+            },
+            {
+              header: t("admin.account.role"),
+              cell: (u) => (
+                <Select
+                  label={t("admin.account.roleOf", { user: u.email ?? u.id })}
+                  className="[&>label]:sr-only"
+                  value={u.role}
+                  onChange={(e) => {
+                    const role = e.target.value as "client" | "admin";
+                    setConfirm({ id: u.id, patch: { role }, text: t(role === "admin" ? "admin.account.makeAdmin" : "admin.account.makeClient", { user: u.email ?? u.id }) });
+                  }}
+                >
+                  <option value="client">{t("admin.role.client")}</option>
+                  <option value="admin">{t("admin.role.admin")}</option>
+                </Select>
+              ),
+            },
+            { header: t("admin.status"), cell: (u) => <StatusBadge status={u.status} /> },
+            { header: t("admin.account.lastLogin"), cell: (u) => fmt.dateTime(u.last_login_at) },
+            {
+              header: t("admin.actions"),
+              srOnly: true,
+              cell: (u) =>
+                u.status === "active" ? (
+                  <Button variant="danger" onClick={() => setConfirm({ id: u.id, patch: { status: "blocked" }, text: t("admin.account.blockUserText", { user: u.email ?? u.id }) })}>
+                    {t("admin.block")}
+                  </Button>
+                ) : (
+                  <Button variant="secondary" onClick={() => patch.mutate({ id: u.id, patch: { status: "active" } })}>
+                    {t("admin.unblock")}
+                  </Button>
+                ),
+            },
+          ]}
+        />
       )}
       {patch.error && !confirm && <Alert tone="red">{errorText(patch.error)}</Alert>}
       <ConfirmDialog
@@ -241,48 +239,41 @@ function KeysCard({ account }: { account: Account }) {
       <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.account.noKeys")}>
         {(d) => (
           <>
-            <TableFrame label={t("admin.account.keys")}>
-              <thead>
-                <tr>
-                  <th className={th}>{t("admin.account.keyName")}</th>
-                  <th className={th}>{t("admin.key")}</th>
-                  <th className={th}>{t("admin.status")}</th>
-                  <th className={th}>{t("admin.account.lastUsed")}</th>
-                  <th className={th}>
-                    <span className="sr-only">{t("admin.actions")}</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {d.data.map((k) => (
-                  <tr key={k.id}>
-                    <td className={td}>
+            <DataTable
+              label={t("admin.account.keys")}
+              rows={d.data}
+              rowKey={(k) => k.id}
+              columns={[
+                {
+                  header: t("admin.account.keyName"),
+                  cell: (k) => (
+                    <>
                       <div>{k.name || "—"}</div>
                       <Id id={k.id} />
-                    </td>
-                    <td className={td}>
-                      <Mono>{k.key}</Mono>
-                    </td>
-                    <td className={td}>
-                      <StatusBadge status={k.status} />
-                    </td>
-                    <td className={td}>{fmt.dateTime(k.last_used_at)}</td>
-                    <td className={`${td} space-x-2`}>
-                      {k.status !== "revoked" && (
-                        <>
-                          <Button variant="secondary" onClick={() => patch.mutate({ id: k.id, status: k.status === "active" ? "disabled" : "active" })}>
-                            {k.status === "active" ? t("admin.disable") : t("admin.enable")}
-                          </Button>
-                          <Button variant="danger" onClick={() => setRevoking(k)}>
-                            {t("admin.revoke")}
-                          </Button>
-                        </>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableFrame>
+                    </>
+                  ),
+                },
+                { header: t("admin.key"), cell: (k) => <Mono>{k.key}</Mono> },
+                { header: t("admin.status"), cell: (k) => <StatusBadge status={k.status} /> },
+                { header: t("admin.account.lastUsed"), cell: (k) => fmt.dateTime(k.last_used_at) },
+                {
+                  header: t("admin.actions"),
+                  srOnly: true,
+                  className: "space-x-2",
+                  cell: (k) =>
+                    k.status !== "revoked" && (
+                      <>
+                        <Button variant="secondary" onClick={() => patch.mutate({ id: k.id, status: k.status === "active" ? "disabled" : "active" })}>
+                          {k.status === "active" ? t("admin.disable") : t("admin.enable")}
+                        </Button>
+                        <Button variant="danger" onClick={() => setRevoking(k)}>
+                          {t("admin.revoke")}
+                        </Button>
+                      </>
+                    ),
+                },
+              ]}
+            />
             <Pager page={pages.page} hasNext={!!d.next_cursor} onPrev={pages.prev} onNext={() => pages.next(d.next_cursor)} />
           </>
         )}
@@ -325,40 +316,21 @@ function LedgerCard({ account }: { account: Account }) {
       <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.account.noLedger")}>
         {(d) => (
           <>
-            <TableFrame label={t("admin.account.ledger")}>
-              <thead>
-                <tr>
-                  <th className={th}>{t("admin.time")}</th>
-                  <th className={th}>{t("admin.account.kind")}</th>
-                  <th className={`${th} text-right`}>{t("admin.account.amountCol")}</th>
-                  <th className={`${th} text-right`}>{t("admin.account.balanceAfter")}</th>
-                  <th className={th}>{t("admin.account.reason")}</th>
-                  <th className={th}>{t("admin.audit.actor")}</th>
-                  <th className={th}>{t("admin.account.ref")}</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {d.data.map((e) => (
-                  <tr key={e.id} data-testid="ledger-row" data-kind={e.kind} data-ref={e.ref} data-amount={e.amount}>
-                    <td className={td}>{fmt.dateTime(e.created_at)}</td>
-                    <td className={td}>{t(`admin.ledger.${e.kind}`) === `admin.ledger.${e.kind}` ? e.kind : t(`admin.ledger.${e.kind}`)}</td>
-                    <td className={`${td} tabular text-right`}>
-                      <SignedMoney value={e.amount} format={fmt.cost} />
-                    </td>
-                    <td className={`${td} tabular text-right`}>{fmt.cost(e.balance_after)}</td>
-                    <td className={`${td} max-w-64 truncate`} title={e.reason ?? ""}>
-                      {e.reason ?? "—"}
-                    </td>
-                    <td className={td}>
-                      <Id id={e.actor} />
-                    </td>
-                    <td className={`${td} max-w-48 truncate`} title={e.ref}>
-                      <Mono>{e.ref}</Mono>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableFrame>
+            <DataTable
+              label={t("admin.account.ledger")}
+              rows={d.data}
+              rowKey={(e) => e.id}
+              rowAttrs={(e) => ({ "data-testid": "ledger-row", "data-kind": e.kind, "data-ref": e.ref, "data-amount": e.amount })}
+              columns={[
+                { header: t("admin.time"), cell: (e) => fmt.dateTime(e.created_at) },
+                { header: t("admin.account.kind"), cell: (e) => (t(`admin.ledger.${e.kind}`) === `admin.ledger.${e.kind}` ? e.kind : t(`admin.ledger.${e.kind}`)) },
+                { header: t("admin.account.amountCol"), align: "right", cell: (e) => <SignedMoney value={e.amount} format={fmt.cost} /> },
+                { header: t("admin.account.balanceAfter"), align: "right", cell: (e) => fmt.cost(e.balance_after) },
+                { header: t("admin.account.reason"), className: "max-w-64 truncate", title: (e) => e.reason ?? "", cell: (e) => e.reason ?? "—" },
+                { header: t("admin.audit.actor"), cell: (e) => <Id id={e.actor} /> },
+                { header: t("admin.account.ref"), className: "max-w-48 truncate", title: (e) => e.ref, cell: (e) => <Mono>{e.ref}</Mono> },
+              ]}
+            />
             <Pager page={pages.page} hasNext={!!d.next_cursor} onPrev={pages.prev} onNext={() => pages.next(d.next_cursor)} />
           </>
         )}

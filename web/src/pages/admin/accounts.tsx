@@ -4,7 +4,8 @@ import { Link, useNavigate, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { FormDialog } from "../../components/form-dialog";
 import { QueryView } from "../../components/states";
-import { Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
+import { DataTable } from "../../components/data-table";
+import { Button, Card, Field, PageHeader, Select } from "../../components/ui";
 import { FilterBar, Id, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey, errorText, useAdminMutation, useCursorPages } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
@@ -84,46 +85,29 @@ export function AdminAccountsPage() {
         <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.accounts.empty")}>
           {(d) => (
             <>
-              <TableFrame label={t("admin.nav.accounts")}>
-                <thead>
-                  <tr>
-                    <th className={th}>{t("admin.accounts.name")}</th>
-                    <th className={th}>ID</th>
-                    <th className={th}>{t("admin.status")}</th>
-                    <th className={`${th} text-right`}>{t("admin.balance")}</th>
-                    <th className={`${th} text-right`}>{t("admin.reserved")}</th>
-                    <th className={th}>{t("admin.tariff")}</th>
-                    <th className={`${th} text-right`}>{t("admin.accounts.users")}</th>
-                    <th className={`${th} text-right`}>{t("admin.accounts.keys")}</th>
-                    <th className={th}>{t("admin.created")}</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-slate-100">
-                  {d.data.map((a) => (
-                    <tr key={a.id}>
-                      <td className={td}>
-                        <Link to={`/admin/accounts/${a.id}`} className="font-medium text-indigo-700 underline">
-                          {a.name}
-                        </Link>
-                      </td>
-                      <td className={td}>
-                        <Id id={a.id} />
-                      </td>
-                      <td className={td}>
-                        <StatusBadge status={a.status} />
-                      </td>
-                      <td className={`${td} tabular text-right`}>
-                        <SignedMoney value={a.balance} format={fmt.cost} />
-                      </td>
-                      <td className={`${td} tabular text-right`}>{fmt.cost(a.reserved)}</td>
-                      <td className={td}>{tariffName(a.tariff_id)}</td>
-                      <td className={`${td} tabular text-right`}>{fmt.number(a.user_count ?? null)}</td>
-                      <td className={`${td} tabular text-right`}>{fmt.number(a.key_count ?? null)}</td>
-                      <td className={td}>{fmt.date(a.created_at)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </TableFrame>
+              <DataTable
+                label={t("admin.nav.accounts")}
+                rows={d.data}
+                rowKey={(a) => a.id}
+                columns={[
+                  {
+                    header: t("admin.accounts.name"),
+                    cell: (a) => (
+                      <Link to={`/admin/accounts/${a.id}`} className="font-medium text-indigo-700 underline">
+                        {a.name}
+                      </Link>
+                    ),
+                  },
+                  { header: "ID", cell: (a) => <Id id={a.id} /> },
+                  { header: t("admin.status"), cell: (a) => <StatusBadge status={a.status} /> },
+                  { header: t("admin.balance"), align: "right", cell: (a) => <SignedMoney value={a.balance} format={fmt.cost} /> },
+                  { header: t("admin.reserved"), align: "right", cell: (a) => fmt.cost(a.reserved) },
+                  { header: t("admin.tariff"), cell: (a) => tariffName(a.tariff_id) },
+                  { header: t("admin.accounts.users"), align: "right", cell: (a) => fmt.number(a.user_count ?? null) },
+                  { header: t("admin.accounts.keys"), align: "right", cell: (a) => fmt.number(a.key_count ?? null) },
+                  { header: t("admin.created"), cell: (a) => fmt.date(a.created_at) },
+                ]}
+              />
               <Pager page={pages.page} hasNext={!!d.next_cursor} onPrev={pages.prev} onNext={() => pages.next(d.next_cursor)} />
             </>
           )}

@@ -1,10 +1,11 @@
 import { useQuery } from "@tanstack/react-query";
-import { Fragment, useState } from "react";
+import { useState } from "react";
 import { useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { DateField } from "../../components/date-field";
 import { QueryView } from "../../components/states";
-import { Button, Card, Field, PageHeader, TableFrame, td, th } from "../../components/ui";
+import { DataTable } from "../../components/data-table";
+import { Button, Card, Field, PageHeader } from "../../components/ui";
 import { FilterBar, Id, Json, Mono, Pager } from "../../features/admin/components";
 import { adminKey, useCursorPages } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
@@ -65,60 +66,57 @@ export function AdminAuditPage() {
         <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.audit.empty")}>
           {(d) => (
             <>
-              <TableFrame label={t("admin.nav.audit")}>
-                <thead>
-                  <tr>
-                    <th className={th}>{t("admin.time")}</th>
-                    <th className={th}>{t("admin.audit.actor")}</th>
-                    <th className={th}>{t("admin.audit.action")}</th>
-                    <th className={th}>{t("admin.audit.target")}</th>
-                    <th className={th}>
-                      <span className="sr-only">{t("admin.audit.changes")}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-slate-100">
-                  {d.data.map((e) => (
-                    <Fragment key={e.id}>
-                      <tr data-testid="audit-row" data-action={e.action}>
-                        <td className={td}>{fmt.dateTime(e.created_at)}</td>
-                        <td className={td}>
-                          <Id id={e.actor} />
-                          {e.ip && <div className="text-xs text-slate-600">{e.ip}</div>}
-                        </td>
-                        <td className={td}>
-                          <Mono>{e.action}</Mono>
-                        </td>
-                        <td className={td}>
-                          <div>{e.target_type}</div>
-                          {e.target_id && <Id id={e.target_id} />}
-                        </td>
-                        <td className={td}>
-                          <Button variant="ghost" aria-expanded={open === e.id} onClick={() => setOpen(open === e.id ? null : e.id)}>
-                            {open === e.id ? t("admin.audit.hide") : t("admin.audit.show")}
-                          </Button>
-                        </td>
-                      </tr>
-                      {open === e.id && (
-                        <tr>
-                          <td colSpan={5} className="px-3 pb-3">
-                            <div className="grid gap-3 md:grid-cols-2">
-                              <div>
-                                <h3 className="mb-1 text-xs font-semibold uppercase text-slate-600">{t("admin.audit.before")}</h3>
-                                <Json value={e.before} />
-                              </div>
-                              <div>
-                                <h3 className="mb-1 text-xs font-semibold uppercase text-slate-600">{t("admin.audit.after")}</h3>
-                                <Json value={e.after} />
-                              </div>
-                            </div>
-                          </td>
-                        </tr>
-                      )}
-                    </Fragment>
-                  ))}
-                </tbody>
-              </TableFrame>
+              <DataTable
+                label={t("admin.nav.audit")}
+                rows={d.data}
+                rowKey={(e) => e.id}
+                rowAttrs={(e) => ({ "data-testid": "audit-row", "data-action": e.action })}
+                columns={[
+                  { header: t("admin.time"), cell: (e) => fmt.dateTime(e.created_at) },
+                  {
+                    header: t("admin.audit.actor"),
+                    cell: (e) => (
+                      <>
+                        <Id id={e.actor} />
+                        {e.ip && <div className="text-xs text-slate-600">{e.ip}</div>}
+                      </>
+                    ),
+                  },
+                  { header: t("admin.audit.action"), cell: (e) => <Mono>{e.action}</Mono> },
+                  {
+                    header: t("admin.audit.target"),
+                    cell: (e) => (
+                      <>
+                        <div>{e.target_type}</div>
+                        {e.target_id && <Id id={e.target_id} />}
+                      </>
+                    ),
+                  },
+                  {
+                    header: t("admin.audit.changes"),
+                    srOnly: true,
+                    cell: (e) => (
+                      <Button variant="ghost" aria-expanded={open === e.id} onClick={() => setOpen(open === e.id ? null : e.id)}>
+                        {open === e.id ? t("admin.audit.hide") : t("admin.audit.show")}
+                      </Button>
+                    ),
+                  },
+                ]}
+                expanded={(e) =>
+                  open === e.id && (
+                    <div className="grid gap-3 md:grid-cols-2">
+                      <div>
+                        <h3 className="mb-1 text-xs font-semibold uppercase text-slate-600">{t("admin.audit.before")}</h3>
+                        <Json value={e.before} />
+                      </div>
+                      <div>
+                        <h3 className="mb-1 text-xs font-semibold uppercase text-slate-600">{t("admin.audit.after")}</h3>
+                        <Json value={e.after} />
+                      </div>
+                    </div>
+                  )
+                }
+              />
               <Pager page={pages.page} hasNext={!!d.next_cursor} onPrev={pages.prev} onNext={() => pages.next(d.next_cursor)} />
             </>
           )}

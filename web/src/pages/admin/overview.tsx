@@ -4,7 +4,8 @@ import { Link } from "react-router";
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { QueryView } from "../../components/states";
-import { Alert, Card, PageHeader, Select, Stat, TableFrame, td, th } from "../../components/ui";
+import { DataTable } from "../../components/data-table";
+import { Alert, Card, PageHeader, Select, Stat } from "../../components/ui";
 import { Id, pct, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
@@ -45,34 +46,20 @@ function MoneyTable({ rows, first, label }: { rows: Array<Figures & { key: strin
   const { t, locale } = useI18n();
   const fmt = useFormat();
   return (
-    <TableFrame label={label}>
-      <thead>
-        <tr>
-          <th className={th}>{first}</th>
-          <th className={`${th} text-right`}>{t("admin.requests")}</th>
-          <th className={`${th} text-right`}>{t("admin.revenue")}</th>
-          <th className={`${th} text-right`}>{t("admin.upstreamCost")}</th>
-          <th className={`${th} text-right`}>{t("admin.profit")}</th>
-          <th className={`${th} text-right`}>{t("admin.margin")}</th>
-          <th className={`${th} text-right`}>{t("admin.errorRate")}</th>
-        </tr>
-      </thead>
-      <tbody className="divide-y divide-slate-100">
-        {rows.map((r) => (
-          <tr key={r.key}>
-            <td className={td}>{r.label}</td>
-            <td className={`${td} tabular text-right`}>{fmt.number(r.requests)}</td>
-            <td className={`${td} tabular text-right`}>{fmt.cost(r.revenue)}</td>
-            <td className={`${td} tabular text-right`}>{fmt.cost(r.upstream_cost)}</td>
-            <td className={`${td} tabular text-right`}>
-              <SignedMoney value={r.profit} format={fmt.cost} />
-            </td>
-            <td className={`${td} tabular text-right`}>{pct(r.margin, locale)}</td>
-            <td className={`${td} tabular text-right`}>{pct(r.error_rate, locale)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </TableFrame>
+    <DataTable
+      label={label}
+      rows={rows}
+      rowKey={(r) => r.key}
+      columns={[
+        { header: first, cell: (r) => r.label },
+        { header: t("admin.requests"), align: "right", cell: (r) => fmt.number(r.requests) },
+        { header: t("admin.revenue"), align: "right", cell: (r) => fmt.cost(r.revenue) },
+        { header: t("admin.upstreamCost"), align: "right", cell: (r) => fmt.cost(r.upstream_cost) },
+        { header: t("admin.profit"), align: "right", cell: (r) => <SignedMoney value={r.profit} format={fmt.cost} /> },
+        { header: t("admin.margin"), align: "right", cell: (r) => pct(r.margin, locale) },
+        { header: t("admin.errorRate"), align: "right", cell: (r) => pct(r.error_rate, locale) },
+      ]}
+    />
   );
 }
 
@@ -219,44 +206,43 @@ export function AdminOverviewPage() {
               {o.anomalies.length === 0 ? (
                 <p className="text-sm text-slate-600">{t("admin.overview.noAnomalies")}</p>
               ) : (
-                <TableFrame label={t("admin.overview.anomalies")}>
-                  <thead>
-                    <tr>
-                      <th className={th}>{t("admin.time")}</th>
-                      <th className={th}>{t("admin.overview.reason")}</th>
-                      <th className={th}>{t("admin.model")}</th>
-                      <th className={`${th} text-right`}>{t("admin.price")}</th>
-                      <th className={`${th} text-right`}>{t("admin.upstreamCost")}</th>
-                      <th className={`${th} text-right`}>{t("admin.profit")}</th>
-                      <th className={th}>{t("admin.request")}</th>
-                    </tr>
-                  </thead>
-                  <tbody className="divide-y divide-slate-100">
-                    {o.anomalies.map((a) => (
-                      <tr key={a.id}>
-                        <td className={td}>{fmt.dateTime(a.created_at)}</td>
-                        <td className={td}>
+                <DataTable
+                  label={t("admin.overview.anomalies")}
+                  rows={o.anomalies}
+                  rowKey={(a) => a.id}
+                  columns={[
+                    { header: t("admin.time"), cell: (a) => fmt.dateTime(a.created_at) },
+                    {
+                      header: t("admin.overview.reason"),
+                      cell: (a) => (
+                        <>
                           <StatusBadge status={a.reason === "loss" ? "loss" : a.reason} />
                           {a.error_code && <span className="ml-2 text-xs text-slate-600">{a.error_code}</span>}
-                        </td>
-                        <td className={td}>
+                        </>
+                      ),
+                    },
+                    {
+                      header: t("admin.model"),
+                      cell: (a) => (
+                        <>
                           <div>{a.model ?? "—"}</div>
                           <div className="text-xs text-slate-600">{a.provider_id ?? "—"}</div>
-                        </td>
-                        <td className={`${td} tabular text-right`}>{fmt.cost(a.price)}</td>
-                        <td className={`${td} tabular text-right`}>{fmt.cost(a.upstream_cost)}</td>
-                        <td className={`${td} tabular text-right`}>
-                          <SignedMoney value={a.profit} format={fmt.cost} />
-                        </td>
-                        <td className={td}>
-                          <Link to={`/admin/requests/${a.id}`} className="text-indigo-700 underline">
-                            <Id id={a.id} />
-                          </Link>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </TableFrame>
+                        </>
+                      ),
+                    },
+                    { header: t("admin.price"), align: "right", cell: (a) => fmt.cost(a.price) },
+                    { header: t("admin.upstreamCost"), align: "right", cell: (a) => fmt.cost(a.upstream_cost) },
+                    { header: t("admin.profit"), align: "right", cell: (a) => <SignedMoney value={a.profit} format={fmt.cost} /> },
+                    {
+                      header: t("admin.request"),
+                      cell: (a) => (
+                        <Link to={`/admin/requests/${a.id}`} className="text-indigo-700 underline">
+                          <Id id={a.id} />
+                        </Link>
+                      ),
+                    },
+                  ]}
+                />
               )}
             </Card>
           </div>

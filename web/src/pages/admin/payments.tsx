@@ -4,7 +4,8 @@ import { Link, useSearchParams } from "react-router";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { FormDialog } from "../../components/form-dialog";
 import { QueryView } from "../../components/states";
-import { Alert, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
+import { DataTable } from "../../components/data-table";
+import { Alert, Button, Card, Field, PageHeader, Select } from "../../components/ui";
 import { FilterBar, Id, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey, errorText, useAdminMutation } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
@@ -23,6 +24,14 @@ function useBeforePages() {
 /** The shared pager over `before` pages: a full page means there may be more. */
 function BeforePager({ p, rows }: { p: ReturnType<typeof useBeforePages>; rows: { created_at: string }[] }) {
   return <Pager page={p.page} hasNext={rows.length >= PAGE} onPrev={p.prev} onNext={() => p.next(rows[rows.length - 1]!.created_at)} />;
+}
+
+function AccountLink({ id }: { id: string }) {
+  return (
+    <Link to={`/admin/accounts/${id}`} className="text-indigo-700 underline">
+      <Id id={id} />
+    </Link>
+  );
 }
 
 function RefundDialog({ payment, onClose }: { payment: Payment; onClose: () => void }) {
@@ -72,51 +81,39 @@ function PaymentsCard({ filters }: { filters: { account_id?: string; provider?: 
       <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.payments.emptyPayments")}>
         {(d) => (
           <>
-            <TableFrame label={t("admin.payments.payments")}>
-              <thead>
-                <tr>
-                  <th className={th}>{t("admin.time")}</th>
-                  <th className={th}>{t("admin.account")}</th>
-                  <th className={th}>{t("admin.payments.provider")}</th>
-                  <th className={`${th} text-right`}>{t("admin.payments.amount")}</th>
-                  <th className={`${th} text-right`}>{t("admin.payments.credits")}</th>
-                  <th className={th}>{t("admin.status")}</th>
-                  <th className={`${th} text-right`}>{t("admin.payments.commission")}</th>
-                  <th className={th}>
-                    <span className="sr-only">{t("admin.actions")}</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {d.data.map((x) => (
-                  <tr key={x.id} data-testid="payment-row" data-id={x.id} data-status={x.status}>
-                    <td className={td}>{fmt.dateTime(x.created_at)}</td>
-                    <td className={td}>
-                      <Link to={`/admin/accounts/${x.account_id}`} className="text-indigo-700 underline">
-                        <Id id={x.account_id} />
-                      </Link>
-                    </td>
-                    <td className={td}>{t(`admin.payments.provider.${x.provider}`)}</td>
-                    <td className={`${td} tabular text-right`}>
-                      {x.amount} {x.currency}
-                    </td>
-                    <td className={`${td} tabular text-right`}>{fmt.cost(x.credits)}</td>
-                    <td className={td}>
+            <DataTable
+              label={t("admin.payments.payments")}
+              rows={d.data}
+              rowKey={(x) => x.id}
+              rowAttrs={(x) => ({ "data-testid": "payment-row", "data-id": x.id, "data-status": x.status })}
+              columns={[
+                { header: t("admin.time"), cell: (x) => fmt.dateTime(x.created_at) },
+                { header: t("admin.account"), cell: (x) => <AccountLink id={x.account_id} /> },
+                { header: t("admin.payments.provider"), cell: (x) => t(`admin.payments.provider.${x.provider}`) },
+                { header: t("admin.payments.amount"), align: "right", cell: (x) => <>{x.amount} {x.currency}</> },
+                { header: t("admin.payments.credits"), align: "right", cell: (x) => fmt.cost(x.credits) },
+                {
+                  header: t("admin.status"),
+                  cell: (x) => (
+                    <>
                       <StatusBadge status={x.status} />
                       {x.refunded_by && <div className="text-xs text-slate-600">{x.refunded_by}</div>}
-                    </td>
-                    <td className={`${td} tabular text-right`}>{x.commission ? fmt.cost(x.commission) : "—"}</td>
-                    <td className={td}>
-                      {(x.status === "credited" || x.status === "refunding") && (
-                        <Button variant="danger" onClick={() => setRefunding(x)}>
-                          {t("admin.payments.refund")}
-                        </Button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableFrame>
+                    </>
+                  ),
+                },
+                { header: t("admin.payments.commission"), align: "right", cell: (x) => (x.commission ? fmt.cost(x.commission) : "—") },
+                {
+                  header: t("admin.actions"),
+                  srOnly: true,
+                  cell: (x) =>
+                    (x.status === "credited" || x.status === "refunding") && (
+                      <Button variant="danger" onClick={() => setRefunding(x)}>
+                        {t("admin.payments.refund")}
+                      </Button>
+                    ),
+                },
+              ]}
+            />
             <BeforePager p={p} rows={d.data} />
           </>
         )}
@@ -136,44 +133,21 @@ function OrdersCard({ filters }: { filters: { account_id?: string; provider?: Pr
       <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.payments.emptyOrders")}>
         {(d) => (
           <>
-            <TableFrame label={t("admin.payments.orders")}>
-              <thead>
-                <tr>
-                  <th className={th}>{t("admin.time")}</th>
-                  <th className={th}>{t("admin.payments.order")}</th>
-                  <th className={th}>{t("admin.account")}</th>
-                  <th className={th}>{t("admin.payments.provider")}</th>
-                  <th className={`${th} text-right`}>{t("admin.payments.amount")}</th>
-                  <th className={`${th} text-right`}>{t("admin.payments.credits")}</th>
-                  <th className={th}>{t("admin.status")}</th>
-                  <th className={th}>{t("admin.payments.paidAt")}</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {d.data.map((o) => (
-                  <tr key={o.id}>
-                    <td className={td}>{fmt.dateTime(o.created_at)}</td>
-                    <td className={td}>
-                      <Id id={o.id} />
-                    </td>
-                    <td className={td}>
-                      <Link to={`/admin/accounts/${o.account_id}`} className="text-indigo-700 underline">
-                        <Id id={o.account_id} />
-                      </Link>
-                    </td>
-                    <td className={td}>{t(`admin.payments.provider.${o.provider}`)}</td>
-                    <td className={`${td} tabular text-right`}>
-                      {o.amount} {o.currency}
-                    </td>
-                    <td className={`${td} tabular text-right`}>{fmt.cost(o.credits)}</td>
-                    <td className={td}>
-                      <StatusBadge status={o.status} />
-                    </td>
-                    <td className={td}>{fmt.dateTime(o.paid_at)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableFrame>
+            <DataTable
+              label={t("admin.payments.orders")}
+              rows={d.data}
+              rowKey={(o) => o.id}
+              columns={[
+                { header: t("admin.time"), cell: (o) => fmt.dateTime(o.created_at) },
+                { header: t("admin.payments.order"), cell: (o) => <Id id={o.id} /> },
+                { header: t("admin.account"), cell: (o) => <AccountLink id={o.account_id} /> },
+                { header: t("admin.payments.provider"), cell: (o) => t(`admin.payments.provider.${o.provider}`) },
+                { header: t("admin.payments.amount"), align: "right", cell: (o) => <>{o.amount} {o.currency}</> },
+                { header: t("admin.payments.credits"), align: "right", cell: (o) => fmt.cost(o.credits) },
+                { header: t("admin.status"), cell: (o) => <StatusBadge status={o.status} /> },
+                { header: t("admin.payments.paidAt"), cell: (o) => fmt.dateTime(o.paid_at) },
+              ]}
+            />
             <BeforePager p={p} rows={d.data} />
           </>
         )}
@@ -223,36 +197,26 @@ function CommissionsCard({ accountId }: { accountId?: string }) {
       <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.payments.noCommissions")}>
         {(d) => (
           <>
-            <TableFrame label={t("admin.payments.commissions")}>
-              <thead>
-                <tr>
-                  <th className={th}>{t("admin.time")}</th>
-                  <th className={th}>{t("admin.payments.inviter")}</th>
-                  <th className={th}>{t("admin.payments.invitee")}</th>
-                  <th className={th}>{t("admin.account.kind")}</th>
-                  <th className={`${th} text-right`}>{t("admin.account.amountCol")}</th>
-                  <th className={th}>{t("admin.payments.payment")}</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {d.data.map((c) => (
-                  <tr key={c.id}>
-                    <td className={td}>{fmt.dateTime(c.created_at)}</td>
-                    <td className={td}>
-                      <Link to={`/admin/accounts/${c.inviter_account_id}`} className="text-indigo-700 underline">
-                        {c.inviter_name ?? c.inviter_account_id}
-                      </Link>
-                    </td>
-                    <td className={td}><Id id={c.invitee_account_id} /></td>
-                    <td className={td}>{t(`admin.ledger.${c.kind}`)}</td>
-                    <td className={`${td} tabular text-right`}>
-                      <SignedMoney value={c.amount} format={fmt.cost} />
-                    </td>
-                    <td className={td}><Id id={c.payment_id} /></td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableFrame>
+            <DataTable
+              label={t("admin.payments.commissions")}
+              rows={d.data}
+              rowKey={(c) => c.id}
+              columns={[
+                { header: t("admin.time"), cell: (c) => fmt.dateTime(c.created_at) },
+                {
+                  header: t("admin.payments.inviter"),
+                  cell: (c) => (
+                    <Link to={`/admin/accounts/${c.inviter_account_id}`} className="text-indigo-700 underline">
+                      {c.inviter_name ?? c.inviter_account_id}
+                    </Link>
+                  ),
+                },
+                { header: t("admin.payments.invitee"), cell: (c) => <Id id={c.invitee_account_id} /> },
+                { header: t("admin.account.kind"), cell: (c) => t(`admin.ledger.${c.kind}`) },
+                { header: t("admin.account.amountCol"), align: "right", cell: (c) => <SignedMoney value={c.amount} format={fmt.cost} /> },
+                { header: t("admin.payments.payment"), cell: (c) => <Id id={c.payment_id} /> },
+              ]}
+            />
             <BeforePager p={p} rows={d.data} />
           </>
         )}

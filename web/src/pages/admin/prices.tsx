@@ -4,7 +4,8 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import { ConfirmDialog } from "../../components/dialog";
 import { FormDialog } from "../../components/form-dialog";
 import { QueryView } from "../../components/states";
-import { Alert, Badge, Button, Card, Field, PageHeader, Select, TableFrame, TextArea, td, th } from "../../components/ui";
+import { DataTable } from "../../components/data-table";
+import { Alert, Badge, Button, Card, Field, PageHeader, Select, TextArea } from "../../components/ui";
 import { FilterBar, Mono, StatusBadge } from "../../features/admin/components";
 import { adminKey, errorText, useAdminMutation } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
@@ -42,61 +43,27 @@ function PriceTableCard() {
         {(d) => (
           <>
             <p className="mb-3 text-sm text-slate-600">{t("admin.prices.tableHint", { rate: d.fx_rate, currency: d.currency, tariff: d.tariff.name, markup: d.tariff.markup })}</p>
-            <TableFrame label={t("admin.prices.table")}>
-              <thead>
-                <tr>
-                  <th className={th} rowSpan={2}>
-                    {t("admin.model")}
-                  </th>
-                  <th className={th} rowSpan={2}>
-                    {t("admin.provider")}
-                  </th>
-                  <th className={`${th} text-center`} colSpan={2}>
-                    {t("admin.prices.upstreamUsd")}
-                  </th>
-                  <th className={`${th} text-center`} colSpan={2}>
-                    {t("admin.prices.upstreamCost", { currency: d.currency })}
-                  </th>
-                  <th className={`${th} text-right`} rowSpan={2}>
-                    {t("admin.prices.markup")}
-                  </th>
-                  <th className={`${th} text-center`} colSpan={2}>
-                    {t("admin.prices.customerPrice", { currency: d.currency })}
-                  </th>
-                  <th className={th} rowSpan={2}>
-                    {t("admin.upstreams.source")}
-                  </th>
-                </tr>
-                <tr>
-                  {[0, 1, 2].flatMap((i) => [
-                    <th key={`in${i}`} className={`${th} text-right`}>
-                      {t("admin.prices.input")}
-                    </th>,
-                    <th key={`out${i}`} className={`${th} text-right`}>
-                      {t("admin.prices.output")}
-                    </th>,
-                  ])}
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {d.data.map((r) => (
-                  <tr key={`${r.model_id}:${r.provider_id}`} data-testid="price-row" data-model={r.model_id} data-customer-input={r.customer_price.input} data-customer-output={r.customer_price.output}>
-                    <td className={td}>{r.model_id}</td>
-                    <td className={td}>{r.provider_id === "*" ? t("admin.prices.anyProvider") : r.provider_id}</td>
-                    <td className={`${td} tabular text-right`}>${r.upstream_usd.input}</td>
-                    <td className={`${td} tabular text-right`}>${r.upstream_usd.output}</td>
-                    <td className={`${td} tabular text-right`}>{fmt.cost(r.upstream_cost.input)}</td>
-                    <td className={`${td} tabular text-right`}>{fmt.cost(r.upstream_cost.output)}</td>
-                    <td className={`${td} tabular text-right`}>×{r.markup}</td>
-                    <td className={`${td} tabular text-right font-medium`}>{fmt.cost(r.customer_price.input)}</td>
-                    <td className={`${td} tabular text-right font-medium`}>{fmt.cost(r.customer_price.output)}</td>
-                    <td className={td}>
-                      <Badge tone={r.source === "config" ? "gray" : r.book_source === "admin" ? "blue" : "amber"}>{t(`admin.prices.source.${r.source === "config" ? "config" : (r.book_source ?? "sync")}`)}</Badge>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableFrame>
+            <DataTable
+              label={t("admin.prices.table")}
+              rows={d.data}
+              rowKey={(r) => `${r.model_id}:${r.provider_id}`}
+              rowAttrs={(r) => ({ "data-testid": "price-row", "data-model": r.model_id, "data-customer-input": r.customer_price.input, "data-customer-output": r.customer_price.output })}
+              columns={[
+                { header: t("admin.model"), cell: (r) => r.model_id },
+                { header: t("admin.provider"), cell: (r) => (r.provider_id === "*" ? t("admin.prices.anyProvider") : r.provider_id) },
+                { group: t("admin.prices.upstreamUsd"), header: t("admin.prices.input"), align: "right", cell: (r) => `$${r.upstream_usd.input}` },
+                { group: t("admin.prices.upstreamUsd"), header: t("admin.prices.output"), align: "right", cell: (r) => `$${r.upstream_usd.output}` },
+                { group: t("admin.prices.upstreamCost", { currency: d.currency }), header: t("admin.prices.input"), align: "right", cell: (r) => fmt.cost(r.upstream_cost.input) },
+                { group: t("admin.prices.upstreamCost", { currency: d.currency }), header: t("admin.prices.output"), align: "right", cell: (r) => fmt.cost(r.upstream_cost.output) },
+                { header: t("admin.prices.markup"), align: "right", cell: (r) => `×${r.markup}` },
+                { group: t("admin.prices.customerPrice", { currency: d.currency }), header: t("admin.prices.input"), align: "right", className: "font-medium", cell: (r) => fmt.cost(r.customer_price.input) },
+                { group: t("admin.prices.customerPrice", { currency: d.currency }), header: t("admin.prices.output"), align: "right", className: "font-medium", cell: (r) => fmt.cost(r.customer_price.output) },
+                {
+                  header: t("admin.upstreams.source"),
+                  cell: (r) => <Badge tone={r.source === "config" ? "gray" : r.book_source === "admin" ? "blue" : "amber"}>{t(`admin.prices.source.${r.source === "config" ? "config" : (r.book_source ?? "sync")}`)}</Badge>,
+                },
+              ]}
+            />
           </>
         )}
       </QueryView>
@@ -144,48 +111,43 @@ function PriceChangesCard() {
       </div>
       <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.prices.noChanges")}>
         {(d) => (
-          <TableFrame label={t("admin.prices.changes")}>
-            <thead>
-              <tr>
-                <th className={th}>{t("admin.model")}</th>
-                <th className={th}>{t("admin.provider")}</th>
-                <th className={th}>{t("admin.prices.oldPrice")}</th>
-                <th className={th}>{t("admin.prices.newPrice")}</th>
-                <th className={`${th} text-right`}>{t("admin.prices.change")}</th>
-                <th className={th}>{t("admin.created")}</th>
-                <th className={th}>{t("admin.status")}</th>
-                <th className={th}>
-                  <span className="sr-only">{t("admin.actions")}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {d.data.map((c) => (
-                <tr key={c.id} data-testid="price-change-row" data-model={c.model_id}>
-                  <td className={td}>{c.model_id}</td>
-                  <td className={td}>{c.provider_id}</td>
-                  <td className={`${td} tabular`}>{priceText(c.old_price)}</td>
-                  <td className={`${td} tabular font-medium`}>{priceText(c.new_price)}</td>
-                  <td className={`${td} tabular text-right`}>{c.change_pct === null ? "—" : `${c.change_pct > 0 ? "+" : ""}${c.change_pct}%`}</td>
-                  <td className={td}>{fmt.dateTime(c.created_at)}</td>
-                  <td className={td}>
+          <DataTable
+            label={t("admin.prices.changes")}
+            rows={d.data}
+            rowKey={(c) => c.id}
+            rowAttrs={(c) => ({ "data-testid": "price-change-row", "data-model": c.model_id })}
+            columns={[
+              { header: t("admin.model"), cell: (c) => c.model_id },
+              { header: t("admin.provider"), cell: (c) => c.provider_id },
+              { header: t("admin.prices.oldPrice"), className: "tabular", cell: (c) => priceText(c.old_price) },
+              { header: t("admin.prices.newPrice"), className: "tabular font-medium", cell: (c) => priceText(c.new_price) },
+              { header: t("admin.prices.change"), align: "right", cell: (c) => (c.change_pct === null ? "—" : `${c.change_pct > 0 ? "+" : ""}${c.change_pct}%`) },
+              { header: t("admin.created"), cell: (c) => fmt.dateTime(c.created_at) },
+              {
+                header: t("admin.status"),
+                cell: (c) => (
+                  <>
                     <StatusBadge status={c.status} />
                     {c.decided_by && <div className="text-xs text-slate-600">{c.decided_by}</div>}
-                  </td>
-                  <td className={`${td} space-x-2`}>
-                    {c.status === "pending" && (
-                      <>
-                        <Button onClick={() => setConfirm({ c, decision: "approve" })}>{t("admin.prices.approve")}</Button>
-                        <Button variant="danger" onClick={() => setConfirm({ c, decision: "reject" })}>
-                          {t("admin.prices.reject")}
-                        </Button>
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </TableFrame>
+                  </>
+                ),
+              },
+              {
+                header: t("admin.actions"),
+                srOnly: true,
+                className: "space-x-2",
+                cell: (c) =>
+                  c.status === "pending" && (
+                    <>
+                      <Button onClick={() => setConfirm({ c, decision: "approve" })}>{t("admin.prices.approve")}</Button>
+                      <Button variant="danger" onClick={() => setConfirm({ c, decision: "reject" })}>
+                        {t("admin.prices.reject")}
+                      </Button>
+                    </>
+                  ),
+              },
+            ]}
+          />
         )}
       </QueryView>
       {decide.error && <Alert tone="red">{errorText(decide.error)}</Alert>}
@@ -234,28 +196,17 @@ function FxCard() {
             {d.history.length === 0 ? (
               <p className="text-sm text-slate-600">{t("admin.prices.noFxHistory")}</p>
             ) : (
-              <TableFrame label={t("admin.prices.fxHistory")}>
-                <thead>
-                  <tr>
-                    <th className={th}>{t("admin.time")}</th>
-                    <th className={`${th} text-right`}>{t("admin.prices.rate")}</th>
-                    <th className={th}>{t("admin.audit.actor")}</th>
-                    <th className={th}>{t("admin.account.reason")}</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-slate-100">
-                  {d.history.map((h, i) => (
-                    <tr key={`${h.created_at}-${i}`}>
-                      <td className={td}>{fmt.dateTime(h.created_at)}</td>
-                      <td className={`${td} tabular text-right`}>{h.rate}</td>
-                      <td className={td}>
-                        <Mono>{h.actor}</Mono>
-                      </td>
-                      <td className={td}>{h.reason ?? "—"}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </TableFrame>
+              <DataTable
+                label={t("admin.prices.fxHistory")}
+                rows={d.history}
+                rowKey={(h, i) => `${h.created_at}-${i}`}
+                columns={[
+                  { header: t("admin.time"), cell: (h) => fmt.dateTime(h.created_at) },
+                  { header: t("admin.prices.rate"), align: "right", cell: (h) => h.rate },
+                  { header: t("admin.audit.actor"), cell: (h) => <Mono>{h.actor}</Mono> },
+                  { header: t("admin.account.reason"), cell: (h) => h.reason ?? "—" },
+                ]}
+              />
             )}
           </div>
         )}
@@ -347,35 +298,33 @@ function TariffsCard() {
     <Card title={t("admin.prices.tariffs")} actions={<Button onClick={() => setEditing("new")}>{t("admin.prices.newTariff")}</Button>}>
       <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.prices.noTariffs")}>
         {(d) => (
-          <TableFrame label={t("admin.prices.tariffs")}>
-            <thead>
-              <tr>
-                <th className={th}>{t("admin.prices.tariffName")}</th>
-                <th className={`${th} text-right`}>{t("admin.prices.markup")}</th>
-                <th className={th}>{t("admin.status")}</th>
-                <th className={th}>{t("admin.prices.allowedModels")}</th>
-                <th className={`${th} text-right`}>{t("admin.prices.accounts")}</th>
-                <th className={th}>
-                  <span className="sr-only">{t("admin.actions")}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {d.data.map((x) => (
-                <tr key={x.id} data-testid="tariff-row" data-name={x.name}>
-                  <td className={td}>
+          <DataTable
+            label={t("admin.prices.tariffs")}
+            rows={d.data}
+            rowKey={(x) => x.id}
+            rowAttrs={(x) => ({ "data-testid": "tariff-row", "data-name": x.name })}
+            columns={[
+              {
+                header: t("admin.prices.tariffName"),
+                cell: (x) => (
+                  <>
                     <div className="font-medium">
                       {x.name} {x.is_default && <Badge tone="blue">{t("admin.prices.default")}</Badge>}
                     </div>
                     <div className="max-w-72 truncate text-xs text-slate-600">{x.description}</div>
-                  </td>
-                  <td className={`${td} tabular text-right`}>×{x.markup}</td>
-                  <td className={td}>
-                    <StatusBadge status={x.status} />
-                  </td>
-                  <td className={`${td} max-w-64 truncate`}>{x.allowed_models?.join(", ") ?? t("admin.prices.allModels")}</td>
-                  <td className={`${td} tabular text-right`}>{x.accounts ?? 0}</td>
-                  <td className={`${td} space-x-2`}>
+                  </>
+                ),
+              },
+              { header: t("admin.prices.markup"), align: "right", cell: (x) => `×${x.markup}` },
+              { header: t("admin.status"), cell: (x) => <StatusBadge status={x.status} /> },
+              { header: t("admin.prices.allowedModels"), className: "max-w-64 truncate", cell: (x) => x.allowed_models?.join(", ") ?? t("admin.prices.allModels") },
+              { header: t("admin.prices.accounts"), align: "right", cell: (x) => x.accounts ?? 0 },
+              {
+                header: t("admin.actions"),
+                srOnly: true,
+                className: "space-x-2",
+                cell: (x) => (
+                  <>
                     <Button variant="secondary" onClick={() => setEditing(x)}>
                       {t("admin.edit")}
                     </Button>
@@ -384,11 +333,11 @@ function TariffsCard() {
                         {t("admin.delete")}
                       </Button>
                     )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </TableFrame>
+                  </>
+                ),
+              },
+            ]}
+          />
         )}
       </QueryView>
       {del.error && <Alert tone="red">{errorText(del.error)}</Alert>}

@@ -4,7 +4,8 @@ import { Link, useParams, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { DateField } from "../../components/date-field";
 import { QueryView } from "../../components/states";
-import { Card, Field, LinkButton, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
+import { DataTable } from "../../components/data-table";
+import { Card, Field, LinkButton, PageHeader, Select } from "../../components/ui";
 import { FilterBar, Id, Json, Mono, Pager, SignedMoney, StatusBadge } from "../../features/admin/components";
 import { adminKey, useCursorPages } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
@@ -108,57 +109,66 @@ export function AdminRequestsPage() {
             const rows = d.data as unknown as LogRow[];
             return (
               <>
-                <TableFrame label={t("admin.nav.requests")}>
-                  <thead>
-                    <tr>
-                      <th className={th}>{t("admin.time")}</th>
-                      <th className={th}>{t("admin.account")}</th>
-                      <th className={th}>
-                        {t("admin.model")} / {t("admin.provider")}
-                      </th>
-                      <th className={th}>{t("admin.status")}</th>
-                      <th className={`${th} text-right`}>{t("admin.tokens")}</th>
-                      <th className={`${th} text-right`}>{t("admin.price")}</th>
-                      <th className={`${th} text-right`}>{t("admin.upstreamCost")}</th>
-                      <th className={`${th} text-right`}>{t("admin.profit")}</th>
-                      <th className={`${th} text-right`}>{t("admin.latency")}</th>
-                    </tr>
-                  </thead>
-                  <tbody className="divide-y divide-slate-100">
-                    {rows.map((r) => (
-                      <tr key={r.id} data-testid="log-row" data-id={r.id} data-price={r.cost ?? ""} data-upstream-cost={r.upstream_cost ?? ""} data-profit={r.profit ?? ""}>
-                        <td className={td}>
-                          <Link to={`/admin/requests/${r.id}`} className="text-indigo-700 underline">
-                            {fmt.dateTime(r.created_at)}
-                          </Link>
-                        </td>
-                        <td className={td}>
-                          <Link to={`/admin/accounts/${r.account_id}`} className="text-indigo-700 underline">
-                            <Id id={r.account_id} />
-                          </Link>
-                        </td>
-                        <td className={td}>
+                <DataTable
+                  label={t("admin.nav.requests")}
+                  rows={rows}
+                  rowKey={(r) => r.id}
+                  rowAttrs={(r) => ({ "data-testid": "log-row", "data-id": r.id, "data-price": r.cost ?? "", "data-upstream-cost": r.upstream_cost ?? "", "data-profit": r.profit ?? "" })}
+                  columns={[
+                    {
+                      header: t("admin.time"),
+                      cell: (r) => (
+                        <Link to={`/admin/requests/${r.id}`} className="text-indigo-700 underline">
+                          {fmt.dateTime(r.created_at)}
+                        </Link>
+                      ),
+                    },
+                    {
+                      header: t("admin.account"),
+                      cell: (r) => (
+                        <Link to={`/admin/accounts/${r.account_id}`} className="text-indigo-700 underline">
+                          <Id id={r.account_id} />
+                        </Link>
+                      ),
+                    },
+                    {
+                      header: (
+                        <>
+                          {t("admin.model")} / {t("admin.provider")}
+                        </>
+                      ),
+                      cell: (r) => (
+                        <>
                           <div>{r.model ?? "—"}</div>
                           <div className="text-xs text-slate-600">{r.provider_id ?? "—"}</div>
-                        </td>
-                        <td className={td}>
+                        </>
+                      ),
+                    },
+                    {
+                      header: t("admin.status"),
+                      cell: (r) => (
+                        <>
                           <StatusBadge status={r.status} />
                           {r.error_code && <div className="text-xs text-slate-600">{r.error_code}</div>}
-                        </td>
-                        <td className={`${td} tabular text-right`}>
+                        </>
+                      ),
+                    },
+                    {
+                      header: t("admin.tokens"),
+                      align: "right",
+                      cell: (r) => (
+                        <>
                           {fmt.number(r.total_tokens)}
                           {r.estimated && <span title={t("admin.requests.estimated")}>*</span>}
-                        </td>
-                        <td className={`${td} tabular text-right`}>{fmt.cost(r.cost)}</td>
-                        <td className={`${td} tabular text-right`}>{fmt.cost(r.upstream_cost)}</td>
-                        <td className={`${td} tabular text-right`}>
-                          <SignedMoney value={r.profit} format={fmt.cost} />
-                        </td>
-                        <td className={`${td} tabular text-right`}>{fmt.ms(r.latency_ms)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </TableFrame>
+                        </>
+                      ),
+                    },
+                    { header: t("admin.price"), align: "right", cell: (r) => fmt.cost(r.cost) },
+                    { header: t("admin.upstreamCost"), align: "right", cell: (r) => fmt.cost(r.upstream_cost) },
+                    { header: t("admin.profit"), align: "right", cell: (r) => <SignedMoney value={r.profit} format={fmt.cost} /> },
+                    { header: t("admin.latency"), align: "right", cell: (r) => fmt.ms(r.latency_ms) },
+                  ]}
+                />
                 <Pager page={pages.page} hasNext={!!d.next_cursor} onPrev={pages.prev} onNext={() => pages.next(d.next_cursor)} />
               </>
             );

@@ -4,7 +4,8 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import { ConfirmDialog } from "../../components/dialog";
 import { FormDialog } from "../../components/form-dialog";
 import { QueryView } from "../../components/states";
-import { Alert, Button, Card, Field, PageHeader, Select, TableFrame, td, th } from "../../components/ui";
+import { DataTable } from "../../components/data-table";
+import { Alert, Button, Card, Field, PageHeader, Select } from "../../components/ui";
 import { FilterBar, Id, Mono, pct, StatusBadge } from "../../features/admin/components";
 import { adminKey, errorText, useAdminMutation } from "../../features/admin/hooks";
 import { useI18n } from "../../i18n/context";
@@ -41,43 +42,29 @@ function ProvidersCard({ circuits }: { circuits: Circuit[] }) {
     <Card title={t("admin.upstreams.providers")}>
       <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.upstreams.noProviders")}>
         {(d) => (
-          <TableFrame label={t("admin.upstreams.providers")}>
-            <thead>
-              <tr>
-                <th className={th}>ID</th>
-                <th className={th}>{t("admin.upstreams.type")}</th>
-                <th className={th}>{t("admin.upstreams.baseUrl")}</th>
-                <th className={th}>{t("admin.status")}</th>
-                <th className={`${th} text-right`}>{t("admin.upstreams.accounts")}</th>
-                <th className={th}>{t("admin.upstreams.circuit")}</th>
-                <th className={th}>{t("admin.upstreams.test")}</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {d.data.map((p) => (
-                <tr key={p.id} data-testid="provider-row" data-id={p.id}>
-                  <td className={td}>
-                    <Mono>{p.id}</Mono>
-                  </td>
-                  <td className={td}>
+          <DataTable
+            label={t("admin.upstreams.providers")}
+            rows={d.data}
+            rowKey={(p) => p.id}
+            rowAttrs={(p) => ({ "data-testid": "provider-row", "data-id": p.id })}
+            columns={[
+              { header: "ID", cell: (p) => <Mono>{p.id}</Mono> },
+              {
+                header: t("admin.upstreams.type"),
+                cell: (p) => (
+                  <>
                     <div>{p.type}</div>
                     <div className="text-xs text-slate-600">{t(`admin.upstreams.source.${p.source}`)}</div>
-                  </td>
-                  <td className={`${td} max-w-56 truncate`} title={p.base_url ?? ""}>
-                    {p.base_url ?? "—"}
-                  </td>
-                  <td className={td}>
-                    <StatusBadge status={p.enabled ? "enabled" : "disabled"} />
-                  </td>
-                  <td className={`${td} tabular text-right`}>{p.upstream_accounts}</td>
-                  <td className={td}>{p.upstream_accounts === 0 ? <StatusBadge status={stateOf(p.id)} /> : "—"}</td>
-                  <td className={td}>
-                    <TestButton providerId={p.id} label={p.id} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </TableFrame>
+                  </>
+                ),
+              },
+              { header: t("admin.upstreams.baseUrl"), className: "max-w-56 truncate", title: (p) => p.base_url ?? "", cell: (p) => p.base_url ?? "—" },
+              { header: t("admin.status"), cell: (p) => <StatusBadge status={p.enabled ? "enabled" : "disabled"} /> },
+              { header: t("admin.upstreams.accounts"), align: "right", cell: (p) => p.upstream_accounts },
+              { header: t("admin.upstreams.circuit"), cell: (p) => (p.upstream_accounts === 0 ? <StatusBadge status={stateOf(p.id)} /> : "—") },
+              { header: t("admin.upstreams.test"), cell: (p) => <TestButton providerId={p.id} label={p.id} /> },
+            ]}
+          />
         )}
       </QueryView>
     </Card>
@@ -163,46 +150,51 @@ function AccountsCard() {
     <Card title={t("admin.upstreams.masterAccounts")} actions={<Button variant="secondary" onClick={() => setEditing("new")}>{t("admin.upstreams.addAccount")}</Button>}>
       <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.upstreams.noAccounts")}>
         {(d) => (
-          <TableFrame label={t("admin.upstreams.masterAccounts")}>
-            <thead>
-              <tr>
-                <th className={th}>
-                  {t("admin.upstreams.accountName")} / {t("admin.provider")}
-                </th>
-                <th className={th}>{t("admin.upstreams.apiKey")}</th>
-                <th className={`${th} text-right`}>{t("admin.upstreams.discount")}</th>
-                <th className={`${th} text-right`}>{t("admin.upstreams.balanceUsd")}</th>
-                <th className={`${th} text-right`}>{t("admin.upstreams.weight")}</th>
-                <th className={th}>
-                  {t("admin.status")} / {t("admin.upstreams.circuit")}
-                </th>
-                <th className={th}>
-                  <span className="sr-only">{t("admin.actions")}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {d.data.map((a) => (
-                <tr key={a.id}>
-                  <td className={td}>
+          <DataTable
+            label={t("admin.upstreams.masterAccounts")}
+            rows={d.data}
+            rowKey={(a) => a.id}
+            columns={[
+              {
+                header: (
+                  <>
+                    {t("admin.upstreams.accountName")} / {t("admin.provider")}
+                  </>
+                ),
+                cell: (a) => (
+                  <>
                     <div>
                       {a.name || "—"} <span className="text-xs text-slate-600">· {a.provider_id}</span>
                     </div>
                     <Id id={a.id} />
-                  </td>
-                  <td className={td}>
-                    <Mono>{a.api_key}</Mono>
-                  </td>
-                  <td className={`${td} tabular text-right`}>{a.discount_percent}%</td>
-                  <td className={`${td} tabular text-right`}>{a.balance === null ? "—" : `$${a.balance}`}</td>
-                  <td className={`${td} tabular text-right`}>{a.weight}</td>
-                  <td className={td}>
+                  </>
+                ),
+              },
+              { header: t("admin.upstreams.apiKey"), cell: (a) => <Mono>{a.api_key}</Mono> },
+              { header: t("admin.upstreams.discount"), align: "right", cell: (a) => `${a.discount_percent}%` },
+              { header: t("admin.upstreams.balanceUsd"), align: "right", cell: (a) => (a.balance === null ? "—" : `$${a.balance}`) },
+              { header: t("admin.upstreams.weight"), align: "right", cell: (a) => a.weight },
+              {
+                header: (
+                  <>
+                    {t("admin.status")} / {t("admin.upstreams.circuit")}
+                  </>
+                ),
+                cell: (a) => (
+                  <>
                     <StatusBadge status={a.enabled ? "enabled" : "disabled"} />
                     <div className="mt-1">
                       <StatusBadge status={a.circuit} />
                     </div>
-                  </td>
-                  <td className={`${td} space-y-1`}>
+                  </>
+                ),
+              },
+              {
+                header: t("admin.actions"),
+                srOnly: true,
+                className: "space-y-1",
+                cell: (a) => (
+                  <>
                     <div className="flex gap-2">
                       <Button variant="secondary" onClick={() => setEditing(a)}>
                         {t("admin.edit")}
@@ -212,11 +204,11 @@ function AccountsCard() {
                       </Button>
                     </div>
                     {a.enabled && <TestButton providerId={a.provider_id} accountId={a.id} label={a.name || a.id} />}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </TableFrame>
+                  </>
+                ),
+              },
+            ]}
+          />
         )}
       </QueryView>
       {del.error && <Alert tone="red">{errorText(del.error)}</Alert>}
@@ -275,47 +267,38 @@ function RoutesCard() {
             : d.data.map((r) => ({ key: r.id, model: r.model, provider_id: r.provider_id, upstream_model: r.upstream_model, priority: r.priority, weight: r.weight, source: "admin" as const, enabled: r.enabled, id: r.id }));
           if (rows.length === 0) return <p className="text-sm text-slate-600">{model ? t("admin.upstreams.noRoutesForModel") : t("admin.upstreams.noRuntimeRoutes")}</p>;
           return (
-            <TableFrame label={t("admin.upstreams.routes")}>
-              <thead>
-                <tr>
-                  <th className={th}>{t("admin.model")}</th>
-                  <th className={th}>{t("admin.provider")}</th>
-                  <th className={th}>{t("admin.upstreams.upstreamModel")}</th>
-                  <th className={th}>{t("admin.upstreams.source")}</th>
-                  <th className={th}>{t("admin.upstreams.priorityWeight")}</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {rows.map((r) => (
-                  <tr key={r.key}>
-                    <td className={td}>{r.model}</td>
-                    <td className={td}>{r.provider_id}</td>
-                    <td className={td}>
-                      <Mono>{r.upstream_model}</Mono>
-                    </td>
-                    <td className={td}>{t(`admin.upstreams.source.${r.source}`)}</td>
-                    <td className={td}>
-                      <form className="flex flex-wrap items-end gap-2" onSubmit={(e) => save(e, { model: r.model, provider_id: r.provider_id, upstream_model: r.upstream_model })}>
-                        <Field label={t("admin.upstreams.priority")} name="priority" type="number" min={-1000} max={1000} defaultValue={r.priority} className="w-24" />
-                        <Field label={t("admin.upstreams.weight")} name="weight" type="number" min={0} defaultValue={r.weight} className="w-24" />
-                        <label className="flex items-center gap-1 pb-2 text-sm">
-                          <input type="checkbox" name="enabled" defaultChecked={r.enabled} className="h-4 w-4" />
-                          {t("admin.upstreams.enabled")}
-                        </label>
-                        <Button type="submit" variant="secondary" disabled={put.isPending}>
-                          {t("common.save")}
+            <DataTable
+              label={t("admin.upstreams.routes")}
+              rows={rows}
+              rowKey={(r) => r.key}
+              columns={[
+                { header: t("admin.model"), cell: (r) => r.model },
+                { header: t("admin.provider"), cell: (r) => r.provider_id },
+                { header: t("admin.upstreams.upstreamModel"), cell: (r) => <Mono>{r.upstream_model}</Mono> },
+                { header: t("admin.upstreams.source"), cell: (r) => t(`admin.upstreams.source.${r.source}`) },
+                {
+                  header: t("admin.upstreams.priorityWeight"),
+                  cell: (r) => (
+                    <form className="flex flex-wrap items-end gap-2" onSubmit={(e) => save(e, { model: r.model, provider_id: r.provider_id, upstream_model: r.upstream_model })}>
+                      <Field label={t("admin.upstreams.priority")} name="priority" type="number" min={-1000} max={1000} defaultValue={r.priority} className="w-24" />
+                      <Field label={t("admin.upstreams.weight")} name="weight" type="number" min={0} defaultValue={r.weight} className="w-24" />
+                      <label className="flex items-center gap-1 pb-2 text-sm">
+                        <input type="checkbox" name="enabled" defaultChecked={r.enabled} className="h-4 w-4" />
+                        {t("admin.upstreams.enabled")}
+                      </label>
+                      <Button type="submit" variant="secondary" disabled={put.isPending}>
+                        {t("common.save")}
+                      </Button>
+                      {r.id && r.source === "admin" && (
+                        <Button variant="ghost" onClick={() => del.mutate(r.id!)}>
+                          {t("admin.upstreams.resetRoute")}
                         </Button>
-                        {r.id && r.source === "admin" && (
-                          <Button variant="ghost" onClick={() => del.mutate(r.id!)}>
-                            {t("admin.upstreams.resetRoute")}
-                          </Button>
-                        )}
-                      </form>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableFrame>
+                      )}
+                    </form>
+                  ),
+                },
+              ]}
+            />
           );
         }}
       </QueryView>
@@ -333,42 +316,29 @@ function CircuitsCard({ q }: { q: ReturnType<typeof useCircuits> }) {
     <Card title={t("admin.upstreams.circuits")} actions={<Button variant="ghost" onClick={() => void q.refetch()}>{t("admin.refresh")}</Button>}>
       <QueryView q={q} isEmpty={(d) => d.data.length === 0} empty={t("admin.upstreams.noCircuits")}>
         {(d) => (
-          <TableFrame label={t("admin.upstreams.circuits")}>
-            <thead>
-              <tr>
-                <th className={th}>{t("admin.upstreams.circuitKey")}</th>
-                <th className={th}>{t("admin.upstreams.circuit")}</th>
-                <th className={`${th} text-right`}>{t("admin.requests")}</th>
-                <th className={`${th} text-right`}>{t("admin.failed")}</th>
-                <th className={`${th} text-right`}>{t("admin.upstreams.failureRate")}</th>
-                <th className={th}>{t("admin.upstreams.retryAt")}</th>
-                <th className={th}>
-                  <span className="sr-only">{t("admin.actions")}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {d.data.map((c) => (
-                <tr key={c.key} data-testid="circuit-row" data-key={c.key} data-state={c.state}>
-                  <td className={td}>
-                    <Id id={c.key} />
-                  </td>
-                  <td className={td}>
-                    <StatusBadge status={c.state} />
-                  </td>
-                  <td className={`${td} tabular text-right`}>{c.requests}</td>
-                  <td className={`${td} tabular text-right`}>{c.failures}</td>
-                  <td className={`${td} tabular text-right`}>{pct(c.failure_rate, locale)}</td>
-                  <td className={td}>{fmt.dateTime(c.retry_at)}</td>
-                  <td className={td}>
-                    <Button variant={c.state === "closed" ? "ghost" : "danger"} onClick={() => setResetting(c)}>
-                      {t("admin.upstreams.reset")}
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </TableFrame>
+          <DataTable
+            label={t("admin.upstreams.circuits")}
+            rows={d.data}
+            rowKey={(c) => c.key}
+            rowAttrs={(c) => ({ "data-testid": "circuit-row", "data-key": c.key, "data-state": c.state })}
+            columns={[
+              { header: t("admin.upstreams.circuitKey"), cell: (c) => <Id id={c.key} /> },
+              { header: t("admin.upstreams.circuit"), cell: (c) => <StatusBadge status={c.state} /> },
+              { header: t("admin.requests"), align: "right", cell: (c) => c.requests },
+              { header: t("admin.failed"), align: "right", cell: (c) => c.failures },
+              { header: t("admin.upstreams.failureRate"), align: "right", cell: (c) => pct(c.failure_rate, locale) },
+              { header: t("admin.upstreams.retryAt"), cell: (c) => fmt.dateTime(c.retry_at) },
+              {
+                header: t("admin.actions"),
+                srOnly: true,
+                cell: (c) => (
+                  <Button variant={c.state === "closed" ? "ghost" : "danger"} onClick={() => setResetting(c)}>
+                    {t("admin.upstreams.reset")}
+                  </Button>
+                ),
+              },
+            ]}
+          />
         )}
       </QueryView>
       {reset.error && <Alert tone="red">{errorText(reset.error)}</Alert>}
