@@ -36,6 +36,8 @@ export interface LeaseSettings {
   journalDir: string;
   applyMs: number;
   renewMs: number;
+  /** 0 = fdatasync before each answer (group commit); > 0 = write before the answer, fdatasync this often. */
+  journalFsyncMs: number;
 }
 
 interface Lease {
@@ -100,7 +102,7 @@ export class LeaseBook {
     private readonly logger?: Logger,
   ) {
     this.instanceId = `${hostname()}:${process.pid}:${this.tag}`;
-    this.journal = new LeaseJournal(s.journalDir, this.tag, logger);
+    this.journal = new LeaseJournal(s.journalDir, this.tag, logger, s.journalFsyncMs);
     this.applyTimer = setInterval(() => void this.apply(), s.applyMs);
     this.applyTimer.unref();
     this.renewTimer = setInterval(() => void this.renew(), s.renewMs);

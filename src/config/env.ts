@@ -223,6 +223,13 @@ export const EnvSchema = z.object({
   BILLING_LEASE_MIN: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("0.01"),
   /** Where the lease journal lives; empty = DATA_DIR/billing-journal (one file per process, replayed by the next start). */
   BILLING_LEASE_JOURNAL_DIR: z.string().default(""),
+  /**
+   * 0 (default): a leased request's journal record is fdatasync'd before its answer leaves (records of
+   * concurrent requests share one sync). N > 0: the record is written before the answer (a process
+   * crash loses nothing) and fdatasync'd every N ms; a power loss may lose the last N ms of charges
+   * (the operator's loss, never a client overspend).
+   */
+  BILLING_LEASE_JOURNAL_FSYNC_MS: int(0),
   /** How often journaled settlements are applied to the database (one transaction per batch). */
   BILLING_LEASE_APPLY_MS: z.coerce.number().int().min(5).max(5_000).default(50),
   /** Leases are renewed this often; one unused this long (×2) is given back. */

@@ -47,6 +47,7 @@ export function billingSettings(env: Env, opts: { demo?: boolean } = {}): Billin
             journalDir: env.BILLING_LEASE_JOURNAL_DIR || join(env.DATA_DIR, "billing-journal"),
             applyMs: env.BILLING_LEASE_APPLY_MS,
             renewMs: env.BILLING_LEASE_RENEW_MS,
+            journalFsyncMs: env.BILLING_LEASE_JOURNAL_FSYNC_MS,
           }
         : null,
   };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -53,4 +53,15 @@ test("lease journal: a dead process's torn last line is skipped, the rest replay
   LeaseJournal.discard(r.files);
   assert.ok(!existsSync(path));
   assert.ok(existsSync(join(dir, "unrelated.txt")));
+});
+
+test("lease journal with a sync period: append resolves once written (a crash keeps it), the fdatasync follows", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gw-lj-"));
+  const j = new LeaseJournal(dir, "aaaa3", undefined, 50);
+  await Promise.all([j.append(rec(1)), j.append(rec(2))]);
+  assert.equal(j.syncs, 0, "nothing waited for the disk");
+  assert.equal(readFileSync(join(dir, readdirSync(dir)[0]!), "utf8").split("\n").filter(Boolean).length, 2, "both written before append resolved");
+  await new Promise((r) => setTimeout(r, 120));
+  assert.ok(j.syncs >= 1, "synced within the period");
+  j.close();
 });
