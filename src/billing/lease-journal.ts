@@ -76,6 +76,7 @@ export class LeaseJournal {
     fdatasync(this.fd, (err) => {
       this.syncing = false;
       if (err) this.logger?.error({ err: err.message }, "lease journal: fdatasync failed");
+      if (this.buf.length && !this.scheduled) this.flushBatch();
     });
   }
 
@@ -84,7 +85,8 @@ export class LeaseJournal {
     this.buf.push(JSON.stringify(rec) + "\n");
     return new Promise<Segment>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
-      if (!this.syncing && !this.scheduled) {
+      // With a sync period, writes never wait for a sync in flight; without, the next sync takes them.
+      if (!this.scheduled && (this.syncEveryMs > 0 || !this.syncing)) {
         this.scheduled = true;
         // Requests finishing in the same tick share the write and the sync.
         queueMicrotask(() => this.flushBatch());

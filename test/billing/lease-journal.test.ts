@@ -63,5 +63,14 @@ test("lease journal with a sync period: append resolves once written (a crash ke
   assert.equal(readFileSync(join(dir, readdirSync(dir)[0]!), "utf8").split("\n").filter(Boolean).length, 2, "both written before append resolved");
   await new Promise((r) => setTimeout(r, 120));
   assert.ok(j.syncs >= 1, "synced within the period");
+  // One record after another, across several sync periods: none waits for a sync.
+  const t0 = Date.now();
+  for (let i = 0; i < 200; i++) {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise((_, no) => (timer = setTimeout(() => no(new Error(`append ${i} waited`)), 1000)));
+    await Promise.race([j.append(rec(10 + i)), waited]).finally(() => clearTimeout(timer));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assert.ok(Date.now() - t0 < 5000);
   j.close();
 });
