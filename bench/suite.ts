@@ -248,7 +248,9 @@ async function main(): Promise<number> {
     }
     const startGateway = async (name: Name, envExtra: Record<string, string>): Promise<Tgt> => {
       const port = await freePort();
-      const p = spawnTsNode(name, "src/main/server.ts", [], { ...gwEnv(port, join(work, `data-${name}`)), ...envExtra }, [], S.gatewayDir);
+      // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=…" profiles the gateways (NODE_OPTIONS refuses --cpu-prof).
+      const flags = (env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+      const p = spawnTsNode(name, "src/main/server.ts", [], { ...gwEnv(port, join(work, `data-${name}`)), ...envExtra }, flags, S.gatewayDir);
       procs.push(p);
       await waitReady(p, `http://127.0.0.1:${port}/health`, 180_000);
       return { name, origin: `http://127.0.0.1:${port}`, headers: {}, proc: p };

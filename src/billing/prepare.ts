@@ -55,13 +55,19 @@ export interface AuthBilling {
   accountLimits: Limits;
 }
 
-/** The refusals that need no counter: the tariff's model list, and a model nobody priced. */
+/**
+ * The refusals that need no counter: the tariff's model list, and a model nobody priced — for the
+ * model and for each of the client's `models` fallbacks (a refusal names the list entry).
+ */
 export function refuseStateless(input: PrepareInput, ab: AuthBilling, plan: PricePlan, unpricedHoldAllowed: boolean): void {
-  if (!modelAllowed(ab.tariff.allowedModels, input.model.id)) {
-    throw new AppError("model_not_allowed", `Your plan does not include the model ${input.model.id}.`, { param: "model" });
-  }
-  if (plan.snapshot.routes.size === 0 && !unpricedHoldAllowed) {
-    throw new AppError("model_not_priced", `The model ${input.model.id} has no price configured; ask the operator to set one.`, { param: "model" });
+  const refuse = (modelId: string, priced: boolean, param: string) => {
+    if (!modelAllowed(ab.tariff.allowedModels, modelId)) throw new AppError("model_not_allowed", `Your plan does not include the model ${modelId}.`, { param });
+    if (!priced && !unpricedHoldAllowed) throw new AppError("model_not_priced", `The model ${modelId} has no price configured; ask the operator to set one.`, { param });
+  };
+  refuse(input.model.id, plan.snapshot.routes.size > 0, "model");
+  for (const f of input.fallbacks ?? []) {
+    if (f.model.id === input.model.id) continue;
+    refuse(f.model.id, plan.snapshot.fallbacks?.some((x) => x.modelId === f.model.id) ?? false, f.param);
   }
 }
 

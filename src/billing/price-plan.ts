@@ -33,6 +33,23 @@ export interface HoldSnapshot {
   unpricedHoldMicros: bigint | null;
   /** The tariff's margin guard (see margin.ts); holds from before it existed keep the list price. */
   marginRule?: MarginRule;
+  /**
+   * The client's `models` fallbacks, each with its own routes (provider id → price and the
+   * upstream's model name): a request a fallback served is priced as that model. Holds from before
+   * fallbacks were priced have none (everything priced as the requested model).
+   */
+  fallbacks?: FallbackPricing[];
+}
+
+export interface FallbackPricing {
+  modelId: string;
+  routes: Map<string, { pricing: RoutePricing; upstreamModel: string }>;
+}
+
+/** What settlement knows of the model that served: the planned catalog model and the upstream's name for it. */
+export interface ServedModel {
+  modelId?: string | null;
+  upstreamModel?: string | null;
 }
 
 export interface PricePlan {
@@ -43,25 +60,47 @@ export interface PricePlan {
   maxOutput: number | null;
 }
 
+/** input, output, cached input, reasoning, markup, cache write (added later: older holds have five). */
+type RouteJson = [string, string, string | null, string | null, string] | [string, string, string | null, string | null, string, string | null];
+
 type SnapshotJson = {
   v: 1;
   rate: string;
   cur: string;
   t: string;
   mk: string;
-  /** input, output, cached input, reasoning, markup, cache write (added later: older holds have five). */
-  r: Record<string, [string, string, string | null, string | null, string] | [string, string, string | null, string | null, string, string | null]>;
+  r: Record<string, RouteJson>;
   uh: string | null;
   mg?: MarginRule;
+  /** Fallback models (added later): model id, then provider id → [upstream model, ...route]. */
+  fm?: Array<[string, Record<string, [string, ...RouteJson]>]>;
 };
+
+function encodeRoute(rp: RoutePricing): RouteJson {
+  const p = rp.prices;
+  const row: RouteJson = [p.input.toString(), p.output.toString(), p.cachedInput?.toString() ?? null, p.reasoning?.toString() ?? null, rp.markupPpm.toString()];
+  return p.cacheWrite != null ? [...row, p.cacheWrite.toString()] : row;
+}
+
+function decodeRoute(a: RouteJson): RoutePricing {
+  return {
+    prices: {
+      input: BigInt(a[0]),
+      output: BigInt(a[1]),
+      cachedInput: a[2] === null ? null : BigInt(a[2]),
+      reasoning: a[3] === null ? null : BigInt(a[3]),
+      ...(a[5] != null ? { cacheWrite: BigInt(a[5]) } : {}),
+    },
+    markupPpm: BigInt(a[4]),
+  };
+}
 
 export function encodeSnapshot(s: HoldSnapshot): string {
   const r: SnapshotJson["r"] = {};
-  for (const [prov, rp] of s.routes) {
-    const p = rp.prices;
-    const row: SnapshotJson["r"][string] = [p.input.toString(), p.output.toString(), p.cachedInput?.toString() ?? null, p.reasoning?.toString() ?? null, rp.markupPpm.toString()];
-    r[prov] = p.cacheWrite != null ? [...row, p.cacheWrite.toString()] : row;
-  }
+  for (const [prov, rp] of s.routes) r[prov] = encodeRoute(rp);
+  const fm = s.fallbacks?.length
+    ? s.fallbacks.map((f): [string, Record<string, [string, ...RouteJson]>] => [f.modelId, Object.fromEntries([...f.routes].map(([prov, x]) => [prov, [x.upstreamModel, ...encodeRoute(x.pricing)]]))])
+    : undefined;
   const j: SnapshotJson = {
     v: 1,
     rate: s.rateMicros.toString(),
@@ -71,6 +110,7 @@ export function encodeSnapshot(s: HoldSnapshot): string {
     r,
     uh: s.unpricedHoldMicros?.toString() ?? null,
     mg: s.marginRule,
+    ...(fm ? { fm } : {}),
   };
   return JSON.stringify(j);
 }
@@ -78,27 +118,21 @@ export function encodeSnapshot(s: HoldSnapshot): string {
 export function decodeSnapshot(raw: unknown): HoldSnapshot {
   const j = (typeof raw === "string" ? JSON.parse(raw) : raw) as SnapshotJson;
   const routes = new Map<string, RoutePricing>();
-  for (const [prov, a] of Object.entries(j.r ?? {})) {
-    routes.set(prov, {
-      prices: {
-        input: BigInt(a[0]),
-        output: BigInt(a[1]),
-        cachedInput: a[2] === null ? null : BigInt(a[2]),
-        reasoning: a[3] === null ? null : BigInt(a[3]),
-        ...(a[5] != null ? { cacheWrite: BigInt(a[5]) } : {}),
-      },
-      markupPpm: BigInt(a[4]),
-    });
-  }
+  for (const [prov, a] of Object.entries(j.r ?? {})) routes.set(prov, decodeRoute(a));
+  const fallbacks: FallbackPricing[] = (j.fm ?? []).map(([modelId, rs]) => ({
+    modelId,
+    routes: new Map(Object.entries(rs).map(([prov, [upstreamModel, ...a]]) => [prov, { upstreamModel, pricing: decodeRoute(a as RouteJson) }])),
+  }));
   return {
     rateMicros: BigInt(j.rate),
     currency: j.cur,
     tariffId: j.t,
     markupPpm: BigInt(j.mk),
     routes,
-    worst: worstOf([...routes.values()]),
+    worst: worstOf([...routes.values(), ...fallbacks.flatMap((f) => [...f.routes.values()].map((x) => x.pricing))]),
     unpricedHoldMicros: j.uh === null || j.uh === undefined ? null : BigInt(j.uh),
     ...(j.mg ? { marginRule: j.mg } : {}),
+    ...(fallbacks.length ? { fallbacks } : {}),
   };
 }
 
@@ -160,8 +194,9 @@ function fromRoute(p: { inputMicrosPerM: bigint; outputMicrosPerM: bigint; cache
  * Prices every route the request may take. The book (sync/admin) overrides the gateway config's
  * route price. Returns a plan with no routes when nothing is priced (the caller decides).
  */
-export function buildPlan(snap: BillingSnapshot, tariff: TariffInfo, model: ResolvedModel, unpricedHoldMicros: bigint | null, defaultMarginRule: MarginRule = "charge_reported"): PricePlan {
-  const routes = new Map<string, RoutePricing>();
+/** One model's priced routes (provider id → price, and the upstream's name for the model there). */
+function priceRoutes(snap: BillingSnapshot, tariff: TariffInfo, model: ResolvedModel): { routes: Map<string, { pricing: RoutePricing; upstreamModel: string }>; maxOutput: number | null } {
+  const routes = new Map<string, { pricing: RoutePricing; upstreamModel: string }>();
   let maxOutput = model.maxOutput;
   const candidates = model.routes.length ? model.routes : [{ providerId: "*", upstreamModel: model.id, price: null }];
   for (const r of candidates) {
@@ -170,20 +205,69 @@ export function buildPlan(snap: BillingSnapshot, tariff: TariffInfo, model: Reso
     const prices = row ? row.prices : r.price ? fromRoute(r.price) : null;
     if (row?.maxOutput && maxOutput === null) maxOutput = row.maxOutput;
     if (!prices) continue;
-    routes.set(r.providerId, { prices, markupPpm: markupFor(snap, tariff, model.id, r.providerId) });
+    routes.set(r.providerId, { pricing: { prices, markupPpm: markupFor(snap, tariff, model.id, r.providerId) }, upstreamModel: r.upstreamModel });
+  }
+  return { routes, maxOutput };
+}
+
+/**
+ * Prices every route the request may take: the model's and, for a `models` list, every fallback
+ * model's, so the hold covers the dearest (model, route) of them all and settlement prices the one
+ * that served. The book (sync/admin) overrides the gateway config's route price. Returns a plan
+ * with no routes when the model itself is not priced (the caller decides).
+ */
+export function buildPlan(
+  snap: BillingSnapshot,
+  tariff: TariffInfo,
+  model: ResolvedModel,
+  unpricedHoldMicros: bigint | null,
+  defaultMarginRule: MarginRule = "charge_reported",
+  fallbackModels: readonly ResolvedModel[] = [],
+): PricePlan {
+  const own = priceRoutes(snap, tariff, model);
+  const routes = new Map([...own.routes].map(([prov, x]) => [prov, x.pricing]));
+  const fallbacks: FallbackPricing[] = [];
+  for (const m of fallbackModels) {
+    if (m.id === model.id || fallbacks.some((f) => f.modelId === m.id)) continue;
+    const priced = priceRoutes(snap, tariff, m).routes;
+    if (priced.size) fallbacks.push({ modelId: m.id, routes: priced });
   }
   const list = [...routes.values()];
+  const all = [...list, ...fallbacks.flatMap((f) => [...f.routes.values()].map((x) => x.pricing))];
   const snapshot: HoldSnapshot = {
     rateMicros: snap.rateMicros,
     currency: snap.currency,
     tariffId: tariff.id,
     markupPpm: tariff.markupPpm,
     routes,
-    worst: worstOf(list),
+    worst: worstOf(all),
     unpricedHoldMicros: list.length === 0 ? unpricedHoldMicros : null,
     marginRule: tariff.marginRule ?? defaultMarginRule,
+    ...(fallbacks.length ? { fallbacks } : {}),
   };
-  return { snapshot, snapshotJson: encodeSnapshot(snapshot), rates: holdRates(list, snap.rateMicros), maxOutput };
+  return { snapshot, snapshotJson: encodeSnapshot(snapshot), rates: holdRates(list.length ? all : list, snap.rateMicros), maxOutput: own.maxOutput };
+}
+
+/**
+ * The route a served request is priced at: a fallback model's when the upstream names it (OpenRouter
+ * serving the client's `models` list itself) or the planner sent the attempt for it, else the
+ * requested model's route on that provider, else the dearest route of the plan.
+ */
+function routeFor(s: HoldSnapshot, providerId: string | null, served: ServedModel | undefined): RoutePricing | null {
+  if (providerId !== null && s.fallbacks && served) {
+    const planned = served.modelId ? s.fallbacks.find((x) => x.modelId === served.modelId) : undefined;
+    if (planned) return planned.routes.get(providerId)?.pricing ?? s.worst;
+    const name = served.upstreamModel ?? null;
+    if (name) {
+      for (const f of s.fallbacks) {
+        const r = f.routes.get(providerId);
+        // The planned model is known: only an exact name says the upstream served another. Unknown
+        // (the sweeper has the log row's name, with the provider's model prefix): the name's tail.
+        if (r && (name === r.upstreamModel || name === f.modelId || (!served.modelId && name.endsWith(`/${r.upstreamModel}`)))) return r.pricing;
+      }
+    }
+  }
+  return (providerId !== null ? s.routes.get(providerId) : undefined) ?? s.worst;
 }
 
 export interface PricedUsage {
@@ -199,10 +283,10 @@ export interface PricedUsage {
  * (OpenRouter `usage.cost`), when present, is the cost; the sale price is list × rate × markup unless
  * the reported cost is above the list cost, where the snapshot's margin rule decides (margin.ts).
  */
-export function priceUsage(s: HoldSnapshot, usage: TokenUsage, providerId: string | null, discountBp: number): PricedUsage {
+export function priceUsage(s: HoldSnapshot, usage: TokenUsage, providerId: string | null, discountBp: number, served?: ServedModel): PricedUsage {
   const clean = cleanUsage(usage);
   const pico = reportedUsdToPico(usage.upstreamCostUsd);
-  const route = (providerId !== null ? s.routes.get(providerId) : undefined) ?? s.worst;
+  const route = routeFor(s, providerId, served);
   if (!route) {
     if (pico !== null) {
       return { priceMicros: picoUsdToMicros(pico, s.rateMicros, s.markupPpm), costMicros: picoUsdToMicros(pico, s.rateMicros), usage: clean, margin: null };

@@ -134,12 +134,15 @@ export function createBilling(deps: BillingDeps): BillingService {
       planCache.clear();
       planVersion = snap.version;
     }
-    const m = input.model;
-    let key = `${tariff.id}\u0000${m.id}\u0000${m.maxOutput ?? ""}`;
-    for (const r of m.routes) key += `\u0000${r.providerId}\u0001${r.upstreamModel}\u0001${r.price ? `${r.price.inputMicrosPerM}/${r.price.outputMicrosPerM}/${r.price.cachedInputMicrosPerM ?? ""}/${r.price.cacheWriteMicrosPerM ?? ""}/${r.price.reasoningMicrosPerM ?? ""}` : ""}`;
+    const fallbacks = (input.fallbacks ?? []).map((f) => f.model);
+    let key = tariff.id;
+    for (const m of [input.model, ...fallbacks]) {
+      key += `\u0002${m.id}\u0000${m.maxOutput ?? ""}`;
+      for (const r of m.routes) key += `\u0000${r.providerId}\u0001${r.upstreamModel}\u0001${r.price ? `${r.price.inputMicrosPerM}/${r.price.outputMicrosPerM}/${r.price.cachedInputMicrosPerM ?? ""}/${r.price.cacheWriteMicrosPerM ?? ""}/${r.price.reasoningMicrosPerM ?? ""}` : ""}`;
+    }
     let plan = planCache.get(key);
     if (!plan) {
-      plan = buildPlan(snap, tariff, m, unpricedHold, settings.marginRule);
+      plan = buildPlan(snap, tariff, input.model, unpricedHold, settings.marginRule, fallbacks);
       if (planCache.size > 10_000) planCache.clear();
       planCache.set(key, plan);
     }
@@ -244,7 +247,7 @@ export function createBilling(deps: BillingDeps): BillingService {
     }
 
     quote(usage: TokenUsage, served: ServedBy): SettleResult {
-      const p = priceUsage(this.snapshot, usage, served.providerId, served.discountBp);
+      const p = priceUsage(this.snapshot, usage, served.providerId, served.discountBp, served);
       return { upstreamCostMicros: p.costMicros, priceMicros: p.priceMicros, costDisplay: formatMoney(p.priceMicros) };
     }
 
@@ -254,7 +257,7 @@ export function createBilling(deps: BillingDeps): BillingService {
     }
 
     private async doSettle(usage: TokenUsage, served: ServedBy): Promise<SettleResult> {
-      const p = priceUsage(this.snapshot, usage, served.providerId, served.discountBp);
+      const p = priceUsage(this.snapshot, usage, served.providerId, served.discountBp, served);
       // Never more than the hold: what a lying upstream reports (or an upstream that ignored
       // max_tokens delivered) beyond it is not the client's to pay. The overdraft bound is zero.
       const price = p.priceMicros > this.holdMicros ? this.holdMicros : p.priceMicros;

@@ -56,7 +56,10 @@ export const EnvSchema = z.object({
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(120_000),
   UPSTREAM_IDLE_TIMEOUT_MS: int(120_000),
   UPSTREAM_TOTAL_TIMEOUT_MS: int(600_000),
-  KEY_CACHE_TTL_MS: int(10_000),
+  /** Unset: 300,000 with REDIS_URL (revocations are pushed to every process), 10,000 without. */
+  KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).optional(),
+  /** Key verdicts kept per process: size it for the keys in use (a miss costs a database lookup). */
+  KEY_CACHE_MAX_KEYS: z.coerce.number().int().min(100).default(100_000),
   SHUTDOWN_GRACE_MS: int(15_000),
 
   BILLING_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "must be a 3-letter currency code").default("RUB"),
@@ -92,6 +95,8 @@ export const EnvSchema = z.object({
   RATE_LIMIT_LEASE_MS: z.coerce.number().int().min(3000).default(60_000),
   /** Gateway processes sharing Redis: while Redis is down each enforces ceil(limit / this) in memory. */
   RATE_LIMIT_PROCESSES: z.coerce.number().int().min(1).default(1),
+  /** Limits of ≥ 1000 per window are decided in each process against leased 1 % shares (no Redis call per request). */
+  RATE_LIMIT_LOCAL_LEASES: bool.default(true),
   /** Redis (src/redis): a command without a reply after this long fails and Redis counts as down until a PING answers. */
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(10).default(250),
   /** Prefix of every Redis key the gateway writes. */

@@ -31,8 +31,18 @@ export const ProviderConfigSchema = z
      * Default: off for api.openai.com and Azure OpenAI (they answer 400 to unknown fields), on elsewhere.
      */
     forward_unknown_fields: z.boolean().optional(),
+    /**
+     * OpenAI Responses requests (`/v1/responses`): `native` sends them to the provider's own
+     * `/responses`, `translate` turns them into chat. Default: native for `openai` on api.openai.com
+     * or Azure OpenAI and for `litellm`, translate elsewhere (providers/responses-api.ts).
+     */
+    responses_api: z.enum(["native", "translate"]).optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.responses_api !== "native" || p.type !== "anthropic" && p.type !== "gemini", {
+    message: "responses_api: native is for OpenAI-compatible providers (anthropic and gemini speak their own API)",
+    path: ["responses_api"],
+  });
 
 const PriceSchema = z
   .object({

@@ -86,6 +86,8 @@ export interface ServedBy {
   /** Upstream discount in basis points (a master account's discount), 0 when none. */
   discountBp: number;
   price: ModelPrice | null;
+  /** The catalog model this attempt serves, when the planner knows it (a `models` fallback is another than the requested one). */
+  modelId?: string;
 }
 
 export interface ReserveInput {
@@ -106,7 +108,13 @@ export interface ReserveInput {
 }
 
 /** What billing needs to decide, before any counter is touched, whether a model may be used at all. */
-export type PrepareInput = Pick<ReserveInput, "auth" | "endpoint" | "model">;
+export type PrepareInput = Pick<ReserveInput, "auth" | "endpoint" | "model"> & {
+  /**
+   * The client's `models` fallbacks (resolved, without the model itself): each must be allowed and
+   * priced like the model (a refusal names `param`), and the hold covers the dearest of them all.
+   */
+  fallbacks?: ReadonlyArray<{ model: ResolvedModel; param: string }>;
+};
 
 /** A request billing has accepted in principle (tariff allows the model, a price applies). */
 export interface PreparedBilling {

@@ -1,10 +1,12 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { AppError } from "../core/errors.js";
 import type { InboundDialect } from "../proxy/dialects/dialect.js";
 import type { InferenceEndpoint } from "../proxy/service.js";
 import { clientGoneSignal, nodeResponse, readJsonObject } from "./body.js";
 import type { AppEnv } from "./context.js";
 import type { AppDeps } from "./deps.js";
+import { surelyValid } from "./inference-checks.js";
 import { validationError } from "./router.js";
 
 const Message = z.looseObject({
@@ -68,13 +70,18 @@ function withModelFromList<T extends Record<string, unknown>>(raw: T): T {
 export function inferenceEntry(deps: AppDeps, endpoint: InferenceEndpoint) {
   return async (c: Context<AppEnv>) => {
     const raw = withModelFromList(await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth }));
-    const parsed = schemas[endpoint].safeParse(raw);
-    if (!parsed.success) throw validationError(parsed.error.issues, "json");
+    let body = raw;
+    // The schema runs only when the hand-written checks are not sure (its verdict and messages stand).
+    if (!surelyValid(endpoint, raw)) {
+      const parsed = schemas[endpoint].safeParse(raw);
+      if (!parsed.success) throw validationError(parsed.error.issues, "json");
+      body = parsed.data as Record<string, unknown>;
+    }
     const res = await deps.proxy.handle({
       requestId: c.get("requestId"),
       auth: c.get("auth"),
       endpoint,
-      body: parsed.data as Record<string, unknown>,
+      body,
       signal: clientGoneSignal(c),
       startedAt: c.get("startedAt"),
       cacheControl: c.req.header("x-gateway-cache") ?? null,
@@ -96,7 +103,17 @@ export function dialectEntry(deps: AppDeps, dialect: InboundDialect, schema: z.Z
     const raw = await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth });
     const parsed = schema.safeParse(raw);
     if (!parsed.success) throw validationError(parsed.error.issues, "json");
-    const chat = ChatCompletionRequest.safeParse(dialect.toChat(raw));
+    let translated: Record<string, unknown>;
+    // Refused for chat only: served when a route takes the API natively (the service drops the others).
+    let untranslatable: AppError | undefined;
+    try {
+      translated = dialect.toChat(raw);
+    } catch (e) {
+      if (!(e instanceof AppError) || e.code !== "unsupported_parameter" || !dialect.untranslatable) throw e;
+      translated = dialect.untranslatable(raw);
+      untranslatable = e;
+    }
+    const chat = ChatCompletionRequest.safeParse(translated);
     if (!chat.success) throw validationError(chat.error.issues, "json");
     const res = await deps.proxy.handle({
       requestId: c.get("requestId"),
@@ -106,7 +123,7 @@ export function dialectEntry(deps: AppDeps, dialect: InboundDialect, schema: z.Z
       signal: clientGoneSignal(c),
       startedAt: c.get("startedAt"),
       sink: nodeResponse(c),
-      dialect: { api: dialect, clientBody: raw },
+      dialect: { api: dialect, clientBody: raw, ...(untranslatable ? { untranslatable } : {}) },
     });
     c.set("requestIdSent", true);
     return res;

@@ -83,6 +83,7 @@ export async function sweepHolds(db: Db, opts: SweepOptions = {}): Promise<Sweep
             cachedTokens: requestLogs.cachedTokens,
             reasoningTokens: requestLogs.reasoningTokens,
             providerId: requestLogs.providerId,
+            servedModel: requestLogs.servedModel,
           })
           .from(requestLogs)
           .where(eq(requestLogs.id, h.requestId))
@@ -118,6 +119,8 @@ export async function sweepHolds(db: Db, opts: SweepOptions = {}): Promise<Sweep
         },
         providerId,
         0,
+        // A `models` fallback that served is priced as that model (the row names the upstream's model).
+        { upstreamModel: final?.servedModel ?? null },
       );
       const o = await settleHold(db, {
         requestId: h.requestId,

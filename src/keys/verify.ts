@@ -29,6 +29,7 @@ export interface KeyVerifierOptions {
   db: Db;
   clock: Clock;
   ttlMs: number;
+  /** Keys (and secrets) remembered; size it for the keys in use (KEY_CACHE_MAX_KEYS). */
   maxEntries?: number;
   /** The tariff's rate limits (billing's tariffs); called on cache misses only. */
   tariffRateLimits?: (tariffId: string | null) => Promise<Record<string, unknown> | null>;
@@ -48,7 +49,7 @@ export class KeyVerifier {
   private readonly maxEntries: number;
 
   constructor(private readonly opts: KeyVerifierOptions) {
-    this.maxEntries = opts.maxEntries ?? 50_000;
+    this.maxEntries = opts.maxEntries ?? 100_000;
   }
 
   async verify(secret: string): Promise<VerifyResult> {
@@ -75,16 +76,30 @@ export class KeyVerifier {
   private async verifyCached(cacheKey: string): Promise<VerifyResult> {
     const now = this.opts.clock.now();
     let entry = this.cache.get(cacheKey);
-    if (!entry || entry.cachedUntil <= now) {
-      const row = await this.load(cacheKey);
-      entry = { row, cachedUntil: this.opts.clock.now() + this.opts.ttlMs };
-      if (this.cache.size >= this.maxEntries) {
-        const oldest = this.cache.keys().next().value;
-        if (oldest !== undefined) this.cache.delete(oldest);
-      }
-      this.cache.set(cacheKey, entry);
+    if (!entry || entry.cachedUntil <= now) entry = this.store(cacheKey, await this.load(cacheKey));
+    else if (entry.cachedUntil - now < this.opts.ttlMs / 10 && !this.inflight.has(cacheKey)) {
+      // A key in use is reloaded in the background before its verdict expires: no request waits for it.
+      const before = entry;
+      void this.load(cacheKey).then(
+        (row) => {
+          if (this.cache.get(cacheKey) === before) this.store(cacheKey, row);
+        },
+        () => undefined,
+      );
     }
     return judge(entry.row, now);
+  }
+
+  /** (Re)inserts at the young end: the oldest-loaded entry is the one evicted when the cache is full. */
+  private store(cacheKey: string, row: KeyRow | null): CachedKey {
+    const entry = { row, cachedUntil: this.opts.clock.now() + this.opts.ttlMs };
+    this.cache.delete(cacheKey);
+    if (this.cache.size >= this.maxEntries) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(cacheKey, entry);
+    return entry;
   }
 
   /** Drop cached verdicts (all, or those of one key id / account id) after a change in this process. */

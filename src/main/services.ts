@@ -32,6 +32,7 @@ import { createPaymentsRuntime } from "../payments/runtime.js";
 import { createRateLimiter } from "../ratelimit/index.js";
 import { adoptRedis, createRedis } from "../redis/index.js";
 import { PassthroughService } from "../proxy/passthrough.js";
+import { warmTokenCounting } from "../proxy/prompt-count.js";
 import { RoutingPlanner, RoutingService } from "../routing/index.js";
 import { startUpstreamKeySync } from "../jobs/upstream-key-sync.js";
 import { CustomerKeys } from "../upstream-keys/customer-keys.js";
@@ -75,7 +76,7 @@ export function buildServices(inp: ServiceInputs): Services {
     config.providers.filter((p) => p.enabled).map((p) => p.id),
   );
   // The verifier asks billing for a tariff's rate limits on cache misses (billing is built below).
-  const keys = new KeyVerifier({ db, clock, ttlMs: env.KEY_CACHE_TTL_MS, tariffRateLimits: (id) => billing.tariffRateLimits(id) });
+  const keys = new KeyVerifier({ db, clock, ttlMs: env.KEY_CACHE_TTL_MS ?? (env.REDIS_URL ? 300_000 : 10_000), maxEntries: env.KEY_CACHE_MAX_KEYS, tariffRateLimits: (id) => billing.tariffRateLimits(id) });
   // durability: final log rows go to a local journal first; rows a crashed process left are replayed.
   const journalDir = env.REQUEST_LOG_JOURNAL ? env.REQUEST_LOG_JOURNAL_DIR || join(env.DATA_DIR, "request-log-journal") : null;
   const leftover = journalDir ? RequestLogJournal.recover(journalDir, logger) : null;
@@ -170,6 +171,8 @@ export function buildServices(inp: ServiceInputs): Services {
   const accountKeys = customerKeys ?? undefined;
 
   const inflight = { count: 0 };
+  // The tokenizer's tables load now (here and in the counting thread), not in a request.
+  warmTokenCounting();
   const proxy = new ProxyService({ catalog, planner, upstream, billing, rateLimit, logs, logger, clock, inflight, resilience, cache, progress, maxChoices: env.BILLING_MAX_CHOICES, accountKeys });
   const passthrough = new PassthroughService({ catalog, router: routing.router, providers: () => providers, upstream, billing, rateLimit, logs, resilience, logger, clock, inflight, progress, accountKeys });
   const auth = createAuthRuntime({ db, settings: authSettings(env), clock, logger, redis: redisHandle, redisKeyPrefix: env.REDIS_KEY_PREFIX });

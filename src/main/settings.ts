@@ -122,6 +122,7 @@ export function rateLimitSettings(env: Env): RateLimitSettings {
     global: { rpm: env.RATE_LIMIT_GLOBAL_REQUESTS, tpm: env.RATE_LIMIT_GLOBAL_TOKENS, concurrency: env.RATE_LIMIT_GLOBAL_CONCURRENCY },
     leaseMs: env.RATE_LIMIT_LEASE_MS,
     processes: env.RATE_LIMIT_PROCESSES,
+    localLeases: env.RATE_LIMIT_LOCAL_LEASES,
   };
 }
 

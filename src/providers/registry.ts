@@ -39,6 +39,7 @@ export function toProviderTarget(p: ProviderConfig, settings: ProviderSettings, 
     headers: p.headers ?? {},
     enabled: p.enabled,
     ...(p.forward_unknown_fields !== undefined ? { forwardUnknownFields: p.forward_unknown_fields } : {}),
+    ...(p.responses_api !== undefined ? { responsesApi: p.responses_api } : {}),
     timeouts: {
       connectMs: p.timeouts?.connect_ms ?? settings.timeouts.connectMs,
       firstByteMs: p.timeouts?.first_byte_ms ?? settings.timeouts.firstByteMs,

@@ -212,14 +212,22 @@ const EFFORTS = new Set(["none", "minimal", "low", "medium", "high", "xhigh"]);
  */
 export function defaultForwardUnknown(kind: AdapterKind, baseUrl: string): boolean {
   if (kind !== "openai") return FIELD_TABLES[kind].unknown === "forward";
-  let host = "";
-  try {
-    host = new URL(baseUrl).hostname.toLowerCase();
-  } catch {
-    return false;
+  // Asked on every request: parsing the URL each time showed in the profile.
+  let v = forwardsUnknown.get(baseUrl);
+  if (v === undefined) {
+    let host: string | null = null;
+    try {
+      host = new URL(baseUrl).hostname.toLowerCase();
+    } catch {
+      /* not a URL: nothing is forwarded */
+    }
+    v = host !== null && !(host === "api.openai.com" || host.endsWith(".openai.azure.com"));
+    if (forwardsUnknown.size >= 1024) forwardsUnknown.clear();
+    forwardsUnknown.set(baseUrl, v);
   }
-  return !(host === "api.openai.com" || host.endsWith(".openai.azure.com"));
+  return v;
 }
+const forwardsUnknown = new Map<string, boolean>();
 
 export interface ShapeOptions {
   /** Send fields no list names (the provider's `forward_unknown_fields`, else `defaultForwardUnknown`); default the table's. */

@@ -10,6 +10,8 @@ export interface ProviderTarget {
   enabled: boolean;
   /** Send request fields the type's field table does not name (providers/request-fields.ts); unset: `defaultForwardUnknown`. */
   forwardUnknownFields?: boolean;
+  /** OpenAI Responses requests: sent to the upstream's own `/responses`, or translated to chat; unset: `responsesNative`'s default. */
+  responsesApi?: "native" | "translate";
 }
 
 export interface ProviderTimeouts {

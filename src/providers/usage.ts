@@ -52,6 +52,15 @@ export function usageOf(u: unknown): TokenUsage | null {
     totalTokens: n(x.total_tokens) ?? (input ?? 0) + (output ?? 0),
     estimated: false,
   };
+  // The Responses API's breakdown (cached input, reasoning output), priced like chat's.
+  const details = (v: unknown) => (v && typeof v === "object" ? (v as Record<string, unknown>) : {});
+  const inputDetails = details((u as { input_tokens_details?: unknown }).input_tokens_details);
+  const cached = n(inputDetails.cached_tokens);
+  if (cached !== undefined) usage.cachedTokens = cached;
+  const cacheWrite = n(inputDetails.cache_write_tokens);
+  if (cacheWrite !== undefined && cacheWrite > 0) usage.cacheWriteTokens = cacheWrite;
+  const reasoning = n(details((u as { output_tokens_details?: unknown }).output_tokens_details).reasoning_tokens);
+  if (reasoning !== undefined) usage.reasoningTokens = reasoning;
   if (cost !== undefined) usage.upstreamCostUsd = cost;
   if (negative(x.input_tokens) || negative(x.output_tokens) || negative(x.cost)) usage.negative = true;
   return usage;

@@ -1,6 +1,6 @@
 import type { ResolvedModel, ServedBy } from "../contracts/request.js";
 import type { AppError } from "../core/errors.js";
-import { adapterFor } from "../providers/index.js";
+import { adapterFor, buildResponsesRequest, responsesNative, responsesOpening } from "../providers/index.js";
 import { toCandidates, type UpstreamAttempt } from "../routing/attempt.js";
 import { runWithFallback, type AttemptOutcome } from "../routing/fallback.js";
 import { servedAs, type AnswerContext, type RunOptions } from "./answer-context.js";
@@ -8,6 +8,7 @@ import type { MeteredRequest } from "./metered-request.js";
 import { commitAnswer, openUpstream, type Committed, type OpenContext } from "./open-upstream.js";
 import { headerSafe } from "./request-checks.js";
 import { respondJson } from "./respond-json.js";
+import { respondResponsesJson, respondResponsesStream } from "./respond-responses.js";
 import { respondStream } from "./respond-stream.js";
 import type { ProxyRequest, ResolvedDeps } from "./proxy-deps.js";
 import { clientClosed } from "./upstream-errors.js";
@@ -59,12 +60,17 @@ export class InferenceRun implements AnswerContext {
     if (!result.ok) return this.fail(result.error, lastAttempt, lastStatus);
     const attempt = result.attempt.attempt;
     const v = result.value;
+    if (v.native) {
+      return v.kind === "stream" ? respondResponsesStream(this, attempt, v.res, v.iterator, v.head, servedAs(attempt, v.reportedModel), result.settle) : respondResponsesJson(this, attempt, v.res, v.json, result.settle);
+    }
     return v.kind === "stream"
       ? respondStream(this, attempt, v.res, v.iterator, v.head, servedAs(attempt, v.reportedModel), result.settle, upstreamIdentityOfFrame(v.firstData))
       : respondJson(this, attempt, v.res, v.json, result.settle);
   }
 
   private async tryAttempt(attempt: UpstreamAttempt): Promise<AttemptOutcome<Committed>> {
+    const dialect = this.req.dialect;
+    if (dialect?.api.endpoint === "responses" && responsesNative(attempt.target)) return this.tryNativeResponses(attempt, dialect.clientBody);
     const ctx = this.openContext(attempt);
     const upstreamReq = () =>
       ctx.adapter.buildRequest(attempt.target, {
@@ -79,6 +85,20 @@ export class InferenceRun implements AnswerContext {
     const opened = await openUpstream(ctx, upstreamReq, attempt.target.timeouts);
     if (!opened.ok) return opened;
     return commitAnswer(ctx, opened.value, this.opts.stream);
+  }
+
+  /**
+   * A Responses request on an upstream that serves the Responses API: the client's body goes to its
+   * `/responses` (the API's own fields, the route's model, the hold's output cap when one is due),
+   * in the same fallback loop, so the next attempt may be translated to chat.
+   */
+  private async tryNativeResponses(attempt: UpstreamAttempt, clientBody: Record<string, unknown>): Promise<AttemptOutcome<Committed>> {
+    const ctx: OpenContext = { ...this.openContext(attempt), opening: responsesOpening };
+    const upstreamReq = () => buildResponsesRequest(attempt.target, { body: clientBody, upstreamModel: attempt.served.upstreamModel, stream: this.opts.stream, maxOutputTokens: this.metered.reservation?.maxTokens ?? null });
+    const opened = await openUpstream(ctx, upstreamReq, attempt.target.timeouts);
+    if (!opened.ok) return opened;
+    const committed = await commitAnswer(ctx, opened.value, this.opts.stream);
+    return committed.ok ? { ok: true, value: { ...committed.value, native: true } } : committed;
   }
 
   openContext(attempt: UpstreamAttempt): OpenContext {

@@ -1,4 +1,5 @@
 import type { Logger } from "../core/logger.js";
+import type { OpeningEvent } from "../providers/adapter.js";
 import type { ProviderAdapter, ProviderTimeouts, UpstreamRequest } from "../providers/index.js";
 import type { AttemptOutcome } from "../routing/fallback.js";
 import { classifyError, UpstreamFailure, type UpstreamClient, type UpstreamResponse } from "./upstream.js";
@@ -11,6 +12,8 @@ export interface OpenContext {
   providerId: string;
   adapter: ProviderAdapter;
   signal: AbortSignal;
+  /** Reads a stream's first event when the upstream speaks another API than the adapter's chat (native Responses). */
+  opening?: (data: string) => OpeningEvent;
 }
 
 /**
@@ -36,10 +39,10 @@ export async function openUpstream(ctx: OpenContext, req: UpstreamRequest | (() 
   return { ok: true, value: res };
 }
 
-/** An inference answer that can be committed to the client. */
+/** An inference answer that can be committed to the client (`native`: a Responses answer from the upstream's own `/responses`). */
 export type Committed =
-  | { kind: "json"; res: UpstreamResponse; json: Record<string, unknown> }
-  | { kind: "stream"; res: UpstreamResponse; iterator: AsyncIterator<Buffer>; head: Buffer[]; reportedModel: string | null; firstData: string | null };
+  | { kind: "json"; res: UpstreamResponse; json: Record<string, unknown>; native?: boolean }
+  | { kind: "stream"; res: UpstreamResponse; iterator: AsyncIterator<Buffer>; head: Buffer[]; reportedModel: string | null; firstData: string | null; native?: boolean };
 
 /** Chunks held back while waiting for a stream's first data frame (a frame split over many chunks). */
 const MAX_HELD_CHUNKS = 32;
@@ -83,7 +86,7 @@ export async function commitAnswer(ctx: OpenContext, res: UpstreamResponse, stre
       const frame = firstDataFrame(head);
       if (frame === null && head.length < MAX_HELD_CHUNKS) continue;
       if (frame !== null) {
-        const opening = ctx.adapter.openingEvent(frame);
+        const opening = ctx.opening ? ctx.opening(frame) : ctx.adapter.openingEvent(frame);
         if (opening.errorStatus !== null) {
           res.finish();
           res.body.destroy();

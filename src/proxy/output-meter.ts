@@ -96,6 +96,17 @@ export class OutputMeter {
     return Math.min(this.counted, this.folded + countTokens(this.texts.join("")));
   }
 
+  /**
+   * What was delivered, for checking an upstream's report whose completion count (as the bill would
+   * clamp it) is `ceiling`: the running count is an upper bound of the joined count, so while it is
+   * at or under the ceiling neither figure can raise the report and the output is not tokenized a
+   * second time. Null ceiling (no report): the joined count.
+   */
+  deliveredFor(ceiling: number | null): number {
+    if (ceiling !== null && this.eager && this.counted <= ceiling) return this.counted;
+    return this.deliveredTokens();
+  }
+
   private countPending(): void {
     if (this.pending.length === 0) return;
     let text = "";

@@ -24,6 +24,8 @@ export class PassthroughTap implements RelayTap {
   usage: TokenUsage | null = null;
   sawContent = false;
   stopped = false;
+  /** The highest `sequence_number` seen (responses events), so an event the gateway adds continues the count. */
+  lastSequence = -1;
   readonly meter: OutputMeter;
   private pending = "";
   private readonly decoder = new StringDecoder("utf8");
@@ -34,18 +36,23 @@ export class PassthroughTap implements RelayTap {
 
   push(chunk: Buffer): Buffer | string {
     if (this.stopped) return "";
-    this.pending += this.decoder.write(chunk);
+    // What came before this chunk (an unfinished frame) has been forwarded already.
+    const sent = this.pending.length;
+    const buf = this.pending + this.decoder.write(chunk);
+    let at = 0;
     let i: number;
-    while ((i = this.pending.indexOf("\n\n")) !== -1) {
-      const frame = this.pending.slice(0, i);
-      this.pending = this.pending.slice(i + 2);
+    while ((i = buf.indexOf("\n\n", at)) !== -1) {
+      const frame = buf.slice(at, i);
       if (!this.onFrame(frame)) {
-        // Bytes are forwarded as they came, so the chunk holding the frame that went over is
-        // dropped whole (what it held before that frame is counted: billed, within the hold).
+        // Bytes are forwarded as they came: the frames of this chunk before the one that went
+        // over still go out (they are counted and billed), nothing from that frame on.
         this.stopped = true;
-        return "";
+        this.pending = "";
+        return at > sent ? buf.slice(sent, at) : "";
       }
+      at = i + 2;
     }
+    this.pending = buf.slice(at);
     // A frame never needs more than this much look-back; bound the buffer against a hostile upstream.
     if (this.pending.length > 1_000_000) this.pending = this.pending.slice(-1_000_000);
     return chunk;
@@ -66,11 +73,21 @@ export class PassthroughTap implements RelayTap {
       const u = usageOfJson(data);
       if (u) this.usage = u;
     }
-    if (!data.includes('"delta"') && !data.includes('"text"')) return true;
-    this.sawContent = true;
-    return this.meter.add(data);
+    const delta = data.includes('"delta"');
+    if (delta || data.includes('"text"')) {
+      // A responses envelope (`response.created` names its `text` format) is not output yet.
+      if (delta || !data.includes('"type":"response.')) this.sawContent = true;
+      if (!this.meter.add(data)) return false;
+    }
+    // Only an event that goes out counts for the numbering of the one the gateway may add.
+    const seq = SEQUENCE.exec(data);
+    if (seq) this.lastSequence = Math.max(this.lastSequence, Number(seq[1]));
+    return true;
   }
 }
+
+/** A responses event's own number (text inside the event has its quotes escaped, so never matches). */
+const SEQUENCE = /"sequence_number":\s*(\d+)/;
 
 /** A responses-API delta event carries its text in `delta`; anything else is read as a chat chunk. */
 function deltaText(data: string): string {

@@ -188,8 +188,8 @@ export class PassthroughService {
         progress?.end(req.requestId);
         if (inflight) inflight.count--;
         void result.settle(outcome !== "failed" || tap.stopped);
-        const delivered = tap.meter.deliveredTokens();
         const reported = tap.usage && !tap.stopped ? tap.usage : null;
+        const delivered = tap.meter.deliveredFor(reported ? Math.min(reported.completionTokens, metered.bounds.outputTokens ?? Infinity) : null);
         // The local prompt count (off the event loop for a big prompt) only when it is needed.
         const needPrompt = json && (reported ? reported.promptTokens === 0 : delivered > 0);
         void Promise.resolve(needPrompt ? promptTokens(json) : null)

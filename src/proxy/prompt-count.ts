@@ -1,51 +1,76 @@
 import type { Worker } from "node:worker_threads";
 import { startWorker } from "../core/worker.js";
-import { countPromptTokens, promptTokenUpperBound } from "./tokenizer.js";
+import { countTokens, promptParts, warmTokenizer } from "./tokenizer.js";
 
 /**
- * The exact local prompt count without blocking the event loop. Tokenizing costs ≈ 1 ms per KB of
- * prompt: a small prompt is counted in place (bounded cost), a big one in a worker thread, which
- * starts on first use and exits after a minute without work (the tokenizer's tables are tens of MB).
- * Until the count lands the hold (sized from the byte upper bound) still covers the request.
+ * The exact local prompt count without blocking the event loop. Tokenizing costs ≈ 1 ms per KB:
+ * short texts are counted in place (bounded cost), longer ones in a worker thread, which starts on
+ * first use and exits after five minutes without work (its tokenizer tables are ≈ 200 MiB of RSS;
+ * loading them costs ≈ 0.5 s of CPU, off the event loop). Counts
+ * of long texts are remembered (bounded), so a conversation's history, resent with every turn, and
+ * a system prompt shared by many requests are tokenized once. Until a count lands the hold (sized
+ * from the byte upper bound) still covers the request.
  */
-const INLINE_MAX_BYTES = 4096;
-const IDLE_EXIT_MS = 60_000;
+/** Characters counted in place per body, at most (≈ 1 ms). */
+const INLINE_MAX_CHARS = 2048;
+const IDLE_EXIT_MS = 300_000;
+/** Shorter texts are not remembered (counting them is cheaper than keeping them). */
+const MEMO_MIN_CHARS = 256;
+/** Characters of remembered texts (the texts are the requests' own strings: no copy is made). */
+const MEMO_MAX_CHARS = 16 * 1024 * 1024;
 
 let worker: Worker | null = null;
 let idleTimer: ReturnType<typeof setTimeout> | null = null;
 let nextId = 1;
-const waiting = new Map<number, { body: Record<string, unknown>; resolve: (n: number) => void }>();
-/** Big prompts counted by the worker, and on the event loop because the worker failed. */
+const waiting = new Map<number, { texts: string[]; resolve: (counts: number[]) => void }>();
+/** Prompt texts counted by the worker, and on the event loop because the worker failed (per job). */
 export const counted = { inWorker: 0, onLoop: 0 };
 
-function countHere(body: Record<string, unknown>): number {
-  counted.onLoop++;
-  return countPromptTokens(body);
+function countHere(texts: string[]): number[] {
+  if (texts.length > 0) counted.onLoop++;
+  return texts.map(countTokens);
 }
+const perBody = new WeakMap<Record<string, unknown>, Promise<number>>();
+const memo = new Map<string, number>();
+let memoChars = 0;
 
-const memo = new WeakMap<Record<string, unknown>, Promise<number>>();
+function remember(text: string, n: number): void {
+  if (memo.has(text)) return;
+  memo.set(text, n);
+  memoChars += text.length;
+  while (memoChars > MEMO_MAX_CHARS) {
+    const oldest = memo.keys().next().value;
+    if (oldest === undefined) break;
+    memo.delete(oldest);
+    memoChars -= oldest.length;
+  }
+}
 
 function spawnCounter(): Worker {
   const w = startWorker(import.meta.url, "token-count-worker");
-  w.unref();
-  w.on("message", (m: { id: number; tokens: number }) => {
+  w.on("message", (m: { id: number; counts: number[] | null }) => {
     const job = waiting.get(m.id);
     if (!job) return;
     waiting.delete(m.id);
-    if (m.tokens >= 0) counted.inWorker++;
-    job.resolve(m.tokens >= 0 ? m.tokens : countHere(job.body));
-    if (waiting.size === 0) armIdleExit();
+    if (m.counts && job.texts.length > 0) counted.inWorker++;
+    job.resolve(m.counts ?? countHere(job.texts));
+    if (waiting.size === 0) {
+      w.unref();
+      armIdleExit();
+    }
   });
   const fail = () => {
     if (worker === w) worker = null;
     // Whatever was in flight is counted here: a count is never lost.
     for (const [id, job] of waiting) {
       waiting.delete(id);
-      job.resolve(countHere(job.body));
+      job.resolve(countHere(job.texts));
     }
   };
   w.on("error", fail);
   w.on("exit", fail);
+  // After the listeners (a message listener refs the port again): an idle thread never keeps the process alive.
+  w.unref();
   return w;
 }
 
@@ -62,33 +87,73 @@ function armIdleExit(): void {
   idleTimer.unref();
 }
 
-/** Prompt tokens of a chat/completions/embeddings body (memoized per body: start and end share it). */
-export function promptTokens(body: Record<string, unknown>): Promise<number> {
-  let p = memo.get(body);
-  if (p) return p;
-  if (promptTokenUpperBound(body) <= INLINE_MAX_BYTES) p = Promise.resolve(countPromptTokens(body));
-  else {
-    p = new Promise<number>((resolve) => {
-      const id = nextId++;
-      waiting.set(id, { body, resolve });
-      if (idleTimer) {
-        clearTimeout(idleTimer);
-        idleTimer = null;
-      }
-      try {
-        worker ??= spawnCounter();
-        worker.postMessage({ id, body });
-      } catch {
-        waiting.delete(id);
-        resolve(countHere(body));
-      }
-    });
+function countOffThread(texts: string[]): Promise<number[]> {
+  return new Promise<number[]>((resolve) => {
+    const id = nextId++;
+    waiting.set(id, { texts, resolve });
+    if (idleTimer) {
+      clearTimeout(idleTimer);
+      idleTimer = null;
+    }
+    try {
+      worker ??= spawnCounter();
+      // Held while a count is out (a bill waits for it, a shutdown too), released when idle.
+      worker.ref();
+      worker.postMessage({ id, texts });
+    } catch {
+      waiting.delete(id);
+      resolve(countHere(texts));
+    }
+  });
+}
+
+/** The count from remembered texts and short ones (within a budget per body), and the texts still to count. */
+function split(body: Record<string, unknown>): { known: number; todo: string[] } {
+  const { fixed, texts } = promptParts(body);
+  let known = fixed;
+  let inline = 0;
+  const todo: string[] = [];
+  for (const t of texts) {
+    const n = t.length > MEMO_MIN_CHARS ? memo.get(t) : undefined;
+    if (n !== undefined) known += n;
+    else if (inline + t.length <= INLINE_MAX_CHARS) {
+      inline += t.length;
+      known += countTokens(t);
+    } else todo.push(t);
   }
-  memo.set(body, p);
+  return { known, todo };
+}
+
+/** Prompt tokens of a chat/completions/embeddings body (one count per body: start and end share it). */
+export function promptTokens(body: Record<string, unknown>): Promise<number> {
+  let p = perBody.get(body);
+  if (p) return p;
+  const { known, todo } = split(body);
+  p =
+    todo.length === 0
+      ? Promise.resolve(known)
+      : countOffThread(todo).then((counts) => {
+          let n = known;
+          for (let i = 0; i < todo.length; i++) {
+            n += counts[i]!;
+            if (todo[i]!.length > MEMO_MIN_CHARS) remember(todo[i]!, counts[i]!);
+          }
+          return n;
+        });
+  perBody.set(body, p);
   return p;
 }
 
-/** The exact count when it is cheap to take in place (a small prompt), else null (ask `promptTokens`). */
+/** The exact count when it is cheap to take in place (short or remembered texts), else null (ask `promptTokens`). */
 export function promptTokensNow(body: Record<string, unknown>): number | null {
-  return promptTokenUpperBound(body) <= INLINE_MAX_BYTES ? countPromptTokens(body) : null;
+  const { known, todo } = split(body);
+  return todo.length === 0 ? known : null;
+}
+
+/**
+ * Loads the tokenizer on this thread at start-up: output is metered here, so the first stream would
+ * otherwise stall the event loop ≈ 0.5 s loading it. The counting thread starts when first needed.
+ */
+export function warmTokenCounting(): void {
+  warmTokenizer();
 }

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Catalog } from "../catalog/index.js";
 import type { BillingHooks, AuthContext, Endpoint, RateLimitHooks } from "../contracts/request.js";
 import type { Clock } from "../core/clock.js";
+import type { AppError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { RequestLogWriter } from "../logs/request-log-writer.js";
 import type { AccountUpstreamKeys, AttemptPlanner } from "../routing/attempt.js";
@@ -68,7 +69,12 @@ export interface ProxyRequest {
    * The client spoke another API than chat (Anthropic Messages, OpenAI Responses): `body` is its
    * chat translation, `clientBody` what the client sent, and the answer is written in its shape.
    */
-  dialect?: { api: InboundDialect; clientBody: Record<string, unknown> };
+  dialect?: {
+    api: InboundDialect;
+    clientBody: Record<string, unknown>;
+    /** Chat can't carry this request (`body` only stands for it in holds and counts): served by native routes only, else this error. */
+    untranslatable?: AppError;
+  };
 }
 
 export type ResolvedDeps = ProxyDeps & { resilience: Resilience };

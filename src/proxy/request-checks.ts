@@ -48,3 +48,19 @@ export function requestedChoices(body: Record<string, unknown>, max: number): nu
   if (body.best_of !== undefined && body.best_of !== null && bestOf < n) throw new AppError("invalid_request", "`best_of` must be at least `n`", { param: "best_of" });
   return Math.max(n, bestOf);
 }
+
+/** Service tiers the upstream bills at (or below) the list price the gateway charges. */
+const LIST_PRICE_TIERS = new Set(["auto", "default", "flex"]);
+
+/**
+ * `service_tier`: OpenAI bills `priority` (and `scale`, prepaid capacity of the operator's own
+ * account) above the list price the gateway charges, so forwarding it would sell tokens below
+ * their cost. Checked on the client's body, which a native Responses upstream gets as it is.
+ */
+export function checkServiceTier(body: Record<string, unknown>): void {
+  const v = body.service_tier;
+  if (v === undefined || v === null) return;
+  if (typeof v !== "string" || !LIST_PRICE_TIERS.has(v)) {
+    throw new AppError("unsupported_parameter", "`service_tier` must be `auto`, `default` or `flex`: other tiers are billed above this gateway's prices", { param: "service_tier" });
+  }
+}

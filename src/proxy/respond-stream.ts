@@ -10,6 +10,7 @@ import { SseTap } from "./sse-tap.js";
 import type { UpstreamIdentity } from "./upstream-identity.js";
 import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
 import { promptTokens, promptTokensNow } from "./prompt-count.js";
+import { trackStreamProgress } from "./stream-progress.js";
 import { promptTokenUpperBound } from "./tokenizer.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
@@ -57,14 +58,7 @@ export function respondStream(
   const tap = dialectStream ? new DialectTap(chatTap, dialectStream, estimate, req.requestId) : chatTap;
   let ttftMs: number | null = null;
   d.inflight.count++;
-  // Progress is recorded on the hold before output goes out: a crash bills at least what was delivered.
-  // A big prompt starts from its byte upper bound (what the hold covers) and is refined once the
-  // worker's exact count lands: never under-billed after a crash, never above the hold.
-  if (progress) {
-    const exact = promptTokensNow(req.body);
-    void progress.start(req.requestId, { promptTokens: exact ?? promptTokenUpperBound(req.body), maxTokens: reservation?.outputTokens ?? null }).catch(() => undefined);
-    if (exact === null) void promptTokens(req.body).then((n) => progress.refinePrompt(req.requestId, n));
-  }
+  const stopProgress = trackStreamProgress(progress, req.requestId, req.body, reservation?.outputTokens ?? null);
   const hooks: RelayHooks = {
     requestId: req.requestId,
     signal: req.signal,
@@ -74,12 +68,12 @@ export function respondStream(
     stoppedError: () => new AppError("insufficient_quota", "The output reached what this request's hold covers; the stream was ended and what was delivered is billed."),
     beforeSend: progress ? () => progress.report(req.requestId, meter.tokens()) : undefined,
     onEnd: (outcome, errorCode) => {
-      progress?.end(req.requestId);
+      stopProgress();
       d.inflight.count--;
       // A client going away says nothing about the upstream; a mid-stream break does (a cut by the meter does not).
       void settleBreaker(outcome !== "failed" || chatTap.stopped);
-      const delivered = meter.deliveredTokens();
       const reported = chatTap.usage && !chatTap.stopped ? chatTap.usage : null;
+      const delivered = meter.deliveredFor(reported ? Math.min(reported.completionTokens, metered.bounds.outputTokens ?? Infinity) : null);
       // The local prompt count (off the event loop for a big prompt) only when the upstream gave none.
       const prompt = reported && reported.promptTokens > 0 ? null : promptTokens(req.body);
       void Promise.resolve(prompt)

@@ -1,6 +1,7 @@
 import { holdTtlMs } from "../billing/hold-ttl.js";
 import type { AuthContext, ResolvedModel } from "../contracts/request.js";
 import { AppError } from "../core/errors.js";
+import { responsesNative } from "../providers/index.js";
 import { withAccountKey, type UpstreamAttempt } from "../routing/attempt.js";
 import { LocalCircuitBreakers } from "../routing/circuit-breaker.js";
 import { cacheDecision, responseCacheKey, type CachedResponse } from "../routing/response-cache.js";
@@ -8,7 +9,7 @@ import { DEFAULT_RETRY_POLICY, RetryBudget } from "../routing/retry.js";
 import { serveCached } from "./cache-hit.js";
 import { InferenceRun } from "./inference-run.js";
 import { MeteredRequest } from "./metered-request.js";
-import { checkModelName, requestedChoices, requestedMaxTokens } from "./request-checks.js";
+import { checkModelName, checkServiceTier, requestedChoices, requestedMaxTokens } from "./request-checks.js";
 import { promptTokenGuess, promptTokenUpperBound } from "./tokenizer.js";
 import type { ProxyDeps, ProxyRequest, Resilience, ResolvedDeps } from "./proxy-deps.js";
 
@@ -37,12 +38,20 @@ export class ProxyService {
     const stream = req.endpoint !== "embeddings" && body.stream === true;
     const max = requestedMaxTokens(body);
     const choices = req.endpoint === "embeddings" ? 1 : requestedChoices(body, this.d.maxChoices ?? 16);
-    const prepared = await this.d.billing.prepare({ auth, endpoint: req.endpoint, model });
-    await this.checkFallbackModels(req, model);
+    checkServiceTier(req.dialect?.clientBody ?? body);
+    const fallbacks = this.fallbackModels(req, model);
+    const prepared = await this.d.billing.prepare({ auth, endpoint: req.endpoint, model, ...(fallbacks.length ? { fallbacks } : {}) });
     // Holds use a cheap upper bound (bytes); exact local counting happens only when an estimate is needed.
     const promptTokens = promptTokenUpperBound(body);
-    const planned = withAccountKey(this.d.accountKeys, auth.accountId, this.d.planner.plan(model, body));
-    const attempts = Array.isArray(planned) ? planned : await planned;
+    const plan = this.d.planner.plan(model, body, fallbacks.map((f) => f.model));
+    const planned = withAccountKey(this.d.accountKeys, auth.accountId, plan);
+    let attempts = Array.isArray(planned) ? planned : await planned;
+    const untranslatable = req.dialect?.untranslatable;
+    if (untranslatable) {
+      // Only the routes that speak the client's API natively can serve what chat can't carry.
+      attempts = attempts.filter((a) => responsesNative(a.target));
+      if (attempts.length === 0) throw untranslatable;
+    }
     if (attempts.length === 0) throw new AppError("upstream_unavailable", `No upstream is available for \`${modelName}\``);
 
     const metered = await MeteredRequest.admit(this.d, {
@@ -81,16 +90,19 @@ export class ProxyService {
   }
 
   /**
-   * OpenRouter's `models` fallbacks: each must be a model this key and its tariff may use and that
-   * has a price, like `model` itself, so a fallback never serves what the client could not ask for.
+   * OpenRouter's `models` fallbacks, read once for the request: each must be a model this key may
+   * use (here) and its tariff allows and prices (billing.prepare, which also holds for the dearest of
+   * them), like `model` itself, so a fallback never serves what the client could not ask for. The
+   * planner gets the same list.
    */
-  private async checkFallbackModels(req: ProxyRequest, model: ResolvedModel): Promise<void> {
+  private fallbackModels(req: ProxyRequest, model: ResolvedModel): Array<{ model: ResolvedModel; param: string }> {
     const list = req.body.models;
-    if (list === undefined || list === null) return;
+    if (list === undefined || list === null) return [];
     if (!Array.isArray(list) || list.length > MAX_MODELS_LIST) {
       throw new AppError("invalid_request", `\`models\` must be a list of at most ${MAX_MODELS_LIST} model names`, { param: "models" });
     }
     const seen = new Set([model.id, model.requested]);
+    const out: Array<{ model: ResolvedModel; param: string }> = [];
     for (const [i, name] of list.entries()) {
       const param = `models.${i}`;
       const n = checkModelName(name, param);
@@ -100,12 +112,16 @@ export class ProxyService {
       if (!m) throw new AppError("model_not_found", `The model \`${n}\` does not exist`, { param });
       try {
         assertKeyAllows(req.auth, m, n);
-        await this.d.billing.prepare({ auth: req.auth, endpoint: req.endpoint, model: m });
       } catch (e) {
         if (e instanceof AppError) throw new AppError(e.code, e.message, { param });
         throw e;
       }
+      // An alias of a model already listed adds nothing.
+      if (m.id !== n && seen.has(m.id)) continue;
+      seen.add(m.id);
+      out.push({ model: m, param });
     }
+    return out;
   }
 }
 

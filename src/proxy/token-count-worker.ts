@@ -1,14 +1,15 @@
 import { parentPort } from "node:worker_threads";
-import { countPromptTokens } from "./tokenizer.js";
+import { countTokens, warmTokenizer } from "./tokenizer.js";
 
-/** Counts prompts for the main thread (prompt-count.ts), so a big one never blocks the event loop. */
+/** Counts prompt texts for the main thread (prompt-count.ts), so a big one never blocks the event loop. */
 const port = parentPort;
-port?.on("message", (m: { id: number; body: Record<string, unknown> }) => {
-  let tokens = -1;
+port?.on("message", (m: { id: number; texts: string[] }) => {
+  let counts: number[] | null = null;
   try {
-    tokens = countPromptTokens(m.body);
+    warmTokenizer();
+    counts = m.texts.map(countTokens);
   } catch {
-    /* -1: the caller counts on its own */
+    /* null: the caller counts on its own */
   }
-  port.postMessage({ id: m.id, tokens });
+  port.postMessage({ id: m.id, counts });
 });

@@ -27,22 +27,47 @@ function contentText(content: unknown): string {
   return "";
 }
 
-/** Local count of a chat/completions/embeddings prompt, for holds and for estimates when upstream gives none. */
-export function countPromptTokens(body: Record<string, unknown>): number {
+/**
+ * A prompt as the texts to tokenize plus the tokens that need no tokenizing (message framing, token
+ * arrays): its count is `fixed` + the tokens of every text, counted one by one.
+ */
+export function promptParts(body: Record<string, unknown>): { fixed: number; texts: string[] } {
+  const texts: string[] = [];
   if (Array.isArray(body.messages)) {
-    let n = 3;
+    let fixed = 3;
     for (const m of body.messages as Array<Record<string, unknown>>) {
-      n += PER_MESSAGE + countTokens(contentText(m?.content));
-      if (typeof m?.name === "string") n += 1;
-      if (m?.tool_calls) n += countTokens(JSON.stringify(m.tool_calls));
+      fixed += PER_MESSAGE;
+      const text = contentText(m?.content);
+      if (text) texts.push(text);
+      if (typeof m?.name === "string") fixed += 1;
+      if (m?.tool_calls) texts.push(JSON.stringify(m.tool_calls));
     }
-    if (body.tools) n += countTokens(JSON.stringify(body.tools));
-    return n;
+    if (body.tools) texts.push(JSON.stringify(body.tools));
+    return { fixed, texts };
   }
   const p = body.prompt ?? body.input;
-  if (typeof p === "string") return countTokens(p);
-  if (Array.isArray(p)) return p.reduce<number>((s, x) => s + (typeof x === "string" ? countTokens(x) : Array.isArray(x) ? x.length : 0), 0);
-  return 0;
+  let fixed = 0;
+  if (typeof p === "string") texts.push(p);
+  else if (Array.isArray(p)) {
+    for (const x of p) {
+      if (typeof x === "string") texts.push(x);
+      else if (Array.isArray(x)) fixed += x.length;
+    }
+  }
+  return { fixed, texts };
+}
+
+/** Local count of a chat/completions/embeddings prompt, for holds and for estimates when upstream gives none. */
+export function countPromptTokens(body: Record<string, unknown>): number {
+  const { fixed, texts } = promptParts(body);
+  let n = fixed;
+  for (const t of texts) n += countTokens(t);
+  return n;
+}
+
+/** Loads the tokenizer's tables now (≈ 0.5 s of CPU) so no request pays for it on the event loop. */
+export function warmTokenizer(): void {
+  encoder();
 }
 
 /**

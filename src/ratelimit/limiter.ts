@@ -4,6 +4,7 @@ import type { Logger } from "../core/logger.js";
 import type { AdmitInput, Admission, AuthContext, RateLimitHooks } from "../contracts/request.js";
 import { isConnectivityError, type RedisHandle } from "../redis/client.js";
 import { DEFAULT_REDIS_KEY_PREFIX } from "../redis/keys.js";
+import { LocalLeases, mayLease, type LeaseAdmission } from "./leases.js";
 import { buildChecks, effectiveLimits, formatResetDuration, type RateLimitSettings } from "./limits.js";
 import { MemoryLimitStore } from "./memory-store.js";
 import { RedisLimitStore } from "./redis-store.js";
@@ -146,6 +147,11 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   };
   if (redis) unsubscribeFlush = redis.onChange((s) => s === "up" && flushSettle());
 
+  const local =
+    redisStore && settings.localLeases !== false
+      ? new LocalLeases(redisStore, clock, leaseMs, (err) => onRedisError(err, "lease"), () => storage() === "redis")
+      : null;
+
   const timer = setInterval(() => {
     const now = clock.now();
     memory.sweep(now);
@@ -169,7 +175,27 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     if (entries.length > 0) enqueueSettle(entries);
   };
 
-  async function run(checks: Check[], id: string, now: number): Promise<{ store: LimitStore; checks: Check[]; res: AdmitResult }> {
+  // Marked even when a request goes to Redis: its script must count the processes' leases as taken.
+  const markLeased = (checks: Check[]) => {
+    if (local) for (const c of checks) if (mayLease(c)) c.leased = true;
+  };
+
+  async function run(checks: Check[], id: string, now: number): Promise<{ store: LimitStore | LeaseAdmission; checks: Check[]; res: AdmitResult }> {
+    if (local && storage() === "redis") {
+      markLeased(checks);
+      if (local.covers(checks)) {
+        try {
+          const lease = await local.admit(checks);
+          return { store: lease, checks, res: lease.res };
+        } catch (err) {
+          // Redis failed under the lease: this request is decided in memory (no second Redis call).
+          onRedisError(err, "lease");
+          if (redis) stats.memoryFallbackDecisions++;
+          const mc = forMemory(checks);
+          return { store: memory, checks: mc, res: memory.admitSync(mc, id, now, leaseMs) };
+        }
+      }
+    }
     if (redisStore && storage() === "redis") {
       try {
         return { store: redisStore, checks, res: await redisStore.admit(checks, id, now, leaseMs) };
@@ -253,6 +279,17 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     }
     stats.admitted++;
 
+    if (!("kind" in store)) {
+      let finished = false;
+      return {
+        headers,
+        done(actualTokens: number) {
+          if (finished) return;
+          finished = true;
+          store.done(Number.isFinite(actualTokens) && actualTokens >= 0 ? Math.ceil(actualTokens) : null);
+        },
+      };
+    }
     const tokenKeys: string[] = [];
     const leases: Array<{ key: string; id: string }> = [];
     for (const c of applied) {
@@ -294,6 +331,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     let applied = checks;
     let where: RateLimitStorage = "memory";
     if (redisStore && storage() === "redis") {
+      markLeased(checks);
       try {
         used = await redisStore.peek(checks, now);
         where = "redis";
@@ -333,6 +371,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     stats: () => ({ ...stats }),
     close() {
       clearInterval(timer);
+      local?.close();
       unsubscribe?.();
       unsubscribeFlush?.();
     },

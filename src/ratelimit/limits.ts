@@ -26,6 +26,11 @@ export interface RateLimitSettings {
   leaseMs: number;
   /** While Redis is down each process enforces ceil(limit / processes), so N processes stay near one limit. */
   processes: number;
+  /**
+   * Large limits are decided in each process against leased shares of their budget (leases.ts),
+   * exact across processes within one share each; default true. False: one Redis call per request.
+   */
+  localLeases?: boolean;
 }
 
 /**
@@ -116,14 +121,28 @@ export interface CheckTarget {
   estimatedTokens: number;
 }
 
+// The key's and account's checks depend on the (cached, per key) auth object only: built once per object.
+const ownChecks = new WeakMap<object, { settings: RateLimitSettings; checks: readonly Check[] }>();
+
+function keyAndAccountChecks(settings: RateLimitSettings, auth: CheckTarget["auth"]): readonly Check[] {
+  const hit = ownChecks.get(auth);
+  if (hit && hit.settings === settings) return hit.checks;
+  const eff = effectiveLimits(settings, auth);
+  const checks: Check[] = [];
+  pushTriple(checks, "key", "key", `k:${auth.keyId}`, eff.key, eff.key.windowSeconds * 1000, 0);
+  pushTriple(checks, "account", "account", `a:${auth.accountId}`, eff.account, eff.account.windowSeconds * 1000, 0);
+  ownChecks.set(auth, { settings, checks });
+  return checks;
+}
+
 /** Every limit that applies to one request, in a fixed order (key, account, model, provider, global). */
 export function buildChecks(settings: RateLimitSettings, t: CheckTarget): Check[] {
-  const eff = effectiveLimits(settings, t.auth);
   const tokens = t.estimatedTokens;
   const gwin = settings.windowSeconds * 1000;
   const out: Check[] = [];
-  pushTriple(out, "key", "key", `k:${t.auth.keyId}`, eff.key, eff.key.windowSeconds * 1000, tokens);
-  pushTriple(out, "account", "account", `a:${t.auth.accountId}`, eff.account, eff.account.windowSeconds * 1000, tokens);
+  for (const c of keyAndAccountChecks(settings, t.auth)) {
+    out.push({ source: c.source, scope: c.scope, kind: c.kind, key: c.key, limit: c.limit, windowMs: c.windowMs, cost: c.kind === "tokens" ? tokens : 1 });
+  }
   if (t.model) pushTriple(out, "global_model", "global_model", `m:${t.model}`, settings.model, gwin, tokens);
   if (t.providerId) pushTriple(out, "global_provider", "global_provider", `p:${t.providerId}`, settings.provider, gwin, tokens);
   pushTriple(out, "global", "global", "g", settings.global, gwin, tokens);

@@ -10,6 +10,11 @@
  * - concurrency ("c"): sorted set of request ids scored by lease expiry (ms); expired leases are
  *   dropped before counting, so slots of a crashed process free themselves.
  * A window is (now − window, now]: an entry scored `now − window` or older no longer counts.
+ *
+ * Limits large enough to be leased (src/ratelimit/leases.ts; the spec letter is upper case, R/T/C)
+ * also have a lease log KEYS[i] .. ':l' with its counter ':l:sum': members "<process>.<n>:<units>",
+ * scored by the lease's start (requests/tokens) or expiry (concurrency blocks). Every decision
+ * counts the leases of every process as taken.
  */
 
 const HELPERS = `
@@ -38,6 +43,13 @@ local function trim_tokens(key, sumkey, cutoff)
     if sum < 0 then sum = 0 end
   end
   return sum
+end
+
+-- Units leased by processes and still counting: for requests/tokens taken after cutoff, for
+-- concurrency blocks not yet expired (cutoff = now).
+local function leased(key, cutoff)
+  local lkey = key .. ':l'
+  return trim_tokens(lkey, lkey .. ':sum', cutoff)
 end
 `;
 
@@ -71,18 +83,31 @@ for i = 1, n do
   local cost = costs[i]
   local key = KEYS[i]
   local wait = -1
+  local extra = 0
+  if kind == 'R' or kind == 'T' then
+    extra = leased(key, now - win)
+  elseif kind == 'C' then
+    extra = leased(key, now)
+  end
+  kind = string.lower(kind)
+  kinds[i] = kind
   if kind == 'r' then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
-    local cur = redis.call('ZCARD', key)
+    local own = redis.call('ZCARD', key)
+    local cur = own + extra
     used[i] = cur
     if cur + 1 > limit then
-      -- The request fits once the (cur - limit + 1) oldest entries have left the window.
-      local e = redis.call('ZRANGE', key, cur - limit, cur - limit, 'WITHSCORES')
+      -- The request fits once the (cur - limit + 1) oldest entries have left the window (leases
+      -- aside: with them the wait read here is a lower bound, the window an upper one).
+      local idx = cur - limit
       wait = win
-      if e[2] then wait = tonumber(e[2]) + win - now end
+      if idx < own then
+        local e = redis.call('ZRANGE', key, idx, idx, 'WITHSCORES')
+        if e[2] then wait = tonumber(e[2]) + win - now end
+      end
     end
   elseif kind == 't' then
-    local sum = trim_tokens(key, key .. ':sum', now - win)
+    local sum = trim_tokens(key, key .. ':sum', now - win) + extra
     used[i] = sum
     -- A request larger than the whole limit may pass only through an empty window.
     local c = cost
@@ -109,7 +134,7 @@ for i = 1, n do
     end
   else
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-    local cur = redis.call('ZCARD', key)
+    local cur = redis.call('ZCARD', key) + extra
     used[i] = cur
     if cur + 1 > limit then
       -- Nobody knows when a stream ends; ask the client to come back in a second.
@@ -213,6 +238,15 @@ for i = 1, n do
   local kind = ARGV[2 * i]
   local win = tonumber(ARGV[2 * i + 1])
   local key = KEYS[i]
+  local extra = 0
+  if kind == 'R' or kind == 'T' or kind == 'C' then
+    local from = now - win
+    if kind == 'C' then from = now end
+    for _, m in ipairs(redis.call('ZRANGE', key .. ':l', '(' .. from, '+inf', 'BYSCORE')) do
+      extra = extra + (tonumber(string.match(m, ':(%d+)$')) or 0)
+    end
+    kind = string.lower(kind)
+  end
   if kind == 'r' then
     out[i] = redis.call('ZCOUNT', key, '(' .. (now - win), '+inf')
   elseif kind == 't' then
@@ -224,6 +258,99 @@ for i = 1, n do
   else
     out[i] = redis.call('ZCOUNT', key, '(' .. now, '+inf')
   end
+  out[i] = out[i] + extra
+end
+return out
+`;
+
+/**
+ * Settles one lease per key and takes the next (src/ratelimit/leases.ts), for many keys in one call.
+ * ARGV: now, leaseMs, spec "kind,limit,win,grant,settle,base,ask;" per key, then one old member
+ * base per key ('' = none), then one new member base per key. The old lease (weight `grant`) is
+ * rewritten to what it really covered (`settle`; a concurrency block is removed instead); the new
+ * one gets `base` (units already taken: a block's open requests, a lease's uncounted carry) plus up
+ * to `ask` more, as far as the limit has room after everybody else's entries and leases.
+ * Returns per key: granted units, units taken by everybody else, and the wait (ms) until room
+ * frees when less than asked was granted (0 otherwise).
+ */
+export const LEASE_LUA = `${HELPERS}
+local now = tonumber(ARGV[1])
+local leaseMs = tonumber(ARGV[2])
+local n = #KEYS
+local out = {}
+local i = 0
+local function oldest(k)
+  local e = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
+  if e[2] then return tonumber(e[2]) end
+  return nil
+end
+for kind, limit, win, grant, settle, base, ask in string.gmatch(ARGV[3], '(%a),(%d+),(%d+),(%d+),(%d+),(%d+),(%d+);') do
+  i = i + 1
+  limit = tonumber(limit)
+  win = tonumber(win)
+  grant = tonumber(grant)
+  settle = tonumber(settle)
+  base = tonumber(base)
+  ask = tonumber(ask)
+  local key = KEYS[i]
+  local lkey = key .. ':l'
+  local lsum = lkey .. ':sum'
+  local old = ARGV[3 + i]
+  if old ~= '' then
+    local m = old .. ':' .. grant
+    local score = redis.call('ZSCORE', lkey, m)
+    if score then
+      redis.call('ZREM', lkey, m)
+      local keep = 0
+      if kind ~= 'c' and settle > 0 then
+        keep = settle
+        redis.call('ZADD', lkey, score, old .. ':' .. settle)
+      end
+      redis.call('INCRBY', lsum, keep - grant)
+    end
+  end
+  local cutoff = now - win
+  if kind == 'c' then cutoff = now end
+  local others
+  if kind == 't' then
+    others = trim_tokens(key, key .. ':sum', cutoff)
+  else
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
+    others = redis.call('ZCARD', key)
+  end
+  others = others + trim_tokens(lkey, lsum, cutoff)
+  local got = base + ask
+  local room = limit - others
+  if got > room then got = room end
+  if got < base then got = base end
+  local wait = 0
+  if got < base + ask then
+    if kind == 'c' then
+      wait = 1000
+    else
+      wait = win
+      local a = oldest(key)
+      local b = oldest(lkey)
+      if b and (not a or b < a) then a = b end
+      if a then wait = a + win - now end
+      if wait < 1 then wait = 1 end
+    end
+  end
+  if got > 0 then
+    local score = now
+    local ttl = win
+    if kind == 'c' then
+      score = now + leaseMs
+      ttl = leaseMs + 1000
+    end
+    redis.call('ZADD', lkey, score, ARGV[3 + n + i] .. ':' .. got)
+    redis.call('INCRBY', lsum, got)
+    redis.call('PEXPIRE', lkey, ttl)
+    redis.call('PEXPIRE', lsum, ttl)
+  end
+  out[3 * i - 2] = got
+  out[3 * i - 1] = others
+  out[3 * i] = wait
 end
 return out
 `;

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import { ADMIT_LUA, PEEK_LUA, RENEW_LUA, SETTLE_LUA } from "./lua.js";
-import type { AdmitResult, Check, LimitStore, SettleEntry } from "./types.js";
+import { ADMIT_LUA, LEASE_LUA, PEEK_LUA, RENEW_LUA, SETTLE_LUA } from "./lua.js";
+import type { AdmitResult, Check, LeaseEntry, LeaseReply, LimitStore, SettleEntry } from "./types.js";
 import { redisKeys } from "../redis/keys.js";
 
 type ScriptFn = (numKeys: number, ...args: Array<string | number>) => Promise<unknown>;
@@ -9,19 +9,24 @@ interface ScriptedRedis {
   rlSettle: ScriptFn;
   rlRenew: ScriptFn;
   rlPeek: ScriptFn;
+  rlLease: ScriptFn;
 }
 
 const KIND_CODE = { requests: "r", tokens: "t", concurrency: "c" } as const;
+/** Upper case: the key may carry leases, which count as taken. */
+const LEASED_CODE = { requests: "R", tokens: "T", concurrency: "C" } as const;
+const code = (c: Check): string => (c.leased ? LEASED_CODE[c.kind] : KIND_CODE[c.kind]);
 
 /** Registers the scripts once per client (EVALSHA, with ioredis falling back to EVAL on NOSCRIPT). */
 function scripted(client: Redis): ScriptedRedis {
   const c = client as unknown as Partial<ScriptedRedis> & Redis;
-  if (typeof c.rlAdmit !== "function") {
+  if (typeof c.rlLease !== "function") {
     // numberOfKeys omitted: the first argument of each call is the key count.
     c.defineCommand("rlAdmit", { lua: ADMIT_LUA });
     c.defineCommand("rlSettle", { lua: SETTLE_LUA });
     c.defineCommand("rlRenew", { lua: RENEW_LUA });
     c.defineCommand("rlPeek", { lua: PEEK_LUA, readOnly: true });
+    c.defineCommand("rlLease", { lua: LEASE_LUA });
   }
   return c as unknown as ScriptedRedis;
 }
@@ -47,7 +52,7 @@ export class RedisLimitStore implements LimitStore {
     for (let i = 0; i < n; i++) {
       const c = checks[i]!;
       args[i] = this.base + c.key;
-      spec += `${KIND_CODE[c.kind]},${c.limit},${c.windowMs},${c.cost};`;
+      spec += `${code(c)},${c.limit},${c.windowMs},${c.cost};`;
     }
     args[n] = now;
     args[n + 1] = id;
@@ -84,9 +89,29 @@ export class RedisLimitStore implements LimitStore {
     const argv: Array<string | number> = [now];
     for (const c of checks) {
       keys.push(this.base + c.key);
-      argv.push(KIND_CODE[c.kind], c.windowMs);
+      argv.push(code(c), c.windowMs);
     }
     const raw = (await this.r.rlPeek(keys.length, ...keys, ...argv)) as number[];
     return raw.map(Number);
+  }
+
+  /** Settles and takes leases of many keys in one call (see LEASE_LUA). */
+  async lease(entries: readonly LeaseEntry[], now: number, leaseMs: number): Promise<LeaseReply[]> {
+    const n = entries.length;
+    const keys: string[] = new Array(n);
+    const olds: string[] = new Array(n);
+    const nexts: string[] = new Array(n);
+    let spec = "";
+    for (let i = 0; i < n; i++) {
+      const e = entries[i]!;
+      keys[i] = this.base + e.key;
+      olds[i] = e.old ?? "";
+      nexts[i] = e.next;
+      spec += `${KIND_CODE[e.kind]},${e.limit},${e.windowMs},${e.grant},${e.settle},${e.base},${e.ask};`;
+    }
+    const raw = (await this.r.rlLease(n, ...keys, now, leaseMs, spec, ...olds, ...nexts)) as number[];
+    const out: LeaseReply[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = { granted: Number(raw[3 * i]), others: Number(raw[3 * i + 1]), waitMs: Number(raw[3 * i + 2]) };
+    return out;
   }
 }

@@ -18,6 +18,36 @@ export interface Check {
   windowMs: number;
   /** 1 for requests and concurrency; the token estimate for tokens. */
   cost: number;
+  /** The limit is large enough to be leased (leases.ts): its key may carry leases, which count as taken. */
+  leased?: boolean;
+}
+
+/** One key's lease settlement and renewal (see LEASE_LUA). */
+export interface LeaseEntry {
+  key: string;
+  kind: LimitKind;
+  limit: number;
+  windowMs: number;
+  /** Member base of the lease being settled (null: none); its weight in Redis is `grant`. */
+  old: string | null;
+  grant: number;
+  /** What the old lease really covered (requests/tokens; a concurrency block is dropped). */
+  settle: number;
+  /** Member base of the new lease. */
+  next: string;
+  /** Units the new lease must cover whatever the room (open requests, uncounted carry). */
+  base: number;
+  /** Units wanted on top of `base`. */
+  ask: number;
+}
+
+export interface LeaseReply {
+  /** Units of the new lease, `base` included (0 = no new lease). */
+  granted: number;
+  /** Units everybody else's entries and leases take. */
+  others: number;
+  /** When less than asked was granted: ms until room frees. */
+  waitMs: number;
 }
 
 export type AdmitResult =

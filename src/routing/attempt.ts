@@ -10,8 +10,12 @@ export interface UpstreamAttempt {
 }
 
 export interface AttemptPlanner {
-  /** Ordered attempts for this model: first is preferred; later ones are fallbacks. */
-  plan(model: ResolvedModel, body: Record<string, unknown>): UpstreamAttempt[];
+  /**
+   * Ordered attempts for this model: first is preferred; later ones are fallbacks. `fallbacks` is
+   * the client's `models` list as the caller already resolved and checked it; absent, the planner
+   * reads `body.models` itself.
+   */
+  plan(model: ResolvedModel, body: Record<string, unknown>, fallbacks?: readonly ResolvedModel[]): UpstreamAttempt[];
 }
 
 /** An attempt as the fallback loop (fallback.ts) sees it: the breaker to consult and what it serves. */

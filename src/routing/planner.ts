@@ -23,35 +23,38 @@ export class RoutingPlanner implements AttemptPlanner {
     private readonly maxFallbackModels = 3,
   ) {}
 
-  plan(model: ResolvedModel, body: Record<string, unknown>): UpstreamAttempt[] {
+  plan(model: ResolvedModel, body: Record<string, unknown>, fallbacks?: readonly ResolvedModel[]): UpstreamAttempt[] {
     const targets = this.targets();
     const prefs = this.preferences(body.provider, targets);
     const out: UpstreamAttempt[] = [];
     let openrouterPlanned = false;
-    const add = (attempts: Attempt[], extra: boolean) => {
-      for (const a of attempts) {
+    const add = (m: ResolvedModel, extra: boolean) => {
+      // Open circuits stay in the list: the executor skips them (and logs the skip) at acquire time.
+      for (const a of this.router.plan(m, prefs, { includeOpen: true }).attempts) {
         const t = targets.get(a.providerId);
         if (!t || !t.enabled) continue;
         if (extra && openrouterPlanned && t.type === "openrouter") continue;
         if (t.type === "openrouter") openrouterPlanned = true;
-        out.push(toUpstreamAttempt(a, t));
+        out.push(toUpstreamAttempt(a, t, m.id));
       }
     };
-    // Open circuits stay in the list: the executor skips them (and logs the skip) at acquire time.
-    add(this.router.plan(model, prefs, { includeOpen: true }).attempts, false);
-    const models = body.models;
-    if (Array.isArray(models) && this.catalog) {
-      const seen = new Set([model.id, model.requested]);
-      let n = 0;
-      for (const name of models) {
-        if (typeof name !== "string" || seen.has(name) || n >= this.maxFallbackModels) continue;
-        const m = this.catalog.resolve(name);
-        seen.add(name);
-        if (!m || (m.id !== name && seen.has(m.id))) continue;
-        seen.add(m.id);
-        n++;
-        add(this.router.plan(m, prefs, { includeOpen: true }).attempts, true);
-      }
+    add(model, false);
+    for (const m of (fallbacks ?? this.fallbacksOf(model, body.models)).slice(0, this.maxFallbackModels)) add(m, true);
+    return out;
+  }
+
+  /** The client's `models` list resolved (unknown and repeated names skipped), for callers that did not. */
+  private fallbacksOf(model: ResolvedModel, models: unknown): ResolvedModel[] {
+    if (!Array.isArray(models) || !this.catalog) return [];
+    const seen = new Set([model.id, model.requested]);
+    const out: ResolvedModel[] = [];
+    for (const name of models) {
+      if (typeof name !== "string" || seen.has(name)) continue;
+      const m = this.catalog.resolve(name);
+      seen.add(name);
+      if (!m || (m.id !== name && seen.has(m.id))) continue;
+      seen.add(m.id);
+      out.push(m);
     }
     return out;
   }
@@ -71,7 +74,8 @@ export class RoutingPlanner implements AttemptPlanner {
   }
 }
 
-export function toUpstreamAttempt(a: Attempt, t: ProviderTarget): UpstreamAttempt {
+/** `modelId`: the catalog model the attempt serves (a `models` fallback is priced as itself). */
+export function toUpstreamAttempt(a: Attempt, t: ProviderTarget, modelId?: string): UpstreamAttempt {
   const target = a.account ? { ...t, apiKey: a.account.apiKey } : t;
   return {
     target,
@@ -82,6 +86,7 @@ export function toUpstreamAttempt(a: Attempt, t: ProviderTarget): UpstreamAttemp
       upstreamModel: upstreamModelName(t, a.upstreamModel),
       discountBp: a.account?.discountBp ?? 0,
       price: a.price,
+      ...(modelId !== undefined ? { modelId } : {}),
     },
   };
 }

@@ -71,6 +71,8 @@ const CASES: Case[] = [
   { name: "api_base in embeddings", path: "/v1/embeddings", body: { model: "openai/text-embedding-3-small", input: "a", api_base: "http://x" }, status: 400, code: "forbidden_parameter", param: "api_base" },
   { name: "api_base on a pass-through route", path: "/v1/moderations", body: { input: "a", api_base: "http://x" }, status: 400, code: "forbidden_parameter", param: "api_base" },
   { name: "api_key on the OpenRouter proxy", path: "/api/v1/openrouter/chat/completions", body: chat({ api_key: "x" }), status: 400, code: "forbidden_parameter", param: "api_key" },
+  { name: "priority tier (billed above list price)", path: "/v1/chat/completions", body: chat({ service_tier: "priority" }), status: 400, code: "unsupported_parameter", param: "service_tier" },
+  { name: "scale tier on Responses", path: "/v1/responses", body: { model: "openai/gpt-4o-mini", input: "hi", service_tier: "scale" }, status: 400, code: "unsupported_parameter", param: "service_tier" },
   { name: "no key", path: "/v1/chat/completions", body: chat({}), auth: "none", status: 401 },
   { name: "body over MAX_BODY_BYTES", path: "/v1/chat/completions", raw: JSON.stringify(chat({ x: "a".repeat(5 * 1024 * 1024) })), status: 413 },
   { name: "invalid UTF-8 bytes", path: "/v1/chat/completions", raw: '{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"\xff\xfe"}],"api_key":"x"}', status: 400 },

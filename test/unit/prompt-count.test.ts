@@ -17,3 +17,21 @@ test("a small prompt is counted in place", async () => {
   assert.equal(promptTokensNow(body), countPromptTokens(body));
   assert.equal(await promptTokens(body), countPromptTokens(body));
 });
+
+test("a big prompt is tokenized in the worker thread: the event loop keeps turning meanwhile", async () => {
+  // ≈ 1 MB of unique text: about a second of tokenizing, were it done on this thread.
+  const body = { messages: [{ role: "user", content: `${Date.now()} ${"the quick brown fox jumps over the lazy dog ".repeat(24_000)}` }] };
+  let maxGap = 0;
+  let last = performance.now();
+  const iv = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 5);
+  const n = await promptTokens(body);
+  clearInterval(iv);
+  assert.equal(n, countPromptTokens(body));
+  assert.ok(maxGap < 400, `the event loop stalled ${maxGap.toFixed(0)} ms`);
+  // Counted once: the same text in another body is remembered.
+  assert.equal(promptTokensNow({ messages: [{ role: "user", content: body.messages[0]!.content }] }), n);
+});

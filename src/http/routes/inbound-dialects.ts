@@ -78,7 +78,7 @@ const responsesRoute = createRoute({
   tags: ["Inference"],
   summary: "OpenAI Responses API (streams with `stream: true`)",
   description:
-    "Translated to chat for the model's upstream; billed and logged like chat (log endpoint `responses`). Input as a string or items (messages, `function_call`, `function_call_output`), `instructions`, function tools, `max_output_tokens`, `text.format`. No state is kept between requests: `previous_response_id`, `item_reference`, `conversation`, `store: true` and `background` are refused with 400 `unsupported_parameter`; the answer says `store: false`.",
+    "Sent to the upstream's own Responses API where the provider serves it (`responses_api: native`: by default OpenAI, Azure OpenAI, LiteLLM; the API's fields only, `store: false`), translated to chat elsewhere; billed and logged like chat (log endpoint `responses`). Input as a string or items (messages, `function_call`, `function_call_output`), `instructions`, function tools, `max_output_tokens`, `text.format`. No state is kept between requests: `previous_response_id`, `item_reference`, `conversation`, `store: true` and `background` are refused with 400 `unsupported_parameter`; the answer says `store: false`.",
   security: [{ bearerAuth: [] }],
   request: { body: { content: { "application/json": { schema: ResponsesRequest } }, required: true } },
   responses: {

@@ -13,6 +13,12 @@ export interface InboundDialect {
   readonly endpoint: "messages" | "responses";
   /** The client's body → an OpenAI chat body (throws a 4xx AppError on what can't be served). */
   toChat(body: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * When `toChat` refused what chat can't carry (`unsupported_parameter`) but an upstream speaking
+   * this API natively could serve it: a chat body for the holds and counts only (throws what no
+   * route may serve). Absent: the refusal stands.
+   */
+  untranslatable?(body: Record<string, unknown>): Record<string, unknown>;
   /** A chat completion (usage as billed) → the client's answer. `model` is the name the client asked for. */
   response(chat: Record<string, unknown>, ctx: DialectContext): Record<string, unknown>;
   /** One stream's translator (stateful). */

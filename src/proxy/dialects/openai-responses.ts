@@ -127,12 +127,57 @@ function formatToChat(text: unknown): unknown {
   throw unsupported("text.format.type", "text, json_object and json_schema are served");
 }
 
-function requestToChat(body: Record<string, unknown>): Record<string, unknown> {
+/**
+ * OpenAI's hosted tools: billed per call at OpenAI (web and file search, code interpreter, image
+ * generation), or run against state in the operator's account (vector stores, containers, MCP
+ * servers). The gateway prices tokens only, so these are refused on every route; tools the client
+ * runs itself (functions, custom tools, local shell, computer use) cost only their tokens.
+ */
+const HOSTED_TOOLS = /^(web_search|file_search|code_interpreter|image_generation|mcp)/;
+
+/** What needs state at the upstream (the gateway's or the operator's account), or costs what the gateway can't price: refused on every route. */
+function refuseStateful(body: Record<string, unknown>): void {
+  if (Array.isArray(body.tools)) {
+    (body.tools as Item[]).forEach((t, i) => {
+      if (typeof t?.type === "string" && HOSTED_TOOLS.test(t.type)) throw unsupported(`tools[${i}].type`, `\`${t.type}\` runs at OpenAI and is billed per call there, which this gateway does not price; function and custom tools are served`);
+    });
+  }
   if (body.previous_response_id !== undefined && body.previous_response_id !== null) throw unsupported("previous_response_id", STATELESS);
   if (body.conversation !== undefined && body.conversation !== null) throw unsupported("conversation", STATELESS);
   if (body.store === true) throw unsupported("store", STATELESS);
   if (body.background === true) throw unsupported("background", "answers are given in the request that asked for them");
   if (body.prompt !== undefined && body.prompt !== null) throw unsupported("prompt", "stored prompt templates live at OpenAI only");
+  if (Array.isArray(body.input)) {
+    (body.input as Item[]).forEach((item, i) => {
+      if (item?.type === "item_reference") throw unsupported(`input[${i}]`, `item references need stored responses; ${STATELESS}`);
+      // A file id names a file stored in the upstream account (the operator's, shared by every client).
+      const parts = Array.isArray(item?.content) ? (item.content as Item[]) : [];
+      parts.forEach((p, j) => {
+        if (p && typeof p === "object" && p.file_id !== undefined && p.file_id !== null) throw unsupported(`input[${i}].content[${j}].file_id`, "files stored upstream are not served; send `file_data`, `file_url` or `image_url`");
+      });
+    });
+  }
+}
+
+/**
+ * A request chat can't carry (OpenAI's own tools, file inputs, other item types) that a route
+ * with the native Responses API can: a chat body standing for it in the holds and counts only
+ * (the whole request as the prompt: an upper bound of its tokens), never sent anywhere.
+ */
+function untranslatable(body: Record<string, unknown>): Record<string, unknown> {
+  refuseStateful(body);
+  const prompt = JSON.stringify({ instructions: body.instructions, input: body.input, tools: body.tools });
+  const chat: Record<string, unknown> = { model: body.model, messages: [{ role: "user", content: prompt }] };
+  if (typeof body.max_output_tokens === "number") chat.max_tokens = body.max_output_tokens;
+  if (body.stream === true) {
+    chat.stream = true;
+    chat.stream_options = { include_usage: true };
+  }
+  return chat;
+}
+
+function requestToChat(body: Record<string, unknown>): Record<string, unknown> {
+  refuseStateful(body);
   if (body.input === undefined) throw bad("`input` is required", "input");
   const messages: Record<string, unknown>[] = [];
   if (typeof body.instructions === "string" && body.instructions) messages.push({ role: "system", content: body.instructions });
@@ -345,6 +390,7 @@ class ResponsesStream implements DialectStream {
 export const openaiResponses: InboundDialect = {
   endpoint: "responses",
   toChat: requestToChat,
+  untranslatable,
   response: responseOf,
   stream: (ctx) => new ResponsesStream(ctx),
 };
