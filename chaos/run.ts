@@ -180,8 +180,14 @@ async function measure(ctx: Ctx, accounts: string[], sent: Sent[]): Promise<Reco
     ? await q(ctx.db, sql`select request_id, status, amount_micros::text a, coalesce(charged_micros, 0)::text c, coalesce(shortfall_micros, 0)::text s, coalesce(completion_tokens, 0)::bigint::text ct from holds where request_id in ${ids}`)
     : [];
   const byId = new Map(holds.map((h) => [h.request_id as string, h]));
-  const logs = ids.length ? await q(ctx.db, sql`select id, status from request_logs where id in ${ids}`) : [];
+  const logs = ids.length ? await q(ctx.db, sql`select id, status, coalesce(completion_tokens, 0)::bigint::text ct from request_logs where id in ${ids}`) : [];
   const logById = new Map(logs.map((l) => [l.id as string, l.status as string]));
+  // Requests admitted on a balance lease (BILLING_LEASE=on) have no hold row: their charge is the usage ledger row (hold in its meta), their tokens the log row's.
+  const leased = ids.length
+    ? await q(ctx.db, sql`select ref, (-amount_micros)::text c, coalesce(meta->>'hold_micros', '0') h from ledger_entries where kind = 'usage' and ref in ${ids} and meta ? 'lease'`)
+    : [];
+  const leasedById = new Map(leased.map((l) => [l.ref as string, l]));
+  const logTokens = new Map(logs.map((l) => [l.id as string, Number(l.ct)]));
   let notBilled = 0;
   let logsLost = 0;
   unbilledWhy.clear();
@@ -189,12 +195,14 @@ async function measure(ctx: Ctx, accounts: string[], sent: Sent[]): Promise<Reco
   for (const s of sent) {
     if (!s.id) continue;
     const h = byId.get(s.id);
-    const billed = h && h.status === "settled" ? Number(h.ct) : 0;
+    const lc = leasedById.get(s.id);
+    const billed = h && h.status === "settled" ? Number(h.ct) : lc ? (logTokens.get(s.id) ?? 0) : 0;
     if (s.delivered > billed) {
       notBilled += s.delivered - billed;
       unbilledWhy.add(`hold ${h ? h.status : "missing"}, log ${logById.get(s.id) ?? "missing"}`);
     }
     if (h && BigInt(h.c as string) > BigInt(h.a as string)) chargeOverHold++;
+    if (lc && BigInt(lc.c as string) > BigInt(lc.h as string)) chargeOverHold++;
     // A request that took a hold or answered 200 must have a closed log row.
     if (h || s.status === 200) {
       const st = logById.get(s.id);
@@ -208,7 +216,9 @@ async function measure(ctx: Ctx, accounts: string[], sent: Sent[]): Promise<Reco
           (select coalesce(sum(amount_micros), 0) from ledger_entries l where l.account_id = a.id)::text l,
           (select coalesce(sum(amount_micros), 0) from holds h where h.account_id = a.id and h.status = 'open')::text oh,
           (select count(*) from holds h where h.account_id = a.id and h.status = 'open')::int n_open,
-          (select coalesce(sum(shortfall_micros), 0) from holds h where h.account_id = a.id)::text sf
+          (select coalesce(sum(shortfall_micros), 0) from holds h where h.account_id = a.id)::text sf,
+          (select coalesce(sum(amount_micros), 0) from balance_leases b where b.account_id = a.id and b.status = 'open')::text ol,
+          (select coalesce(sum((meta->>'shortfall_micros')::bigint), 0) from ledger_entries l where l.account_id = a.id and l.kind = 'usage' and l.meta ? 'lease')::text lsf
         from accounts a where a.id in ${accounts}`,
       )
     : [];
@@ -218,8 +228,8 @@ async function measure(ctx: Ctx, accounts: string[], sent: Sent[]): Promise<Reco
   for (const a of acc) {
     const b = BigInt(a.b as string);
     const r = BigInt(a.r as string);
-    overspendMicros += BigInt(a.sf as string) + (b - r < 0n ? r - b : 0n);
-    if (b !== BigInt(a.l as string) || r !== BigInt(a.oh as string)) drift++;
+    overspendMicros += BigInt(a.sf as string) + BigInt(a.lsf as string) + (b - r < 0n ? r - b : 0n);
+    if (b !== BigInt(a.l as string) || r !== BigInt(a.oh as string) + BigInt(a.ol as string)) drift++;
     openHolds += a.n_open as number;
   }
   return {
@@ -547,6 +557,8 @@ async function main(): Promise<number> {
       METRICS_ENABLED: "false",
       // Breakers are not under test here: one scenario's faults must not turn the next into 503s.
       BREAKER_MIN_REQUESTS: "1000000",
+      // CHAOS_BILLING_LEASE=on runs every scenario with balance leases.
+      ...(process.env.CHAOS_BILLING_LEASE ? { BILLING_LEASE: process.env.CHAOS_BILLING_LEASE } : {}),
     };
     const [a, b] = await Promise.all([startGateway(env), startGateway(env)]);
     const ctx = new Ctx(a, b, await openDatabase({ dataDir: "unused", databaseUrl: pg.url, poolSize: 4 }), env, pg, redis);
@@ -571,6 +583,7 @@ async function main(): Promise<number> {
       } catch (e) {
         failedScenarios.push(`${s.name}: ${(e as Error).message.slice(0, 500)}`);
         console.log(`  ${s.name}: FAILED ${(e as Error).message.slice(0, 300)}`);
+        if (process.env.CHAOS_DEBUG) console.log(ctx.a.output().slice(-4000), "\n----B----\n", ctx.b.output().slice(-4000));
       }
     }
   } catch (e) {

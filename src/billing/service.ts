@@ -30,6 +30,7 @@ import { counterSpecs, PeriodClock } from "./quotas.js";
 import { effectiveLimits, holdTerms, refuseStateless, upstreamCap, type AuthBilling, type HoldTerms } from "./prepare.js";
 import { GroupCommit } from "./settle-queue.js";
 import { ensureBillingDefaults, type BillingDefaults } from "./defaults.js";
+import { LeaseBook, type LeaseHold, type LeaseSettings } from "./lease.js";
 
 const MAX_TOKENS_HEADER = "x-gateway-max-tokens";
 
@@ -45,6 +46,8 @@ export interface BillingSettings extends BillingDefaults {
   marginRule: MarginRule;
   defaultMaxTokens: number;
   minMaxTokens: number;
+  /** Balance leases (BILLING_LEASE=on); null = every request holds and settles in the database. */
+  lease: LeaseSettings | null;
 }
 
 export interface BillingDeps {
@@ -99,8 +102,13 @@ export function createBilling(deps: BillingDeps): BillingService {
   const unpricedHold = settings.unpricedHoldMicros;
   const holdTtlMs = settings.holdTtlMs;
   let readyP: Promise<void> | null = null;
+  const book = settings.lease ? new LeaseBook(db, settings.lease, holdTtlMs, () => performance.now(), logger) : null;
   const ready = () =>
-    (readyP ??= ensureBillingDefaults(db, settings).catch((e) => {
+    (readyP ??= (async () => {
+      await ensureBillingDefaults(db, settings);
+      // Charges a dead predecessor answered but had not applied reach the ledger before anything else.
+      await book?.recover();
+    })().catch((e) => {
       readyP = null;
       throw e;
     }));
@@ -184,13 +192,26 @@ export function createBilling(deps: BillingDeps): BillingService {
     // token quota watches is not bounded: the client's request goes upstream unchanged.
     const unbounded = terms.fixed === null && outNum === 0n && !counters.some((c) => c.limit.tokens !== null);
     const fixed = unbounded ? 0 : terms.fixed;
+    const promptHold = priced ? promptHoldMicros(promptTokens, plan.rates) : unpricedHold!;
+    // Leased admission: non-stream requests (a stream's crash bound lives on its hold row) of
+    // accounts no quota window watches, whose lifetime fits the lease's.
+    if (book && input.stream !== true && counters.length === 0 && (input.holdTtlMs ?? 0) <= holdTtlMs) {
+      const mt = fixed ?? terms.cap;
+      const need = promptHold + (BigInt(mt) * outNum + 999_999_999_999_999_999n) / 1_000_000_000_000_000_000n;
+      const lh = await book.admit(input.auth.accountId, need);
+      if (lh) {
+        const perChoice = unbounded || input.endpoint === "embeddings" ? null : upstreamCap(terms, mt, false);
+        const covered = unbounded || input.endpoint === "embeddings" ? null : mt;
+        return new HoldReservation(input.requestId, input.auth.accountId, plan.snapshot, perChoice, need, covered, { hold: lh, keyId: input.auth.keyId });
+      }
+    }
     const out = await holdsQ.submit({
       requestId: input.requestId,
       accountId: input.auth.accountId,
       keyId: input.auth.keyId,
       model: input.model.id,
       promptTokens,
-      promptHoldMicros: priced ? promptHoldMicros(promptTokens, plan.rates) : unpricedHold!,
+      promptHoldMicros: promptHold,
       outNum,
       fixedMaxTokens: fixed,
       cap: terms.cap,
@@ -220,6 +241,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       readonly maxTokens: number | null,
       readonly holdMicros: bigint,
       readonly outputTokens: number | null,
+      private readonly leased: { hold: LeaseHold; keyId: string | null } | null = null,
     ) {
       this.headers = maxTokens !== null ? { [MAX_TOKENS_HEADER]: String(maxTokens) } : {};
     }
@@ -240,6 +262,12 @@ export function createBilling(deps: BillingDeps): BillingService {
       // max_tokens delivered) beyond it is not the client's to pay. The overdraft bound is zero.
       const price = p.priceMicros > this.holdMicros ? this.holdMicros : p.priceMicros;
       if (price < p.priceMicros) logger?.warn({ requestId: this.requestId, price: p.priceMicros.toString(), hold: this.holdMicros.toString() }, "billing: usage priced above its hold; charged the hold");
+      if (this.leased && book) {
+        // The lease reserved the whole hold, so the balance covers the charge: no shortfall on this path.
+        await book.settle(this.leased.hold, this.requestId, this.leased.keyId, price, p.costMicros);
+        if (p.margin) deps.onMargin?.({ requestId: this.requestId, accountId: this.accountId, providerId: served.providerId, flag: p.margin, priceMicros: price, costMicros: p.costMicros, profitMicros: price - p.costMicros });
+        return { upstreamCostMicros: p.costMicros, priceMicros: price, costDisplay: formatMoney(price), margin: p.margin };
+      }
       const o = await queue.submit({
         requestId: this.requestId,
         accountId: this.accountId,
@@ -263,6 +291,11 @@ export function createBilling(deps: BillingDeps): BillingService {
 
     release(): Promise<void> {
       if (this.outcome) return this.outcome.then(() => undefined);
+      if (this.leased && book) {
+        if (!this.released) book.release(this.leased.hold);
+        this.released ??= Promise.resolve();
+        return this.released;
+      }
       this.released ??= releaseHold(db, this.requestId).then(() => undefined);
       return this.released;
     }
@@ -280,12 +313,16 @@ export function createBilling(deps: BillingDeps): BillingService {
       return Object.keys(t.rateLimits).length ? t.rateLimits : null;
     },
     unpricedPriceMicros: unpricedHold,
-    flush: () => queue.flush(),
-    queueDepth: () => ({ holds: holdsQ.pending, settlements: queue.pending }),
+    flush: async () => {
+      await queue.flush();
+      await book?.flush();
+    },
+    queueDepth: () => ({ holds: holdsQ.pending, settlements: queue.pending + (book?.pending ?? 0) }),
     close: async () => {
       closed = true;
       await holdsQ.close();
       await queue.close();
+      await book?.close();
     },
   };
 }

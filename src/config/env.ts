@@ -215,6 +215,30 @@ export const EnvSchema = z.object({
   BILLING_CACHE_TTL_MS: int(5_000),
   /** Most holds (or settlements) written in one database call when they queue up (group commit); 1 = one call each. */
   BILLING_SETTLE_BATCH: z.coerce.number().int().min(1).max(1000).default(64),
+  /**
+   * Balance leases (billing/lease.ts): each process reserves a slice of an account's spendable
+   * balance in one statement and admits non-stream requests of accounts without quota windows
+   * against it in memory; settlements go to a local fsync'd journal before the answer and reach
+   * the ledger in batches. `off` = every request holds and settles in the database.
+   */
+  BILLING_LEASE: z.enum(["off", "on"]).default("off"),
+  /** Largest slice one lease takes (account currency); a lease never takes more than half the spendable balance. */
+  BILLING_LEASE_MAX: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("100"),
+  /** Smallest slice worth a lease (account currency); below it (or below two requests' holds) requests hold in the database. */
+  BILLING_LEASE_MIN: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("0.01"),
+  /** Where the lease journal lives; empty = DATA_DIR/billing-journal (one file per process, replayed by the next start). */
+  BILLING_LEASE_JOURNAL_DIR: z.string().default(""),
+  /**
+   * 0 (default): a leased request's journal record is fdatasync'd before its answer leaves (records of
+   * concurrent requests share one sync). N > 0: the record is written before the answer (a process
+   * crash loses nothing) and fdatasync'd every N ms; a power loss may lose the last N ms of charges
+   * (the operator's loss, never a client overspend).
+   */
+  BILLING_LEASE_JOURNAL_FSYNC_MS: int(0),
+  /** How often journaled settlements are applied to the database (one transaction per batch). */
+  BILLING_LEASE_APPLY_MS: z.coerce.number().int().min(5).max(5_000).default(50),
+  /** Leases are renewed this often; one unused this long (×2) is given back. */
+  BILLING_LEASE_RENEW_MS: z.coerce.number().int().min(200).max(600_000).default(10_000),
   /** Catalog sync: a price moving by more than this percent waits for admin approval. */
   CATALOG_SYNC_MAX_CHANGE_PCT: z.coerce.number().min(0).default(20),
   /** Minutes between catalog syncs from OpenRouter's /models; 0 = only on demand. */

@@ -23,6 +23,7 @@ export const ID_PREFIX = {
   request: "req",
   ledger: "led",
   hold: "hold",
+  lease: "lse",
   tariff: "trf",
   provider: "prv",
   upstreamAccount: "ua",

@@ -22,12 +22,18 @@ import type { Db } from "../db/client.js";
 import { holds, requestLogs } from "../db/schema/index.js";
 import { releaseHold, settleHold } from "../billing/holds.js";
 import { decodeSnapshot, priceUsage } from "../billing/price-plan.js";
+import { expiredLeases, giveBack } from "../billing/lease-store.js";
 
 export interface SweepOptions {
   /** Holds with expires_at before this are swept; default the database's now(). */
   now?: Date;
   /** Most holds handled in one run. */
   limit?: number;
+  /**
+   * Balance leases with expires_at before this are closed; default the database's now() — not
+   * `now`: a live process keeps its leases renewed, and only real time says it stopped.
+   */
+  leasesAt?: Date;
   /** A `pending` log row whose hold is closed is left alone this long (its final row may still be on its way). */
   pendingGraceMs?: number;
   logger?: Logger;
@@ -43,10 +49,13 @@ export interface SweepResult {
   fromProgress: number;
   /** Request-log rows the sweeper closed (`interrupted`) or wrote for a lost one. */
   logsClosed: number;
+  /** Balance leases past their expiry (their process is gone) closed, and what they gave back. */
+  leasesExpired: number;
+  leaseReturnedMicros: bigint;
 }
 
 export async function sweepHolds(db: Db, opts: SweepOptions = {}): Promise<SweepResult> {
-  const res: SweepResult = { settled: 0, released: 0, failed: 0, chargedMicros: 0n, fromProgress: 0, logsClosed: 0 };
+  const res: SweepResult = { settled: 0, released: 0, failed: 0, chargedMicros: 0n, fromProgress: 0, logsClosed: 0, leasesExpired: 0, leaseReturnedMicros: 0n };
   const cutoff = opts.now ? opts.now : sql<Date>`now()`;
   const due = await db
     .select({
@@ -146,14 +155,25 @@ export async function sweepHolds(db: Db, opts: SweepOptions = {}): Promise<Sweep
     }
   }
   try {
+    // A lease's process renews it while it lives; past its expiry nobody admits on it any more.
+    const expired = await expiredLeases(db, opts.leasesAt ?? null, opts.limit ?? 500);
+    if (expired.length) {
+      res.leaseReturnedMicros = await giveBack(db, expired, { status: "expired", expiredBefore: opts.leasesAt ?? null });
+      res.leasesExpired = expired.length;
+    }
+  } catch (e) {
+    res.failed++;
+    opts.logger?.error({ err: e }, "hold sweeper: could not close expired balance leases");
+  }
+  try {
     res.logsClosed += await closeOrphanedLogs(db, opts);
   } catch (e) {
     res.failed++;
     opts.logger?.error({ err: e }, "hold sweeper: could not close orphaned request-log rows");
   }
-  if (res.settled || res.released || res.failed || res.logsClosed) {
+  if (res.settled || res.released || res.failed || res.logsClosed || res.leasesExpired) {
     opts.logger?.warn(
-      { settled: res.settled, fromProgress: res.fromProgress, released: res.released, failed: res.failed, logsClosed: res.logsClosed },
+      { settled: res.settled, fromProgress: res.fromProgress, released: res.released, failed: res.failed, logsClosed: res.logsClosed, leasesExpired: res.leasesExpired },
       "hold sweeper resolved expired holds",
     );
   }

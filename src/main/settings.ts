@@ -17,6 +17,7 @@ import { DEFAULT_YOOKASSA_IPS } from "../payments/ip-allowlist.js";
 import type { RateLimitSettings } from "../ratelimit/index.js";
 import { fractionToBp, type RoutingSettings } from "../routing/service.js";
 import type { CustomerKeySettings } from "../upstream-keys/customer-keys.js";
+import { join } from "node:path";
 
 const trimSlash = (url: string) => url.replace(/\/+$/, "");
 
@@ -38,6 +39,17 @@ export function billingSettings(env: Env, opts: { demo?: boolean } = {}): Billin
     marginRule: env.BILLING_MARGIN_RULE,
     defaultMaxTokens: env.BILLING_DEFAULT_MAX_TOKENS,
     minMaxTokens: env.BILLING_MIN_MAX_TOKENS,
+    lease:
+      env.BILLING_LEASE === "on"
+        ? {
+            maxMicros: parseMoney(env.BILLING_LEASE_MAX),
+            minMicros: parseMoney(env.BILLING_LEASE_MIN),
+            journalDir: env.BILLING_LEASE_JOURNAL_DIR || join(env.DATA_DIR, "billing-journal"),
+            applyMs: env.BILLING_LEASE_APPLY_MS,
+            renewMs: env.BILLING_LEASE_RENEW_MS,
+            journalFsyncMs: env.BILLING_LEASE_JOURNAL_FSYNC_MS,
+          }
+        : null,
   };
 }
 

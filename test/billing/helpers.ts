@@ -7,7 +7,7 @@ import type { Clock } from "../../src/core/clock.js";
 import { newId } from "../../src/core/ids.js";
 import { parseMoney } from "../../src/core/money.js";
 import type { Db } from "../../src/db/client.js";
-import { accounts, holds, ledgerEntries } from "../../src/db/schema/index.js";
+import { accounts, balanceLeases, holds, ledgerEntries } from "../../src/db/schema/index.js";
 import type { AuthContext, ResolvedModel, ServedBy, TokenUsage } from "../../src/contracts/request.js";
 import { testAuth } from "../helpers/auth.js";
 
@@ -81,14 +81,23 @@ export async function ledgerSum(db: Db, id: string): Promise<bigint> {
   return BigInt(r[0]!.s);
 }
 
-/** balance - Σ ledger (must be 0) and reserved - Σ open holds (must be 0). */
+/** balance - Σ ledger (must be 0) and reserved - Σ open holds - Σ open balance leases (must be 0). */
 export async function drift(db: Db, id: string): Promise<{ ledger: bigint; holds: bigint }> {
   const a = await account(db, id);
   const h = await db
     .select({ s: sql<string>`coalesce(sum(${holds.amountMicros}), 0)::text` })
     .from(holds)
     .where(sql`${holds.accountId} = ${id} and ${holds.status} = 'open'`);
-  return { ledger: a.balanceMicros - (await ledgerSum(db, id)), holds: a.reservedMicros - BigInt(h[0]!.s) };
+  const l = await db
+    .select({ s: sql<string>`coalesce(sum(${balanceLeases.amountMicros}), 0)::text` })
+    .from(balanceLeases)
+    .where(sql`${balanceLeases.accountId} = ${id} and ${balanceLeases.status} = 'open'`);
+  return { ledger: a.balanceMicros - (await ledgerSum(db, id)), holds: a.reservedMicros - BigInt(h[0]!.s) - BigInt(l[0]!.s) };
+}
+
+/** Settings that turn balance leases on, with a journal directory of the test's own. */
+export function leaseEnv(dir: string): Partial<Env> {
+  return { BILLING_LEASE: "on", BILLING_LEASE_JOURNAL_DIR: dir, BILLING_LEASE_APPLY_MS: 20 };
 }
 
 export async function settledAll<T>(ps: Array<Promise<T>>) {

@@ -10,7 +10,17 @@ import { holds, ledgerEntries, modelPrices, requestLogs, usageCounters } from ".
 import { sweepHolds } from "../../src/jobs/sweep-holds.js";
 import type { Reservation } from "../../src/contracts/request.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
-import { account, authFor, billingFor, drift, makeAccount, model, served, settledAll, TestClock, usage } from "./helpers.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { account, authFor, billingFor, drift, leaseEnv, makeAccount, model, served, settledAll, TestClock, usage } from "./helpers.js";
+
+// The concurrency proofs run twice: holds in the database, and balance leases (BILLING_LEASE=on).
+const LEASE_DIR = mkdtempSync(join(tmpdir(), "gw-lease-holds-"));
+const MODES = [
+  { tag: "", env: {} },
+  { tag: " [lease]", env: leaseEnv(LEASE_DIR) },
+] as const;
 
 // $2.5 / $10 per 1M at 100 RUB/USD × 1.5 = 375 / 1500 micros per token.
 const GPT4O = model("t/gpt-4o", { input: "2.5", output: "10" });
@@ -33,8 +43,9 @@ describeEachDb("billing holds", (kind, create) => {
     await d?.drop();
   });
 
-  test("200 concurrent reserves on a balance that covers 10: exactly 10 holds, never overspent", async () => {
-    const billing = billingFor(d.db);
+  for (const mode of MODES) {
+  test(`200 concurrent reserves on a balance that covers 10: exactly 10 holds, never overspent${mode.tag}`, async () => {
+    const billing = billingFor(d.db, mode.env);
     const acct = await makeAccount(d.db, "15.375");
     const auth = authFor(acct);
     let minAvailable = 15_375_000n;
@@ -66,15 +77,16 @@ describeEachDb("billing holds", (kind, create) => {
       assert.equal(s.priceMicros, 37_500n + 750_000n);
       assert.equal(s.costDisplay, "0.7875");
     }
+    await billing.flush();
     const end = await account(d.db, acct);
     assert.equal(end.balanceMicros, 15_375_000n - 10n * 787_500n);
     assert.equal(end.reservedMicros, 0n);
     assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
-    console.log(`# [${kind}] A1 hold-then-settle: tried 200, admitted ${r.ok.length}, 402 ${r.errors.length}, overspend 0, drift 0`);
+    console.log(`# [${kind}${mode.tag}] A1 hold-then-settle: tried 200, admitted ${r.ok.length}, 402 ${r.errors.length}, overspend 0, drift 0`);
   });
 
-  test("200 concurrent full requests (reserve then settle at the max): at most 10 paid, balance ends at 0, ledger = balance", async () => {
-    const billing = billingFor(d.db);
+  test(`200 concurrent full requests (reserve then settle at the max): at most 10 paid, balance ends at 0, ledger = balance${mode.tag}`, async () => {
+    const billing = billingFor(d.db, mode.env);
     const acct = await makeAccount(d.db, "15.375");
     const auth = authFor(acct);
     const r = await settledAll(
@@ -85,21 +97,22 @@ describeEachDb("billing holds", (kind, create) => {
     );
     assert.equal(r.ok.length, 10);
     for (const e of r.errors) expectAppError(e, "insufficient_quota", "balance");
+    await billing.flush();
     const end = await account(d.db, acct);
     assert.equal(end.balanceMicros, 0n);
     assert.equal(end.reservedMicros, 0n);
     assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
     const rows = await d.db.select().from(ledgerEntries).where(and(eq(ledgerEntries.accountId, acct), eq(ledgerEntries.kind, "usage")));
     assert.equal(rows.length, 10);
-    console.log(`# [${kind}] A1 full flow: tried 200, succeeded ${r.ok.length}, overspend 0, drift 0`);
+    console.log(`# [${kind}${mode.tag}] A1 full flow: tried 200, succeeded ${r.ok.length}, overspend 0, drift 0`);
   });
 
   // PostgreSQL only (PGlite is one process's database); registered only there so nothing reports "skipped".
-  if (kind === "postgres") test("two processes (two pools, two billing instances) on one PostgreSQL can't overspend either", async () => {
+  if (kind === "postgres") test(`two processes (two pools, two billing instances) on one PostgreSQL can't overspend either${mode.tag}`, async () => {
     const other = await openDatabase({ dataDir: "unused", databaseUrl: d.url!, poolSize: 20 });
     try {
-      const b1 = billingFor(d.db);
-      const b2 = billingFor(other.db);
+      const b1 = billingFor(d.db, mode.env);
+      const b2 = billingFor(other.db, mode.env);
       const acct = await makeAccount(d.db, "15.375");
       const auth = authFor(acct);
       const r = await settledAll(
@@ -109,14 +122,16 @@ describeEachDb("billing holds", (kind, create) => {
         }),
       );
       assert.equal(r.ok.length, 10);
+      await Promise.all([b1.flush(), b2.flush()]);
       const end = await account(d.db, acct);
       assert.equal(end.balanceMicros, 0n);
       assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
-      console.log(`# [${kind}] A1 two processes: tried 200, succeeded ${r.ok.length}, overspend 0, drift 0`);
+      console.log(`# [${kind}${mode.tag}] A1 two processes: tried 200, succeeded ${r.ok.length}, overspend 0, drift 0`);
     } finally {
       await other.close();
     }
   });
+  }
 
   test("a key's daily token limit holds under concurrency and resets the next day", async () => {
     const clock = new TestClock();
@@ -350,8 +365,8 @@ describeEachDb("billing holds", (kind, create) => {
     );
   });
 
-  test("flush()/close() drain queued settlements", async () => {
-    const billing = billingFor(d.db);
+  for (const mode of MODES) test(`flush()/close() drain queued settlements${mode.tag}`, async () => {
+    const billing = billingFor(d.db, mode.env);
     const acct = await makeAccount(d.db, "100");
     const rs: Reservation[] = [];
     for (let i = 0; i < 20; i++) {

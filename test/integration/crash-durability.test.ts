@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { eq, inArray, sql } from "drizzle-orm";
-import { holds, requestLogs } from "../../src/db/schema/index.js";
+import { balanceLeases, holds, ledgerEntries, requestLogs } from "../../src/db/schema/index.js";
 import { sweepHolds } from "../../src/jobs/sweep-holds.js";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { DeliveredTokens } from "../../src/proxy/delivered-tokens.js";
@@ -110,9 +110,11 @@ describe("kill -9 of a real gateway mid-stream [postgres]", async () => {
     await db?.drop();
   });
 
-  test("recovery bills every stream at least what it delivered, keeps every answered call's log row, and leaves no pending row", async () => {
+  // Also with balance leases: the short calls are then admitted in memory and charged from the journal the next process replays.
+  for (const lease of ["off", "on"] as const)
+  test(`recovery bills every stream at least what it delivered, keeps every answered call's log row, and leaves no pending row${lease === "on" ? " [lease]" : ""}`, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "gw-kill9-"));
-    const env = { DATABASE_URL: db.url!, DATA_DIR: dataDir, UPSTREAM_BASE_URL: mock.baseUrl, BILLING_UNPRICED_HOLD: "1.00", LOG_LEVEL: "warn", BILLING_SWEEP_INTERVAL_MS: "0", RATE_LIMIT_REQUESTS: "0" };
+    const env = { DATABASE_URL: db.url!, DATA_DIR: dataDir, UPSTREAM_BASE_URL: mock.baseUrl, BILLING_UNPRICED_HOLD: "1.00", LOG_LEVEL: "warn", BILLING_SWEEP_INTERVAL_MS: "0", RATE_LIMIT_REQUESTS: "0", BILLING_LEASE: lease };
     const gw = await spawnGateway(env);
     const admin = (path: string, body: unknown) =>
       fetch(gw.url + path, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) }).then(
@@ -187,6 +189,13 @@ describe("kill -9 of a real gateway mid-stream [postgres]", async () => {
     assert.equal(open, 0);
     const drift = await db.db.execute(sql`select count(*)::int as n from accounts a where a.balance_micros <> (select coalesce(sum(amount_micros), 0) from ledger_entries l where l.account_id = a.id) or a.reserved_micros <> 0`);
     assert.equal((drift as unknown as { rows: Array<{ n: number }> }).rows[0]!.n, 0, "ledger drift 0, nothing reserved");
+    // Every answered call is charged exactly once (the short calls of the lease run come from the replayed journal).
+    const charged = await db.db.select({ ref: ledgerEntries.ref }).from(ledgerEntries).where(inArray(ledgerEntries.ref, answered));
+    assert.equal(charged.length, answered.length, "every answered call has exactly one usage ledger row");
+    if (lease === "on") {
+      assert.ok((await db.db.$count(balanceLeases, sql`${balanceLeases.accountId} = ${acct.id}`)) > 0, "the short calls were admitted on a lease");
+      assert.equal(await db.db.$count(balanceLeases, sql`${balanceLeases.status} = 'open'`), 0, "no lease left open");
+    }
   });
 });
 

@@ -184,3 +184,33 @@ export const usageCounters = pgTable(
     check("usage_counters_held_nonneg", sql`${t.heldTokens} >= 0 and ${t.heldMicros} >= 0 and ${t.requests} >= 0`),
   ],
 );
+
+/**
+ * A slice of an account's spendable balance taken by one gateway process (billing/lease.ts): while
+ * `open`, `amount_micros` is part of `accounts.reserved_micros`, so Σ open leases + Σ open holds ≤
+ * the balance across processes. The process admits requests against the slice in memory; each
+ * charge it applies (one batch, see lease-apply) moves from the lease to the ledger. An expired
+ * lease (its process died or lost the database) is closed by the hold sweeper, which gives its
+ * remaining amount back.
+ */
+export const balanceLeases = pgTable(
+  "balance_leases",
+  {
+    id: text().primaryKey(),
+    accountId: text().notNull(),
+    /** `<host>:<pid>:<random>` of the process that holds it. */
+    instanceId: text().notNull(),
+    status: text({ enum: ["open", "returned", "expired"] }).notNull().default("open"),
+    /** What the slice still reserves (account micros). */
+    amountMicros: micros().notNull(),
+    /** What it reserved when taken or last topped up, for the operator's view. */
+    grantedMicros: micros().notNull(),
+    createdAt: createdAt(),
+    expiresAt: ts().notNull(),
+    closedAt: ts(),
+  },
+  (t) => [
+    index("balance_leases_open_expires_idx").on(t.expiresAt).where(sql`${t.status} = 'open'`),
+    check("balance_leases_amount_nonneg", sql`${t.amountMicros} >= 0`),
+  ],
+);

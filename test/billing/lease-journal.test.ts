@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { LeaseJournal } from "../../src/billing/lease-journal.js";
+import type { LeasedCharge } from "../../src/billing/lease-store.js";
+
+const rec = (i: number): LeasedCharge => ({ rid: `req_${i}`, eid: `led_${i}`, acct: "acct_a", lease: "lse_a", key: null, charge: String(i), cost: "0", hold: String(i * 2) });
+
+test("lease journal: concurrent appends share one write and sync, are on disk when they resolve, and the file goes once all are applied", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gw-lj-"));
+  const j = new LeaseJournal(dir, "aaaa1", undefined);
+  const segs = await Promise.all(Array.from({ length: 50 }, (_, i) => j.append(rec(i))));
+  assert.equal(new Set(segs).size, 1, "one segment");
+  assert.equal(j.syncs, 1, "fifty records of one tick: one fdatasync");
+  // Records arriving while a sync is in flight share the next one.
+  const more = Array.from({ length: 30 }, (_, i) => j.append(rec(100 + i)));
+  const late = j.append(rec(200));
+  await Promise.all([...more, late]);
+  assert.ok(j.syncs <= 3, `${j.syncs} syncs for 31 more records`);
+  const seg = segs[0]!;
+  assert.equal(seg.pending, 81);
+  // Another process (a later start) sees nothing of a live journal.
+  assert.equal(LeaseJournal.recover(dir).records.length, 0, "a live journal is not replayed");
+  for (let i = 0; i < 80; i++) j.applied(seg);
+  j.close();
+  assert.equal(readdirSync(dir).length, 1, "one record not yet applied: the file stays for the next start");
+  const r = LeaseJournal.recover(dir);
+  assert.equal(r.records.length, 81);
+  assert.equal(r.gone.length, 1);
+  assert.equal(r.gone[0]!.tag, "aaaa1");
+  LeaseJournal.discard(r.files);
+  assert.equal(readdirSync(dir).length, 0);
+
+  const k = new LeaseJournal(dir, "aaaa2", undefined);
+  const s2 = await k.append(rec(1));
+  k.applied(s2);
+  k.close();
+  assert.equal(readdirSync(dir).length, 0, "everything applied: nothing left behind");
+});
+
+test("lease journal: a dead process's torn last line is skipped, the rest replayed (newest per request id)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gw-lj-"));
+  // A pid that cannot be running (above the kernel's pid_max).
+  const path = join(dir, "lease-99999999-deadbe-0.jsonl");
+  writeFileSync(path, `${JSON.stringify(rec(1))}\n${JSON.stringify(rec(2))}\n`);
+  appendFileSync(path, `${JSON.stringify(rec(3)).slice(0, 20)}`);
+  writeFileSync(join(dir, "unrelated.txt"), "x");
+  const r = LeaseJournal.recover(dir);
+  assert.deepEqual(r.records.map((x) => x.rid).sort(), ["req_1", "req_2"]);
+  assert.deepEqual(r.gone, [{ pid: 99999999, tag: "deadbe" }]);
+  LeaseJournal.discard(r.files);
+  assert.ok(!existsSync(path));
+  assert.ok(existsSync(join(dir, "unrelated.txt")));
+});
+
+test("lease journal with a sync period: append resolves once written (a crash keeps it), the fdatasync follows", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gw-lj-"));
+  const j = new LeaseJournal(dir, "aaaa3", undefined, 50);
+  await Promise.all([j.append(rec(1)), j.append(rec(2))]);
+  assert.equal(j.syncs, 0, "nothing waited for the disk");
+  assert.equal(readFileSync(join(dir, readdirSync(dir)[0]!), "utf8").split("\n").filter(Boolean).length, 2, "both written before append resolved");
+  await new Promise((r) => setTimeout(r, 120));
+  assert.ok(j.syncs >= 1, "synced within the period");
+  // One record after another, across several sync periods: none waits for a sync.
+  const t0 = Date.now();
+  for (let i = 0; i < 200; i++) {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise((_, no) => (timer = setTimeout(() => no(new Error(`append ${i} waited`)), 1000)));
+    await Promise.race([j.append(rec(10 + i)), waited]).finally(() => clearTimeout(timer));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assert.ok(Date.now() - t0 < 5000);
+  j.close();
+});

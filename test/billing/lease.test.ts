@@ -1,0 +1,275 @@
+/**
+ * Balance leases (BILLING_LEASE=on): admission in memory against a leased slice, settlement into a
+ * local journal, batches to the ledger. The money invariants under two processes, a kill -9 in the
+ * middle of a batch, lease expiry, and a journal replayed late.
+ *
+ * Run with LEASE_CHILD=1 this file is the child process of the kill -9 test instead (see below).
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { and, eq, sql } from "drizzle-orm";
+import { ensureBillingDefaults } from "../../src/billing/defaults.js";
+import { applyCharges, giveBack, takeLease } from "../../src/billing/lease-store.js";
+import { newId, newRequestId } from "../../src/core/ids.js";
+import { openDatabase, type Db } from "../../src/db/client.js";
+import { balanceLeases, ledgerEntries } from "../../src/db/schema/index.js";
+import { sweepHolds } from "../../src/jobs/sweep-holds.js";
+import { createPostgresDb, describeEachDb, IN_CI, postgresAvailable, type TestDatabase } from "../helpers/db.js";
+import { account, authFor, billingFor, drift, leaseEnv, makeAccount, model, served, settledAll, usage } from "./helpers.js";
+
+// $2.5 / $10 per 1M at 100 RUB/USD × 1.5 = 375 / 1500 micros per token; hold(100, 100) = 187_500.
+const GPT4O = model("t/gpt-4o", { input: "2.5", output: "10" });
+const HOLD = 100n * 375n + 100n * 1500n;
+
+async function openLeases(db: Db, acct: string): Promise<number> {
+  return db.$count(balanceLeases, and(eq(balanceLeases.accountId, acct), eq(balanceLeases.status, "open")));
+}
+
+/** Usage rows per request id of the account: every one must be exactly 1. */
+async function usageRows(db: Db, acct: string): Promise<Map<string, bigint[]>> {
+  const rows = await db.select({ ref: ledgerEntries.ref, amt: ledgerEntries.amountMicros }).from(ledgerEntries).where(and(eq(ledgerEntries.accountId, acct), eq(ledgerEntries.kind, "usage")));
+  const m = new Map<string, bigint[]>();
+  for (const r of rows) m.set(r.ref, [...(m.get(r.ref) ?? []), r.amt]);
+  return m;
+}
+
+if (process.env.LEASE_CHILD === "1") {
+  await runChild();
+} else {
+  describeEachDb("balance leases", (kind, create) => {
+    let d: TestDatabase;
+    const dir = mkdtempSync(join(tmpdir(), "gw-lease-"));
+    before(async () => {
+      d = await create();
+      await ensureBillingDefaults(d.db, { currency: "RUB", usdRateMicros: 100_000_000n, defaultMarkupPpm: 1_500_000n });
+    });
+    after(async () => {
+      await d?.drop();
+    });
+
+    test("two processes, 500 concurrent requests: never below zero, Σ ledger = balance, every admitted request charged exactly once", async () => {
+      // PostgreSQL: two pools, as two processes; PGlite is one process's database: two billing instances on it.
+      const other = kind === "postgres" ? await openDatabase({ dataDir: "unused", databaseUrl: d.url!, poolSize: 20 }) : null;
+      try {
+        const b1 = billingFor(d.db, leaseEnv(join(dir, "p1")));
+        const b2 = billingFor(other?.db ?? d.db, leaseEnv(join(dir, "p2")));
+        // Covers 300 holds; 500 ask. Each is charged between half its hold and all of it.
+        const start = 300n * HOLD;
+        const acct = await makeAccount(d.db, (Number(start) / 1e6).toFixed(6));
+        const auth = authFor(acct);
+        let minSpendable = start;
+        let minBalance = start;
+        let sampling = true;
+        const sampler = (async () => {
+          while (sampling) {
+            const a = await account(d.db, acct);
+            if (a.balanceMicros - a.reservedMicros < minSpendable) minSpendable = a.balanceMicros - a.reservedMicros;
+            if (a.balanceMicros < minBalance) minBalance = a.balanceMicros;
+            await new Promise((r) => setTimeout(r, 3));
+          }
+        })();
+        const r = await settledAll(
+          Array.from({ length: 500 }, async (_, i) => {
+            const requestId = newRequestId();
+            const res = await (i % 2 ? b1 : b2).reserve({ requestId, auth, endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 100 });
+            const s = await res.settle(usage(100, 50 + (i % 51)), served());
+            return { requestId, price: s.priceMicros };
+          }),
+        );
+        sampling = false;
+        await sampler;
+        await Promise.all([b1.flush(), b2.flush()]);
+        const charged = r.ok.reduce((n, x) => n + x.price, 0n);
+        for (const e of r.errors) assert.equal((e as { code?: string }).code, "insufficient_quota");
+        assert.ok(r.ok.length >= 300, `admitted ${r.ok.length}: every request's charge is below its hold, so at least 300 fit`);
+        const end = await account(d.db, acct);
+        assert.ok(minSpendable >= 0n, `spendable went to ${minSpendable}`);
+        assert.ok(minBalance >= 0n && end.balanceMicros >= 0n);
+        assert.equal(end.balanceMicros, start - charged, "the balance is the start minus every answered charge");
+        assert.equal(end.reservedMicros, 0n);
+        assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
+        const rows = await usageRows(d.db, acct);
+        assert.equal(rows.size, r.ok.length, "one usage row per admitted request, none for a refused one");
+        for (const x of r.ok) assert.deepEqual(rows.get(x.requestId), [-x.price], `request ${x.requestId} charged once, at its price`);
+        assert.ok((await d.db.$count(balanceLeases, eq(balanceLeases.accountId, acct))) >= 2, "both processes admitted on leases");
+        assert.equal(await openLeases(d.db, acct), 0);
+        console.log(`# [${kind}] lease two processes: 500 asked, ${r.ok.length} admitted, min spendable ${minSpendable}, drift 0`);
+        await Promise.all([b1.close(), b2.close()]);
+      } finally {
+        await other?.close();
+      }
+    });
+
+    test("the last kopeck: a balance too small to lease holds in the database, exactly", async () => {
+      const billing = billingFor(d.db, leaseEnv(join(dir, "p3")));
+      // Covers exactly three holds: leases take at most half of what is spendable, the rest is held directly.
+      const acct = await makeAccount(d.db, (Number(3n * HOLD) / 1e6).toFixed(6));
+      const r = await settledAll(
+        Array.from({ length: 10 }, () => billing.reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 100 })),
+      );
+      assert.equal(r.ok.length, 3);
+      await Promise.all(r.ok.map((x) => x.settle(usage(100, 100), served())));
+      await billing.flush();
+      const end = await account(d.db, acct);
+      assert.deepEqual([end.balanceMicros, end.reservedMicros], [0n, 0n]);
+      assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
+      await billing.close();
+    });
+
+    test("renewal: a lease closed under the process (the sweeper) or of a blocked account admits nothing more", async () => {
+      const billing = billingFor(d.db, { ...leaseEnv(join(dir, "p4")), BILLING_LEASE_RENEW_MS: 200 });
+      const acct = await makeAccount(d.db, "100");
+      const ask = () => billing.reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 100 });
+      const r1 = await ask();
+      const [l1] = await d.db.select().from(balanceLeases).where(eq(balanceLeases.accountId, acct));
+      assert.equal(l1!.status, "open");
+      // The sweeper closes it while r1 is in flight (as if this process had been unreachable past its expiry) …
+      await giveBack(d.db, [{ leaseId: l1!.id, accountId: acct, micros: null }], { status: "expired" });
+      await new Promise((r) => setTimeout(r, 400));
+      // … the renewal sees it, and the next request takes a new lease.
+      const r2 = await ask();
+      await Promise.all([r1.settle(usage(100, 100), served()), r2.settle(usage(100, 100), served())]);
+      await billing.flush();
+      const ls = await d.db.select().from(balanceLeases).where(eq(balanceLeases.accountId, acct));
+      assert.equal(ls.length, 2, "a second lease after the first was closed");
+      const mid = await account(d.db, acct);
+      assert.equal(mid.balanceMicros, 100_000_000n - 2n * HOLD, "both charged, each once (r1 from the spendable balance, its lease being closed)");
+      assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
+      // Blocked: admitted on the lease until the next renewal, refused after it.
+      const r3 = await ask();
+      await d.db.execute(sql`update accounts set status = 'blocked' where id = ${acct}`);
+      await new Promise((r) => setTimeout(r, 400));
+      await assert.rejects(ask(), (e) => (e as { code?: string }).code === "account_blocked");
+      await r3.release();
+      await billing.close();
+      const end = await account(d.db, acct);
+      assert.equal(end.reservedMicros, 0n);
+      assert.equal(await openLeases(d.db, acct), 0);
+    });
+
+    test("a replayed batch changes nothing; a charge applied after its lease expired is capped at the spendable balance", async () => {
+      const acct = await makeAccount(d.db, "1");
+      const lease = newId("lease");
+      const granted = await takeLease(d.db, { id: lease, accountId: acct, instanceId: "test:1:x", wantMicros: 400_000n, minMicros: 1n, ttlMs: 60_000 });
+      assert.equal(granted, 400_000n);
+      assert.equal(await takeLease(d.db, { id: newId("lease"), accountId: acct, instanceId: "test:1:x", wantMicros: 400_000n, minMicros: 400_000n, ttlMs: 60_000 }), 0n, "half of the 600_000 left is below the minimum");
+      const rec = (charge: bigint) => ({ rid: newRequestId(), eid: newId("ledger"), acct, lease, key: null, charge: charge.toString(), cost: "0" });
+      const batch = [rec(100_000n), rec(50_000n)];
+      assert.equal((await applyCharges(d.db, batch)).applied, 2);
+      assert.equal((await applyCharges(d.db, batch)).duplicates, 2, "a replay finds both in the ledger");
+      let a = await account(d.db, acct);
+      assert.deepEqual([a.balanceMicros, a.reservedMicros], [850_000n, 250_000n]);
+      // The process is gone: past its expiry the sweeper gives back what the lease still reserves.
+      assert.equal((await sweepHolds(d.db, { now: new Date(Date.now() + 3600_000) })).leasesExpired, 0, "a lease is renewed in real time: the hold clock does not expire it");
+      const swept = await sweepHolds(d.db, { leasesAt: new Date(Date.now() + 3600_000) });
+      assert.deepEqual([swept.leasesExpired, swept.leaseReturnedMicros], [1, 250_000n]);
+      a = await account(d.db, acct);
+      assert.deepEqual([a.balanceMicros, a.reservedMicros], [850_000n, 0n]);
+      // Its journal arrives late, and someone else spent most of the balance meanwhile.
+      await d.db.execute(sql`update accounts set reserved_micros = 800000 where id = ${acct}`);
+      const late = rec(120_000n);
+      const out = await applyCharges(d.db, [late]);
+      assert.equal(out.shortfallMicros, 70_000n, "only the 50_000 still spendable is charged");
+      a = await account(d.db, acct);
+      assert.equal(a.balanceMicros - a.reservedMicros, 0n, "never below zero");
+      await d.db.execute(sql`update accounts set reserved_micros = 0 where id = ${acct}`);
+      assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
+    });
+  });
+
+  describe("kill -9 in the middle of a batch, then a restart [postgres]", async () => {
+    if (!(await postgresAvailable())) {
+      if (IN_CI) throw new Error("PostgreSQL is not reachable; CI must run the PostgreSQL suites");
+      console.log("# SKIPPED lease kill -9 test: PostgreSQL not reachable");
+      return;
+    }
+    let d: TestDatabase;
+    before(async () => {
+      d = await createPostgresDb();
+      await ensureBillingDefaults(d.db, { currency: "RUB", usdRateMicros: 100_000_000n, defaultMarkupPpm: 1_500_000n });
+    });
+    after(async () => {
+      await d?.drop();
+    });
+
+    test("every answered request is charged exactly once after the replay; nothing stays reserved", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "gw-lease-kill-"));
+      const acct = await makeAccount(d.db, "1000");
+      const child = spawn(process.execPath, ["--import", "tsx", new URL(import.meta.url).pathname], {
+        env: { ...process.env, LEASE_CHILD: "1", LEASE_DB: d.url!, LEASE_ACCOUNT: acct, LEASE_DIR: dir },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const answered = new Map<string, bigint>();
+      let buf = "";
+      let applied = 0;
+      const enough = new Promise<void>((resolve) => {
+        child.stdout!.on("data", (b: Buffer) => {
+          buf += b.toString();
+          let i: number;
+          while ((i = buf.indexOf("\n")) >= 0) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            const [tag, rid, price] = line.split(" ");
+            if (tag === "S") answered.set(rid!, BigInt(price!));
+            if (answered.size >= 400) resolve();
+          }
+        });
+      });
+      await enough;
+      // Kill while requests are in flight and a batch is being applied.
+      let tries = 0;
+      for (; tries < 200; tries++) {
+        applied = (await usageRows(d.db, acct)).size;
+        if (applied > 0 && applied < answered.size) break;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      const answeredAtKill = answered.size;
+      child.kill("SIGKILL");
+      await new Promise((r) => child.once("exit", r));
+      const before = (await usageRows(d.db, acct)).size;
+      assert.ok(before < answered.size, `some answered charges were still only in the journal at the kill (${before} of ${answered.size} applied; at the kill ${applied} of ${answeredAtKill}, after ${tries} checks)`);
+      assert.ok((await openLeases(d.db, acct)) > 0, "the dead process left its lease open");
+
+      // The next process on the same journal directory replays it before it bills anything.
+      const next = billingFor(d.db, leaseEnv(dir));
+      await next.ready();
+      const rows = await usageRows(d.db, acct);
+      for (const [rid, price] of answered) assert.deepEqual(rows.get(rid), [-price], `answered request ${rid} charged exactly once`);
+      for (const [rid, amts] of rows) assert.equal(amts.length, 1, `request ${rid} charged once`);
+      const end = await account(d.db, acct);
+      assert.equal(end.reservedMicros, 0n, "the dead process's lease was given back");
+      assert.equal(await openLeases(d.db, acct), 0);
+      assert.ok(end.balanceMicros >= 0n);
+      assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
+      // A second replay finds nothing left to do.
+      await next.close();
+      const again = billingFor(d.db, leaseEnv(dir));
+      await again.ready();
+      assert.equal((await usageRows(d.db, acct)).size, rows.size);
+      await again.close();
+      console.log(`# lease kill -9: ${answered.size} answered, ${before} applied at the kill, ${rows.size} charged after the replay (${rows.size - answered.size} answered-but-unreported)`);
+    });
+  });
+}
+
+/** The child: admits and settles requests on a lease, 32 at a time, and reports each answered one, until it is killed. */
+async function runChild(): Promise<void> {
+  const { db } = await openDatabase({ dataDir: "unused", databaseUrl: process.env.LEASE_DB!, poolSize: 8 });
+  const billing = billingFor(db, { ...leaseEnv(process.env.LEASE_DIR!), BILLING_LEASE_APPLY_MS: 1000 });
+  const auth = authFor(process.env.LEASE_ACCOUNT!);
+  const one = async (): Promise<void> => {
+    const requestId = newRequestId();
+    const res = await billing.reserve({ requestId, auth, endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 100 });
+    const s = await res.settle(usage(100, 1 + Math.floor(Math.random() * 100)), served());
+    process.stdout.write(`S ${requestId} ${s.priceMicros}\n`);
+  };
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      for (;;) await one();
+    }),
+  );
+}
