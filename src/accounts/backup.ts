@@ -55,7 +55,7 @@ export const BACKUP_TABLES = [
  */
 export const NOT_BACKED_UP = ["auth_sessions", "refresh_tokens", "auth_replay_guards", "auth_login_requests", "auth_secrets", "email_tokens", "telegram_updates"] as const;
 
-/** Tables that must be empty for a restore (a fresh `migrate` may seed others, e.g. a default tariff). */
+/** Tables that must be empty for a restore (a fresh `migrate` may fill others, e.g. a default tariff). */
 const MUST_BE_EMPTY = new Set(["accounts", "users", "api_keys", "ledger_entries", "holds", "payments", "payment_orders"]);
 
 export interface BackupTable {

@@ -2,7 +2,7 @@ import { AppError } from "../core/errors.js";
 
 /**
  * What went wrong with one upstream attempt, before any byte reached the client. Transport kinds
- * match the spine's UpstreamFailure kinds (src/proxy/upstream.ts).
+ * match the pipeline's UpstreamFailure kinds (src/proxy/upstream.ts).
  */
 export type AttemptFailure =
   | { kind: "connect" | "network" | "timeout_connect" | "timeout_first_byte" | "timeout_idle" | "timeout_total" | "aborted" }
