@@ -24,7 +24,7 @@ async function finalRow(gw: TestGateway, id: string, timeoutMs = 5000) {
   }
 }
 
-describeEachDb("spine through the openai SDK", (_kind, createDb) => {
+describeEachDb("chat through the openai SDK", (_kind, createDb) => {
   let db: TestDatabase;
   let gw: TestGateway;
   let key: string;
