@@ -1,5 +1,4 @@
 import type { ServerResponse } from "node:http";
-import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Catalog } from "../catalog/index.js";
 import type { AuthContext, BillingHooks, RateLimitHooks, ResolvedModel } from "../contracts/request.js";
 import type { Clock } from "../core/clock.js";
@@ -17,7 +16,7 @@ import { PassthroughTap, usageOfJson } from "./passthrough-tap.js";
 import { checkModelName, headerSafe } from "./request-checks.js";
 import { assertKeyAllows, holdTtlOf, type Resilience } from "./service.js";
 import type { StreamProgressHooks } from "./stream-progress.js";
-import { relayToNode, relayToWeb } from "./stream-relay.js";
+import { relayUpstream } from "./stream-relay.js";
 import { promptTokens } from "./prompt-count.js";
 import { classifyError, type UpstreamClient, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
@@ -200,12 +199,7 @@ export class PassthroughService {
           .catch(() => undefined);
       },
     };
-    const src = { head: [], iterator: (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator](), close: (abort: boolean) => (res.finish(), abort && res.body.destroy()) };
-    if (req.sink) {
-      relayToNode(req.sink, res.status, headers, src, tap, hooks);
-      return RESPONSE_ALREADY_SENT;
-    }
-    return relayToWeb(res.status, headers, src, tap, hooks);
+    return relayUpstream(req.sink, res.status, headers, res, [], (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator](), tap, hooks);
   }
 
   /** The model's routes, or the default provider (OpenRouter first when asked) for model-less calls. */

@@ -1,4 +1,3 @@
-import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { ServedBy } from "../contracts/request.js";
 import { AppError } from "../core/errors.js";
 import { estimatedUsage, usageOf } from "../providers/index.js";
@@ -8,7 +7,7 @@ import { sseEvent } from "./dialects/dialect.js";
 import { PassthroughTap } from "./passthrough-tap.js";
 import { promptTokens, } from "./prompt-count.js";
 import { trackStreamProgress } from "./stream-progress.js";
-import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
+import { relayUpstream, type RelayHooks } from "./stream-relay.js";
 import { countTokens } from "./tokenizer.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
@@ -95,20 +94,7 @@ export function respondResponsesStream(
         .catch((e) => d.logger.error({ requestId: req.requestId, err: (e as Error).message }, "stream finalization failed"));
     },
   };
-  const src: RelaySource = {
-    head,
-    iterator,
-    close: (abort) => {
-      res.finish();
-      if (abort) res.body.destroy();
-    },
-  };
-  const headers = run.headers(served, "text/event-stream; charset=utf-8");
-  if (req.sink) {
-    relayToNode(req.sink, 200, headers, src, tap, hooks);
-    return RESPONSE_ALREADY_SENT;
-  }
-  return relayToWeb(200, headers, src, tap, hooks);
+  return relayUpstream(req.sink, 200, run.headers(served, "text/event-stream; charset=utf-8"), res, head, iterator, tap, hooks);
 }
 
 /** The generated text of a response object: output text, refusals, function-call arguments, reasoning summaries. */

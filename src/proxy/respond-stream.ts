@@ -8,13 +8,12 @@ import { DialectTap } from "./dialects/dialect-tap.js";
 import { dialectContext } from "./dialects/dialect.js";
 import { SseTap } from "./sse-tap.js";
 import type { UpstreamIdentity } from "./upstream-identity.js";
-import { relayToNode, relayToWeb, type RelayHooks, type RelaySource } from "./stream-relay.js";
+import { relayUpstream, type RelayHooks } from "./stream-relay.js";
 import { promptTokens, promptTokensNow } from "./prompt-count.js";
 import { trackStreamProgress } from "./stream-progress.js";
 import { promptTokenUpperBound } from "./tokenizer.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
-import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 
 /**
  * A committed stream: relayed as it comes, metered against the hold (the stream is ended with an
@@ -93,18 +92,5 @@ export function respondStream(
         .catch((e) => d.logger.error({ requestId: req.requestId, err: (e as Error).message }, "stream finalization failed"));
     },
   };
-  const src: RelaySource = {
-    head,
-    iterator,
-    close: (abort) => {
-      res.finish();
-      if (abort) res.body.destroy();
-    },
-  };
-  const headers = run.headers(served, "text/event-stream; charset=utf-8");
-  if (req.sink) {
-    relayToNode(req.sink, 200, headers, src, tap, hooks);
-    return RESPONSE_ALREADY_SENT;
-  }
-  return relayToWeb(200, headers, src, tap, hooks);
+  return relayUpstream(req.sink, 200, run.headers(served, "text/event-stream; charset=utf-8"), res, head, iterator, tap, hooks);
 }

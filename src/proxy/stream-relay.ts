@@ -1,5 +1,7 @@
 import type { ServerResponse } from "node:http";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { AppError } from "../core/errors.js";
+import type { UpstreamResponse } from "./upstream.js";
 import { streamErrorFrame } from "./upstream-errors.js";
 
 /** The upstream side of a stream: chunks held back while committing, then the rest. */
@@ -188,4 +190,33 @@ export function relayToWeb(status: number, headers: Record<string, string>, src:
     { highWaterMark: 0 },
   );
   return new Response(body, { status, headers });
+}
+
+/**
+ * A committed upstream stream relayed to the client: straight to its Node socket when the server
+ * handed one over (no web-stream copy), else as a web Response.
+ */
+export function relayUpstream(
+  sink: ServerResponse | undefined,
+  status: number,
+  headers: Record<string, string>,
+  res: UpstreamResponse,
+  head: Buffer[],
+  iterator: AsyncIterator<Buffer>,
+  tap: RelayTap,
+  hooks: RelayHooks,
+): Response {
+  const src: RelaySource = {
+    head,
+    iterator,
+    close: (abort) => {
+      res.finish();
+      if (abort) res.body.destroy();
+    },
+  };
+  if (sink) {
+    relayToNode(sink, status, headers, src, tap, hooks);
+    return RESPONSE_ALREADY_SENT;
+  }
+  return relayToWeb(status, headers, src, tap, hooks);
 }
