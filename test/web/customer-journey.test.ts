@@ -36,7 +36,10 @@ describe("customer journey in the browser", { skip: !requireChromium("customer j
     await page.getByLabel("Пароль").fill(PASSWORD);
     await page.getByRole("button", { name: "Зарегистрироваться" }).click();
     await h1(page, "Обзор");
-    assert.match((await page.getByTestId("balance-available").textContent())!, /^0,00\s₽$/);
+    // The figure reads "…" until the balance has loaded.
+    const available = page.getByTestId("balance-available").filter({ hasNotText: "…" });
+    await available.waitFor();
+    assert.match((await available.textContent())!, /^0,00\s₽$/);
 
     // Create a key; the secret is shown once and the copy button puts it on the clipboard.
     await page.getByRole("link", { name: "API-ключи" }).first().click();
