@@ -126,9 +126,12 @@ describe("customer journey in the browser", { skip: !requireChromium("customer j
     await page.getByLabel("Сообщение").fill("Say something");
     await page.getByRole("button", { name: "Отправить" }).click();
     const assistant = page.locator('[data-role="assistant"]');
-    await page.waitForFunction(
-      `(() => { const a = document.querySelector('[data-role="assistant"]'); return a && !a.querySelector('[data-testid="answer-stats"]') && a.textContent.length > "Ассистент".length && !a.textContent.includes("Отвечает"); })()`,
-    );
+    // A function, not a string: a string predicate is re-evaluated with eval(), which the app's CSP refuses.
+    await page.waitForFunction(() => {
+      type El = { querySelector(s: string): El | null; textContent: string };
+      const a = (globalThis as unknown as { document: El }).document.querySelector('[data-role="assistant"]');
+      return a !== null && !a.querySelector('[data-testid="answer-stats"]') && a.textContent.length > "Ассистент".length && !a.textContent.includes("Отвечает");
+    });
     const partial = (await assistant.textContent())!;
     await page.getByTestId("answer-stats").waitFor();
     const full = (await assistant.textContent())!;
