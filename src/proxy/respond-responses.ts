@@ -8,6 +8,7 @@ import { PassthroughTap } from "./passthrough-tap.js";
 import { promptTokens, } from "./prompt-count.js";
 import { trackStreamProgress } from "./stream-progress.js";
 import { relayUpstream, type RelayHooks } from "./stream-relay.js";
+import { settleStream } from "./stream-settle.js";
 import { countTokens } from "./tokenizer.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
@@ -75,23 +76,16 @@ export function respondResponsesStream(
       stopProgress();
       d.inflight.count--;
       void settleBreaker(outcome !== "failed" || tap.stopped);
-      const reported = tap.usage && !tap.stopped ? tap.usage : null;
-      const delivered = tap.meter.deliveredFor(reported ? Math.min(reported.completionTokens, metered.bounds.outputTokens ?? Infinity) : null);
-      const prompt = reported && reported.promptTokens > 0 ? null : promptTokens(req.body);
-      void Promise.resolve(prompt)
-        .then((local) =>
-          metered.finish({
-            status: outcome,
-            served,
-            usage: reported ?? estimatedUsage(local ?? 0, delivered),
-            deliveredCompletion: delivered,
-            localPrompt: local === null ? null : () => local,
-            ttftMs,
-            errorCode,
-            upstreamStatus: res.status,
-          }),
-        )
-        .catch((e) => d.logger.error({ requestId: req.requestId, err: (e as Error).message }, "stream finalization failed"));
+      settleStream(metered, d.logger, req.requestId, {
+        status: outcome,
+        errorCode,
+        reported: tap.usage && !tap.stopped ? tap.usage : null,
+        meter: tap.meter,
+        body: req.body,
+        served,
+        ttftMs,
+        upstreamStatus: res.status,
+      });
     },
   };
   return relayUpstream(req.sink, 200, run.headers(served, "text/event-stream; charset=utf-8"), res, head, iterator, tap, hooks);

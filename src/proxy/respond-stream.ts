@@ -9,7 +9,8 @@ import { dialectContext } from "./dialects/dialect.js";
 import { SseTap } from "./sse-tap.js";
 import type { UpstreamIdentity } from "./upstream-identity.js";
 import { relayUpstream, type RelayHooks } from "./stream-relay.js";
-import { promptTokens, promptTokensNow } from "./prompt-count.js";
+import { settleStream } from "./stream-settle.js";
+import { promptTokensNow } from "./prompt-count.js";
 import { trackStreamProgress } from "./stream-progress.js";
 import { promptTokenUpperBound } from "./tokenizer.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
@@ -71,25 +72,17 @@ export function respondStream(
       d.inflight.count--;
       // A client going away says nothing about the upstream; a mid-stream break does (a cut by the meter does not).
       void settleBreaker(outcome !== "failed" || chatTap.stopped);
-      const reported = chatTap.usage && !chatTap.stopped ? chatTap.usage : null;
-      const delivered = meter.deliveredFor(reported ? Math.min(reported.completionTokens, metered.bounds.outputTokens ?? Infinity) : null);
-      // The local prompt count (off the event loop for a big prompt) only when the upstream gave none.
-      const prompt = reported && reported.promptTokens > 0 ? null : promptTokens(req.body);
-      void Promise.resolve(prompt)
-        .then((local) =>
-          metered.finish({
-            status: outcome,
-            served,
-            usage: reported ?? estimatedUsage(local ?? 0, delivered),
-            deliveredCompletion: delivered,
-            localPrompt: local === null ? null : () => local,
-            ttftMs,
-            errorCode,
-            upstreamStatus: res.status,
-            ...(identity ? { meta: { ...identity } } : {}),
-          }),
-        )
-        .catch((e) => d.logger.error({ requestId: req.requestId, err: (e as Error).message }, "stream finalization failed"));
+      settleStream(metered, d.logger, req.requestId, {
+        status: outcome,
+        errorCode,
+        reported: chatTap.usage && !chatTap.stopped ? chatTap.usage : null,
+        meter,
+        body: req.body,
+        served,
+        ttftMs,
+        upstreamStatus: res.status,
+        ...(identity ? { meta: { ...identity } } : {}),
+      });
     },
   };
   return relayUpstream(req.sink, 200, run.headers(served, "text/event-stream; charset=utf-8"), res, head, iterator, tap, hooks);
