@@ -15,6 +15,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { ensureBillingDefaults } from "../../src/billing/defaults.js";
 import { applyCharges, giveBack, takeLease } from "../../src/billing/lease-store.js";
 import { newId, newRequestId } from "../../src/core/ids.js";
+import { formatMoney } from "../../src/core/money.js";
 import { openDatabase, type Db } from "../../src/db/client.js";
 import { balanceLeases, ledgerEntries } from "../../src/db/schema/index.js";
 import { sweepHolds } from "../../src/jobs/sweep-holds.js";
@@ -59,7 +60,7 @@ if (process.env.LEASE_CHILD === "1") {
         const b2 = billingFor(other?.db ?? d.db, leaseEnv(join(dir, "p2")));
         // Covers 300 holds; 500 ask. Each is charged between half its hold and all of it.
         const start = 300n * HOLD;
-        const acct = await makeAccount(d.db, (Number(start) / 1e6).toFixed(6));
+        const acct = await makeAccount(d.db, formatMoney(start, 6));
         const auth = authFor(acct);
         let minSpendable = start;
         let minBalance = start;
@@ -107,7 +108,7 @@ if (process.env.LEASE_CHILD === "1") {
     test("the last kopeck: a balance too small to lease holds in the database, exactly", async () => {
       const billing = billingFor(d.db, leaseEnv(join(dir, "p3")));
       // Covers exactly three holds: leases take at most half of what is spendable, the rest is held directly.
-      const acct = await makeAccount(d.db, (Number(3n * HOLD) / 1e6).toFixed(6));
+      const acct = await makeAccount(d.db, formatMoney(3n * HOLD, 6));
       const r = await settledAll(
         Array.from({ length: 10 }, () => billing.reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 100 })),
       );
