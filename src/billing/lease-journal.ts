@@ -10,8 +10,9 @@
  * processes that no longer run (`recover`): same host, same directory. A torn last line (a crash
  * mid-write) is skipped — its request never got its answer.
  */
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { processAlive, readJsonLines, removeFile } from "../core/journal-files.js";
 import type { Logger } from "../core/logger.js";
 import type { LeasedCharge } from "./lease-store.js";
 
@@ -97,7 +98,7 @@ export class LeaseJournal {
   /** `n` records of `seg` are in the database. */
   applied(seg: Segment, n = 1): void {
     seg.pending -= n;
-    if (seg.pending <= 0 && seg !== this.seg && this.old.delete(seg)) remove(seg.path);
+    if (seg.pending <= 0 && seg !== this.seg && this.old.delete(seg)) removeFile(seg.path);
   }
 
   private current(): Segment {
@@ -175,10 +176,10 @@ export class LeaseJournal {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     if (this.seg) {
-      if (this.seg.pending <= 0) remove(this.seg.path);
+      if (this.seg.pending <= 0) removeFile(this.seg.path);
       this.seg = null;
     }
-    for (const s of this.old) if (s.pending <= 0) remove(s.path);
+    for (const s of this.old) if (s.pending <= 0) removeFile(s.path);
   }
 
   /**
@@ -200,18 +201,13 @@ export class LeaseJournal {
       if (!m) continue;
       const path = join(dir, name);
       const pid = Number(m[1]);
-      if ((pid === process.pid && LIVE.has(m[2]!)) || (pid !== process.pid && alive(pid))) continue;
+      if ((pid === process.pid && LIVE.has(m[2]!)) || (pid !== process.pid && processAlive(pid))) continue;
       files.push(path);
       gone.set(`${pid}-${m[2]}`, { pid, tag: m[2]! });
-      let torn = 0;
-      for (const line of readFileSync(path, "utf8").split("\n")) {
-        if (!line) continue;
-        try {
-          const r = JSON.parse(line) as LeasedCharge;
-          if (typeof r.rid === "string" && typeof r.lease === "string") byRid.set(r.rid, r);
-        } catch {
-          torn++;
-        }
+      const { values, torn } = readJsonLines(path);
+      for (const v of values) {
+        const r = v as LeasedCharge | null;
+        if (r && typeof r.rid === "string" && typeof r.lease === "string") byRid.set(r.rid, r);
       }
       if (torn) logger?.warn({ file: name, torn }, "lease journal: skipped torn lines");
     }
@@ -219,23 +215,7 @@ export class LeaseJournal {
   }
 
   static discard(files: readonly string[]): void {
-    for (const f of files) remove(f);
+    for (const f of files) removeFile(f);
   }
 }
 
-function remove(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    /* already gone */
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}

@@ -10,9 +10,10 @@
  * replay is idempotent: the writer's upsert completes a `pending`/`interrupted` row and never
  * overwrites a final one. A torn last line (crash mid-append) is skipped.
  */
-import { closeSync, fdatasync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, ftruncateSync, mkdirSync, openSync, readdirSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { processAlive, readJsonLines, removeFile } from "../core/journal-files.js";
 import type { Logger } from "../core/logger.js";
 import type { RequestLogRow } from "./request-log-row.js";
 
@@ -76,13 +77,7 @@ export class RequestLogJournal {
     if (this.fd === null) return;
     closeSync(this.fd);
     this.fd = null;
-    if (removeIfEmpty && this.bytes === 0) {
-      try {
-        unlinkSync(this.path);
-      } catch {
-        /* already gone */
-      }
-    }
+    if (removeIfEmpty && this.bytes === 0) removeFile(this.path);
   }
 
   /**
@@ -102,24 +97,19 @@ export class RequestLogJournal {
       const m = /^(\d+)-[0-9a-f]+\.jsonl$/.exec(name);
       if (!m) continue;
       const pid = Number(m[1]);
-      if (pid !== process.pid && alive(pid)) continue;
+      if (pid !== process.pid && processAlive(pid)) continue;
       const path = join(dir, name);
       files.push(path);
-      let text: string;
+      let lines: { values: unknown[]; torn: number };
       try {
-        text = readFileSync(path, "utf8");
+        lines = readJsonLines(path);
       } catch {
         continue;
       }
-      let torn = 0;
-      for (const line of text.split("\n")) {
-        if (!line) continue;
-        try {
-          const row = JSON.parse(line) as Record<string, unknown>;
-          if (typeof row.id === "string") byId.set(row.id, row);
-        } catch {
-          torn++;
-        }
+      const { values, torn } = lines;
+      for (const v of values) {
+        const row = v as Record<string, unknown> | null;
+        if (row && typeof row.id === "string") byId.set(row.id, row);
       }
       if (torn) logger?.warn({ file: name, torn }, "request log journal: skipped torn lines");
     }
@@ -127,22 +117,7 @@ export class RequestLogJournal {
   }
 
   static discard(files: readonly string[]): void {
-    for (const f of files) {
-      try {
-        unlinkSync(f);
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    for (const f of files) removeFile(f);
   }
 }
 
