@@ -11,7 +11,7 @@
  * the performance goals is printed as met or missed. Settings: BENCH_* (docs/benchmarks.md).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -23,10 +23,14 @@ import { freePort, hostCpuMs, loadAvg, REPO_ROOT, selfCpuMs, spawnTsNode, treeCp
 import { cutStreams, slowStreams, treeRssKb, type CutResult, type SlowResult } from "./lib/scenarios.js";
 import { median } from "./lib/stats.js";
 import { streamBatch } from "./lib/stream.js";
+import { explainMiss, monoUs, profileFlags, scenarioProfiles, type MeasuredWindow, type ScenarioProfile } from "./lib/suite-profiles.js";
 
-const { values: flags } = parseArgs({ options: { quick: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } }, strict: true });
+const { values: flags } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, profile: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+  strict: true,
+});
 if (flags.help) {
-  console.log("npm run bench [-- --quick]   (settings: BENCH_* env, see docs/benchmarks.md)");
+  console.log("npm run bench [-- --quick] [-- --profile]   (settings: BENCH_* env, see docs/benchmarks.md)");
   process.exit(0);
 }
 const env = process.env;
@@ -58,6 +62,8 @@ const S = {
   slowStreams: Math.min(num("BENCH_SLOW_STREAMS", quick ? 1000 : 10_000), Math.floor((fdLimit - 100) / 2)),
   slowRequested: num("BENCH_SLOW_STREAMS", quick ? 1000 : 10_000),
   pgAdmin: env.BENCH_PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+  /** Profile the gateways (--cpu-prof) and explain every missed target with the profile of its measured windows. */
+  profile: flags.profile || env.BENCH_PROFILE === "1",
   /** Another checkout whose gateway is measured instead of this one (a before/after of a change); its node_modules must resolve. */
   gatewayDir: env.BENCH_GATEWAY_DIR || REPO_ROOT,
 };
@@ -120,8 +126,10 @@ function openWindow(t: Tgt, mockPid: number) {
   const trips0 = t.db?.counter.roundTrips() ?? 0;
   const cmds0 = t.db ? redisCommands(t.db.redisPort) : 0;
   const w0 = performance.now();
+  const m0 = monoUs();
   return () => {
     const wall = performance.now() - w0;
+    const mono: [number, number] = [m0, monoUs()];
     const target = (t.proc ? treeCpuMs(t.proc.pid) : 0) - c0.target;
     const pg = sum(pgPids) - c0.pg;
     const redis = t.db ? treeCpuMs(t.db.redisPid) - c0.redis : 0;
@@ -135,6 +143,7 @@ function openWindow(t: Tgt, mockPid: number) {
       redis,
       trips: (t.db?.counter.roundTrips() ?? 0) - trips0,
       redisCmds: t.db ? redisCommands(t.db.redisPort) - cmds0 - 2 : 0,
+      mono,
       foreignPct: Math.max(0, (100 * (host - target - pg - redis - mock - self)) / wall),
     };
   };
@@ -152,6 +161,35 @@ async function quiesce(t: Tgt): Promise<void> {
     if (now - prev <= 20 || performance.now() - start > 10_000) return;
     prev = now;
   }
+}
+
+/**
+ * Stops the profiled gateways (V8 writes the profile at exit), keeps each main-thread profile in
+ * bench/results/ and summarizes it per scenario from that target's measured windows.
+ */
+async function collectProfiles(targets: Tgt[], profDir: string, r: { ns: NsRec[]; st: StRec[]; cuts: CutRec[]; slow: SlowRec[] }, started: Date): Promise<Map<Name, Map<string, ScenarioProfile>>> {
+  const out = new Map<Name, Map<string, ScenarioProfile>>();
+  const resultsDir = join(REPO_ROOT, "bench", "results");
+  mkdirSync(resultsDir, { recursive: true });
+  for (const t of targets) {
+    if (!t.proc || !t.name.startsWith("gw-")) continue;
+    await t.proc.stop(30_000);
+    const windows: MeasuredWindow[] = [
+      ...r.ns.filter((x) => x.target === t.name).map((x) => ({ scenario: `ns:${x.conns}`, range: x.win.mono, ops: x.ok })),
+      ...r.st.filter((x) => x.target === t.name).map((x) => ({ scenario: "stream", range: x.win.mono, ops: x.ok })),
+      ...r.cuts.filter((x) => x.target === t.name).map((x) => ({ scenario: `cut:${x.prompt}`, range: x.win.mono, ops: x.res.cut })),
+      ...r.slow.filter((x) => x.target === t.name).map((x) => ({ scenario: "slow", range: x.win.mono, ops: x.res.flowing })),
+    ];
+    const found = scenarioProfiles(profDir, t.name, t.proc.pid, windows);
+    out.set(t.name, found);
+    const any = [...found.values()][0];
+    if (any) {
+      const kept = join(resultsDir, `suite-${started.toISOString().replace(/[:.]/g, "-")}-${t.name}.cpuprofile`);
+      copyFileSync(any.summary.file, kept);
+      log(`profile of ${t.name}: ${kept.slice(REPO_ROOT.length)}`);
+    } else log(`no usable profile from ${t.name} (did it exit cleanly on SIGTERM?)`);
+  }
+  return out;
 }
 
 async function adminPost(origin: string, path: string, body: unknown): Promise<Record<string, unknown>> {
@@ -206,6 +244,7 @@ async function main(): Promise<number> {
   const pools: Pool[] = [];
   const problems: string[] = [];
   const baseEnv = { PATH: env.PATH ?? "", HOME: env.HOME ?? "", ...(env.TMPDIR ? { TMPDIR: env.TMPDIR } : {}) };
+  const profDir = join(work, "prof");
   try {
     // --- mock ---
     const mockPort = await freePort();
@@ -250,6 +289,7 @@ async function main(): Promise<number> {
       const port = await freePort();
       // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=…" profiles the gateways (NODE_OPTIONS refuses --cpu-prof).
       const flags = (env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+      if (S.profile && name !== "gw-pg-w2") flags.push(...profileFlags(profDir, name));
       const p = spawnTsNode(name, "src/main/server.ts", [], { ...gwEnv(port, join(work, `data-${name}`)), ...envExtra }, flags, S.gatewayDir);
       procs.push(p);
       await waitReady(p, `http://127.0.0.1:${port}/health`, 180_000);
@@ -416,7 +456,8 @@ async function main(): Promise<number> {
       }
     }
 
-    const report = render({ ns, st, cuts, slow, workers, started, problems });
+    const profiles = S.profile ? await collectProfiles(targets, profDir, { ns, st, cuts, slow }, started) : new Map<Name, Map<string, ScenarioProfile>>();
+    const report = render({ ns, st, cuts, slow, workers, started, problems, profiles });
     console.log(report);
     const dir = join(REPO_ROOT, "bench", "results");
     mkdirSync(dir, { recursive: true });
@@ -445,9 +486,10 @@ async function main(): Promise<number> {
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(d));
 const mark = (ok: boolean | null) => (ok === null ? "–" : ok ? "met" : "**missed**");
 
-function render(r: { ns: NsRec[]; st: StRec[]; cuts: CutRec[]; slow: SlowRec[]; workers: NsRec[]; started: Date; problems: string[] }): string {
+function render(r: { ns: NsRec[]; st: StRec[]; cuts: CutRec[]; slow: SlowRec[]; workers: NsRec[]; started: Date; problems: string[]; profiles: Map<Name, Map<string, ScenarioProfile>> }): string {
   const out: string[] = [];
-  const goals: Array<[string, string, boolean | null]> = [];
+  /** [target, measured, verdict, the profile that explains a miss: gateway and scenario]. */
+  const goals: Array<[string, string, boolean | null, [Name, string]?]> = [];
   out.push(
     `## Gateway vs bare proxy (${quick ? "--quick" : "full"}), ${r.started.toISOString().slice(0, 19)}Z, code ${gitHead()}`,
     "",
@@ -482,21 +524,21 @@ function render(r: { ns: NsRec[]; st: StRec[]; cuts: CutRec[]; slow: SlowRec[]; 
       };
       if (c === 16 || c === 64) {
         const g = ratioMed("gw-pg", c, (x) => perReq(x, "target"));
-        goals.push([`gateway CPU/request ≤ 2.0× baseline, PostgreSQL + Redis, ${c} conns`, f(g, 2) + "×", g === null ? null : g <= 2]);
+        goals.push([`gateway CPU/request ≤ 2.0× baseline, PostgreSQL + Redis, ${c} conns`, f(g, 2) + "×", g === null ? null : g <= 2, ["gw-pg", `ns:${c}`]]);
         const all = ratioMed("gw-pg", c, (x) => perReq(x, "target") + perReq(x, "pg") + perReq(x, "redis"));
-        goals.push([`gateway + PostgreSQL + Redis CPU/request ≤ 3× baseline, ${c} conns`, f(all, 2) + "×", all === null ? null : all <= 3]);
+        goals.push([`gateway + PostgreSQL + Redis CPU/request ≤ 3× baseline, ${c} conns`, f(all, 2) + "×", all === null ? null : all <= 3, ["gw-pg", `ns:${c}`]]);
         const l = ratioMed("gw-pglite", c, (x) => perReq(x, "target"));
-        goals.push([`gateway CPU/request ≤ 3× baseline, PGlite, ${c} conns`, f(l, 2) + "×", l === null ? null : l <= 3]);
+        goals.push([`gateway CPU/request ≤ 3× baseline, PGlite, ${c} conns`, f(l, 2) + "×", l === null ? null : l <= 3, ["gw-pglite", `ns:${c}`]]);
       }
       if (c === 1 || c === 8) {
         for (const t of ["gw-pg", "gw-pglite"] as Name[]) {
           const a = addedOf(t);
-          goals.push([`added p50 ≤ 1 ms, ${t}, ${c} conn${c > 1 ? "s" : ""}`, `${f(a)} ms (baseline ${f(addedOf("baseline"))})`, a === null ? null : a <= 1]);
+          goals.push([`added p50 ≤ 1 ms, ${t}, ${c} conn${c > 1 ? "s" : ""}`, `${f(a)} ms (baseline ${f(addedOf("baseline"))})`, a === null ? null : a <= 1, [t, `ns:${c}`]]);
         }
       }
       if (c === 64) {
         const trips = median(nsFor("gw-pg", c).map((x) => perReq(x, "trips")));
-        goals.push(["SQL round trips/request ≤ 0.2, 64 conns", f(trips, 2), trips === null ? null : trips <= 0.2]);
+        goals.push(["SQL round trips/request ≤ 0.2, 64 conns", f(trips, 2), trips === null ? null : trips <= 0.2, ["gw-pg", "ns:64"]]);
       }
     }
     out.push("");
@@ -512,7 +554,7 @@ function render(r: { ns: NsRec[]; st: StRec[]; cuts: CutRec[]; slow: SlowRec[]; 
         return b ? per(x, "target") / per(b, "target") : NaN;
       }));
       out.push(`| ${t} | ${xs.reduce((s, x) => s + x.ok, 0)} | ${xs.reduce((s, x) => s + x.failed, 0)} | ${f(median(xs.map((x) => x.ttftP50Ms)), 2)} | ${t === "direct" ? "–" : f(median(xs.map((x) => per(x, "target"))), 2)} | ${t === "direct" ? "–" : f(ratio, 2)} | ${t === "gw-pg" ? f(median(xs.map((x) => per(x, "pg"))), 2) : "–"} | ${t === "gw-pg" ? f(median(xs.map((x) => per(x, "redis"))), 2) : "–"} |`);
-      if (t === "gw-pg" || t === "gw-pglite") goals.push([`CPU per stream ≤ 1.3× baseline, ${t}`, f(ratio, 2) + "×", ratio === null ? null : ratio <= 1.3]);
+      if (t === "gw-pg" || t === "gw-pglite") goals.push([`CPU per stream ≤ 1.3× baseline, ${t}`, f(ratio, 2) + "×", ratio === null ? null : ratio <= 1.3, [t, "stream"]]);
     }
     out.push("");
   }
@@ -526,8 +568,8 @@ function render(r: { ns: NsRec[]; st: StRec[]; cuts: CutRec[]; slow: SlowRec[]; 
         const ratio = cpu !== null && bCpu ? cpu / bCpu : null;
         out.push(`| ${x.target} | ${p} | ${x.res.cut} | ${f(cpu, 2)} | ${f(ratio, 2)} | ${f(x.res.probeP50Ms, 2)} | ${f(x.res.probeMaxMs, 1)} |`);
         if (x.target.startsWith("gw-")) {
-          goals.push([`cut stream CPU ≤ 2× baseline, ${x.target}, ${p}-char prompt`, f(ratio, 2) + "×", ratio === null ? null : ratio <= 2]);
-          goals.push([`requests beside cut streams delayed ≤ 10 ms, ${x.target}, ${p}-char prompt`, `max ${f(x.res.probeMaxMs, 1)} ms`, x.res.probeMaxMs === null ? null : x.res.probeMaxMs <= 10]);
+          goals.push([`cut stream CPU ≤ 2× baseline, ${x.target}, ${p}-char prompt`, f(ratio, 2) + "×", ratio === null ? null : ratio <= 2, [x.target, `cut:${p}`]]);
+          goals.push([`requests beside cut streams delayed ≤ 10 ms, ${x.target}, ${p}-char prompt`, `max ${f(x.res.probeMaxMs, 1)} ms`, x.res.probeMaxMs === null ? null : x.res.probeMaxMs <= 10, [x.target, `cut:${p}`]]);
         }
       }
     }
@@ -540,8 +582,8 @@ function render(r: { ns: NsRec[]; st: StRec[]; cuts: CutRec[]; slow: SlowRec[]; 
       const s = x.res;
       out.push(`| ${x.target} | ${s.flowing} / ${s.requested} | ${s.failed} | ${f(s.openSeconds, 1)} | ${f(s.rssIdleKb / 1024, 0)} | ${f(s.rssOpenKb / 1024, 0)} | ${f(s.kbPerStream, 1)} | ${f(s.rssAfterKb / 1024, 0)} |`);
       if (x.target.startsWith("gw-")) {
-        goals.push([`${s.requested} slow streams all flowing, ${x.target}`, `${s.flowing} / ${s.requested}`, s.flowing === s.requested]);
-        goals.push([`RSS per open stream ≤ 30 KB, ${x.target}`, `${f(s.kbPerStream, 1)} KB`, s.kbPerStream === null ? null : s.kbPerStream <= 30]);
+        goals.push([`${s.requested} slow streams all flowing, ${x.target}`, `${s.flowing} / ${s.requested}`, s.flowing === s.requested, [x.target, "slow"]]);
+        goals.push([`RSS per open stream ≤ 30 KB, ${x.target}`, `${f(s.kbPerStream, 1)} KB`, s.kbPerStream === null ? null : s.kbPerStream <= 30, [x.target, "slow"]]);
         goals.push([`RSS back to idle after the streams close (within 10 %), ${x.target}`, `${f(s.rssIdleKb / 1024, 0)} → ${f(s.rssAfterKb / 1024, 0)} MiB`, s.rssAfterKb <= s.rssIdleKb * 1.1]);
       }
     }
@@ -556,7 +598,14 @@ function render(r: { ns: NsRec[]; st: StRec[]; cuts: CutRec[]; slow: SlowRec[]; 
     }
     out.push("");
   }
-  out.push("### Targets", "", "| target | measured | verdict |", "|---|---|---|", ...goals.map(([g, m, ok]) => `| ${g} | ${m} | ${mark(ok)} |`));
+  if (r.profiles.size) {
+    // A miss names where the CPU of exactly the windows that measured it went (profiled runs are slower: compare shares, not times).
+    const why = (k: [Name, string] | undefined, ok: boolean | null) => {
+      const p = k && ok === false ? r.profiles.get(k[0])?.get(k[1]) : undefined;
+      return p ? explainMiss(p) : "";
+    };
+    out.push("### Targets (profiled run: CPU figures include the profiler's cost)", "", "| target | measured | verdict | where the CPU went (share of non-idle samples, ms per request or stream) |", "|---|---|---|---|", ...goals.map(([g, m, ok, k]) => `| ${g} | ${m} | ${mark(ok)} | ${why(k, ok)} |`));
+  } else out.push("### Targets", "", "| target | measured | verdict |", "|---|---|---|", ...goals.map(([g, m, ok]) => `| ${g} | ${m} | ${mark(ok)} |`));
   if (r.problems.length) out.push("", "**Problems:**", ...r.problems.map((p) => `- ${p}`));
   return out.join("\n");
 }
