@@ -41,11 +41,10 @@ export class RequestLogJournal {
     this.timer?.unref();
   }
 
-  /** Appends one row (JSON, bigints as strings). Throws only if the disk refuses the write. */
-  append(row: Record<string, unknown>): void {
+  /** Appends one row, already serialized by the writer (one line of JSON). Throws only if the disk refuses the write. */
+  append(json: string): void {
     if (this.fd === null) return;
-    const line = JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) + "\n";
-    this.bytes += writeSync(this.fd, line);
+    this.bytes += writeSync(this.fd, json + "\n");
     this.dirty = true;
   }
 
@@ -124,9 +123,16 @@ export class RequestLogJournal {
 const DATE_FIELDS = ["createdAt", "completedAt"] as const;
 const MICROS_FIELDS = ["upstreamCostMicros", "priceMicros", "profitMicros"] as const;
 
-/** A journaled row back in the writer's shape (dates and bigints were written as strings). */
+/** snake_case column name → the row field (`upstream_cost_micros` → `upstreamCostMicros`). */
+const camel = (k: string) => k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/**
+ * A journaled row back in the writer's shape: lines are the database form (snake_case keys, dates
+ * and bigints as strings); journals written before that kept the row's own field names.
+ */
 export function reviveLogRow(row: Record<string, unknown>): RequestLogRow {
-  const r: Record<string, unknown> = { ...row };
+  const r: Record<string, unknown> = {};
+  for (const k in row) r[k.includes("_") ? camel(k) : k] = row[k];
   for (const k of DATE_FIELDS) if (typeof r[k] === "string") r[k] = new Date(r[k] as string);
   for (const k of MICROS_FIELDS) if (typeof r[k] === "string" && /^-?\d+$/.test(r[k] as string)) r[k] = BigInt(r[k] as string);
   return r as RequestLogRow;

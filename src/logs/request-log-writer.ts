@@ -10,6 +10,8 @@ export type { RequestLogRow } from "./request-log-row.js";
 interface Queued {
   row: RequestLogRow;
   final: boolean;
+  /** A final row's database form (rowJson), built once: the journal line and the batch element. */
+  json?: string;
   /** Writes of this row alone that the database refused for its data. */
   refused?: number;
 }
@@ -96,16 +98,17 @@ export class RequestLogWriter {
   }
 
   finish(row: RequestLogRow): void {
+    const prev = this.queue.get(row.id);
+    const full = prev ? { ...prev.row, ...row } : row;
+    const json = rowJson(full);
     if (this.opts.journal) {
       try {
-        this.opts.journal.append(row as Record<string, unknown>);
+        this.opts.journal.append(json);
       } catch (e) {
         this.opts.logger.error({ err: (e as Error).message, requestId: row.id }, "request log journal: append failed");
       }
     }
-    const prev = this.queue.get(row.id);
-    const full = prev ? { ...prev.row, ...row } : row;
-    this.queue.set(row.id, { row: full, final: true });
+    this.queue.set(row.id, { row: full, final: true, json });
     if (this.opts.observer) {
       try {
         this.opts.observer.finished(full);
@@ -227,8 +230,8 @@ export class RequestLogWriter {
   }
 
   private async write(batch: Queued[]): Promise<void> {
-    const pending = batch.filter((q) => !q.final).map((q) => q.row);
-    const finals = batch.filter((q) => q.final).map((q) => q.row);
+    const pending = batch.filter((q) => !q.final);
+    const finals = batch.filter((q) => q.final);
     // One parameter per batch (a JSON array expanded by json_populate_recordset): building a
     // drizzle insert value by value cost more CPU than the rest of the request.
     if (pending.length) {
@@ -261,25 +264,34 @@ function toSnake(s: string): string {
 
 const SNAKE = new Map<string, string>(Object.keys(getTableColumns(requestLogs)).map((k) => [k, toSnake(k)]));
 
-/** Rows → one JSON array with snake_case keys; bigint as strings, dates as ISO (PostgreSQL parses both). */
-function toJson(rows: RequestLogRow[]): string {
+const DEFAULT_ENTRIES = Object.entries(DEFAULTS).map(([k, def]) => [k, SNAKE.get(k)!, def] as const);
+
+/** Queued rows → one JSON array for json_populate_recordset (final rows bring their JSON along). */
+function toJson(rows: Queued[]): string {
   let out = "[";
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]! as Record<string, unknown>;
-    const o: Record<string, unknown> = {};
-    for (const [k, def] of Object.entries(DEFAULTS)) o[SNAKE.get(k)!] = r[k] ?? def;
-    for (const k in r) {
-      const v = r[k];
-      if (v === undefined) continue;
-      const sk = SNAKE.get(k);
-      if (!sk) continue;
-      if (typeof v === "number") o[sk] = clampColumn(sk, v);
-      else o[sk] = typeof v === "bigint" ? v.toString() : v;
-    }
-    if (o.created_at === undefined) o.created_at = new Date();
-    out += (i ? "," : "") + stringify(o);
+  for (let i = 0; i < rows.length; i++) out += (i ? "," : "") + (rows[i]!.json ?? rowJson(rows[i]!.row));
+  return out + "]";
+}
+
+/**
+ * A row's database form: snake_case keys, counts clamped to their columns, bigint as strings,
+ * dates as ISO (PostgreSQL parses both), text made storable. The journal keeps the same line
+ * (reviveLogRow reads it back), so a final row is serialized once.
+ */
+function rowJson(row: RequestLogRow): string {
+  const r = row as Record<string, unknown>;
+  const o: Record<string, unknown> = {};
+  for (const [k, sk, def] of DEFAULT_ENTRIES) o[sk] = r[k] ?? def;
+  for (const k in r) {
+    const v = r[k];
+    if (v === undefined) continue;
+    const sk = SNAKE.get(k);
+    if (!sk) continue;
+    if (typeof v === "number") o[sk] = clampColumn(sk, v);
+    else o[sk] = typeof v === "bigint" ? v.toString() : v;
   }
-  return storable(out + "]");
+  if (o.created_at === undefined) o.created_at = new Date();
+  return storable(stringify(o));
 }
 
 const INT4_MAX = 2 ** 31 - 1;

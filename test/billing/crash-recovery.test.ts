@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFileSync, mkdtempSync, readdirSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -188,6 +188,36 @@ describeEachDb("crash recovery", (_kind, create) => {
     await w2.close();
     j2.close();
     assert.deepEqual(readdirSync(dir), [], "nothing left to replay");
+  });
+
+  test("journal lines are the row's database form, and lines an older version wrote with the row's own field names replay too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gw-journal-"));
+    const acct = await makeAccount(d.db, "0");
+    const [fresh, old] = [newRequestId(), newRequestId()];
+    const j1 = new RequestLogJournal({ dir, fsyncMs: 0 });
+    const w1 = new RequestLogWriter({ db: d.db, logger: silent, flushIntervalMs: 60_000, journal: j1 });
+    w1.finish({ id: fresh, accountId: acct, endpoint: "chat.completions", status: "completed", totalTokens: 9, priceMicros: 7n, completedAt: new Date("2026-12-01T10:00:00Z"), meta: { tries: [{ providerId: "p1" }] } });
+    const line = JSON.parse(readFileSync(j1.path, "utf8").trim()) as Record<string, unknown>;
+    assert.equal(line.account_id, acct);
+    assert.equal(line.price_micros, "7");
+    appendFileSync(j1.path, `${JSON.stringify({ id: old, accountId: acct, endpoint: "chat.completions", status: "completed", totalTokens: 5, priceMicros: "3", completedAt: "2026-12-01T10:00:00.000Z" })}\n`);
+    const left = RequestLogJournal.recover(dir, silent);
+    const rows = new Map(left.rows.map((r) => [r.id as string, reviveLogRow(r)]));
+    for (const [id, price, total] of [[fresh, 7n, 9], [old, 3n, 5]] as const) {
+      const r = rows.get(id)!;
+      assert.equal(r.accountId, acct);
+      assert.equal(r.priceMicros, price);
+      assert.equal(r.totalTokens, total);
+      assert.ok(r.completedAt instanceof Date && r.completedAt.toISOString() === "2026-12-01T10:00:00.000Z");
+    }
+    assert.deepEqual(rows.get(fresh)!.meta, { tries: [{ providerId: "p1" }] });
+    const w2 = new RequestLogWriter({ db: d.db, logger: silent });
+    for (const r of rows.values()) w2.finish(r);
+    RequestLogJournal.discard(left.files);
+    await w2.close();
+    const stored = await d.db.select().from(requestLogs).where(sql`${requestLogs.id} in ${[fresh, old]}`);
+    assert.deepEqual(stored.map((r) => r.priceMicros).sort(), [3n, 7n]);
+    j1.close(false);
   });
 
   test("a poison row in a batch of 20 is isolated: 19 written, it is dead-lettered with a log line, logging goes on; counts above 2^31, NUL and lone surrogates are stored", async () => {
