@@ -29,6 +29,8 @@ export const EnvSchema = z.object({
   DATABASE_POOL_SIZE: int(10),
   /** PGlite's shared_buffers in MiB: PostgreSQL's 128 MB default is most of PGlite's idle memory. */
   PGLITE_SHARED_BUFFERS_MB: z.coerce.number().int().min(1).max(4096).default(16),
+  /** PGlite on a worker thread: its statements never block the event loop (src/db/pglite-remote.ts). */
+  PGLITE_WORKER: bool.default(true),
   REDIS_URL: optStr.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
     message: "must be a redis:// or rediss:// URL",
   }),

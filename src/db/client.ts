@@ -2,7 +2,9 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { fileURLToPath } from "node:url";
+import type { PGlite } from "@electric-sql/pglite";
 import { startWorker } from "../core/worker.js";
+import { RemotePglite } from "./pglite-remote.js";
 import * as schema from "./schema/index.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
@@ -39,6 +41,8 @@ export interface OpenDatabaseOptions {
   queryTimeoutMs?: number;
   /** PGlite only: shared_buffers in MiB (default 16; PostgreSQL's own default is 128). */
   pgliteSharedBuffersMb?: number;
+  /** PGlite only: run it on a worker thread, off the event loop (default true; pglite-remote.ts). */
+  pgliteWorker?: boolean;
 }
 
 export const DEFAULT_DATABASE_TIMEOUTS = { connectTimeoutMs: 5_000, statementTimeoutMs: 30_000, queryTimeoutMs: 35_000 } as const;
@@ -91,7 +95,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       },
     };
   }
-  const { PGlite } = await import("@electric-sql/pglite");
+  const { PGlite: InProcess } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const dir = opts.dataDir === "memory://" ? "memory://" : resolve(opts.dataDir, "pglite");
   const options = { postgresqlconf: pgliteConf(opts.pgliteSharedBuffersMb ?? 16) };
@@ -99,8 +103,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     mkdirSync(dir, { recursive: true });
     if (!existsSync(join(dir, "PG_VERSION"))) await initInWorker(dir, options.postgresqlconf);
   }
-  const client = await PGlite.create(dir, options);
-  const db = drizzle(client, { schema, casing: "snake_case" }) as unknown as Db;
+  const client = opts.pgliteWorker === false ? await InProcess.create(dir, options) : await RemotePglite.start(dir, options.postgresqlconf);
+  // RemotePglite implements the part of PGlite's client interface the driver calls.
+  const db = drizzle(client as PGlite, { schema, casing: "snake_case" }) as unknown as Db;
   return {
     db,
     kind: "pglite",

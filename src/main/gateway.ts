@@ -50,6 +50,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
       queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS,
       pgliteSharedBuffersMb: env.PGLITE_SHARED_BUFFERS_MB,
+      pgliteWorker: env.PGLITE_WORKER,
     }));
   await database.migrate();
   await ensureAllowedKeys(database.db, env.ALLOWED_API_KEYS);
