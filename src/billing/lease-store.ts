@@ -157,7 +157,7 @@ export interface ApplyOutcome {
 }
 
 /**
- * Applies journaled charges in one call (`gw_lease_apply_v1`, drizzle/0007_lease_apply_function.sql,
+ * Applies journaled charges in one call (`gw_lease_apply_v2`, drizzle/0008_lease_apply_batched.sql,
  * one transaction): a usage ledger row each, the account's balance and reserved_micros
  * and the lease's amount down by the charge. Idempotent: a request whose usage row exists changes
  * nothing. A charge on a lease that is no longer open (it expired before its journal was applied)

@@ -18,5 +18,5 @@ export const FN_RESERVE_BATCH = "gw_billing_reserve_batch_v2";
 export const FN_SETTLE = "gw_billing_settle_v2";
 export const FN_SETTLE_BATCH = "gw_billing_settle_batch_v2";
 export const FN_RELEASE = "gw_billing_release_v2";
-/** Applies a batch of journaled balance-lease charges (drizzle/0007_lease_apply_function.sql, lease-store.ts). */
-export const FN_LEASE_APPLY = "gw_lease_apply_v1";
+/** Applies a batch of journaled balance-lease charges (drizzle/0008_lease_apply_batched.sql; v1 in 0007, lease-store.ts). */
+export const FN_LEASE_APPLY = "gw_lease_apply_v2";

@@ -180,6 +180,40 @@ if (process.env.LEASE_CHILD === "1") {
       await d.db.execute(sql`update accounts set reserved_micros = 0 where id = ${acct}`);
       assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
     });
+
+    test("each charge once, running balances in the ledger, each lease and account down by its own charges; a request id twice in a batch is charged once", async () => {
+      const [a1, a2] = [await makeAccount(d.db, "1"), await makeAccount(d.db, "1")];
+      const take = async (acct: string) => {
+        const id = newId("lease");
+        assert.equal(await takeLease(d.db, { id, accountId: acct, instanceId: "test:1:y", wantMicros: 200_000n, minMicros: 1n, ttlMs: 60_000 }), 200_000n);
+        return id;
+      };
+      const [l1a, l1b, l2] = [await take(a1), await take(a1), await take(a2)];
+      const rec = (acct: string, lease: string, charge: bigint) => ({ rid: newRequestId(), eid: newId("ledger"), acct, lease, key: "k", charge: charge.toString(), cost: "0" });
+      const twice = rec(a1, l1a, 30_000n);
+      const batch = [rec(a2, l2, 10_000n), twice, rec(a1, l1b, 20_000n), rec(a1, l1a, 5_000n), { ...twice, eid: newId("ledger") }, rec(a2, l2, 1_000n)];
+      const out = await applyCharges(d.db, batch);
+      assert.deepEqual([out.applied, out.duplicates, out.shortfallMicros], [5, 1, 0n]);
+      const u1 = await usageRows(d.db, a1);
+      assert.equal(u1.size, 3);
+      assert.deepEqual(u1.get(twice.rid), [-30_000n], "charged once");
+      const acc1 = await account(d.db, a1);
+      const acc2 = await account(d.db, a2);
+      assert.deepEqual([acc1.balanceMicros, acc1.reservedMicros], [1_000_000n - 55_000n, 400_000n - 55_000n]);
+      assert.deepEqual([acc2.balanceMicros, acc2.reservedMicros], [1_000_000n - 11_000n, 200_000n - 11_000n]);
+      const leases = new Map((await d.db.select().from(balanceLeases).where(sql`${balanceLeases.id} in ${[l1a, l1b, l2]}`)).map((l) => [l.id, l.amountMicros]));
+      assert.deepEqual([leases.get(l1a), leases.get(l1b), leases.get(l2)], [165_000n, 180_000n, 189_000n]);
+      const rows = (await d.db.select({ after: ledgerEntries.balanceAfterMicros, amt: ledgerEntries.amountMicros }).from(ledgerEntries).where(and(eq(ledgerEntries.accountId, a1), eq(ledgerEntries.kind, "usage")))).sort((x, y) => (x.after < y.after ? 1 : -1));
+      let running = 1_000_000n;
+      for (const r of rows) {
+        running += r.amt;
+        assert.equal(r.after, running, "each row's balance after is the running balance");
+      }
+      for (const acct of [a1, a2]) {
+        await giveBack(d.db, (await d.db.select().from(balanceLeases).where(eq(balanceLeases.accountId, acct))).map((l) => ({ leaseId: l.id, accountId: acct, micros: null })));
+        assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
+      }
+    });
   });
 
   describe("kill -9 in the middle of a batch, then a restart [postgres]", async () => {
