@@ -209,7 +209,8 @@ export class LeaseJournal {
     const byRid = new Map<string, LeasedCharge>();
     const files: string[] = [];
     const gone = new Map<string, { pid: number; tag: string }>();
-    for (const name of names.sort()) {
+    // Oldest first: segment numbers in numeric order ("-10" after "-2"), lines in append order.
+    for (const name of names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }))) {
       const m = NAME.exec(name);
       if (!m) continue;
       const path = join(dir, name);
@@ -221,9 +222,10 @@ export class LeaseJournal {
       for (const v of values) {
         const r = v as LeasedCharge | null;
         if (!r || typeof r.rid !== "string" || typeof r.lease !== "string") continue;
-        // A settlement beats any progress record of its stream; of progress records the highest bound wins (whatever the file order).
+        // A settlement beats any progress record of its stream; of progress records the newest wins (its prompt
+        // may have been refined down since, its completion bound only grows).
         const had = byRid.get(r.rid);
-        if (r.t === "p" && had && (had.t !== "p" || BigInt(had.charge) >= BigInt(r.charge))) continue;
+        if (r.t === "p" && had && had.t !== "p") continue;
         byRid.set(r.rid, r);
       }
       if (torn) logger?.warn({ file: name, torn }, "lease journal: skipped torn lines");
