@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { billingSettings } from "../../src/main/settings.js";
 import { eq, sql } from "drizzle-orm";
 import { postLedgerEntry } from "../../src/billing/ledger.js";
@@ -11,8 +14,11 @@ import { accounts, balanceLeases, holds, ledgerEntries } from "../../src/db/sche
 import type { AuthContext, ResolvedModel, ServedBy, TokenUsage } from "../../src/contracts/request.js";
 import { testAuth } from "../helpers/auth.js";
 
+/** This test process's lease journal (balance leases are on by default): never another test process's directory. */
+const JOURNAL_DIR = mkdtempSync(join(tmpdir(), "gw-test-lease-"));
+
 export function testEnv(over: Partial<Env> = {}): Env {
-  return { ...loadEnv({ USD_RATE: "100", DEFAULT_MARKUP: "1.5", BILLING_CURRENCY: "RUB" }), BILLING_CACHE_TTL_MS: 0, ...over };
+  return { ...loadEnv({ USD_RATE: "100", DEFAULT_MARKUP: "1.5", BILLING_CURRENCY: "RUB" }), BILLING_CACHE_TTL_MS: 0, BILLING_LEASE_JOURNAL_DIR: JOURNAL_DIR, ...over };
 }
 
 export class TestClock implements Clock {
