@@ -102,6 +102,9 @@ export async function drift(db: Db, id: string): Promise<{ ledger: bigint; holds
 }
 
 /** Settings that turn balance leases on, with a journal directory of the test's own. */
+/** The database path (a hold row per request): the `[db]` variants of the money tests, and the tests of hold rows and their sweeper. */
+export const DB_PATH: Partial<Env> = { BILLING_LEASE: "off" };
+
 export function leaseEnv(dir: string): Partial<Env> {
   return { BILLING_LEASE: "on", BILLING_LEASE_JOURNAL_DIR: dir, BILLING_LEASE_APPLY_MS: 20 };
 }
