@@ -45,7 +45,6 @@ if (!bin) console.log("# SKIPPED database outage suite: no PostgreSQL server bin
       });
     const ok = await chat(warm.key);
     assert.equal(ok.status, 200, await ok.text());
-    const startBalance = (await d.db.select({ b: accounts.balanceMicros }).from(accounts).where(eq(accounts.id, warm.accountId)))[0]!.b;
     // Answered while the database was unreachable: on the warm account's lease (or 503 where it was needed).
     const answeredDown: string[] = [];
     const leasedOr503 = async (label: string, res: Promise<Response>) => {
@@ -75,6 +74,7 @@ if (!bin) console.log("# SKIPPED database outage suite: no PostgreSQL server bin
     await t.test("stopped", async () => {
       pg!.stop();
       await leasedOr503("cached key on a live lease", chat(warm.key));
+      assert.equal(answeredDown.length, 1, "a live lease answers while the database is down");
       await expect503("uncached key (verification, no lease)", chat(cold.key));
       await expect503("admin read", gw!.admin("/admin/accounts"));
       pg!.start();
@@ -112,7 +112,6 @@ if (!bin) console.log("# SKIPPED database outage suite: no PostgreSQL server bin
       const rows = await d.db.select({ ref: ledgerEntries.ref }).from(ledgerEntries).where(and(eq(ledgerEntries.kind, "usage"), inArray(ledgerEntries.ref, answeredDown.length ? answeredDown : ["none"])));
       assert.equal(rows.length, answeredDown.length, "one usage ledger row per answer given while the database was down");
       const a = (await d.db.select().from(accounts).where(eq(accounts.id, warm.accountId)))[0]!;
-      assert.ok(a.balanceMicros < startBalance, "the warm account was charged for what it was answered");
       assert.ok(a.balanceMicros - a.reservedMicros >= 0n, "never below zero");
       const sum = (await d.db.execute(sql`select coalesce(sum(amount_micros), 0)::text as s from ledger_entries where account_id = ${warm.accountId}`)) as unknown as { rows: Array<{ s: string }> };
       assert.equal(BigInt(sum.rows[0]!.s), a.balanceMicros, "Σ ledger = balance");
