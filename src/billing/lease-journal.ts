@@ -98,7 +98,20 @@ export class LeaseJournal {
   /** `n` records of `seg` are in the database. */
   applied(seg: Segment, n = 1): void {
     seg.pending -= n;
-    if (seg.pending <= 0 && seg !== this.seg && this.old.delete(seg)) removeFile(seg.path);
+    this.prune();
+  }
+
+  /**
+   * Removes done segments oldest first, never one behind a segment still pending: a stream's
+   * progress record is older than its settlement, so while the progress record's file exists the
+   * settlement's does too, and a replay never charges a settled (or released) stream at its bound.
+   */
+  private prune(): void {
+    for (const s of this.old) {
+      if (s.pending > 0) return;
+      this.old.delete(s);
+      removeFile(s.path);
+    }
   }
 
   private current(): Segment {
@@ -175,11 +188,11 @@ export class LeaseJournal {
     LIVE.delete(this.tag);
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+    this.prune();
     if (this.seg) {
-      if (this.seg.pending <= 0) removeFile(this.seg.path);
+      if (this.seg.pending <= 0 && this.old.size === 0) removeFile(this.seg.path);
       this.seg = null;
     }
-    for (const s of this.old) if (s.pending <= 0) removeFile(s.path);
   }
 
   /**
@@ -196,7 +209,8 @@ export class LeaseJournal {
     const byRid = new Map<string, LeasedCharge>();
     const files: string[] = [];
     const gone = new Map<string, { pid: number; tag: string }>();
-    for (const name of names.sort()) {
+    // Oldest first: segment numbers in numeric order ("-10" after "-2"), lines in append order.
+    for (const name of names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }))) {
       const m = NAME.exec(name);
       if (!m) continue;
       const path = join(dir, name);
@@ -207,7 +221,12 @@ export class LeaseJournal {
       const { values, torn } = readJsonLines(path);
       for (const v of values) {
         const r = v as LeasedCharge | null;
-        if (r && typeof r.rid === "string" && typeof r.lease === "string") byRid.set(r.rid, r);
+        if (!r || typeof r.rid !== "string" || typeof r.lease !== "string") continue;
+        // A settlement beats any progress record of its stream; of progress records the newest wins (its prompt
+        // may have been refined down since, its completion bound only grows).
+        const had = byRid.get(r.rid);
+        if (r.t === "p" && had && had.t !== "p") continue;
+        byRid.set(r.rid, r);
       }
       if (torn) logger?.warn({ file: name, torn }, "lease journal: skipped torn lines");
     }

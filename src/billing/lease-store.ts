@@ -146,6 +146,14 @@ export interface LeasedCharge {
   cost: string;
   /** The request's hold (the charge's bound), kept in the ledger row's meta. */
   hold?: string;
+  /**
+   * "p": a live stream's progress — the charge at the bound it may have delivered up to (`pt` prompt,
+   * `ct` completion tokens), superseded by the next one and by the stream's settlement. Replayed only
+   * when the stream has no settlement record (the process died mid-stream).
+   */
+  t?: "p";
+  pt?: number;
+  ct?: number;
 }
 
 export interface ApplyOutcome {
@@ -169,4 +177,21 @@ export async function applyCharges(db: DbOrTx, items: readonly LeasedCharge[]): 
   const r = await db.execute(sql`select * from ${sql.raw(FN_LEASE_APPLY)}(${JSON.stringify(items)}::jsonb)`);
   const row = rowsOf(r)[0]!;
   return { applied: Number(row.r_applied), duplicates: Number(row.r_duplicates), shortfallMicros: big(row.r_shortfall) };
+}
+
+/**
+ * The log rows of leased streams a crash cut, once their progress records are applied: still
+ * `pending` → `interrupted` with the bound they were billed at (the hold sweeper does this for held
+ * streams; a row that reaches the database later is closed by its orphan pass, priced from the ledger).
+ */
+export async function closeReplayedStreams(db: DbOrTx, items: readonly LeasedCharge[]): Promise<void> {
+  if (items.length === 0) return;
+  const rows = items.map((i) => ({ id: i.rid, p: i.pt ?? 0, c: i.ct ?? 0, price: i.charge, cost: i.cost }));
+  await db.execute(sql`
+    update request_logs r set status = 'interrupted', prompt_tokens = v.p, completion_tokens = v.c, total_tokens = v.p + v.c,
+      price_micros = v.price, upstream_cost_micros = v.cost, profit_micros = v.price - v.cost, estimated = true,
+      error_code = 'gateway_interrupted', completed_at = now(),
+      meta = coalesce(r.meta, '{}'::jsonb) || jsonb_build_object('closed_by', 'lease_replay', 'billed_from', 'progress')
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id text, p integer, c integer, price bigint, cost bigint)
+    where r.id = v.id and r.status = 'pending'`);
 }

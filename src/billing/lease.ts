@@ -12,7 +12,8 @@
  * - No overspend: a request is admitted only if its whole hold fits the lease's free part; the
  *   lease was reserved in the database first. A charge is never above its hold.
  * - Crash: what was answered is in the journal (replayed at the next start, idempotent by request
- *   id); what was not answered was never charged. A dead process's lease expires (its expiry is
+ *   id); what was not answered was never charged, except a stream cut mid-way: it is charged its
+ *   last journaled bound (progress records, ahead of delivery, ≤ its hold). A dead process's lease expires (its expiry is
  *   renewed while it lives) and the sweeper gives back what it still reserves. A journal applied
  *   after its lease expired is charged only as far as the spendable balance covers (operator loss,
  *   never client overspend).
@@ -28,7 +29,7 @@ import type { Logger } from "../core/logger.js";
 import { newId } from "../core/ids.js";
 import type { Db } from "../db/client.js";
 import { LeaseJournal, type Segment } from "./lease-journal.js";
-import { applyCharges, giveBack, leasesOfInstances, renewLeases, takeLease, type LeasedCharge, type LeaseGiveBack } from "./lease-store.js";
+import { applyCharges, closeReplayedStreams, giveBack, leasesOfInstances, renewLeases, takeLease, type LeasedCharge, type LeaseGiveBack } from "./lease-store.js";
 
 export interface LeaseSettings {
   maxMicros: bigint;
@@ -70,12 +71,17 @@ interface AccountLeases {
 export interface LeaseHold {
   lease: Lease;
   amount: bigint;
+  /** A stream's newest progress record (pending in its segment until superseded or the settlement is applied). */
+  progSeg?: Segment | null;
+  settled?: boolean;
 }
 
 interface Queued {
   rec: LeasedCharge;
   seg: Segment | null;
   lease: Lease | null;
+  /** The stream's last progress record, done with once this settlement is applied. */
+  prog?: Segment | null;
   done?: () => void;
 }
 
@@ -122,6 +128,8 @@ export class LeaseBook {
     const r = LeaseJournal.recover(this.s.journalDir, this.logger);
     if (r.files.length === 0) return 0;
     for (let i = 0; i < r.records.length; i += 500) await applyCharges(this.db, r.records.slice(i, i + 500));
+    // Streams cut by the crash: their log rows say what they were billed for (the sweeper's job on the hold path).
+    await closeReplayedStreams(this.db, r.records.filter((x) => x.t === "p"));
     const host = hostname();
     const dead = await leasesOfInstances(this.db, r.gone.map((g) => `${host}:${g.pid}:${g.tag}`));
     await giveBack(this.db, dead);
@@ -193,10 +201,7 @@ export class LeaseBook {
       return null;
     };
     const p = (a.busy ?? Promise.resolve()).then(run, run);
-    const tail: Promise<unknown> = p.then(
-      () => undefined,
-      () => undefined,
-    );
+    const tail: Promise<unknown> = p.catch(() => undefined);
     a.busy = tail;
     void tail.then(() => {
       if (a.busy === tail) a.busy = null;
@@ -237,15 +242,30 @@ export class LeaseBook {
   settle(h: LeaseHold, requestId: string, keyId: string | null, price: bigint, cost: bigint): Promise<void> {
     const p = this.record(h, requestId, keyId, price, cost);
     this.settling.add(p);
-    void p.then(
-      () => this.settling.delete(p),
-      () => this.settling.delete(p),
-    );
+    void p.catch(() => undefined).finally(() => this.settling.delete(p));
     return p;
+  }
+
+  /**
+   * A leased stream's crash bound: the charge at what it may have delivered (≤ its hold), on disk
+   * before that output goes out (the settlements' group commit). Each record supersedes the last;
+   * a replay charges the newest only if the stream has no settlement record.
+   */
+  async progress(h: LeaseHold, requestId: string, keyId: string | null, price: bigint, cost: bigint, prompt: number, completion: number): Promise<void> {
+    const l = h.lease;
+    const rec: LeasedCharge = { t: "p", rid: requestId, eid: newId("ledger"), acct: l.accountId, lease: l.id, key: keyId, charge: price.toString(), cost: cost.toString(), hold: h.amount.toString(), pt: prompt, ct: completion };
+    const seg = await this.journal.append(rec);
+    if (h.settled) return this.journal.applied(seg);
+    const old = h.progSeg;
+    h.progSeg = seg;
+    if (old) this.journal.applied(old);
   }
 
   private async record(h: LeaseHold, requestId: string, keyId: string | null, price: bigint, cost: bigint): Promise<void> {
     const l = h.lease;
+    h.settled = true;
+    const prog = h.progSeg ?? null;
+    h.progSeg = null;
     l.held -= h.amount;
     l.free += h.amount - price;
     l.unapplied += price;
@@ -257,11 +277,11 @@ export class LeaseBook {
       this.logger?.error({ err: (e as Error).message, requestId }, "lease journal: write failed; applying the charge directly");
     }
     if (seg) {
-      this.queue.push({ rec, seg, lease: l });
+      this.queue.push({ rec, seg, lease: l, prog });
       return;
     }
     await new Promise<void>((resolve) => {
-      this.queue.push({ rec, seg: null, lease: l, done: resolve });
+      this.queue.push({ rec, seg: null, lease: l, prog, done: resolve });
       void this.apply();
     });
   }
@@ -292,6 +312,7 @@ export class LeaseBook {
           for (const q of batch) {
             if (q.lease) q.lease.unapplied -= BigInt(q.rec.charge);
             if (q.seg) this.journal.applied(q.seg);
+            if (q.prog) this.journal.applied(q.prog);
             q.done?.();
           }
         }
@@ -337,10 +358,7 @@ export class LeaseBook {
       l.free = 0n;
     }
     try {
-      await giveBack(
-        this.db,
-        ls.map((l) => ({ leaseId: l.id, accountId: l.accountId, micros: null })),
-      );
+      await giveBack(this.db, ls.map((l) => ({ leaseId: l.id, accountId: l.accountId, micros: null })));
     } catch (e) {
       this.logger?.warn({ err: (e as Error).message }, "lease: closing leases failed; the sweeper returns them at expiry");
       return;

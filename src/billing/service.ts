@@ -31,6 +31,8 @@ import { effectiveLimits, holdTerms, refuseStateless, upstreamCap, type AuthBill
 import { GroupCommit } from "./settle-queue.js";
 import { ensureBillingDefaults, type BillingDefaults } from "./defaults.js";
 import { LeaseBook, type LeaseHold, type LeaseSettings } from "./lease.js";
+import { LeasedStreams } from "./lease-streams.js";
+import type { LeasedProgressSink } from "./stream-progress.js";
 
 const MAX_TOKENS_HEADER = "x-gateway-max-tokens";
 
@@ -74,6 +76,8 @@ export interface BillingService extends BillingHooks {
   queueDepth(): { holds: number; settlements: number };
   /** Drains settlements; afterwards settle() writes directly and reserve() refuses (shutdown). */
   close(): Promise<void>;
+  /** Where the progress of streams admitted on a lease is recorded (null without leases). */
+  readonly leasedStreams: LeasedProgressSink | null;
 }
 
 export function createBilling(deps: BillingDeps): BillingService {
@@ -103,6 +107,7 @@ export function createBilling(deps: BillingDeps): BillingService {
   const holdTtlMs = settings.holdTtlMs;
   let readyP: Promise<void> | null = null;
   const book = settings.lease ? new LeaseBook(db, settings.lease, holdTtlMs, () => performance.now(), logger) : null;
+  const streams = book ? new LeasedStreams(book) : null;
   const ready = () =>
     (readyP ??= (async () => {
       await ensureBillingDefaults(db, settings);
@@ -193,15 +198,16 @@ export function createBilling(deps: BillingDeps): BillingService {
     const unbounded = terms.fixed === null && outNum === 0n && !counters.some((c) => c.limit.tokens !== null);
     const fixed = unbounded ? 0 : terms.fixed;
     const promptHold = priced ? promptHoldMicros(promptTokens, plan.rates) : unpricedHold!;
-    // Leased admission: non-stream requests (a stream's crash bound lives on its hold row) of
-    // accounts no quota window watches, whose lifetime fits the lease's.
-    if (book && input.stream !== true && counters.length === 0 && (input.holdTtlMs ?? 0) <= holdTtlMs) {
+    // Leased admission: requests of accounts no quota window watches, whose lifetime fits the
+    // lease's (a stream's crash bound then goes to the lease journal, lease-streams.ts).
+    if (book && counters.length === 0 && (input.holdTtlMs ?? 0) <= holdTtlMs) {
       const mt = fixed ?? terms.cap;
       const need = promptHold + (BigInt(mt) * outNum + 999_999_999_999_999_999n) / 1_000_000_000_000_000_000n;
       const lh = await book.admit(input.auth.accountId, need);
       if (lh) {
-        const perChoice = unbounded || input.endpoint === "embeddings" ? null : upstreamCap(terms, mt, false);
+        const perChoice = unbounded || input.endpoint === "embeddings" ? null : upstreamCap(terms, mt, input.stream === true);
         const covered = unbounded || input.endpoint === "embeddings" ? null : mt;
+        if (input.stream === true) streams!.open(input.requestId, { hold: lh, keyId: input.auth.keyId, snapshot: plan.snapshot, holdMicros: need });
         return new HoldReservation(input.requestId, input.auth.accountId, plan.snapshot, perChoice, need, covered, { hold: lh, keyId: input.auth.keyId });
       }
     }
@@ -264,6 +270,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       if (price < p.priceMicros) logger?.warn({ requestId: this.requestId, price: p.priceMicros.toString(), hold: this.holdMicros.toString() }, "billing: usage priced above its hold; charged the hold");
       if (this.leased && book) {
         // The lease reserved the whole hold, so the balance covers the charge: no shortfall on this path.
+        streams?.close(this.requestId);
         await book.settle(this.leased.hold, this.requestId, this.leased.keyId, price, p.costMicros);
         if (p.margin) deps.onMargin?.({ requestId: this.requestId, accountId: this.accountId, providerId: served.providerId, flag: p.margin, priceMicros: price, costMicros: p.costMicros, profitMicros: price - p.costMicros });
         return { upstreamCostMicros: p.costMicros, priceMicros: price, costDisplay: formatMoney(price), margin: p.margin };
@@ -292,8 +299,8 @@ export function createBilling(deps: BillingDeps): BillingService {
     release(): Promise<void> {
       if (this.outcome) return this.outcome.then(() => undefined);
       if (this.leased && book) {
-        if (!this.released) book.release(this.leased.hold);
-        this.released ??= Promise.resolve();
+        // A stream's progress records are superseded by a zero settlement, so no replay charges them.
+        if (!this.released) this.released = streams?.close(this.requestId) ? book.settle(this.leased.hold, this.requestId, this.leased.keyId, 0n, 0n) : (book.release(this.leased.hold), Promise.resolve());
         return this.released;
       }
       this.released ??= releaseHold(db, this.requestId).then(() => undefined);
@@ -313,6 +320,7 @@ export function createBilling(deps: BillingDeps): BillingService {
       return Object.keys(t.rateLimits).length ? t.rateLimits : null;
     },
     unpricedPriceMicros: unpricedHold,
+    leasedStreams: streams,
     flush: async () => {
       await queue.flush();
       await book?.flush();

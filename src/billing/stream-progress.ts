@@ -22,8 +22,17 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "../core/logger.js";
 import type { Db } from "../db/client.js";
 
+/** Where a leased stream's progress goes instead of a hold row (lease-streams.ts: the lease journal). */
+export interface LeasedProgressSink {
+  owns(requestId: string): boolean;
+  /** Resolves once every item is durable (the journal's group commit); rejects when it can't be. */
+  write(items: ReadonlyArray<{ id: string; p: number; c: number }>): Promise<void>;
+}
+
 export interface StreamProgressOptions {
   db: Db;
+  /** Leased streams (no hold row): their bound is journaled locally, and their lease is kept alive by its book. */
+  leased?: LeasedProgressSink | null;
   logger?: Logger;
   /** Completion tokens recorded ahead of delivery (the most a crash can over-bill a stream by). */
   aheadTokens?: number;
@@ -164,7 +173,8 @@ export class StreamProgress {
 
   private beat(): void {
     if (this.live.size === 0) return;
-    for (const e of this.live.values()) e.dirty = true;
+    // A leased stream has no hold to keep alive (its lease is renewed while it holds it).
+    for (const [id, e] of this.live) if (!this.opts.leased?.owns(id)) e.dirty = true;
     this.kick();
   }
 
@@ -189,40 +199,63 @@ export class StreamProgress {
         batch.push([id, e, e.wanted]);
       }
       if (batch.length === 0) return;
-      const payload = JSON.stringify(batch.map(([id, e, c]) => ({ id, p: e.prompt, c })));
-      try {
-        await this.opts.db.execute(sql`update holds h set
-            progress_prompt_tokens = v.p,
-            progress_completion_tokens = greatest(coalesce(h.progress_completion_tokens, 0), v.c),
-            progress_at = now(),
-            expires_at = greatest(h.expires_at, now() + ${this.extendMs} * interval '1 millisecond')
-          from json_to_recordset(${payload}::json) as v(id text, p integer, c integer)
-          where h.request_id = v.id and h.status = 'open'`);
-        this.stats.writes++;
-        this.failures = 0;
-        for (const [, e, c] of batch) {
+      const leased = this.opts.leased;
+      const inJournal: Array<[string, Entry, number]> = [];
+      const onHolds: Array<[string, Entry, number]> = [];
+      for (const b of batch) (leased?.owns(b[0]) ? inJournal : onHolds).push(b);
+      const [holdsOut, journalOut] = await Promise.allSettled([
+        onHolds.length ? this.writeHolds(onHolds) : undefined,
+        inJournal.length ? leased!.write(inJournal.map(([id, e, c]) => ({ id, p: e.prompt, c }))) : undefined,
+      ]);
+      const failed: Array<[string, Entry, number]> = [];
+      let err: unknown = null;
+      for (const [part, out] of [
+        [onHolds, holdsOut],
+        [inJournal, journalOut],
+      ] as const) {
+        if (out.status === "rejected") {
+          failed.push(...part);
+          err = out.reason;
+          continue;
+        }
+        for (const [, e, c] of part) {
           if (c > e.recorded) e.recorded = c;
           // resolve() removes the waiter from e.waiters: iterate over a copy.
           for (const w of e.waiters.filter((x) => x.upTo <= e.recorded)) w.resolve();
         }
-      } catch (err) {
-        this.stats.failures++;
-        this.failures++;
-        for (const [, e] of batch) {
-          e.dirty = true;
-          // A database that can't take the write must not stall the client: send, and retry later.
-          for (const w of [...e.waiters]) w.resolve();
-        }
-        const now = Date.now();
-        if (now - this.lastErrorLog > 10_000) {
-          this.lastErrorLog = now;
-          this.opts.logger?.error({ err: (err as Error).message, streams: batch.length }, "stream progress: could not record; a crash now would under-bill these streams");
-        }
-        // Back off; the next report or heartbeat retries.
-        await new Promise((r) => setTimeout(r, Math.min(2_000, 50 * 2 ** this.failures)).unref());
-        return;
       }
+      if (failed.length === 0) {
+        this.stats.writes++;
+        this.failures = 0;
+        continue;
+      }
+      this.stats.failures++;
+      this.failures++;
+      for (const [, e] of failed) {
+        e.dirty = true;
+        // A database (or disk) that can't take the write must not stall the client: send, and retry later.
+        for (const w of [...e.waiters]) w.resolve();
+      }
+      const now = Date.now();
+      if (now - this.lastErrorLog > 10_000) {
+        this.lastErrorLog = now;
+        this.opts.logger?.error({ err: (err as Error)?.message, streams: failed.length }, "stream progress: could not record; a crash now would under-bill these streams");
+      }
+      // Back off; the next report or heartbeat retries.
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 50 * 2 ** this.failures)).unref());
+      return;
     } while (this.again);
+  }
+
+  private async writeHolds(batch: ReadonlyArray<[string, Entry, number]>): Promise<void> {
+    const payload = JSON.stringify(batch.map(([id, e, c]) => ({ id, p: e.prompt, c })));
+    await this.opts.db.execute(sql`update holds h set
+        progress_prompt_tokens = v.p,
+        progress_completion_tokens = greatest(coalesce(h.progress_completion_tokens, 0), v.c),
+        progress_at = now(),
+        expires_at = greatest(h.expires_at, now() + ${this.extendMs} * interval '1 millisecond')
+      from json_to_recordset(${payload}::json) as v(id text, p integer, c integer)
+      where h.request_id = v.id and h.status = 'open'`);
   }
 }
 

@@ -219,11 +219,12 @@ export const EnvSchema = z.object({
   BILLING_SETTLE_BATCH: z.coerce.number().int().min(1).max(1000).default(64),
   /**
    * Balance leases (billing/lease.ts): each process reserves a slice of an account's spendable
-   * balance in one statement and admits non-stream requests of accounts without quota windows
-   * against it in memory; settlements go to a local fsync'd journal before the answer and reach
-   * the ledger in batches. `off` = every request holds and settles in the database.
+   * balance in one statement and admits the requests (streams too) of accounts without quota
+   * windows against it in memory; settlements and streams' crash bounds go to a local fsync'd
+   * journal before the answer (the output) leaves and reach the ledger in batches. `off` = every
+   * request holds and settles in the database.
    */
-  BILLING_LEASE: z.enum(["off", "on"]).default("off"),
+  BILLING_LEASE: z.enum(["off", "on"]).default("on"),
   /** Largest slice one lease takes (account currency); a lease never takes more than half the spendable balance. */
   BILLING_LEASE_MAX: z.string().regex(/^\d+(\.\d{1,6})?$/, "must be a decimal number").default("100"),
   /** Smallest slice worth a lease (account currency); below it (or below two requests' holds) requests hold in the database. */

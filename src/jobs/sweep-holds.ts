@@ -216,7 +216,7 @@ async function closeLog(
   return affected(r);
 }
 
-/** `pending` rows older than the grace whose hold is closed (or gone): `interrupted`, with the hold's billed usage. */
+/** `pending` rows older than the grace whose hold is closed (or gone): `interrupted`, with the hold's billed usage (or, leased, the ledger's charge). */
 async function closeOrphanedLogs(db: Db, opts: SweepOptions): Promise<number> {
   const grace = opts.pendingGraceMs ?? 120_000;
   const before = opts.now ? sql`${new Date(opts.now.getTime() - grace).toISOString()}::timestamptz` : sql`now() - ${grace} * interval '1 millisecond'`;
@@ -234,14 +234,16 @@ async function closeOrphanedLogs(db: Db, opts: SweepOptions): Promise<number> {
       completion_tokens = coalesce(h.completion_tokens, 0),
       total_tokens = coalesce(h.prompt_tokens, 0) + coalesce(h.completion_tokens, 0),
       provider_id = coalesce(r.provider_id, h.provider_id),
-      price_micros = coalesce(h.charged_micros, 0),
+      price_micros = coalesce(h.charged_micros, -l.amount_micros, 0),
       upstream_cost_micros = coalesce(h.upstream_cost_micros, 0),
-      profit_micros = coalesce(h.charged_micros, 0) - coalesce(h.upstream_cost_micros, 0),
+      profit_micros = coalesce(h.charged_micros, -l.amount_micros, 0) - coalesce(h.upstream_cost_micros, 0),
       estimated = true,
       error_code = 'gateway_interrupted',
       meta = coalesce(r.meta, '{}'::jsonb) || jsonb_build_object('closed_by', 'hold_sweeper', 'hold_status', coalesce(h.status, 'none')),
       completed_at = now()
     from orphans o left join holds h on h.request_id = o.id
+      -- A leased request has no hold: what it was charged (a replayed stream's bound) is its usage ledger row.
+      left join ledger_entries l on h.request_id is null and l.kind = 'usage' and l.ref = o.id
     where r.id = o.id and r.status = 'pending'`);
   return affected(r);
 }

@@ -127,8 +127,8 @@ export function buildServices(inp: ServiceInputs): Services {
   const priceSync = catalogSyncSettings(env);
   const catalogSync = startCatalogSync(db, priceSync, logger, () => billing.config.invalidate());
   const rateLimit = createRateLimiter({ settings: rateLimitSettings(env), redis: redisHandle, logger, clock, keyPrefix: env.REDIS_KEY_PREFIX });
-  // Streams record what they may have delivered on their hold (and keep it alive).
-  const progress = new StreamProgress({ db, logger, aheadTokens: env.STREAM_PROGRESS_AHEAD_TOKENS, heartbeatMs: env.HOLD_HEARTBEAT_MS, extendMs: env.BILLING_HOLD_TTL_MS });
+  // Streams record what they may have delivered on their hold (and keep it alive), or, leased, in the lease journal.
+  const progress = new StreamProgress({ db, logger, leased: billing.leasedStreams, aheadTokens: env.STREAM_PROGRESS_AHEAD_TOKENS, heartbeatMs: env.HOLD_HEARTBEAT_MS, extendMs: env.BILLING_HOLD_TTL_MS });
 
   // Routes × upstream accounts, breakers, retries, response cache (src/routing).
   const routing = new RoutingService({ settings: routingSettings(env), config, db, redis: redisHandle, redisKeyPrefix: env.REDIS_KEY_PREFIX, logger, clock });

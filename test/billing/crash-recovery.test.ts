@@ -15,7 +15,7 @@ import { sweepHolds } from "../../src/jobs/sweep-holds.js";
 import { RequestLogJournal, reviveLogRow } from "../../src/logs/request-log-journal.js";
 import { RequestLogWriter } from "../../src/logs/request-log-writer.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
-import { account, authFor, billingFor, drift, makeAccount, model, served, usage } from "./helpers.js";
+import { account, authFor, billingFor, DB_PATH, drift, makeAccount, model, served, usage } from "./helpers.js";
 
 // $2.5 / $10 per 1M at 100 RUB/USD × 1.5 = 375 / 1500 micros per token.
 const GPT4O = model("t/gpt-4o", { input: "2.5", output: "10" });
@@ -49,7 +49,7 @@ describeEachDb("crash recovery", (_kind, create) => {
   const logRow = async (id: string) => (await d.db.select().from(requestLogs).where(eq(requestLogs.id, id)))[0];
 
   test("a stream that crashed mid-way is billed its recorded progress (≥ delivered, ≤ delivered + ahead) and its pending log row is closed", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const acct = await makeAccount(d.db, "100");
     const auth = authFor(acct);
     const progress = new StreamProgress({ db: d.db, aheadTokens: 16, heartbeatMs: 60_000 });
@@ -101,7 +101,7 @@ describeEachDb("crash recovery", (_kind, create) => {
   });
 
   test("the recorded bound never runs past max_tokens; a stream that ends stops writing", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const acct = await makeAccount(d.db, "100");
     const id = newRequestId();
     await billing.reserve({ requestId: id, auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 10, requestedMaxTokens: 20 });
@@ -119,7 +119,7 @@ describeEachDb("crash recovery", (_kind, create) => {
   });
 
   test("heartbeat: a live stream's hold is extended past its TTL and the sweeper leaves it alone", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const acct = await makeAccount(d.db, "100");
     const id = newRequestId();
     const res = await billing.reserve({ requestId: id, auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 10, requestedMaxTokens: 20 });
@@ -140,7 +140,7 @@ describeEachDb("crash recovery", (_kind, create) => {
   });
 
   test("a pending log row whose hold was settled (final row lost in memory) is closed with the billed usage", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const acct = await makeAccount(d.db, "100");
     const id = newRequestId();
     const res = await billing.reserve({ requestId: id, auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 10, requestedMaxTokens: 100 });
@@ -279,7 +279,7 @@ describeEachDb("crash recovery", (_kind, create) => {
   });
 
   test("the sweeper prefers the final row's usage when it is larger than the recorded progress", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const acct = await makeAccount(d.db, "100");
     const id = newRequestId();
     await billing.reserve({ requestId: id, auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 10, requestedMaxTokens: 1000 });

@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { billingSettings } from "../../src/main/settings.js";
 import { eq, sql } from "drizzle-orm";
 import { postLedgerEntry } from "../../src/billing/ledger.js";
@@ -11,8 +14,11 @@ import { accounts, balanceLeases, holds, ledgerEntries } from "../../src/db/sche
 import type { AuthContext, ResolvedModel, ServedBy, TokenUsage } from "../../src/contracts/request.js";
 import { testAuth } from "../helpers/auth.js";
 
+/** This test process's lease journal (balance leases are on by default): never another test process's directory. */
+const JOURNAL_DIR = mkdtempSync(join(tmpdir(), "gw-test-lease-"));
+
 export function testEnv(over: Partial<Env> = {}): Env {
-  return { ...loadEnv({ USD_RATE: "100", DEFAULT_MARKUP: "1.5", BILLING_CURRENCY: "RUB" }), BILLING_CACHE_TTL_MS: 0, ...over };
+  return { ...loadEnv({ USD_RATE: "100", DEFAULT_MARKUP: "1.5", BILLING_CURRENCY: "RUB" }), BILLING_CACHE_TTL_MS: 0, BILLING_LEASE_JOURNAL_DIR: JOURNAL_DIR, ...over };
 }
 
 export class TestClock implements Clock {
@@ -96,6 +102,9 @@ export async function drift(db: Db, id: string): Promise<{ ledger: bigint; holds
 }
 
 /** Settings that turn balance leases on, with a journal directory of the test's own. */
+/** The database path (a hold row per request): the `[db]` variants of the money tests, and the tests of hold rows and their sweeper. */
+export const DB_PATH: Partial<Env> = { BILLING_LEASE: "off" };
+
 export function leaseEnv(dir: string): Partial<Env> {
   return { BILLING_LEASE: "on", BILLING_LEASE_JOURNAL_DIR: dir, BILLING_LEASE_APPLY_MS: 20 };
 }

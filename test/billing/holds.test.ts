@@ -13,12 +13,12 @@ import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { account, authFor, billingFor, drift, leaseEnv, makeAccount, model, served, settledAll, TestClock, usage } from "./helpers.js";
+import { account, authFor, billingFor, DB_PATH, drift, leaseEnv, makeAccount, model, served, settledAll, TestClock, usage } from "./helpers.js";
 
 // The concurrency proofs run twice: holds in the database, and balance leases (BILLING_LEASE=on).
 const LEASE_DIR = mkdtempSync(join(tmpdir(), "gw-lease-holds-"));
 const MODES = [
-  { tag: "", env: {} },
+  { tag: " [db]", env: DB_PATH },
   { tag: " [lease]", env: leaseEnv(LEASE_DIR) },
 ] as const;
 
@@ -135,7 +135,7 @@ describeEachDb("billing holds", (kind, create) => {
 
   test("a key's daily token limit holds under concurrency and resets the next day", async () => {
     const clock = new TestClock();
-    const billing = billingFor(d.db, {}, clock);
+    const billing = billingFor(d.db, DB_PATH, clock);
     const acct = await makeAccount(d.db, "1000");
     const auth = authFor(acct, { keyLimits: { daily_tokens: 5000 } });
     const fire = (n: number) =>
@@ -166,7 +166,7 @@ describeEachDb("billing holds", (kind, create) => {
   });
 
   test("an account's monthly money limit and a daily request limit hold under concurrency", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const acct = await makeAccount(d.db, "1000");
     // 5 holds of 1.5375 fit in 7.6875.
     const auth = authFor(acct, { accountLimits: { monthly_money: "7.6875" } });
@@ -198,7 +198,7 @@ describeEachDb("billing holds", (kind, create) => {
   });
 
   test("a settlement delivered twice bills once", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const acct = await makeAccount(d.db, "10");
     const requestId = newRequestId();
     const res = await billing.reserve({ requestId, auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 1000 });
@@ -218,7 +218,7 @@ describeEachDb("billing holds", (kind, create) => {
   });
 
   test("without max_tokens the hold covers the model's max output (or what the balance covers, then the cap goes upstream for a non-stream answer)", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const small = await makeAccount(d.db, "1");
     const r1 = await billing.reserve({ requestId: newRequestId(), auth: authFor(small), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: null });
     // (1_000_000 - 37_500) / 1500 = 641.67
@@ -258,7 +258,7 @@ describeEachDb("billing holds", (kind, create) => {
   });
 
   test("usage beyond the hold (upstream ignored max_tokens, or lied) is charged no more than the hold", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const acct = await makeAccount(d.db, "2");
     const res = await billing.reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 100 });
     const quote = res.quote(usage(100, 5000), served());
@@ -275,7 +275,7 @@ describeEachDb("billing holds", (kind, create) => {
   });
 
   test("settlement uses the prices frozen at admission, not a price changed mid-request", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const acct = await makeAccount(d.db, "100");
     const m = model("t/repriced", { input: "1", output: "1" });
     const res = await billing.reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: m, promptTokens: 1000, requestedMaxTokens: 1000 });
@@ -294,10 +294,10 @@ describeEachDb("billing holds", (kind, create) => {
     const acct = await makeAccount(d.db, "10");
     const unpriced = model("t/unpriced", null);
     await assert.rejects(
-      billingFor(d.db, { BILLING_UNPRICED_HOLD: "" }).reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: unpriced, promptTokens: 10, requestedMaxTokens: 10 }),
+      billingFor(d.db, { ...DB_PATH, BILLING_UNPRICED_HOLD: "" }).reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: unpriced, promptTokens: 10, requestedMaxTokens: 10 }),
       (e) => expectAppError(e, "model_not_priced").status === 403,
     );
-    const billing = billingFor(d.db, { BILLING_UNPRICED_HOLD: "0.5" });
+    const billing = billingFor(d.db, { ...DB_PATH, BILLING_UNPRICED_HOLD: "0.5" });
     const r1 = await billing.reserve({ requestId: newRequestId(), auth: authFor(acct), endpoint: "chat.completions", model: unpriced, promptTokens: 10, requestedMaxTokens: 10 });
     assert.equal((await account(d.db, acct)).reservedMicros, 500_000n);
     // $0.001 reported → 0.1 RUB cost, × 1.5 = 0.15 RUB price
@@ -315,7 +315,7 @@ describeEachDb("billing holds", (kind, create) => {
   });
 
   test("the sweeper settles crashed holds from the request log, releases the rest, and is idempotent", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const acct = await makeAccount(d.db, "100");
     const auth = authFor(acct);
     const ids = [newRequestId(), newRequestId(), newRequestId()];
@@ -349,7 +349,7 @@ describeEachDb("billing holds", (kind, create) => {
   });
 
   test("a negative balance refuses even a free model; a blocked account is refused", async () => {
-    const billing = billingFor(d.db);
+    const billing = billingFor(d.db, DB_PATH);
     const acct = await makeAccount(d.db, "0");
     const { postLedgerEntry } = await import("../../src/billing/ledger.js");
     await d.db.transaction((tx) => postLedgerEntry(tx, { accountId: acct, kind: "adjustment", amountMicros: -1n, ref: `neg-${acct}` }, { allowNegative: true }));

@@ -74,3 +74,36 @@ test("lease journal with a sync period: append resolves once written (a crash ke
   assert.ok(Date.now() - t0 < 5000);
   j.close();
 });
+
+test("lease journal: a stream's settlement beats its progress records in any file order; without one the newest bound is replayed", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gw-lj-"));
+  const prog = (rid: string, charge: number): LeasedCharge => ({ t: "p", rid, eid: `led_${rid}_${charge}`, acct: "acct_a", lease: "lse_a", key: null, charge: String(charge), cost: "0", hold: "100", pt: 1, ct: charge });
+  const settle = (rid: string, charge: number): LeasedCharge => ({ rid, eid: `led_${rid}`, acct: "acct_a", lease: "lse_a", key: null, charge: String(charge), cost: "0", hold: "100" });
+  // pid 2147483646: a process that is not running. Segment "-10" is newer than "-2" (a string sort says otherwise).
+  const line = (r: LeasedCharge) => JSON.stringify(r) + "\n";
+  writeFileSync(join(dir, "lease-2147483646-bbbb1-10.jsonl"), line(prog("req_s", 60)) + line(prog("req_c", 40)) + line(settle("req_z", 0)));
+  writeFileSync(join(dir, "lease-2147483646-bbbb1-2.jsonl"), line(prog("req_s", 30)) + line(settle("req_s", 55)) + line(prog("req_c", 50)) + line(prog("req_z", 10)));
+  const got = new Map(LeaseJournal.recover(dir).records.map((r) => [r.rid, r]));
+  assert.equal(got.get("req_s")!.t, undefined, "settled: the settlement, not a later progress record");
+  assert.equal(got.get("req_s")!.charge, "55");
+  assert.deepEqual([got.get("req_c")!.t, got.get("req_c")!.charge], ["p", "40"], "cut: the newest bound (its prompt refined down since the older one)");
+  assert.deepEqual([got.get("req_z")!.t, got.get("req_z")!.charge], [undefined, "0"], "released (a zero settlement): nothing charged");
+});
+
+test("lease journal: segments are removed oldest first, never one behind a segment still pending", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gw-lj-"));
+  const j = new LeaseJournal(dir, "cccc1", undefined);
+  // A record big enough that each batch fills a segment (4 MiB) and the next rotates.
+  const big = (i: number): LeasedCharge => ({ ...rec(i), key: "k".repeat(4.2 * 1024 * 1024) });
+  const s1 = await j.append(big(1));
+  const s2 = await j.append(big(2));
+  const s3 = await j.append(rec(3));
+  assert.equal(new Set([s1, s2, s3]).size, 3, "three segments");
+  j.applied(s2);
+  assert.equal(readdirSync(dir).length, 3, "the second is done but the first still pending: both stay");
+  j.applied(s1);
+  assert.equal(readdirSync(dir).length, 1, "now both go, oldest first; the current one stays");
+  j.applied(s3);
+  j.close();
+  assert.equal(readdirSync(dir).length, 0);
+});

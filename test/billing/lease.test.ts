@@ -7,17 +7,18 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { and, eq, sql } from "drizzle-orm";
 import { ensureBillingDefaults } from "../../src/billing/defaults.js";
+import { StreamProgress } from "../../src/billing/stream-progress.js";
 import { applyCharges, giveBack, takeLease } from "../../src/billing/lease-store.js";
 import { newId, newRequestId } from "../../src/core/ids.js";
 import { formatMoney } from "../../src/core/money.js";
 import { openDatabase, type Db } from "../../src/db/client.js";
-import { balanceLeases, ledgerEntries } from "../../src/db/schema/index.js";
+import { balanceLeases, holds, ledgerEntries } from "../../src/db/schema/index.js";
 import { sweepHolds } from "../../src/jobs/sweep-holds.js";
 import { createPostgresDb, describeEachDb, IN_CI, postgresAvailable, type TestDatabase } from "../helpers/db.js";
 import { account, authFor, billingFor, drift, leaseEnv, makeAccount, model, served, settledAll, usage } from "./helpers.js";
@@ -150,6 +151,50 @@ if (process.env.LEASE_CHILD === "1") {
       const end = await account(d.db, acct);
       assert.equal(end.reservedMicros, 0n);
       assert.equal(await openLeases(d.db, acct), 0);
+    });
+
+    test("leased streams: progress journaled ahead, no hold row; a process gone mid-stream is charged the last bound on the next start, once; a settled or released stream never its bound", async () => {
+      const jdir = join(dir, "p5");
+      const b1 = billingFor(d.db, leaseEnv(jdir));
+      const sp = new StreamProgress({ db: d.db, leased: b1.leasedStreams, aheadTokens: 10 });
+      const acct = await makeAccount(d.db, "100");
+      const open = async () => {
+        const requestId = newRequestId();
+        const r = await b1.reserve({ requestId, auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 100, stream: true });
+        await sp.start(requestId, { promptTokens: 100, maxTokens: 100 });
+        return { requestId, r };
+      };
+      const [cut, done, failed] = [await open(), await open(), await open()];
+      assert.equal(await d.db.$count(holds, eq(holds.accountId, acct)), 0, "admitted on the lease: no hold row");
+      assert.equal(b1.leasedStreams?.owns(cut.requestId), true);
+      await sp.report(cut.requestId, 25);
+      await sp.report(done.requestId, 5);
+      await sp.report(failed.requestId, 7);
+      sp.end(done.requestId);
+      const settled = await done.r.settle(usage(100, 5), served());
+      sp.end(failed.requestId);
+      await failed.r.release();
+      // `cut` is still streaming when its process goes (its lease stays open, its journal stays on disk).
+      await sp.close();
+      await b1.close();
+      assert.ok(readdirSync(jdir).length > 0, "the live stream's progress is still in the journal");
+      const b2 = billingFor(d.db, leaseEnv(jdir));
+      await b2.ready();
+      const rows = await usageRows(d.db, acct);
+      // The bound was 25 + 10 ahead: 100 prompt × 375 + 35 × 1500 micros, below the hold.
+      assert.deepEqual(rows.get(cut.requestId), [-(100n * 375n + 35n * 1500n)], "the cut stream is charged its last journaled bound");
+      assert.deepEqual(rows.get(done.requestId), [-settled.priceMicros], "the settled stream is charged its settlement, not a bound");
+      assert.equal(rows.get(failed.requestId), undefined, "the released stream is charged nothing");
+      assert.equal(await openLeases(d.db, acct), 0, "the gone process's lease is given back");
+      const a = await account(d.db, acct);
+      assert.equal(a.reservedMicros, 0n);
+      assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
+      await b2.close();
+      // Nothing is left to replay.
+      const b3 = billingFor(d.db, leaseEnv(jdir));
+      await b3.ready();
+      assert.deepEqual(await usageRows(d.db, acct), rows);
+      await b3.close();
     });
 
     test("a replayed batch changes nothing; a charge applied after its lease expired is capped at the spendable balance", async () => {

@@ -110,7 +110,8 @@ describe("kill -9 of a real gateway mid-stream [postgres]", async () => {
     await db?.drop();
   });
 
-  // Also with balance leases: the short calls are then admitted in memory and charged from the journal the next process replays.
+  // Also with balance leases: the calls are then admitted in memory, the streams' bounds journaled ahead of delivery, and
+  // both charged from the journal the next process replays (no hold row: the sweeper has nothing to settle).
   for (const lease of ["off", "on"] as const)
   test(`recovery bills every stream at least what it delivered, keeps every answered call's log row, and leaves no pending row${lease === "on" ? " [lease]" : ""}`, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "gw-kill9-"));
@@ -162,22 +163,39 @@ describe("kill -9 of a real gateway mid-stream [postgres]", async () => {
     const gw2 = await spawnGateway(env);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(await gw2.stop(), 0);
-    const stillOpen = await db.db.$count(holds, sql`${holds.status} = 'open'`);
-    assert.equal(stillOpen, STREAMS, "the killed streams' holds are open until the sweep");
-    const swept = await sweepHolds(db.db, { now: new Date(Date.now() + 7 * 24 * 3600_000), pendingGraceMs: 0 });
-    assert.ok(swept.fromProgress >= STREAMS, `streams settled from progress: ${swept.fromProgress}`);
-
     const ids = streams.map((s) => s.id);
-    const hs = await db.db.select().from(holds).where(inArray(holds.requestId, ids));
+    if (lease === "on") assert.equal(await db.db.$count(holds, inArray(holds.requestId, ids)), 0, "leased streams have no hold row");
+    else assert.equal(await db.db.$count(holds, sql`${holds.status} = 'open'`), STREAMS, "the killed streams' holds are open until the sweep");
+    const swept = await sweepHolds(db.db, { now: new Date(Date.now() + 7 * 24 * 3600_000), pendingGraceMs: 0 });
+    if (lease === "off") assert.ok(swept.fromProgress >= STREAMS, `streams settled from progress: ${swept.fromProgress}`);
+
     let deliveredSum = 0;
     let billedSum = 0;
-    for (const h of hs) {
-      const got = delivered.get(h.requestId)!;
-      deliveredSum += got;
-      billedSum += h.completionTokens ?? 0;
-      assert.equal(h.status, "settled", `stream ${h.requestId} settled`);
-      assert.ok((h.completionTokens ?? 0) >= got, `stream billed ${h.completionTokens} ≥ delivered ${got}`);
-      assert.ok((h.chargedMicros ?? 0n) > 0n);
+    if (lease === "off") {
+      const hs = await db.db.select().from(holds).where(inArray(holds.requestId, ids));
+      for (const h of hs) {
+        const got = delivered.get(h.requestId)!;
+        deliveredSum += got;
+        billedSum += h.completionTokens ?? 0;
+        assert.equal(h.status, "settled", `stream ${h.requestId} settled`);
+        assert.ok((h.completionTokens ?? 0) >= got, `stream billed ${h.completionTokens} ≥ delivered ${got}`);
+        assert.ok((h.chargedMicros ?? 0n) > 0n);
+      }
+    } else {
+      // The replay charged each stream once, at its last journaled bound, and closed its log row with it.
+      const rows = await db.db.select().from(requestLogs).where(inArray(requestLogs.id, ids));
+      const usageRows = await db.db.select({ ref: ledgerEntries.ref, amt: ledgerEntries.amountMicros }).from(ledgerEntries).where(inArray(ledgerEntries.ref, ids));
+      assert.equal(usageRows.length, STREAMS, "one usage ledger row per killed stream");
+      const charge = new Map(usageRows.map((u) => [u.ref, -u.amt]));
+      assert.equal(rows.length, STREAMS);
+      for (const r of rows) {
+        const got = delivered.get(r.id)!;
+        deliveredSum += got;
+        billedSum += r.completionTokens ?? 0;
+        assert.equal(r.status, "interrupted", `stream ${r.id} closed by the replay`);
+        assert.ok((r.completionTokens ?? 0) >= got, `stream billed ${r.completionTokens} ≥ delivered ${got}`);
+        assert.ok((charge.get(r.id) ?? 0n) > 0n && r.priceMicros === charge.get(r.id), "its row says what the ledger charged");
+      }
     }
     console.log(`# kill -9: ${STREAMS} streams delivered ${deliveredSum} tokens, billed ${billedSum}; ${answered.length} short calls answered`);
     const pending = await db.db.$count(requestLogs, sql`${requestLogs.status} = 'pending'`);
