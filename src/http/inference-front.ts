@@ -43,9 +43,9 @@ const ENDPOINTS: Record<string, InferenceEndpoint> = {
  * or handler that was running when the request ended): kept so dashboards see one series either way.
  */
 const LABELS: Record<InferenceEndpoint, { limit: string; auth: string; handler: string }> = {
-  "chat.completions": { limit: "*", auth: "/v1/chat/*", handler: "/v1/chat/completions" },
-  completions: { limit: "*", auth: "/v1/completions", handler: "/v1/completions" },
-  embeddings: { limit: "*", auth: "/v1/embeddings", handler: "/v1/embeddings" },
+  "chat.completions": { limit: "/*", auth: "/v1/chat/*", handler: "/v1/chat/completions" },
+  completions: { limit: "/*", auth: "/v1/completions", handler: "/v1/completions" },
+  embeddings: { limit: "/*", auth: "/v1/embeddings", handler: "/v1/embeddings" },
 };
 
 const JWT_BEARER = /^Bearer\s+[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\s*$/i;
