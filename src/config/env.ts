@@ -340,6 +340,8 @@ export const EnvSchema = z.object({
   // --- end hardening ---
 
   METRICS_ENABLED: bool.default(true),
+  /** The plain node:http front for chat/completions/embeddings API calls (src/http/inference-front.ts); false = every request through Hono. */
+  INFERENCE_FRONT: bool.default(true),
 
   // --- deployment & observability ---
   /** Reverse proxies (IPs / CIDRs, comma-separated) whose X-Forwarded-For is believed for the client address. */

@@ -29,7 +29,7 @@ export function bodyLimitGuard(maxBytes: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const len = c.req.header("content-length");
     if (len !== undefined) {
-      if (Number(len) > maxBytes) throw tooLarge(maxBytes);
+      assertDeclaredLength(len, maxBytes);
       return next();
     }
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
@@ -43,31 +43,42 @@ export function bodyLimitGuard(maxBytes: number): MiddlewareHandler<AppEnv> {
  */
 export async function readJsonObject(c: Context<AppEnv>, maxBytes: number, limits: JsonLimits = { maxDepth: 64 }): Promise<Record<string, unknown>> {
   const incoming = (c.env as NodeBindings | undefined)?.incoming;
-  let text: string;
-  if (incoming && !incoming.readableEnded && typeof incoming.on === "function") {
-    text = await new Promise<string>((resolve, reject) => {
-      const parts: Buffer[] = [];
-      let size = 0;
-      incoming.on("data", (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) {
-          incoming.removeAllListeners("data");
-          incoming.resume();
-          reject(tooLarge(maxBytes));
-          return;
-        }
-        parts.push(chunk);
-      });
-      incoming.once("end", () => resolve(parts.length === 1 ? parts[0]!.toString("utf8") : Buffer.concat(parts).toString("utf8")));
-      incoming.once("error", reject);
+  if (incoming && !incoming.readableEnded && typeof incoming.on === "function") return readNodeJsonObject(incoming, maxBytes, limits);
+  const text = await c.req.text();
+  if (Buffer.byteLength(text) > maxBytes) throw tooLarge(maxBytes);
+  return jsonObject(text, limits);
+}
+
+/** The same read from Node's request stream, for the inference front and the Hono path alike. */
+export async function readNodeJsonObject(incoming: IncomingMessage, maxBytes: number, limits: JsonLimits): Promise<Record<string, unknown>> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    incoming.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        incoming.removeAllListeners("data");
+        incoming.resume();
+        reject(tooLarge(maxBytes));
+        return;
+      }
+      parts.push(chunk);
     });
-  } else {
-    text = await c.req.text();
-    if (Buffer.byteLength(text) > maxBytes) throw tooLarge(maxBytes);
-  }
+    incoming.once("end", () => resolve(parts.length === 1 ? parts[0]!.toString("utf8") : Buffer.concat(parts).toString("utf8")));
+    incoming.once("error", reject);
+  });
+  return jsonObject(text, limits);
+}
+
+function jsonObject(text: string, limits: JsonLimits): Record<string, unknown> {
   const v = parseClientJson(text, limits);
   if (!v || typeof v !== "object" || Array.isArray(v)) throw new AppError("invalid_request", "The request body must be a JSON object");
   return v as Record<string, unknown>;
+}
+
+/** The size check of a declared Content-Length (bodies without one are limited while read). */
+export function assertDeclaredLength(contentLength: string | undefined, maxBytes: number): void {
+  if (contentLength !== undefined && Number(contentLength) > maxBytes) throw tooLarge(maxBytes);
 }
 
 /**
@@ -77,6 +88,11 @@ export async function readJsonObject(c: Context<AppEnv>, maxBytes: number, limit
 export function clientGoneSignal(c: Context<AppEnv>): AbortSignal {
   const outgoing = (c.env as NodeBindings | undefined)?.outgoing;
   if (!outgoing || typeof outgoing.once !== "function") return c.req.raw.signal;
+  return responseGoneSignal(outgoing);
+}
+
+/** The same signal from Node's response object itself. */
+export function responseGoneSignal(outgoing: ServerResponse): AbortSignal {
   const ctrl = new AbortController();
   outgoing.once("close", () => {
     if (!outgoing.writableFinished) ctrl.abort();

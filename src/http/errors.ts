@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { AppError, isAppError } from "../core/errors.js";
 import { secrets } from "../core/secret-scrubber.js";
 import { DATABASE_RETRY_AFTER_SEC, isDatabaseUnavailable } from "../db/availability.js";
+import type { Logger } from "../core/logger.js";
 import type { AppEnv } from "./context.js";
 
 /**
@@ -44,18 +45,34 @@ export function errorBody(e: AppError, requestId: string | undefined) {
   };
 }
 
-export function onError(err: unknown, c: Context<AppEnv>): Response {
+/** An error as it goes on the wire: status, JSON body text, headers (content type, x-request-id, Retry-After …). */
+export interface ErrorReply {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+  /** The error it was made from (metrics, telemetry and the refusal trail read its code). */
+  error: AppError;
+}
+
+/**
+ * The one writer of error bodies, for Hono's onError and the inference front alike (so both paths
+ * answer the same bad input with the same bytes). Logs 5xx with their cause.
+ */
+export function errorReply(err: unknown, requestId: string | undefined, log: Logger | undefined): ErrorReply {
   const e = toAppError(err);
-  const requestId = c.get("requestId");
-  const log = c.get("logger");
   if (e.status >= 500) {
     const cause = e.extra.cause ?? (isAppError(err) ? undefined : err);
     log?.error({ requestId, code: e.code, err: cause instanceof Error ? { message: cause.message, name: cause.name, stack: cause.stack } : cause }, "request failed");
   }
-  const res = c.json(errorBody(e, requestId), e.status as 400);
-  if (requestId) res.headers.set("x-request-id", requestId);
-  for (const [k, v] of Object.entries(e.extra.headers ?? {})) res.headers.set(k, v);
-  return res;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (requestId) headers["x-request-id"] = requestId;
+  for (const [k, v] of Object.entries(e.extra.headers ?? {})) headers[k.toLowerCase()] = v;
+  return { status: e.status, body: JSON.stringify(errorBody(e, requestId)), headers, error: e };
+}
+
+export function onError(err: unknown, c: Context<AppEnv>): Response {
+  const r = errorReply(err, c.get("requestId"), c.get("logger"));
+  return c.body(r.body, r.status as 400, r.headers);
 }
 
 export function notFound(c: Context<AppEnv>): Response {

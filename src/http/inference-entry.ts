@@ -61,6 +61,19 @@ function withModelFromList<T extends Record<string, unknown>>(raw: T): T {
 }
 
 /**
+ * A parsed inference body as the pipeline takes it (the `models` list's first entry as the model
+ * when `model` is left out), or the schema's 400. Shared by this entry and the inference front.
+ */
+export function checkedInferenceBody(endpoint: InferenceEndpoint, parsed: Record<string, unknown>): Record<string, unknown> {
+  const raw = withModelFromList(parsed);
+  // The schema runs only when the hand-written checks are not sure (its verdict and messages stand).
+  if (surelyValid(endpoint, raw)) return raw;
+  const checked = schemas[endpoint].safeParse(raw);
+  if (!checked.success) throw validationError(checked.error.issues, "json");
+  return checked.data as Record<string, unknown>;
+}
+
+/**
  * The one way into the inference pipeline from HTTP (`/v1/chat/completions` and friends, and the
  * same paths under `/api/v1/openrouter/`). It reads the body from Node's stream and validates it
  * here instead of through the route validator: hono's path builds a web Request per call, the
@@ -69,14 +82,7 @@ function withModelFromList<T extends Record<string, unknown>>(raw: T): T {
  */
 export function inferenceEntry(deps: AppDeps, endpoint: InferenceEndpoint) {
   return async (c: Context<AppEnv>) => {
-    const raw = withModelFromList(await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth }));
-    let body = raw;
-    // The schema runs only when the hand-written checks are not sure (its verdict and messages stand).
-    if (!surelyValid(endpoint, raw)) {
-      const parsed = schemas[endpoint].safeParse(raw);
-      if (!parsed.success) throw validationError(parsed.error.issues, "json");
-      body = parsed.data as Record<string, unknown>;
-    }
+    const body = checkedInferenceBody(endpoint, await readJsonObject(c, deps.settings.maxBodyBytes, { maxDepth: deps.settings.maxJsonDepth }));
     const res = await deps.proxy.handle({
       requestId: c.get("requestId"),
       auth: c.get("auth"),

@@ -1,12 +1,13 @@
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
+import { createServer } from "node:http";
+import { getRequestListener } from "@hono/node-server";
 import type { Env } from "../config/env.js";
 import { loadGatewayConfig } from "../config/gateway-config.js";
 import type { Clock } from "../core/clock.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { openDatabase, type Database } from "../db/client.js";
 import { createApp } from "../http/app.js";
+import { createInferenceFront, type InferenceFront } from "../http/inference-front.js";
 import { startMockUpstream, type MockUpstream } from "../mock/server.js";
 import { ensureAllowedKeys } from "../keys/allowed-keys.js";
 import { ensureDataDir, ensureDemoKey, resolveAdminToken } from "./bootstrap.js";
@@ -32,6 +33,8 @@ export interface RunningGateway {
   /** Set in demo mode: a working key for the demo account. */
   demoKey: string | null;
   mock: MockUpstream | null;
+  /** The node:http front of the inference routes; null with INFERENCE_FRONT=false. */
+  front: InferenceFront | null;
   /** Graceful stop: refuse new connections, drain in-flight requests, flush logs and billing, close. */
   stop(): Promise<void>;
 }
@@ -71,9 +74,16 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   }
   const app = createApp(services);
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, () => resolve(s as Server));
-    (s as Server).once("error", reject);
+  // Hono's adapter serves everything; the inference front (when on) takes plain API calls ahead of it.
+  const hono = getRequestListener(app.fetch, { hostname: env.HOST });
+  const front = env.INFERENCE_FRONT ? createInferenceFront(services, hono) : null;
+  const server = createServer(front ? front.listener : hono);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(env.PORT, env.HOST, () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
   server.keepAliveTimeout = 65_000;
   const port = (server.address() as AddressInfo).port;
@@ -107,5 +117,5 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   if (config.demo) logger.warn("DEMO MODE: no upstream configured (OPENROUTER_API_KEY, UPSTREAM_BASE_URL or GATEWAY_CONFIG); the built-in mock provider answers every request");
   if (generated) logger.info("generated a new admin token (kept in DATA_DIR/admin-token)");
   logger.info({ url, database: database.kind, providers: config.providers.map((p) => p.id), models: config.models.length, demo: config.demo }, "gateway listening");
-  return { url, port, deps: services, adminToken, adminTokenGenerated: generated, demoKey, mock, stop };
+  return { url, port, deps: services, adminToken, adminTokenGenerated: generated, demoKey, mock, front, stop };
 }

@@ -1,3 +1,5 @@
+import type { ServerResponse } from "node:http";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { adapterFor, estimatedUsage } from "../providers/index.js";
 import type { UpstreamAttempt } from "../routing/attempt.js";
 import { servedAs, type AnswerContext } from "./answer-context.js";
@@ -67,7 +69,19 @@ export async function respondJson(
       storedAt: d.clock.now(),
     });
   }
-  return new Response(text, { status: 200, headers });
+  return jsonAnswer(req.sink, headers, text);
+}
+
+/**
+ * The answer straight onto Node's response when there is one (no web Response to build and read
+ * back: the Hono path and the inference front both hand the proxy a sink), else a Response.
+ */
+function jsonAnswer(sink: ServerResponse | undefined, headers: Record<string, string>, text: string): Response {
+  if (!sink) return new Response(text, { status: 200, headers });
+  headers["content-length"] = String(Buffer.byteLength(text));
+  sink.writeHead(200, headers);
+  sink.end(text);
+  return RESPONSE_ALREADY_SENT;
 }
 
 function identityMeta(json: Record<string, unknown>): { meta?: Record<string, unknown> } {

@@ -3,6 +3,7 @@ import { AppError } from "../../core/errors.js";
 import { looksLikeApiKey } from "../../keys/index.js";
 import { ipAllowed } from "../../core/ip.js";
 import { clientIp } from "../client-ip.js";
+import type { AuthContext } from "../../contracts/request.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 
@@ -28,31 +29,66 @@ export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?:
     // Anthropic's clients send the key in `x-api-key` (Claude Code's auth token goes in Authorization).
     const xKey = opts.xApiKey && !bearer ? c.req.header("x-api-key")?.trim() : undefined;
     const header = bearer ?? (xKey ? `Bearer ${xKey}` : undefined);
-    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    const secret = m?.[1];
+    const secret = bearerSecret(header);
     // Alternatives (DID headers, a dashboard session's JWT) get every request that carries no API key.
     if (!secret || !looksLikeApiKey(secret)) {
       for (const alt of opts.alternatives ?? []) if (await alt(c)) return next();
     }
     // A public route that prices for the caller when it says who it is (GET /v1/models): no header, no auth.
     if (!header && opts.optional) return next();
-    if (!header) throw new AppError("missing_api_key", "You didn't provide an API key. Send it as `Authorization: Bearer <key>`");
-    if (!secret || !looksLikeApiKey(secret)) throw new AppError("invalid_api_key", MESSAGES.invalid_api_key);
-    const r = await deps.keys.verify(secret);
-    if (!r.ok) {
-      if (r.owner) c.set("refusedKey", r.owner);
-      throw new AppError(r.code, MESSAGES[r.code]);
-    }
-    if (opts.scope && !r.auth.scopes.includes(opts.scope)) {
-      throw new AppError("forbidden", `This API key lacks the \`${opts.scope}\` scope`);
-    }
-    if (r.auth.ipAllowlist && r.auth.ipAllowlist.length) {
-      const ip = clientIp(c);
-      if (!ipAllowed(r.auth.ipAllowlist, ip)) throw new AppError("ip_not_allowed", "This API key may not be used from this IP address");
-    }
-    c.set("auth", r.auth);
+    const auth = await authenticateBearer(deps, header, secret, opts.scope, () => clientIp(c), (owner) => c.set("refusedKey", owner));
+    c.set("auth", auth);
     return next();
   };
+}
+
+/**
+ * The Authorization header once no alternative took the request: missing, not an API key, or the
+ * key's verdict. Shared with the inference front, so both refuse with the same codes and messages.
+ */
+export async function authenticateBearer(
+  deps: Pick<AppDeps, "keys">,
+  header: string | undefined,
+  secret: string | null,
+  scope: string | undefined,
+  ip: () => string | null,
+  refused: (owner: { keyId: string; accountId: string }) => void,
+): Promise<AuthContext> {
+  if (!header) throw new AppError("missing_api_key", "You didn't provide an API key. Send it as `Authorization: Bearer <key>`");
+  if (!secret || !looksLikeApiKey(secret)) throw new AppError("invalid_api_key", MESSAGES.invalid_api_key);
+  return verifyApiKey(deps, secret, scope, ip, refused);
+}
+
+/**
+ * The key check itself, shared with the inference front (src/http/inference-front.ts): the verdict
+ * (cached), the scope, the key's IP allow-list. A refused key that exists is named to `refused` so
+ * the refusal trail can log it against its account.
+ */
+export async function verifyApiKey(
+  deps: Pick<AppDeps, "keys">,
+  secret: string,
+  scope: string | undefined,
+  ip: () => string | null,
+  refused: (owner: { keyId: string; accountId: string }) => void,
+): Promise<AuthContext> {
+  const r = await deps.keys.verify(secret);
+  if (!r.ok) {
+    if (r.owner) refused(r.owner);
+    throw new AppError(r.code, MESSAGES[r.code]);
+  }
+  if (scope && !r.auth.scopes.includes(scope)) {
+    throw new AppError("forbidden", `This API key lacks the \`${scope}\` scope`);
+  }
+  if (r.auth.ipAllowlist && r.auth.ipAllowlist.length && !ipAllowed(r.auth.ipAllowlist, ip())) {
+    throw new AppError("ip_not_allowed", "This API key may not be used from this IP address");
+  }
+  return r.auth;
+}
+
+/** `Authorization: Bearer <secret>` → the secret (null when the header has another shape). */
+export function bearerSecret(header: string | undefined): string | null {
+  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return m?.[1] ?? null;
 }
 
 // One client-address function for every caller (behind TRUSTED_PROXIES it is the real client).

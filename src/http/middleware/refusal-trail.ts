@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { isAppError, type ErrorCode } from "../../core/errors.js";
 import { logRefusal } from "../../proxy/request-log.js";
+import type { Logger } from "../../core/logger.js";
 import type { AppEnv } from "../context.js";
 import type { AppDeps } from "../deps.js";
 import { clientIp } from "./api-key-auth.js";
@@ -32,23 +33,42 @@ const REFUSALS = new Set<ErrorCode>([
 export function refusalTrail(deps: Pick<AppDeps, "logs">): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
-    const err = c.error;
-    if (!isAppError(err) || !REFUSALS.has(err.code)) return;
-    const owner = c.get("auth") ?? c.get("refusedKey");
-    const requestId = c.get("requestId");
-    if (!owner) {
-      c.get("logger")?.warn({ requestId, code: err.code, ip: clientIp(c), path: c.req.path }, "request refused (no known key)");
-      return;
-    }
-    const refusedAt = Date.now();
-    logRefusal(deps.logs, {
-      requestId,
-      accountId: owner.accountId,
-      apiKeyId: owner.keyId,
+    leaveRefusalTrail(deps, c.error, {
+      owner: c.get("auth") ?? c.get("refusedKey"),
+      requestId: c.get("requestId"),
       path: c.req.path,
-      errorCode: err.code,
-      startedAt: c.get("startedAt") ?? refusedAt,
-      refusedAt,
+      startedAt: c.get("startedAt"),
+      logger: c.get("logger"),
+      ip: () => clientIp(c),
     });
   };
+}
+
+/** What the trail needs to know of a refused request (the middleware reads it from Hono's context, the inference front from its own). */
+export interface RefusalFacts {
+  owner: { keyId: string; accountId: string } | undefined;
+  requestId: string;
+  path: string;
+  startedAt: number | undefined;
+  logger: Logger | undefined;
+  ip: () => string | null;
+}
+
+/** The row (or, with no known key, the warning line) for one refused request; anything but a refusal leaves none. */
+export function leaveRefusalTrail(deps: Pick<AppDeps, "logs">, err: unknown, f: RefusalFacts): void {
+  if (!isAppError(err) || !REFUSALS.has(err.code)) return;
+  if (!f.owner) {
+    f.logger?.warn({ requestId: f.requestId, code: err.code, ip: f.ip(), path: f.path }, "request refused (no known key)");
+    return;
+  }
+  const refusedAt = Date.now();
+  logRefusal(deps.logs, {
+    requestId: f.requestId,
+    accountId: f.owner.accountId,
+    apiKeyId: f.owner.keyId,
+    path: f.path,
+    errorCode: err.code,
+    startedAt: f.startedAt ?? refusedAt,
+    refusedAt,
+  });
 }

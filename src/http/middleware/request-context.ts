@@ -25,23 +25,42 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
     } finally {
       deps.inflight.count--;
       if (!c.get("requestIdSent")) c.res.headers.set("x-request-id", id);
-      // Unexpected errors only (a 502 from an upstream is not a bug of ours).
-      const capture = deps.telemetry?.captureError;
-      if (capture && c.error && c.res.status >= 500 && (!isAppError(c.error) || c.error.code === "internal_error")) {
-        const cause = isAppError(c.error) ? (c.error.extra.cause ?? c.error) : c.error;
-        capture(cause, { requestId: id, route: c.req.routePath, method: c.req.method });
-      }
-      if (deps.metrics) {
-        const route = c.req.routePath || "unknown";
-        const status = c.res.status;
-        deps.metrics.set.httpRequests.inc({ route, status: String(status) });
-        deps.metrics.set.httpLatency.observe({ route }, (deps.clock.now() - started) / 1000);
-        // Refusals (balance, quotas, access, rate limits) by code and the limit that refused.
-        if ((status === 402 || status === 403 || status === 429) && isAppError(c.error)) {
-          const scope = c.error.extra.details?.limit_source;
-          deps.metrics.refused(status, c.error.code, typeof scope === "string" ? scope : null);
-        }
-      }
+      recordRequest(deps, { requestId: id, route: () => c.req.routePath, method: c.req.method, status: c.res.status, error: c.error, startedAt: started });
     }
   };
+}
+
+/** What the end of a request tells metrics and telemetry. */
+export interface RequestOutcome {
+  requestId: string;
+  /** The route's pattern as Hono names it (the metrics label); asked only when something records it. */
+  route: () => string;
+  method: string;
+  status: number;
+  error: unknown;
+  startedAt: number;
+}
+
+/**
+ * Metrics and error capture at the end of a request, for this middleware and the inference front
+ * (src/http/inference-front.ts) alike.
+ */
+export function recordRequest(deps: Pick<AppDeps, "metrics" | "telemetry" | "clock">, o: RequestOutcome): void {
+  // Unexpected errors only (a 502 from an upstream is not a bug of ours).
+  const capture = deps.telemetry?.captureError;
+  const err = o.error;
+  if (capture && err && o.status >= 500 && (!isAppError(err) || err.code === "internal_error")) {
+    const cause = isAppError(err) ? (err.extra.cause ?? err) : err;
+    capture(cause, { requestId: o.requestId, route: o.route(), method: o.method });
+  }
+  if (deps.metrics) {
+    const route = o.route() || "unknown";
+    deps.metrics.set.httpRequests.inc({ route, status: String(o.status) });
+    deps.metrics.set.httpLatency.observe({ route }, (deps.clock.now() - o.startedAt) / 1000);
+    // Refusals (balance, quotas, access, rate limits) by code and the limit that refused.
+    if ((o.status === 402 || o.status === 403 || o.status === 429) && isAppError(err)) {
+      const scope = err.extra.details?.limit_source;
+      deps.metrics.refused(o.status, err.code, typeof scope === "string" ? scope : null);
+    }
+  }
 }
