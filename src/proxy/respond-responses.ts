@@ -59,7 +59,7 @@ export function respondResponsesStream(
 ): Response {
   const { req, d, metered } = run;
   const progress = d.progress;
-  const tap = new PassthroughTap(metered.reservation?.outputTokens ?? null, progress !== undefined);
+  const tap = new PassthroughTap(metered.reservation?.outputTokens ?? null);
   let ttftMs: number | null = null;
   d.inflight.count++;
   const stopProgress = trackStreamProgress(progress, req.requestId, req.body, metered.reservation?.outputTokens ?? null);
