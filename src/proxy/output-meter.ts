@@ -1,5 +1,6 @@
 import { textTokens } from "./prompt-count.js";
 import { countTokens } from "./tokenizer.js";
+import { SUSPICIOUS_BYTES_PER_TOKEN } from "./usage-check.js";
 
 /** Text kept per stream for the exact count at the end; beyond it a frame counts by its bytes. */
 const KEEP_MAX_BYTES = 1024 * 1024;
@@ -19,6 +20,8 @@ export class OutputMeter {
   /** Generated text of the frames let through, for the exact count at the end (bounded). */
   private kept: string[] = [];
   private keptBytes = 0;
+  /** Bytes of all generated text let through. */
+  private textBytes = 0;
   /** Bytes of text not kept (past KEEP_MAX_BYTES): counted as one token per byte. */
   private unkept = 0;
   /** Index in `kept` of the first text not yet in `counted`. */
@@ -85,17 +88,21 @@ export class OutputMeter {
   /**
    * What was delivered, for checking an upstream's report whose completion count (as the bill would
    * clamp it) is `ceiling`: while the running bound is at or under it neither figure can raise the
-   * report, and nothing is tokenized. Otherwise (and with no report: null) the joined text is counted
-   * once, off the event loop when it is long — never below what was delivered, never above the bound.
+   * report, and nothing is tokenized; a report of at least one token per 8 bytes of output is taken
+   * as it is, like a JSON answer's (usage-check.ts). Otherwise (and with no report: null) the joined
+   * text is counted once, off the event loop when it is long — never below what was delivered,
+   * never above the bound.
    */
   deliveredFor(ceiling: number | null): number | Promise<number> {
     const bound = this.tokens();
-    if ((ceiling !== null && bound <= ceiling) || this.keptBytes === 0) return bound;
+    if (ceiling !== null && (bound <= ceiling || this.textBytes <= ceiling * SUSPICIOUS_BYTES_PER_TOKEN)) return Math.min(bound, ceiling);
+    if (this.keptBytes === 0) return bound;
     const unkept = this.unkept;
     return textTokens(this.kept.join("")).then((n) => Math.min(bound, n + unkept));
   }
 
   private keep(text: string, bytes: number, own: number | null): void {
+    this.textBytes += bytes;
     if (this.keptBytes + bytes > KEEP_MAX_BYTES) {
       // Not kept: from here its bytes (or its own count) stand for it, in the final figure too.
       const n = own ?? bytes;
