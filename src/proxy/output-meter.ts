@@ -4,6 +4,12 @@ import { SUSPICIOUS_BYTES_PER_TOKEN } from "./usage-check.js";
 
 /** Text kept per stream for the exact count at the end; beyond it a frame counts by its bytes. */
 const KEEP_MAX_BYTES = 1024 * 1024;
+/**
+ * Uncounted bytes the figure reported to stream progress may carry: above it the text since the
+ * last count is tokenized (one call per this much output, not per frame). Bytes run 3-4 times the
+ * tokens, so a bound left to grow by bytes alone made progress write to the hold that much more often.
+ */
+const PROGRESS_SLACK_BYTES = 64;
 /** Kept text counted in place for the client's estimated usage chunk (≈ 1 ms per KB), at most. */
 const INLINE_EXACT_BYTES = 16 * 1024;
 
@@ -71,8 +77,17 @@ export class OutputMeter {
     return true;
   }
 
-  /** Output tokens delivered so far, at most (the running bound; nothing is tokenized). */
+  /**
+   * Output tokens delivered so far, at most (for stream progress): the running bound, with the text
+   * since the last count tokenized once it carries more than PROGRESS_SLACK_BYTES.
+   */
   tokens(): number {
+    if (this.pendingBytes > PROGRESS_SLACK_BYTES) this.countPending();
+    return this.bound();
+  }
+
+  /** The running bound as it stands (nothing tokenized). */
+  bound(): number {
     return this.counted + this.pendingBytes;
   }
 
@@ -81,8 +96,8 @@ export class OutputMeter {
    * usage chunk, written before [DONE]); a longer output gives the running bound.
    */
   deliveredTokens(): number {
-    if (this.keptBytes > INLINE_EXACT_BYTES) return this.tokens();
-    return Math.min(this.tokens(), countTokens(this.kept.join("")) + this.unkept);
+    if (this.keptBytes > INLINE_EXACT_BYTES) return this.bound();
+    return Math.min(this.bound(), countTokens(this.kept.join("")) + this.unkept);
   }
 
   /**
@@ -94,7 +109,7 @@ export class OutputMeter {
    * never above the bound.
    */
   deliveredFor(ceiling: number | null): number | Promise<number> {
-    const bound = this.tokens();
+    const bound = this.bound();
     if (ceiling !== null && (bound <= ceiling || this.textBytes <= ceiling * SUSPICIOUS_BYTES_PER_TOKEN)) return Math.min(bound, ceiling);
     if (this.keptBytes === 0) return bound;
     const unkept = this.unkept;
