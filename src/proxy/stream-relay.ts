@@ -149,8 +149,10 @@ function writable(out: ServerResponse): Promise<boolean> {
 export function relayToNode(out: ServerResponse, status: number, headers: Record<string, string>, src: RelaySource, tap: RelayTap, hooks: RelayHooks): void {
   const relay = new Relay(src, tap, hooks);
   try {
-    // Not flushed on their own: the headers go out with the first chunk (held back until it came).
     out.writeHead(status, headers);
+    // With chunks held back the headers go out with them; without (a pass-through stream) at once,
+    // so a client sees its answer start before the upstream's first byte.
+    if (src.head.length === 0) out.flushHeaders();
   } catch (e) {
     relay.abort();
     throw e;
