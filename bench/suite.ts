@@ -387,7 +387,7 @@ async function main(): Promise<number> {
           const win = close();
           const ok = b.samples.filter((s) => s.ok && s.usage && s.done);
           st.push({ target: t.name, round, ok: ok.length, failed: b.samples.length - ok.length, ttftP50Ms: median(ok.map((s) => s.ttftMs)), win });
-          if (b.samples.length !== ok.length) problems.push(`${t.name} streams: ${b.samples.length - ok.length} failed or without usage/[DONE]`);
+          if (b.samples.length !== ok.length) problems.push(`${t.name} streams: ${b.samples.length - ok.length} failed or without usage/[DONE]; first: ${JSON.stringify(b.samples.find((s) => !(s.ok && s.usage && s.done)))}`);
           log(`  ${t.name.padEnd(9)} streams r${round + 1}: ${ok.length} ok, CPU ${ok.length ? (win.target / ok.length).toFixed(2) : "–"} ms/stream`);
         }
       }

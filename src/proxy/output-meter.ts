@@ -1,23 +1,41 @@
+import { textTokens } from "./prompt-count.js";
 import { countTokens } from "./tokenizer.js";
+import { SUSPICIOUS_BYTES_PER_TOKEN } from "./usage-check.js";
 
-const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/** Text kept per stream for the exact count at the end; beyond it a frame counts by its bytes. */
+const KEEP_MAX_BYTES = 1024 * 1024;
+/**
+ * Uncounted bytes the figure reported to stream progress may carry: above it the text since the
+ * last count is tokenized (one call per this much output, not per frame). Bytes run 3-4 times the
+ * tokens, so a bound left to grow by bytes alone made progress write to the hold that much more often.
+ */
+const PROGRESS_SLACK_BYTES = 16;
+/** Kept text counted in place for the client's estimated usage chunk (≈ 1 ms per KB), at most. */
+const INLINE_EXACT_BYTES = 16 * 1024;
 
 /**
- * Counts a stream's output as it passes, against the output tokens its hold covers. Cheap on the
- * common path: every token is at least one UTF-8 byte, so while counted tokens + the bytes of the
- * frames not yet counted stay under the limit nothing is tokenized. Near the limit the pending
- * frames are tokenized once (each frame at most once, never the whole output again).
+ * Counts a stream's output as it passes, against the output tokens its hold covers, at a bounded
+ * cost: nothing is tokenized per frame. Every token is at least one UTF-8 byte, so the running
+ * figure is the exact count of what was tokenized plus the bytes of the generated text since: an
+ * upper bound, right for the hold's cut and for stream progress. Only when that bound would pass
+ * the limit is the text since the last count tokenized (each frame at most once, at most what the
+ * hold covers), and the exact figure for a bill is taken once at the end, over the joined text, off
+ * the event loop (prompt-count.ts) and only when the upstream's report cannot settle it.
  */
 export class OutputMeter {
-  private pending: string[] = [];
+  /** Generated text of the frames let through, for the exact count at the end (bounded). */
+  private kept: string[] = [];
+  private keptBytes = 0;
+  /** Bytes of all generated text let through. */
+  private textBytes = 0;
+  /** Bytes of text not kept (past KEEP_MAX_BYTES): counted as one token per byte. */
+  private unkept = 0;
+  /** Index in `kept` of the first text not yet in `counted`. */
+  private pendingFrom = 0;
   private pendingBytes = 0;
+  /** Upper bound of the tokens of the texts before `pendingFrom` (exact counts of pieces, bytes of unkept text). */
   private counted = 0;
   private stopped = false;
-  /** Eager mode: the text of every frame let through, for one exact count at the end. */
-  private texts: string[] = [];
-  private textBytes = 0;
-  /** Exact tokens of text already folded out of `texts` (bounds memory on an endless stream). */
-  private folded = 0;
   /** Tokens over the limit tolerated before the cut: the upstream's tokenizer is not ours. */
   private readonly limit: number | null;
 
@@ -25,12 +43,6 @@ export class OutputMeter {
     covered: number | null,
     /** The generated text of one payload (chat chunks by default). */
     private readonly textOf: (data: string) => string = outputText,
-    /**
-     * Count every frame as it passes (stream progress needs a running count before each send).
-     * Each frame on its own counts at least as many tokens as the joined text, so the running
-     * total never under-states what was delivered.
-     */
-    private readonly eager = false,
   ) {
     this.limit = covered === null ? null : covered + Math.max(8, Math.ceil(covered / 20));
   }
@@ -40,79 +52,93 @@ export class OutputMeter {
   }
 
   /**
-   * One OpenAI chunk payload (JSON text). Returns false when forwarding it would take the output
-   * past what the hold covers: it is not counted, and the stream must end.
+   * One chunk payload (JSON text). Returns false when forwarding it would take the output past what
+   * the hold covers: it is not counted, and the stream must end.
    */
   add(data: string): boolean {
     if (this.stopped) return false;
-    if (this.eager) {
-      const text = this.textOf(data);
-      const own = countTokens(text);
-      if (this.limit !== null && this.counted + own > this.limit) {
-        this.stopped = true;
-        return false;
+    const text = this.textOf(data);
+    if (text === "") return true;
+    const bytes = Buffer.byteLength(text);
+    if (this.limit !== null && this.counted + this.pendingBytes + bytes > this.limit) {
+      // Near the limit: the bound is too coarse to decide; count what it holds, then this frame.
+      this.countPending();
+      if (this.counted + bytes > this.limit) {
+        const own = countTokens(text);
+        if (this.counted + own > this.limit) {
+          this.stopped = true;
+          return false;
+        }
+        this.keep(text, bytes, own);
+        return true;
       }
-      this.counted += own;
-      this.texts.push(text);
-      this.textBytes += text.length;
-      if (this.textBytes > MAX_PENDING_BYTES) {
-        this.folded += countTokens(this.texts.join(""));
-        this.texts = [];
-        this.textBytes = 0;
-      }
-      return true;
     }
-    const bytes = Buffer.byteLength(data);
-    if (this.limit === null || this.counted + this.pendingBytes + bytes <= this.limit) {
-      this.pending.push(data);
-      this.pendingBytes += bytes;
-      // Bounds memory on an endless unmetered stream; counting in batches changes little.
-      if (this.pendingBytes > MAX_PENDING_BYTES) this.countPending();
-      return true;
-    }
-    this.countPending();
-    const own = countTokens(this.textOf(data));
-    if (this.counted + own > this.limit) {
-      this.stopped = true;
-      return false;
-    }
-    this.counted += own;
+    this.keep(text, bytes, null);
     return true;
   }
 
-  /** Output tokens delivered so far (tokenizes what is still pending, once). */
+  /**
+   * Output tokens delivered so far, at most (for stream progress): the running bound, with the text
+   * since the last count tokenized once it carries more than PROGRESS_SLACK_BYTES.
+   */
   tokens(): number {
-    this.countPending();
-    return this.counted;
+    if (this.pendingBytes > PROGRESS_SLACK_BYTES) this.countPending();
+    return this.bound();
+  }
+
+  /** The running bound as it stands (nothing tokenized). */
+  bound(): number {
+    return this.counted + this.pendingBytes;
   }
 
   /**
-   * What the client was delivered, counted over the joined text once: the figure a request is billed
-   * for when the upstream reports none. The running count of eager mode is an upper bound (a BPE
-   * merge across a frame boundary is counted twice), right for progress and the cut, too high for a bill.
+   * What was delivered, counted now over the joined text when that is short (a stream's estimated
+   * usage chunk, written before [DONE]); a longer output gives the running bound.
    */
   deliveredTokens(): number {
-    if (!this.eager) return this.tokens();
-    return Math.min(this.counted, this.folded + countTokens(this.texts.join("")));
+    if (this.keptBytes > INLINE_EXACT_BYTES) return this.bound();
+    return Math.min(this.bound(), countTokens(this.kept.join("")) + this.unkept);
   }
 
   /**
    * What was delivered, for checking an upstream's report whose completion count (as the bill would
-   * clamp it) is `ceiling`: the running count is an upper bound of the joined count, so while it is
-   * at or under the ceiling neither figure can raise the report and the output is not tokenized a
-   * second time. Null ceiling (no report): the joined count.
+   * clamp it) is `ceiling`: while the running bound is at or under it neither figure can raise the
+   * report, and nothing is tokenized; a report of at least one token per 8 bytes of output is taken
+   * as it is, like a JSON answer's (usage-check.ts). Otherwise (and with no report: null) the joined
+   * text is counted once, off the event loop when it is long — never below what was delivered,
+   * never above the bound.
    */
-  deliveredFor(ceiling: number | null): number {
-    if (ceiling !== null && this.eager && this.counted <= ceiling) return this.counted;
-    return this.deliveredTokens();
+  deliveredFor(ceiling: number | null): number | Promise<number> {
+    const bound = this.bound();
+    if (ceiling !== null && (bound <= ceiling || this.textBytes <= ceiling * SUSPICIOUS_BYTES_PER_TOKEN)) return Math.min(bound, ceiling);
+    if (this.keptBytes === 0) return bound;
+    const unkept = this.unkept;
+    return textTokens(this.kept.join("")).then((n) => Math.min(bound, n + unkept));
+  }
+
+  private keep(text: string, bytes: number, own: number | null): void {
+    this.textBytes += bytes;
+    if (this.keptBytes + bytes > KEEP_MAX_BYTES) {
+      // Not kept: from here its bytes (or its own count) stand for it, in the final figure too.
+      const n = own ?? bytes;
+      this.counted += n;
+      this.unkept += n;
+      return;
+    }
+    this.kept.push(text);
+    this.keptBytes += bytes;
+    if (own === null) this.pendingBytes += bytes;
+    else {
+      this.counted += own;
+      this.pendingFrom = this.kept.length;
+    }
   }
 
   private countPending(): void {
-    if (this.pending.length === 0) return;
-    let text = "";
-    for (const d of this.pending) text += this.textOf(d);
+    if (this.pendingFrom >= this.kept.length) return;
+    const text = this.pendingFrom === 0 ? this.kept.join("") : this.kept.slice(this.pendingFrom).join("");
     this.counted += countTokens(text);
-    this.pending = [];
+    this.pendingFrom = this.kept.length;
     this.pendingBytes = 0;
   }
 }

@@ -30,8 +30,8 @@ export class PassthroughTap implements RelayTap {
   private pending = "";
   private readonly decoder = new StringDecoder("utf8");
 
-  constructor(coveredOutput: number | null, countEachFrame = false) {
-    this.meter = new OutputMeter(coveredOutput, deltaText, countEachFrame);
+  constructor(coveredOutput: number | null) {
+    this.meter = new OutputMeter(coveredOutput, deltaText);
   }
 
   push(chunk: Buffer): Buffer | string {

@@ -172,7 +172,7 @@ export class PassthroughService {
     // A stream (responses API): forwarded as it comes, metered as it goes, billed at the end from
     // its last usage event, or from what was delivered when none came (client gone, upstream cut).
     const progress = this.d.progress;
-    const tap = new PassthroughTap(metered.reservation?.outputTokens ?? null, progress !== undefined);
+    const tap = new PassthroughTap(metered.reservation?.outputTokens ?? null);
     const inflight = this.d.inflight;
     if (inflight) inflight.count++;
     void progress?.start(req.requestId, { promptTokens: 0, maxTokens: metered.reservation?.outputTokens ?? null }).catch(() => undefined);
@@ -188,11 +188,11 @@ export class PassthroughService {
         if (inflight) inflight.count--;
         void result.settle(outcome !== "failed" || tap.stopped);
         const reported = tap.usage && !tap.stopped ? tap.usage : null;
-        const delivered = tap.meter.deliveredFor(reported ? Math.min(reported.completionTokens, metered.bounds.outputTokens ?? Infinity) : null);
+        const delivering = tap.meter.deliveredFor(reported ? Math.min(reported.completionTokens, metered.bounds.outputTokens ?? Infinity) : null);
         // The local prompt count (off the event loop for a big prompt) only when it is needed.
-        const needPrompt = json && (reported ? reported.promptTokens === 0 : delivered > 0);
-        void Promise.resolve(needPrompt ? promptTokens(json) : null)
-          .then((local) => {
+        const needPrompt = json && (reported ? reported.promptTokens === 0 : tap.meter.tokens() > 0);
+        void Promise.all([needPrompt ? promptTokens(json) : null, delivering])
+          .then(([local, delivered]) => {
             const usage = reported ?? (delivered > 0 ? estimatedUsage(local ?? 0, delivered) : null);
             return metered.finish({ status: outcome, served, usage, deliveredCompletion: delivered, localPrompt: local === null ? null : () => local, upstreamStatus: res.status, errorCode });
           })

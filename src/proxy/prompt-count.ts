@@ -4,9 +4,10 @@ import { countTokens, promptParts, warmTokenizer } from "./tokenizer.js";
 
 /**
  * The exact local prompt count without blocking the event loop. Tokenizing costs ≈ 1 ms per KB:
- * short texts are counted in place (bounded cost), longer ones in a worker thread, which starts on
- * first use and exits after five minutes without work (its tokenizer tables are ≈ 200 MiB of RSS;
- * loading them costs ≈ 0.5 s of CPU, off the event loop). Counts
+ * short texts are counted in place (bounded cost), longer ones in a worker thread. The thread is
+ * started at boot (warmTokenCounting) and loads its tokenizer tables then (≈ 200 MiB of RSS, ≈ 0.5 s
+ * of CPU, off the event loop), so the first big prompt or cut stream does not pay for it; started
+ * on first use otherwise, it exits after five minutes without work. Counts
  * of long texts are remembered (bounded), so a conversation's history, resent with every turn, and
  * a system prompt shared by many requests are tokenized once. Until a count lands the hold (sized
  * from the byte upper bound) still covers the request.
@@ -20,6 +21,8 @@ const MEMO_MIN_CHARS = 256;
 const MEMO_MAX_CHARS = 16 * 1024 * 1024;
 
 let worker: Worker | null = null;
+/** Started at boot: kept for the life of the process (a restart would cost the next request its start). */
+let resident = false;
 let idleTimer: ReturnType<typeof setTimeout> | null = null;
 let nextId = 1;
 const waiting = new Map<number, { texts: string[]; resolve: (counts: number[]) => void }>();
@@ -75,6 +78,7 @@ function spawnCounter(): Worker {
 }
 
 function armIdleExit(): void {
+  if (resident) return;
   if (idleTimer) clearTimeout(idleTimer);
   idleTimer = setTimeout(() => {
     idleTimer = null;
@@ -144,6 +148,12 @@ export function promptTokens(body: Record<string, unknown>): Promise<number> {
   return p;
 }
 
+/** Tokens of one text (a stream's delivered output): in place when short, else in the counting thread. */
+export function textTokens(text: string): Promise<number> {
+  if (text.length <= INLINE_MAX_CHARS) return Promise.resolve(countTokens(text));
+  return countOffThread([text]).then((counts) => counts[0]!);
+}
+
 /** The exact count when it is cheap to take in place (short or remembered texts), else null (ask `promptTokens`). */
 export function promptTokensNow(body: Record<string, unknown>): number | null {
   const { known, todo } = split(body);
@@ -151,9 +161,17 @@ export function promptTokensNow(body: Record<string, unknown>): number | null {
 }
 
 /**
- * Loads the tokenizer on this thread at start-up: output is metered here, so the first stream would
- * otherwise stall the event loop ≈ 0.5 s loading it. The counting thread starts when first needed.
+ * At start-up: loads the tokenizer on this thread (a stream near its hold's limit is counted here,
+ * which would otherwise stall the event loop ≈ 0.5 s the first time) and starts the counting thread,
+ * idle and unref'd, which loads its own tables at once (an empty job).
  */
 export function warmTokenCounting(): void {
   warmTokenizer();
+  try {
+    worker ??= spawnCounter();
+    resident = true;
+    worker.postMessage({ id: 0, texts: [] });
+  } catch {
+    /* started on first use instead */
+  }
 }

@@ -8,13 +8,8 @@ import { promptTokens } from "./prompt-count.js";
 import { countTokens } from "./tokenizer.js";
 import type { UpstreamResponse } from "./upstream.js";
 import { upstreamIdentity } from "./upstream-identity.js";
+import { SUSPICIOUS_BYTES_PER_TOKEN } from "./usage-check.js";
 
-/**
- * A reported count this far under the answer's size is re-counted locally: natural text runs at
- * 2-5 bytes per token, so fewer than one token per 8 bytes is an under-report worth the tokenizer.
- * (Counting every answer would cost more CPU than the rest of the request path.)
- */
-const SUSPICIOUS_BYTES_PER_TOKEN = 8;
 
 /** A complete JSON answer: settled and logged before it is sent, `usage.cost` set to what was charged. */
 export async function respondJson(

@@ -10,6 +10,7 @@ import { trackStreamProgress } from "./stream-progress.js";
 import { relayUpstream, type RelayHooks } from "./stream-relay.js";
 import { settleStream } from "./stream-settle.js";
 import { countTokens } from "./tokenizer.js";
+import { SUSPICIOUS_BYTES_PER_TOKEN } from "./usage-check.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";
 import { upstreamIdentity } from "./upstream-identity.js";
@@ -21,9 +22,6 @@ import { upstreamIdentity } from "./upstream-identity.js";
  * usage — from the text deltas delivered, like chat. The stream is metered against the hold and
  * ended with a Responses `error` event when its output reaches what the hold covers.
  */
-
-/** A reported count this far under the answer's size is re-counted locally (as for chat answers). */
-const SUSPICIOUS_BYTES_PER_TOKEN = 8;
 
 export async function respondResponsesJson(run: AnswerContext, attempt: UpstreamAttempt, res: UpstreamResponse, json: Record<string, unknown>, settleBreaker: (ok: boolean) => Promise<void>): Promise<Response> {
   void settleBreaker(true);
@@ -59,7 +57,7 @@ export function respondResponsesStream(
 ): Response {
   const { req, d, metered } = run;
   const progress = d.progress;
-  const tap = new PassthroughTap(metered.reservation?.outputTokens ?? null, progress !== undefined);
+  const tap = new PassthroughTap(metered.reservation?.outputTokens ?? null);
   let ttftMs: number | null = null;
   d.inflight.count++;
   const stopProgress = trackStreamProgress(progress, req.requestId, req.body, metered.reservation?.outputTokens ?? null);

@@ -35,7 +35,7 @@ export function respondStream(
   const adapter = adapterFor(attempt.target);
   const reservation = metered.reservation;
   const progress = d.progress;
-  const meter = new OutputMeter(reservation?.outputTokens ?? null, undefined, progress !== undefined);
+  const meter = new OutputMeter(reservation?.outputTokens ?? null);
   const dialect = req.dialect;
   // What the client is shown when the upstream reports no usage (the bill counts the prompt exactly).
   const estimate = () => estimatedUsage(promptTokensNow(req.body) ?? promptTokenUpperBound(req.body), meter.deliveredTokens());

@@ -140,13 +140,19 @@ function writable(out: ServerResponse): Promise<boolean> {
 
 /**
  * The stream written straight to Node's response: frames go out as they arrive, a full socket
- * buffer pauses the upstream read (backpressure), and a client that goes away cancels it.
+ * buffer pauses the upstream read (backpressure), and a client that goes away cancels it. What is
+ * written within one turn of the event loop (the headers with the chunks held back while committing,
+ * chunks the upstream sent together) leaves in one socket write: the socket is corked at the first
+ * write and uncorked in the same turn's check phase (Node's own cork ends at the next tick, which
+ * comes before the relay's next step).
  */
 export function relayToNode(out: ServerResponse, status: number, headers: Record<string, string>, src: RelaySource, tap: RelayTap, hooks: RelayHooks): void {
   const relay = new Relay(src, tap, hooks);
   try {
     out.writeHead(status, headers);
-    out.flushHeaders();
+    // With chunks held back the headers go out with them; without (a pass-through stream) at once,
+    // so a client sees its answer start before the upstream's first byte.
+    if (src.head.length === 0) out.flushHeaders();
   } catch (e) {
     relay.abort();
     throw e;
@@ -154,15 +160,34 @@ export function relayToNode(out: ServerResponse, status: number, headers: Record
   out.once("close", () => {
     if (!out.writableFinished) relay.cancel();
   });
+  let corked = false;
+  const uncork = () => {
+    if (!corked) return;
+    corked = false;
+    out.uncork();
+  };
   const pump = async () => {
     for (;;) {
       const s = await relay.step();
-      if ("cancel" in s) return relay.cancel();
+      if ("cancel" in s) {
+        uncork();
+        return relay.cancel();
+      }
       if (s.done) {
         out.end(s.out || undefined);
+        uncork();
         return;
       }
-      if (s.out.length && !out.write(s.out) && !(await writable(out))) return relay.cancel();
+      if (s.out.length === 0) continue;
+      if (!corked) {
+        corked = true;
+        out.cork();
+        setImmediate(uncork);
+      }
+      if (!out.write(s.out)) {
+        uncork();
+        if (!(await writable(out))) return relay.cancel();
+      }
     }
   };
   void pump();

@@ -27,10 +27,10 @@ export interface StreamEnd {
  */
 export function settleStream(metered: MeteredRequest, logger: Logger, requestId: string, e: StreamEnd): void {
   const { reported } = e;
-  const delivered = e.meter.deliveredFor(reported ? Math.min(reported.completionTokens, metered.bounds.outputTokens ?? Infinity) : null);
+  const delivering = e.meter.deliveredFor(reported ? Math.min(reported.completionTokens, metered.bounds.outputTokens ?? Infinity) : null);
   const prompt = reported && reported.promptTokens > 0 ? null : promptTokens(e.body);
-  void Promise.resolve(prompt)
-    .then((local) =>
+  void Promise.all([prompt, delivering])
+    .then(([local, delivered]) =>
       metered.finish({
         status: e.status,
         served: e.served,

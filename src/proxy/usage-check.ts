@@ -8,6 +8,13 @@ export interface UsageBounds {
   outputTokens: number | null;
 }
 
+/**
+ * A reported count this far under the answer's size is re-counted locally: natural text runs at
+ * 2-5 bytes per token, so fewer than one token per 8 bytes is an under-report worth the tokenizer.
+ * (Counting every answer would cost more CPU than the rest of the request path.)
+ */
+export const SUSPICIOUS_BYTES_PER_TOKEN = 8;
+
 export type UsageAnomaly = "negative" | "prompt_above_request" | "output_above_request" | "output_below_delivered" | "prompt_below_request" | "charge_above_hold";
 
 export interface CheckedUsage {

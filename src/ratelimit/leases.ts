@@ -244,8 +244,11 @@ export class LocalLeases {
           const st = list[i]!;
           const e = entries[i]!;
           const r = replies[i]!;
-          // Admitted while the call was out, against the old lease: carried into the new one.
-          if (st.kind !== "concurrency" && e.old !== null) st.used -= snap[i]!;
+          // Admitted while the call was out, against the old lease: carried into the new one. An
+          // estimate corrected down meanwhile may take it below what was settled: that correction
+          // is lost (over-counts a little, never under), and the carry never goes negative (the
+          // script reads whole non-negative numbers only; a negative one shifted every reply after it).
+          if (st.kind !== "concurrency" && e.old !== null) st.used = Math.max(0, st.used - snap[i]!);
           st.member = r.granted > 0 ? e.next : null;
           st.grant = r.granted;
           st.others = r.others;

@@ -110,6 +110,8 @@ export class RedisLimitStore implements LimitStore {
       spec += `${KIND_CODE[e.kind]},${e.limit},${e.windowMs},${e.grant},${e.settle},${e.base},${e.ask};`;
     }
     const raw = (await this.r.rlLease(n, ...keys, now, leaseMs, spec, ...olds, ...nexts)) as number[];
+    // The script skips an entry its spec parser cannot read: every reply after it would be another key's.
+    if (raw.length !== 3 * n) throw new Error(`rate-limit lease: ${raw.length / 3} replies for ${n} keys`);
     const out: LeaseReply[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = { granted: Number(raw[3 * i]), others: Number(raw[3 * i + 1]), waitMs: Number(raw[3 * i + 2]) };
     return out;
