@@ -557,7 +557,7 @@ async function main(): Promise<number> {
       METRICS_ENABLED: "false",
       // Breakers are not under test here: one scenario's faults must not turn the next into 503s.
       BREAKER_MIN_REQUESTS: "1000000",
-      // CHAOS_BILLING_LEASE=on runs every scenario with balance leases.
+      // CHAOS_BILLING_LEASE=off runs every scenario on the database path (leases are the default).
       ...(process.env.CHAOS_BILLING_LEASE ? { BILLING_LEASE: process.env.CHAOS_BILLING_LEASE } : {}),
     };
     const [a, b] = await Promise.all([startGateway(env), startGateway(env)]);

@@ -153,6 +153,51 @@ if (process.env.LEASE_CHILD === "1") {
       assert.equal(await openLeases(d.db, acct), 0);
     });
 
+    test("two processes, 60 concurrent streams on leases of one balance: never below zero, every admitted stream charged once, at most its hold", async () => {
+      const other = kind === "postgres" ? await openDatabase({ dataDir: "unused", databaseUrl: d.url!, poolSize: 20 }) : null;
+      try {
+        const procs = [join(dir, "s1"), join(dir, "s2")].map((jd, i) => {
+          const b = billingFor(i === 0 ? d.db : (other?.db ?? d.db), leaseEnv(jd));
+          return { b, sp: new StreamProgress({ db: i === 0 ? d.db : (other?.db ?? d.db), leased: b.leasedStreams, aheadTokens: 8 }) };
+        });
+        // Covers 30 stream holds; 60 ask.
+        const start = 30n * HOLD;
+        const acct = await makeAccount(d.db, formatMoney(start, 6));
+        const r = await settledAll(
+          Array.from({ length: 60 }, async (_, i) => {
+            const { b, sp } = procs[i % 2]!;
+            const requestId = newRequestId();
+            const res = await b.reserve({ requestId, auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 100, stream: true });
+            await sp.start(requestId, { promptTokens: 100, maxTokens: 100 });
+            const out = 10 + (i % 90);
+            for (let t = 5; t <= out; t += 5) await sp.report(requestId, t);
+            sp.end(requestId);
+            const settled = await res.settle(usage(100, out), served());
+            return { requestId, price: settled.priceMicros, hold: res.holdMicros };
+          }),
+        );
+        for (const e of r.errors) assert.equal((e as { code?: string }).code, "insufficient_quota");
+        await Promise.all(procs.map((p) => p.b.flush()));
+        const charged = r.ok.reduce((n, x) => n + x.price, 0n);
+        for (const x of r.ok) assert.ok(x.price <= x.hold, `charged ${x.price} ≤ hold ${x.hold}`);
+        const end = await account(d.db, acct);
+        assert.ok(end.balanceMicros >= 0n && end.balanceMicros === start - charged, "the balance is the start minus every charge");
+        assert.equal(end.reservedMicros, 0n);
+        assert.deepEqual(await drift(d.db, acct), { ledger: 0n, holds: 0n });
+        const rows = await usageRows(d.db, acct);
+        assert.equal(rows.size, r.ok.length, "one usage row per admitted stream");
+        for (const x of r.ok) assert.deepEqual(rows.get(x.requestId), [-x.price]);
+        assert.ok((await d.db.$count(balanceLeases, eq(balanceLeases.accountId, acct))) >= 2, "both processes admitted streams on leases");
+        console.log(`# [${kind}] leased streams, two processes: 60 asked, ${r.ok.length} admitted, drift 0`);
+        for (const p of procs) {
+          await p.sp.close();
+          await p.b.close();
+        }
+      } finally {
+        await other?.close();
+      }
+    });
+
     test("leased streams: progress journaled ahead, no hold row; a process gone mid-stream is charged the last bound on the next start, once; a settled or released stream never its bound", async () => {
       const jdir = join(dir, "p5");
       const b1 = billingFor(d.db, leaseEnv(jdir));

@@ -151,6 +151,8 @@ describeEachDb("money bounds of the metered pipeline", (_kind, createDb) => {
     assert.ok(row.priceMicros !== null && row.priceMicros <= 10n * PER_TOKEN, `charged ${row.priceMicros}`);
     assert.equal(row.usageAnomaly, "prompt_above_request");
     assert.equal(row.completionTokens, 10);
+    // A leased charge reaches the balance with the next batch (flush: now).
+    await gw.gateway.deps.billing.flush();
     assert.equal((await balance(accountId)).balanceMicros, 100_000_000n - row.priceMicros!);
     const listed = await gw.admin(`/admin/logs?account_id=${accountId}&usage_anomaly=true`);
     const page = (await listed.json()) as { data: Array<{ id: string; usage_anomaly: string }> };

@@ -113,6 +113,8 @@ describeEachDb("customer dashboard API", (_kind, createDb) => {
     assert.equal(keys[0]!.name, "Playground");
     assert.deepEqual(keys[0]!.scopes, ["inference"]);
     await gw.gateway.deps.logs.flush();
+    // Leased charges reach the ledger with the next batch (flush: now).
+    await gw.gateway.deps.billing.flush();
     const id = a.headers.get("x-request-id")!;
     const g = await req(`/v1/generation?id=${id}`, { token: u.token });
     assert.equal(g.status, 200);
