@@ -1,6 +1,7 @@
 import { and, count, desc, eq, gte, sql, sum } from "drizzle-orm";
+import { customerBalance } from "../billing/customer-balance.js";
 import type { DbOrTx } from "../db/client.js";
-import { accounts, payments, refundRequests, requestLogs } from "../db/schema/index.js";
+import { payments, refundRequests, requestLogs } from "../db/schema/index.js";
 
 export interface BalanceSummary {
   balanceMicros: bigint;
@@ -16,7 +17,7 @@ const startOfUtcMonth = (now: Date) => new Date(Date.UTC(now.getUTCFullYear(), n
 
 /** Balance plus what was charged for requests today and this month (UTC), from the request log. */
 export async function balanceSummary(db: DbOrTx, accountId: string, now: Date): Promise<BalanceSummary | null> {
-  const a = (await db.select({ b: accounts.balanceMicros, r: accounts.reservedMicros }).from(accounts).where(eq(accounts.id, accountId)))[0];
+  const a = await customerBalance(db, accountId);
   if (!a) return null;
   const spend = async (since: Date) => {
     const [row] = await db
@@ -26,9 +27,7 @@ export async function balanceSummary(db: DbOrTx, accountId: string, now: Date): 
     return BigInt(row?.s ?? 0);
   };
   return {
-    balanceMicros: a.b,
-    reservedMicros: a.r,
-    availableMicros: a.b - a.r,
+    ...a,
     todaySpendMicros: await spend(startOfUtcDay(now)),
     monthSpendMicros: await spend(startOfUtcMonth(now)),
   };

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { and, eq, sql } from "drizzle-orm";
+import { formatMoney } from "../../src/core/money.js";
 import { countTokens } from "../../src/proxy/tokenizer.js";
 import type { Db } from "../../src/db/client.js";
 import { accounts, holds, ledgerEntries, requestLogs } from "../../src/db/schema/index.js";
@@ -241,6 +242,21 @@ describeEachDb("billing through the gateway", (kind, create) => {
       assert.equal(r.status, 401, p);
       await r.body?.cancel();
     }
+  });
+
+  test("a customer's balance counts the unused part of an open balance lease as available (the account row counts it as reserved)", async () => {
+    const { key, accountId } = await gw.createAccountWithKey({ balance: "10" });
+    const r = await chat(gw.url, key, { model: "t/mini", max_tokens: 500, mock: { usage: { prompt_tokens: 1000, completion_tokens: 500 } } });
+    assert.equal(r.status, 200);
+    const requestId = r.headers.get("x-request-id")!;
+    await r.body?.cancel();
+    const db = gw.gateway.deps.db;
+    const charge = await until(async () => (await db.select().from(ledgerEntries).where(and(eq(ledgerEntries.kind, "usage"), eq(ledgerEntries.ref, requestId))))[0]);
+    const [row] = await db.select().from(accounts).where(eq(accounts.id, accountId));
+    assert.ok(row!.reservedMicros > 0n, "the request was admitted on a lease, which stays open after it");
+    const bal = (await (await fetch(gw.url + "/v1/client/balance", { headers: { authorization: `Bearer ${key}` } })).json()) as Record<string, string>;
+    const balance = formatMoney(10_000_000n + charge.amountMicros);
+    assert.deepEqual(bal, { balance, currency: "RUB", reserved: "0.00", available: balance });
   });
 
   test("the final stream usage chunk carries usage.cost", async () => {

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, gte, lt, sql } from "drizzle-orm";
 import { listRequestLogs } from "../../../accounts/admin-logs.js";
-import { getAccount } from "../../../accounts/users.js";
+import { customerBalance } from "../../../billing/customer-balance.js";
 import { formatMoney } from "../../../core/money.js";
 import { requestLogs } from "../../../db/schema/index.js";
 import type { AppDeps } from "../../deps.js";
@@ -27,7 +27,7 @@ export function createDidUsageRoutes(deps: AppDeps) {
     async (c) => {
       const auth = c.get("auth");
       const q = c.req.valid("query");
-      const account = await getAccount(deps.db, auth.accountId);
+      const balance = await customerBalance(deps.db, auth.accountId);
       const conds = [eq(requestLogs.accountId, auth.accountId)];
       if (q.from) conds.push(gte(requestLogs.createdAt, new Date(q.from)));
       if (q.to) conds.push(lt(requestLogs.createdAt, new Date(q.to)));
@@ -54,7 +54,7 @@ export function createDidUsageRoutes(deps: AppDeps) {
           did: c.req.header("x-did") ?? null,
           account_id: auth.accountId,
           key_id: auth.keyId,
-          balance: account ? formatMoney(account.balanceMicros - account.reservedMicros) : null,
+          balance: balance ? formatMoney(balance.availableMicros) : null,
           currency: deps.settings.currency,
           requests: byModel.reduce((s, r) => s + r.requests, 0),
           input_tokens: Number(sum((r) => r.prompt)),

@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { customerBalance } from "../../../billing/customer-balance.js";
 import { effectiveLimits } from "../../../billing/service.js";
 import { recentRequests, usageByModel, usageDaily, usageSummary } from "../../../billing/reports.js";
 import { AppError } from "../../../core/errors.js";
 import { formatMoney } from "../../../core/money.js";
-import { accounts } from "../../../db/schema/index.js";
 import { rateLimitSection } from "../../views/rate-limit-section.js";
 import type { AppDeps } from "../../deps.js";
 import { apiKeyAuth } from "../../middleware/api-key-auth.js";
@@ -61,10 +60,15 @@ export function createClientUsageRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const a = c.get("auth");
-      const row = (await deps.db.select({ b: accounts.balanceMicros, r: accounts.reservedMicros }).from(accounts).where(eq(accounts.id, a.accountId)))[0];
+      const row = await customerBalance(deps.db, a.accountId);
       if (!row) throw new AppError("not_found", "Account not found");
       return c.json(
-        { balance: formatMoney(row.b), currency: deps.settings.currency, reserved: formatMoney(row.r), available: formatMoney(row.b - row.r) },
+        {
+          balance: formatMoney(row.balanceMicros),
+          currency: deps.settings.currency,
+          reserved: formatMoney(row.reservedMicros),
+          available: formatMoney(row.availableMicros),
+        },
         200,
       );
     },
