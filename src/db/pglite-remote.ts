@@ -42,9 +42,9 @@ export class RemotePglite {
     worker.unref();
   }
 
-  /** Starts the thread and opens the database in `dir` (a data directory or `memory://`). */
-  static async start(dir: string, postgresqlconf: string[]): Promise<RemotePglite> {
-    const worker = startWorker(import.meta.url, "pglite-worker", { workerData: { dir, postgresqlconf } });
+  /** Starts the thread and opens the database in `dir` (a data directory or `memory://`, optionally from an image file). */
+  static async start(dir: string, postgresqlconf: string[], image?: string): Promise<RemotePglite> {
+    const worker = startWorker(import.meta.url, "pglite-worker", { workerData: { dir, postgresqlconf, image } });
     const db = new RemotePglite(worker);
     worker.ref();
     try {

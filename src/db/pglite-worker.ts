@@ -6,9 +6,10 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, type QueryOptions, type Transaction } from "@electric-sql/pglite";
+import { readImage } from "./pglite-image.js";
 import type { PgliteReply, PgliteRequest } from "./pglite-protocol.js";
 
-const { dir, postgresqlconf } = workerData as { dir: string; postgresqlconf: string[] };
+const { dir, postgresqlconf, image } = workerData as { dir: string; postgresqlconf: string[]; image?: string };
 const port = parentPort!;
 
 /** Thrown out of a transaction the main thread rolls back (PGlite then issues ROLLBACK). */
@@ -86,7 +87,7 @@ function begin(pg: PGlite, id: number): void {
 
 let pg: PGlite;
 try {
-  pg = await PGlite.create(dir, { postgresqlconf });
+  pg = await PGlite.create(dir, { postgresqlconf, ...(image ? { loadDataDir: await readImage(image) } : {}) });
 } catch (e) {
   reply(failure(0, e));
   throw e;

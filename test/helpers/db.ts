@@ -1,4 +1,8 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe } from "node:test";
 import pg from "pg";
 import { openDatabase, type Database } from "../../src/db/client.js";
@@ -30,9 +34,43 @@ export interface TestDatabase extends Database {
   drop(): Promise<void>;
 }
 
+const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
+let image: Promise<string> | undefined;
+
+/**
+ * A migrated PGlite data directory as an image file, made once per migration set and PGlite
+ * version and shared by every test process (in the temp dir): initdb costs ≈ 3 s of CPU per
+ * database, starting from the image ≈ 0.5 s.
+ */
+function migratedImage(): Promise<string> {
+  image ??= (async () => {
+    const hash = createHash("sha256");
+    hash.update(readFileSync(new URL("../../node_modules/@electric-sql/pglite/package.json", import.meta.url)));
+    for (const f of readdirSync(MIGRATIONS, { recursive: true, encoding: "utf8" }).sort()) {
+      const path = join(MIGRATIONS, f);
+      if (statSync(path).isFile()) hash.update(f).update(readFileSync(path));
+    }
+    const file = join(tmpdir(), `gw-pglite-image-${hash.digest("hex").slice(0, 16)}.tar`);
+    if (existsSync(file)) return file;
+    const { PGlite } = await import("@electric-sql/pglite");
+    const pg = await PGlite.create("memory://");
+    const { drizzle } = await import("drizzle-orm/pglite");
+    const { migrate } = await import("drizzle-orm/pglite/migrator");
+    await migrate(drizzle(pg, { casing: "snake_case" }), { migrationsFolder: MIGRATIONS });
+    const dump = Buffer.from(await (await pg.dumpDataDir("none")).arrayBuffer());
+    await pg.close();
+    // Several test processes may make it at once: each writes its own file, the rename is atomic.
+    const part = `${file}.${process.pid}.part`;
+    writeFileSync(part, dump);
+    renameSync(part, file);
+    return file;
+  })();
+  return image;
+}
+
 /** A fresh, migrated PGlite in memory. */
 export async function createPgliteDb(): Promise<TestDatabase> {
-  const d = await openDatabase({ dataDir: "memory://" });
+  const d = await openDatabase({ dataDir: "memory://", pgliteImage: await migratedImage() });
   await d.migrate();
   return { ...d, drop: () => d.close() };
 }
