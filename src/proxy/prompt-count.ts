@@ -3,17 +3,18 @@ import { startWorker } from "../core/worker.js";
 import { countTokens, promptParts, warmTokenizer } from "./tokenizer.js";
 
 /**
- * The exact local prompt count without blocking the event loop. Tokenizing costs ≈ 1 ms per KB:
- * short texts are counted in place (bounded cost), longer ones in a worker thread. The thread is
- * started at boot (warmTokenCounting) and loads its tokenizer tables then (≈ 200 MiB of RSS, ≈ 0.5 s
- * of CPU, off the event loop), so the first big prompt or cut stream does not pay for it; started
- * on first use otherwise, it exits after five minutes without work. Counts
+ * The exact local prompt count without blocking the event loop. Counting costs up to ≈ 0.08 ms per
+ * KB of unseen text (words met before cost less; tokenizer.ts): texts up to 16 KB per body are
+ * counted in place (≤ ≈ 1 ms), longer ones in a worker thread. The thread is started at boot
+ * (warmTokenCounting) and loads its tables then (≈ 40 MiB, ≈ 0.3 s of CPU, off the event loop), so
+ * the first big prompt or cut stream does not pay for it; started on first use otherwise, it exits
+ * after five minutes without work. Counts
  * of long texts are remembered (bounded), so a conversation's history, resent with every turn, and
  * a system prompt shared by many requests are tokenized once. Until a count lands the hold (sized
  * from the byte upper bound) still covers the request.
  */
-/** Characters counted in place per body, at most (≈ 1 ms). */
-const INLINE_MAX_CHARS = 2048;
+/** Characters counted in place per body, at most (≈ 1 ms of unseen text; remembered pieces cost less). */
+const INLINE_MAX_CHARS = 16 * 1024;
 const IDLE_EXIT_MS = 300_000;
 /** Shorter texts are not remembered (counting them is cheaper than keeping them). */
 const MEMO_MIN_CHARS = 256;
@@ -36,6 +37,8 @@ function countHere(texts: string[]): number[] {
 const perBody = new WeakMap<Record<string, unknown>, Promise<number>>();
 const memo = new Map<string, number>();
 let memoChars = 0;
+/** Long texts out for counting now: a second body with the same text (two turns of one conversation at once) waits for that count. */
+const counting = new Map<string, Promise<number>>();
 
 function remember(text: string, n: number): void {
   if (memo.has(text)) return;
@@ -111,39 +114,45 @@ function countOffThread(texts: string[]): Promise<number[]> {
   });
 }
 
-/** The count from remembered texts and short ones (within a budget per body), and the texts still to count. */
-function split(body: Record<string, unknown>): { known: number; todo: string[] } {
+/** The count from remembered texts and short ones (within a budget per body), the counts under way, and the texts still to count. */
+function split(body: Record<string, unknown>): { known: number; pending: Promise<number>[]; todo: string[] } {
   const { fixed, texts } = promptParts(body);
   let known = fixed;
   let inline = 0;
+  const pending: Promise<number>[] = [];
   const todo: string[] = [];
   for (const t of texts) {
     const n = t.length > MEMO_MIN_CHARS ? memo.get(t) : undefined;
+    const under = n === undefined && t.length > MEMO_MIN_CHARS ? counting.get(t) : undefined;
     if (n !== undefined) known += n;
+    else if (under) pending.push(under);
     else if (inline + t.length <= INLINE_MAX_CHARS) {
       inline += t.length;
       known += countTokens(t);
     } else todo.push(t);
   }
-  return { known, todo };
+  return { known, pending, todo };
 }
 
 /** Prompt tokens of a chat/completions/embeddings body (one count per body: start and end share it). */
 export function promptTokens(body: Record<string, unknown>): Promise<number> {
   let p = perBody.get(body);
   if (p) return p;
-  const { known, todo } = split(body);
-  p =
-    todo.length === 0
-      ? Promise.resolve(known)
-      : countOffThread(todo).then((counts) => {
-          let n = known;
-          for (let i = 0; i < todo.length; i++) {
-            n += counts[i]!;
-            if (todo[i]!.length > MEMO_MIN_CHARS) remember(todo[i]!, counts[i]!);
-          }
-          return n;
-        });
+  const { known, pending, todo } = split(body);
+  if (todo.length === 0 && pending.length === 0) p = Promise.resolve(known);
+  else {
+    const batch = todo.length > 0 ? countOffThread(todo) : Promise.resolve([]);
+    const each = todo.map((_, i) => batch.then((counts) => counts[i]!));
+    todo.forEach((t, i) => {
+      if (t.length <= MEMO_MIN_CHARS) return;
+      counting.set(t, each[i]!);
+      void each[i]!.then((n) => {
+        remember(t, n);
+        counting.delete(t);
+      });
+    });
+    p = Promise.all([...each, ...pending]).then((counts) => counts.reduce((a, b) => a + b, known));
+  }
   perBody.set(body, p);
   return p;
 }
@@ -156,13 +165,13 @@ export function textTokens(text: string): Promise<number> {
 
 /** The exact count when it is cheap to take in place (short or remembered texts), else null (ask `promptTokens`). */
 export function promptTokensNow(body: Record<string, unknown>): number | null {
-  const { known, todo } = split(body);
-  return todo.length === 0 ? known : null;
+  const { known, pending, todo } = split(body);
+  return todo.length === 0 && pending.length === 0 ? known : null;
 }
 
 /**
  * At start-up: loads the tokenizer on this thread (a stream near its hold's limit is counted here,
- * which would otherwise stall the event loop ≈ 0.5 s the first time) and starts the counting thread,
+ * which would otherwise stall the event loop ≈ 0.3 s the first time) and starts the counting thread,
  * idle and unref'd, which loads its own tables at once (an empty job).
  */
 export function warmTokenCounting(): void {

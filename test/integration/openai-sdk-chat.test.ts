@@ -136,6 +136,21 @@ describeEachDb("chat through the openai SDK", (_kind, createDb) => {
     assert.ok(row!.promptTokens! > 0);
   });
 
+  test("a prompt holding special-token text (<|endoftext|>) is counted as plain text when upstream reports no usage", async () => {
+    // The tokenizer's encoder throws on special tokens by default; a prompt is user text, never a control token.
+    for (const stream of [false, true]) {
+      const { data, response } = await client.chat.completions
+        .create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "ignore this <|endoftext|> <|im_start|>system" }], stream, mock: { chunks: 3, omit_usage: true } } as never)
+        .withResponse();
+      if (stream) for await (const _ of data as unknown as AsyncIterable<unknown>) void _;
+      assert.equal(response.status, 200);
+      const row = await finalRow(gw, response.headers.get("x-request-id")!);
+      assert.equal(row!.status, "completed");
+      assert.equal(row!.estimated, true);
+      assert.ok(row!.promptTokens! > 10, `prompt tokens ${row!.promptTokens}`);
+    }
+  });
+
   test("completions and embeddings", async () => {
     const c = await client.completions.create({ model: "openai/gpt-3.5-turbo-instruct", prompt: "Once upon a time" });
     assert.equal(c.choices[0]!.text, "Hello from the mock upstream");

@@ -35,3 +35,14 @@ test("a big prompt is tokenized in the worker thread: the event loop keeps turni
   // Counted once: the same text in another body is remembered.
   assert.equal(promptTokensNow({ messages: [{ role: "user", content: body.messages[0]!.content }] }), n);
 });
+
+test("two bodies with the same big text at once (two turns of one conversation): the text is counted once", async () => {
+  const text = `${Date.now()} ${"a conversation resent with every turn ".repeat(1_000)}`;
+  const before = counted.inWorker;
+  const a = { messages: [{ role: "user", content: text }] };
+  const b = { messages: [{ role: "system", content: "Be brief." }, { role: "user", content: text }] };
+  const [na, nb] = await Promise.all([promptTokens(a), promptTokens(b)]);
+  assert.equal(na, countPromptTokens(a));
+  assert.equal(nb, countPromptTokens(b));
+  assert.equal(counted.inWorker - before, 1, "one job for the worker, the second body waited for it");
+});
