@@ -83,6 +83,8 @@ export class LeaseJournal {
 
   /** Resolves with the record's segment once it is on disk; rejects when the disk refuses. */
   append(rec: LeasedCharge): Promise<Segment> {
+    // After close (a request that outlived the shutdown's drain): the caller applies the charge directly.
+    if (this.closed) return Promise.reject(new Error("lease journal closed"));
     this.buf.push(JSON.stringify(rec) + "\n");
     return new Promise<Segment>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
@@ -139,7 +141,7 @@ export class LeaseJournal {
 
   private flushBatch(): void {
     this.scheduled = false;
-    if (this.buf.length === 0 || this.closed) return;
+    if (this.buf.length === 0 || (this.fd === null && this.closed)) return;
     const lines = this.buf.join("");
     const ws = this.waiters;
     this.buf = [];
@@ -159,6 +161,17 @@ export class LeaseJournal {
       for (const w of ws) w.reject(e);
       return;
     }
+    if (this.closed) {
+      // close() is writing what was buffered: synchronously, before the file closes.
+      try {
+        fsyncSync(fd);
+      } catch (e) {
+        for (const w of ws) w.reject(e);
+        return;
+      }
+      for (const w of ws) w.resolve(seg);
+      return;
+    }
     if (this.syncEveryMs > 0) {
       this.dirty = true;
       for (const w of ws) w.resolve(seg);
@@ -170,22 +183,31 @@ export class LeaseJournal {
       this.syncing = false;
       if (err) this.logger?.error({ err: err.message }, "lease journal: fdatasync failed");
       for (const w of ws) (err ? w.reject(err) : w.resolve(seg));
-      if (this.buf.length) this.flushBatch();
+      if (this.closed) this.closeFile();
+      else if (this.buf.length) this.flushBatch();
     });
   }
 
-  /** Closes the file; removes the segments whose records are all applied. */
+  /**
+   * Closes the file; removes the segments whose records are all applied. Records appended but not
+   * yet written are written and synced now (their appends resolve); later appends are refused.
+   * A sync in flight keeps the file open until it returns.
+   */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.fd !== null && this.dirty) {
-      try {
-        fsyncSync(this.fd);
-      } catch {
-        /* closing anyway */
-      }
+    try {
+      if (this.buf.length) this.flushBatch();
+      if (this.fd !== null && this.dirty) fsyncSync(this.fd);
+    } catch {
+      /* closing anyway: the waiters were told */
     }
     LIVE.delete(this.tag);
+    if (!this.syncing) this.closeFile();
+  }
+
+  private closeFile(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     this.prune();

@@ -107,3 +107,17 @@ test("lease journal: segments are removed oldest first, never one behind a segme
   j.close();
   assert.equal(readdirSync(dir).length, 0);
 });
+
+test("lease journal: close writes what was appended in its tick and refuses later appends", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gw-lj-"));
+  const j = new LeaseJournal(dir, "ccccc1", undefined);
+  const first = await j.append(rec(1));
+  const same = j.append(rec(2));
+  j.close();
+  const seg = await same;
+  assert.equal(seg, first, "written to the open segment before the file closed");
+  await assert.rejects(j.append(rec(3)), /closed/);
+  const r = LeaseJournal.recover(dir);
+  assert.deepEqual(r.records.map((x) => x.rid).sort(), ["req_1", "req_2"]);
+  LeaseJournal.discard(r.files);
+});

@@ -122,6 +122,24 @@ if (process.env.LEASE_CHILD === "1") {
       await billing.close();
     });
 
+    test("a request that outlives the shutdown: its settlement after close goes to the database, once", async () => {
+      const billing = billingFor(d.db, leaseEnv(join(dir, "p9")));
+      const acct = await makeAccount(d.db, "100");
+      const requestId = newRequestId();
+      const r = await billing.reserve({ requestId, auth: authFor(acct), endpoint: "chat.completions", model: GPT4O, promptTokens: 100, requestedMaxTokens: 100 });
+      assert.ok((await d.db.$count(balanceLeases, eq(balanceLeases.accountId, acct))) >= 1, "admitted on a lease");
+      await billing.close();
+      // The journal is closed: the charge is applied directly (it used to wait for a write that never came).
+      const s = await Promise.race([r.settle(usage(100, 100), served()), new Promise<null>((done) => setTimeout(() => done(null), 10_000).unref())]);
+      assert.ok(s, "the settlement resolved");
+      assert.deepEqual((await usageRows(d.db, acct)).get(requestId), [-s.priceMicros]);
+      // The lease outlived its process: closed here as the sweeper would at its expiry (later tests sweep this database).
+      const open = await d.db.select().from(balanceLeases).where(eq(balanceLeases.accountId, acct));
+      await giveBack(d.db, open.map((l) => ({ leaseId: l.id, accountId: acct, micros: null })), { status: "expired" });
+      const end = await account(d.db, acct);
+      assert.deepEqual([end.balanceMicros, end.reservedMicros], [100_000_000n - s.priceMicros, 0n]);
+    });
+
     test("renewal: a lease closed under the process (the sweeper) or of a blocked account admits nothing more", async () => {
       const billing = billingFor(d.db, { ...leaseEnv(join(dir, "p4")), BILLING_LEASE_RENEW_MS: 200 });
       const acct = await makeAccount(d.db, "100");
