@@ -19,7 +19,7 @@ import { sql } from "drizzle-orm";
 import { openDatabase, type Database } from "../src/db/client.js";
 import { sweepHolds } from "../src/jobs/sweep-holds.js";
 import { DeliveredTokens } from "../src/proxy/delivered-tokens.js";
-import { countTokens } from "../src/proxy/tokenizer.js";
+import { countTokens } from "../src/proxy/o200k-count.js";
 import { freePort, killGateway, PgCluster, RedisServer, sleep, startGateway, writeJson, type Gateway } from "./infra.js";
 import { KNOWN, type Invariant } from "./known.js";
 import { startChaosUpstream } from "./upstream.js";

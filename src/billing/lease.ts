@@ -306,13 +306,8 @@ export class LeaseBook {
             this.failures++;
             if (this.failures === 1 || this.failures % 100 === 0) this.logger?.error({ err: (e as Error).message, queued: this.queue.length }, "lease: applying charges failed; kept queued");
             await new Promise((r) => setTimeout(r, Math.min(5000, 50 * 2 ** Math.min(this.failures, 7))).unref());
-            if (this.closed && this.failures > 3) {
-              // Shutting down with the database gone: a charge with no journal record is lost here (its
-              // request's log row names the error); the ones in the journal are applied at the next start.
-              const err = new Error(`lease: charge not applied at shutdown: ${(e as Error).message}`);
-              for (const q of this.queue) q.done?.(err);
-              return;
-            }
+            // Shut down with the database gone: journaled charges wait for the next start; the others fail (the log row says so).
+            if (this.closed && this.failures > 3) return void this.queue.forEach((q) => q.done?.(new Error(`lease: charge not applied at shutdown: ${(e as Error).message}`)));
             continue;
           }
           for (const q of batch) {

@@ -1,5 +1,5 @@
 import { StringDecoder } from "node:string_decoder";
-import { countTokens } from "./tokenizer.js";
+import { countTokens } from "./o200k-count.js";
 
 /**
  * Counts the output tokens in the SSE bytes about to be sent to a client, frame by frame, for

@@ -1,5 +1,5 @@
 import { textTokens } from "./prompt-count.js";
-import { countTokens } from "./tokenizer.js";
+import { countTokens } from "./o200k-count.js";
 import { SUSPICIOUS_BYTES_PER_TOKEN } from "./usage-check.js";
 
 /** Text kept per stream for the exact count at the end; beyond it a frame counts by its bytes. */

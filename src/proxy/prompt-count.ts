@@ -1,6 +1,7 @@
 import type { Worker } from "node:worker_threads";
 import { startWorker } from "../core/worker.js";
-import { countTokens, promptParts, warmTokenizer } from "./tokenizer.js";
+import { countTokens, warmTokenizer } from "./o200k-count.js";
+import { promptParts } from "./tokenizer.js";
 
 /**
  * The exact local prompt count without blocking the event loop. Counting costs up to ≈ 0.08 ms per

@@ -5,7 +5,7 @@ import type { UpstreamAttempt } from "../routing/attempt.js";
 import { servedAs, type AnswerContext } from "./answer-context.js";
 import { dialectContext } from "./dialects/dialect.js";
 import { promptTokens } from "./prompt-count.js";
-import { countTokens } from "./tokenizer.js";
+import { countTokens } from "./o200k-count.js";
 import type { UpstreamResponse } from "./upstream.js";
 import { upstreamIdentity } from "./upstream-identity.js";
 import { SUSPICIOUS_BYTES_PER_TOKEN } from "./usage-check.js";

@@ -9,7 +9,7 @@ import { promptTokens, } from "./prompt-count.js";
 import { trackStreamProgress } from "./stream-progress.js";
 import { relayUpstream, type RelayHooks } from "./stream-relay.js";
 import { settleStream } from "./stream-settle.js";
-import { countTokens } from "./tokenizer.js";
+import { countTokens } from "./o200k-count.js";
 import { SUSPICIOUS_BYTES_PER_TOKEN } from "./usage-check.js";
 import { classifyError, type UpstreamResponse } from "./upstream.js";
 import { failureToError } from "./upstream-errors.js";

@@ -1,5 +1,5 @@
 import { parentPort } from "node:worker_threads";
-import { countTokens, warmTokenizer } from "./tokenizer.js";
+import { countTokens, warmTokenizer } from "./o200k-count.js";
 
 /** Counts prompt texts for the main thread (prompt-count.ts), so a big one never blocks the event loop. */
 const port = parentPort;

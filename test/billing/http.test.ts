@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { and, eq, sql } from "drizzle-orm";
 import { formatMoney } from "../../src/core/money.js";
-import { countTokens } from "../../src/proxy/tokenizer.js";
+import { countTokens } from "../../src/proxy/o200k-count.js";
 import type { Db } from "../../src/db/client.js";
 import { accounts, holds, ledgerEntries, requestLogs } from "../../src/db/schema/index.js";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";

@@ -3,7 +3,7 @@ import { after, before, test } from "node:test";
 import { and, eq } from "drizzle-orm";
 import OpenAI from "openai";
 import { ledgerEntries, requestLogs } from "../../src/db/schema/index.js";
-import { countTokens } from "../../src/proxy/tokenizer.js";
+import { countTokens } from "../../src/proxy/o200k-count.js";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import { eq, sql } from "drizzle-orm";
 import { auditLog, requestLogs } from "../../src/db/schema/index.js";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../fakes/openai-upstream.js";
-import { countTokens } from "../../src/proxy/tokenizer.js";
+import { countTokens } from "../../src/proxy/o200k-count.js";
 import { describeEachDb, type TestDatabase } from "../helpers/db.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { OutputMeter } from "../../src/proxy/output-meter.js";
-import { countTokens } from "../../src/proxy/tokenizer.js";
+import { countTokens } from "../../src/proxy/o200k-count.js";
 
 const frame = (content: string) => JSON.stringify({ choices: [{ index: 0, delta: { content } }] });
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { getEncoding } from "js-tiktoken";
-import { countPromptTokens, countTokens, promptTokenUpperBound } from "../../src/proxy/tokenizer.js";
+import { countTokens } from "../../src/proxy/o200k-count.js";
+import { countPromptTokens, promptTokenUpperBound } from "../../src/proxy/tokenizer.js";
 
 const SAMPLES = [
   "Hello, world! How are you today?",
