@@ -13,6 +13,14 @@ import { ensureAllowedKeys } from "../keys/allowed-keys.js";
 import { ensureDataDir, ensureDemoKey, resolveAdminToken } from "./bootstrap.js";
 import { buildServices, type Services } from "./services.js";
 
+/**
+ * Connections the kernel completes and queues before the gateway accepts them (capped by
+ * net.core.somaxconn). Node's default, 511, drops the SYNs of a burst beyond it: with thousands of
+ * streams opened at once, clients retried and hit their connect timeouts while the event loop was
+ * still accepting the first ones.
+ */
+const LISTEN_BACKLOG = 4096;
+
 export interface StartOptions {
   env: Env;
   /** Environment snapshot for `${VAR}` substitution in the config file. */
@@ -80,7 +88,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const server = createServer(front ? front.listener : hono);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(env.PORT, env.HOST, () => {
+    server.listen({ port: env.PORT, host: env.HOST, backlog: LISTEN_BACKLOG }, () => {
       server.off("error", reject);
       resolve();
     });
