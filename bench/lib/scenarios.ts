@@ -194,6 +194,7 @@ export async function slowStreams(
     rssIdleKb,
     rssOpenKb,
     rssAfterKb,
-    kbPerStream: flowing ? (rssOpenKb - rssIdleKb) / flowing : null,
+    // RSS that fell while the streams were open (a collection freed more than they took) measures nothing.
+    kbPerStream: flowing && rssOpenKb > rssIdleKb ? (rssOpenKb - rssIdleKb) / flowing : null,
   };
 }
