@@ -153,6 +153,11 @@ export function countTokens(text: string): number {
   pattern.lastIndex = 0;
   for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
     const piece = m[0];
+    if (piece.length === 0) {
+      // No alternative of the pattern matches empty; should a table ever, the scan must still move on.
+      pattern.lastIndex++;
+      continue;
+    }
     let c = pieceCounts.get(piece);
     if (c === undefined) {
       c = pieceTokens(piece, ranks);
