@@ -56,7 +56,7 @@ export function countPromptTokens(body: Record<string, unknown>): number {
 /**
  * An upper bound on the prompt's token count without tokenizing: every BPE token covers at least
  * one UTF-8 byte, so bytes (+ per-message framing) can never be fewer than the tokens. Used for
- * holds on the request path, where exact counting would cost up to ≈ 0.08 ms per KB of unseen text
+ * holds on the request path, where exact counting would cost ≈ 0.06–0.3 ms per 1,000 characters
  * on every request; the real count comes from the upstream's usage at settlement.
  */
 export function promptTokenUpperBound(body: Record<string, unknown>): number {
