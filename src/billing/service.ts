@@ -299,8 +299,14 @@ export function createBilling(deps: BillingDeps): BillingService {
     release(): Promise<void> {
       if (this.outcome) return this.outcome.then(() => undefined);
       if (this.leased && book) {
-        // A stream's progress records are superseded by a zero settlement, so no replay charges them.
-        if (!this.released) this.released = streams?.close(this.requestId) ? book.settle(this.leased.hold, this.requestId, this.leased.keyId, 0n, 0n) : (book.release(this.leased.hold), Promise.resolve());
+        if (this.released) return this.released;
+        if (streams?.close(this.requestId)) {
+          // A stream's progress records are superseded by a zero settlement, so no replay charges them.
+          this.released = book.settle(this.leased.hold, this.requestId, this.leased.keyId, 0n, 0n);
+        } else {
+          book.release(this.leased.hold);
+          this.released = Promise.resolve();
+        }
         return this.released;
       }
       this.released ??= releaseHold(db, this.requestId).then(() => undefined);

@@ -44,7 +44,9 @@ export function apiKeyAuth(deps: AppDeps, opts: { scope?: string; alternatives?:
 
 /**
  * The Authorization header once no alternative took the request: missing, not an API key, or the
- * key's verdict. Shared with the inference front, so both refuse with the same codes and messages.
+ * key's verdict (cached), its scope and its IP allow-list. Shared with the inference front, so both
+ * refuse with the same codes and messages. A refused key that exists is named to `refused` so the
+ * refusal trail can log it against its account.
  */
 export async function authenticateBearer(
   deps: Pick<AppDeps, "keys">,
@@ -56,21 +58,6 @@ export async function authenticateBearer(
 ): Promise<AuthContext> {
   if (!header) throw new AppError("missing_api_key", "You didn't provide an API key. Send it as `Authorization: Bearer <key>`");
   if (!secret || !looksLikeApiKey(secret)) throw new AppError("invalid_api_key", MESSAGES.invalid_api_key);
-  return verifyApiKey(deps, secret, scope, ip, refused);
-}
-
-/**
- * The key check itself, shared with the inference front (src/http/inference-front.ts): the verdict
- * (cached), the scope, the key's IP allow-list. A refused key that exists is named to `refused` so
- * the refusal trail can log it against its account.
- */
-export async function verifyApiKey(
-  deps: Pick<AppDeps, "keys">,
-  secret: string,
-  scope: string | undefined,
-  ip: () => string | null,
-  refused: (owner: { keyId: string; accountId: string }) => void,
-): Promise<AuthContext> {
   const r = await deps.keys.verify(secret);
   if (!r.ok) {
     if (r.owner) refused(r.owner);
