@@ -95,6 +95,9 @@ describeEachDb("per-account OpenRouter keys through the gateway", (_kind, create
   test("the credit limit follows the balance: after a top-up notice at once, after other changes in the periodic sync", async () => {
     const a = await gw.createAccountWithKey({ balance: "100.00" });
     assert.equal((await chat(a.key)).status, 200);
+    // The request was charged on a balance lease: its ledger row lands with the next batch (≤ 50 ms).
+    // Applied now, so the limit below and the balance the test reads come from the same balance.
+    await gw.gateway.deps.billing.flush();
     const k = or.byName(customerKeyName(a.accountId))!;
     assert.equal(k.usage, 0.0001);
     const adjust = async (amount: string) =>
